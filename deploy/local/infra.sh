@@ -1,0 +1,235 @@
+#!/usr/bin/env bash
+# Local infrastructure as plain processes: Apache Kafka (KRaft), FerretDB (SQLite) and Mailpit.
+#
+#   deploy/local/infra.sh install            build or download everything into the cache, once
+#   deploy/local/infra.sh start [PART...]    install if needed, start, wait until ready
+#   deploy/local/infra.sh stop [PART...]     stop what this script started
+#   deploy/local/infra.sh status             which parts run, where, with which pid
+#
+# PART is kafka, ferretdb or mailpit (default: all three). Nothing here needs Docker.
+# Environment: RBN_CACHE_DIR (default ~/.cache/rbn) holds the pinned builds and jars,
+# RBN_DATA_DIR (default <repo>/.local) holds data, logs and pid files.
+set -euo pipefail
+
+KAFKA_VERSION=4.3.1        # keep in step with deploy/local/kafka/pom.xml and docker-compose.yml
+FERRETDB_VERSION=v1.24.2   # keep in step with deploy/local/ferretdb/go.mod
+MAILPIT_VERSION=v1.27.11   # keep in step with docker-compose.yml
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+CACHE=${RBN_CACHE_DIR:-$HOME/.cache/rbn}
+DATA=${RBN_DATA_DIR:-$REPO/.local}
+RUN="$DATA/run"
+LOGS="$DATA/logs"
+
+KAFKA_PORT=9092
+KAFKA_CONTROLLER_PORT=9093
+FERRETDB_PORT=27017
+SMTP_PORT=1025
+MAILPIT_HTTP_PORT=8025
+
+# The jar folder is keyed on the pom too, so a changed dependency list resolves anew.
+KAFKA_LIBS="$CACHE/kafka-$KAFKA_VERSION-$(sha256sum "$HERE/kafka/pom.xml" | cut -c1-12)/libs"
+FERRETDB_BIN="$CACHE/ferretdb-$FERRETDB_VERSION/ferretdb-rbn"
+MAILPIT_BIN="$CACHE/mailpit-$MAILPIT_VERSION/mailpit"
+
+say() { printf '\033[1m[infra]\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[1;31m[infra] error:\033[0m %s\n' "$*" >&2; exit 1; }
+
+need() {  # need COMMAND WHY HOW
+  command -v "$1" >/dev/null 2>&1 || die "'$1' is missing: $2. Install it with: $3"
+}
+
+check_java() {
+  need java "Kafka runs on Java 17 or newer" "apt-get install -y openjdk-17-jre-headless"
+  local major
+  major=$(java -XshowSettings:properties -version 2>&1 | sed -n 's/.*java.specification.version = \([0-9]*\).*/\1/p')
+  [ "${major:-0}" -ge 17 ] || die "Kafka $KAFKA_VERSION needs Java 17 or newer, found Java ${major:-unknown}"
+}
+
+# ---------------------------------------------------------------- install
+
+install_kafka() {
+  [ -f "$KAFKA_LIBS/kafka_2.13-$KAFKA_VERSION.jar" ] && return
+  check_java
+  need mvn "the Kafka broker jars are resolved from Maven Central with Maven" "apt-get install -y maven"
+  say "resolving Apache Kafka $KAFKA_VERSION and its runtime dependencies from Maven Central (once)..."
+  local tmp="$KAFKA_LIBS.partial"
+  rm -rf "$tmp"
+  mvn -q -B -f "$HERE/kafka/pom.xml" -Dkafka.version="$KAFKA_VERSION" \
+    dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$tmp" \
+    || die "Maven could not resolve the Kafka jars (see the output above)"
+  mkdir -p "$(dirname "$KAFKA_LIBS")" && mv "$tmp" "$KAFKA_LIBS"
+  say "Kafka jars cached in $KAFKA_LIBS"
+}
+
+install_ferretdb() {
+  [ -x "$FERRETDB_BIN" ] && return
+  need go "FerretDB is built from the Go module proxy" "apt-get install -y golang (Go 1.24 or newer)"
+  say "building FerretDB $FERRETDB_VERSION from the Go module proxy (once, about a minute)..."
+  mkdir -p "$(dirname "$FERRETDB_BIN")"
+  (cd "$HERE/ferretdb" && GOFLAGS=-mod=mod go build -trimpath -o "$FERRETDB_BIN.partial" .) \
+    || die "building FerretDB failed (see the output above)"
+  mv "$FERRETDB_BIN.partial" "$FERRETDB_BIN"
+}
+
+install_mailpit() {
+  [ -x "$MAILPIT_BIN" ] && return
+  need go "Mailpit is built from the Go module proxy" "apt-get install -y golang (Go 1.24 or newer)"
+  say "building Mailpit $MAILPIT_VERSION from the Go module proxy (once, about a minute)..."
+  local dir
+  dir=$(dirname "$MAILPIT_BIN")
+  mkdir -p "$dir.partial"
+  GOBIN="$dir.partial" go install "github.com/axllent/mailpit@$MAILPIT_VERSION" \
+    || die "building Mailpit failed (see the output above)"
+  rm -rf "$dir" && mv "$dir.partial" "$dir"
+}
+
+# ---------------------------------------------------------------- processes
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+pid_of() {  # the pid this script started for PART, if it still runs
+  local f="$RUN/$1.pid"
+  [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null && cat "$f"
+}
+
+wait_ready() {  # wait_ready PART SECONDS CHECK...
+  local part=$1 seconds=$2; shift 2
+  local deadline=$((SECONDS + seconds))
+  until "$@"; do
+    if [ -f "$RUN/$part.pid" ] && ! kill -0 "$(cat "$RUN/$part.pid")" 2>/dev/null; then
+      tail -n 30 "$LOGS/$part.log" >&2 || true
+      die "$part exited during start-up; its log is $LOGS/$part.log"
+    fi
+    [ $SECONDS -lt $deadline ] || die "$part was not ready after ${seconds}s; its log is $LOGS/$part.log"
+    sleep 0.2
+  done
+}
+
+launch() {  # launch PART COMMAND...: start in the background, detached, logging to a file
+  local part=$1; shift
+  mkdir -p "$RUN" "$LOGS"
+  nohup setsid "$@" >>"$LOGS/$part.log" 2>&1 </dev/null &
+  echo $! >"$RUN/$part.pid"
+}
+
+kafka_ready() { port_open $KAFKA_PORT && grep -q "Kafka Server started" "$LOGS/kafka.log" 2>/dev/null; }
+
+start_kafka() {
+  if port_open $KAFKA_PORT; then say "kafka already listens on 127.0.0.1:$KAFKA_PORT"; return; fi
+  install_kafka; check_java
+  local dir="$DATA/kafka" conf="$DATA/kafka/server.properties"
+  mkdir -p "$dir/logs" "$LOGS"
+  cat >"$conf" <<EOF
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=$dir/logs
+# The project creates its topics itself, with the partition count it is configured for.
+auto.create.topics.enable=false
+num.partitions=${RBN_KAFKA_PARTITIONS:-6}
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=6
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+log.retention.hours=168
+EOF
+  cat >"$dir/log4j2.properties" <<EOF
+rootLogger.level = INFO
+rootLogger.appenderRef.out.ref = out
+appender.out.type = Console
+appender.out.name = out
+appender.out.layout.type = PatternLayout
+appender.out.layout.pattern = [%d] %p %m (%c)%n
+logger.kafka.name = kafka
+logger.kafka.level = WARN
+logger.apache.name = org.apache
+logger.apache.level = WARN
+logger.started.name = kafka.server.KafkaRaftServer
+logger.started.level = INFO
+EOF
+  local java_opts=(-Xms256m "-Xmx${RBN_KAFKA_HEAP:-1g}" -XX:+UseG1GC -XX:MaxGCPauseMillis=20
+    -Djava.awt.headless=true "-Dlog4j2.configurationFile=$dir/log4j2.properties")
+  if [ ! -f "$dir/logs/meta.properties" ]; then
+    say "formatting Kafka's KRaft storage in $dir (first start)"
+    local cluster_id
+    cluster_id=$(java -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)
+    java "${java_opts[@]}" -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool format \
+      -t "$cluster_id" -c "$conf" >>"$LOGS/kafka.log" 2>&1 || die "formatting Kafka storage failed; see $LOGS/kafka.log"
+  fi
+  # A fresh log file lets the readiness check see this start's "Kafka Server started" line.
+  [ -f "$LOGS/kafka.log" ] && mv "$LOGS/kafka.log" "$LOGS/kafka.previous.log"
+  say "starting Kafka $KAFKA_VERSION on 127.0.0.1:$KAFKA_PORT"
+  launch kafka java "${java_opts[@]}" -cp "$KAFKA_LIBS/*" kafka.Kafka "$conf"
+  wait_ready kafka 90 kafka_ready
+  say "kafka ready"
+}
+
+start_ferretdb() {
+  if port_open $FERRETDB_PORT; then say "ferretdb already listens on 127.0.0.1:$FERRETDB_PORT"; return; fi
+  install_ferretdb
+  mkdir -p "$DATA/ferretdb"
+  say "starting FerretDB $FERRETDB_VERSION (SQLite backend) on 127.0.0.1:$FERRETDB_PORT"
+  launch ferretdb "$FERRETDB_BIN" --listen-addr="127.0.0.1:$FERRETDB_PORT" \
+    --sqlite-url="file:$DATA/ferretdb/" --log-level="${RBN_FERRETDB_LOG_LEVEL:-warn}"
+  wait_ready ferretdb 30 port_open $FERRETDB_PORT
+  say "ferretdb ready"
+}
+
+start_mailpit() {
+  if port_open $SMTP_PORT; then say "mailpit already listens on 127.0.0.1:$SMTP_PORT"; return; fi
+  install_mailpit
+  mkdir -p "$DATA/mailpit"
+  say "starting Mailpit $MAILPIT_VERSION: SMTP 127.0.0.1:$SMTP_PORT, web and API http://127.0.0.1:$MAILPIT_HTTP_PORT"
+  # Chaos lets tests make the SMTP server answer 4xx/5xx through Mailpit's API.
+  launch mailpit "$MAILPIT_BIN" --smtp "127.0.0.1:$SMTP_PORT" --listen "127.0.0.1:$MAILPIT_HTTP_PORT" \
+    --database "$DATA/mailpit/mailpit.db" --max "${RBN_MAILPIT_MAX:-100000}" \
+    --smtp-auth-accept-any --smtp-auth-allow-insecure --disable-version-check --enable-chaos --quiet
+  wait_ready mailpit 30 port_open $MAILPIT_HTTP_PORT
+  wait_ready mailpit 30 port_open $SMTP_PORT
+  say "mailpit ready"
+}
+
+stop_part() {
+  local part=$1 pid
+  pid=$(pid_of "$part") || { rm -f "$RUN/$part.pid"; return 0; }
+  say "stopping $part (pid $pid)"
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+  if kill -0 "$pid" 2>/dev/null; then say "$part did not stop within 30s; killing it"; kill -KILL "$pid" 2>/dev/null || true; fi
+  rm -f "$RUN/$part.pid"
+}
+
+status_part() {
+  local part=$1 port=$2 pid
+  if pid=$(pid_of "$part"); then
+    printf '%-9s running  pid %-7s 127.0.0.1:%s\n' "$part" "$pid" "$port"
+  elif port_open "$port"; then
+    printf '%-9s running  (not started by this script) 127.0.0.1:%s\n' "$part" "$port"
+  else
+    printf '%-9s stopped\n' "$part"
+  fi
+}
+
+parts() { if [ $# -eq 0 ]; then echo kafka ferretdb mailpit; else echo "$@"; fi; }
+
+cmd=${1:-}; shift || true
+case "$cmd" in
+  install) for p in $(parts "$@"); do "install_$p"; done ;;
+  start)   for p in $(parts "$@"); do "start_$p"; done ;;
+  stop)    for p in $(parts "$@"); do stop_part "$p"; done ;;
+  restart) for p in $(parts "$@"); do stop_part "$p"; "start_$p"; done ;;
+  status)
+    status_part kafka $KAFKA_PORT; status_part ferretdb $FERRETDB_PORT; status_part mailpit $SMTP_PORT
+    echo "data: $DATA   cache: $CACHE" ;;
+  *) sed -n '2,11p' "$0"; exit 2 ;;
+esac
