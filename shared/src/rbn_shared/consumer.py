@@ -1,0 +1,185 @@
+"""Idempotent event consumption with bounded retries and dead letters.
+
+For every record: decode the envelope (undecodable or invalid: dead letter), skip it if this
+consumer has processed its event id before, run the handler, and record the event id as processed.
+The offset is committed by FastStream only after `process` returned, so a crash at any point before
+that redelivers the record; the handler's own writes are idempotent (version-guarded or keyed by
+event), so a redelivery after the effect but before the record has no second effect.
+
+A handler that fails because the database is unreachable is retried until it comes back (the
+record must not be lost); any other failure is retried a bounded number of times and then the
+record goes to `<topic>.dlq` with the reason in its headers, and the partition moves on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from rbn_shared.events.catalogue import CATALOGUE, UnknownEvent, parse_payload
+from rbn_shared.events.envelope import Envelope, utc_now
+from rbn_shared.events.topics import Topics
+from rbn_shared.logging import bound, get_logger
+from rbn_shared.mongo import TRANSIENT_DB_ERRORS, Document
+
+log = get_logger(__name__)
+
+Handler = Callable[[Envelope, Any], Awaitable[None]]
+
+PROCESSED_COLLECTION = "processed_events"
+
+
+class Outcome(StrEnum):
+    PROCESSED = "processed"
+    DUPLICATE = "duplicate"
+    IGNORED = "ignored"  # an event type this consumer does not handle
+    DEAD_LETTERED = "dead_lettered"
+
+
+@dataclass(frozen=True)
+class Incoming:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+class DeadLetterSink(Protocol):
+    async def send(self, topic: str, key: bytes | None, value: bytes, headers: dict[str, str]) -> None: ...
+
+
+class EventConsumer:
+    def __init__(
+        self,
+        *,
+        name: str,
+        db: AsyncDatabase[Document],
+        handlers: Mapping[str, Handler],
+        dead_letters: DeadLetterSink,
+        max_attempts: int = 5,
+        retry_base_seconds: float = 0.2,
+        retry_max_seconds: float = 10.0,
+    ) -> None:
+        unknown = set(handlers) - set(CATALOGUE)
+        if unknown:
+            raise ValueError(f"handlers for event types not in the catalogue: {sorted(unknown)}")
+        self.name = name
+        self._processed = db[PROCESSED_COLLECTION]
+        self._handlers = dict(handlers)
+        self._dead_letters = dead_letters
+        self._max_attempts = max_attempts
+        self._retry_base = retry_base_seconds
+        self._retry_max = retry_max_seconds
+        self.healthy = True
+        self.counts: dict[Outcome, int] = dict.fromkeys(Outcome, 0)
+
+    async def process(self, record: Incoming) -> Outcome:
+        outcome = await self._process(record)
+        self.counts[outcome] += 1
+        return outcome
+
+    async def _process(self, record: Incoming) -> Outcome:
+        try:
+            envelope = Envelope.from_wire(record.value)
+        except (ValidationError, ValueError) as error:
+            return await self._dead_letter(record, "undecodable", _short(error))
+        handler = self._handlers.get(envelope.type)
+        if handler is None:
+            return Outcome.IGNORED
+        with bound(correlation_id=envelope.correlation_id, event_id=str(envelope.event_id),
+                   event_type=envelope.type):
+            try:
+                payload = parse_payload(envelope)
+            except UnknownEvent as error:
+                return await self._dead_letter(record, "unsupported-version", str(error))
+            except ValidationError as error:
+                return await self._dead_letter(record, "invalid-payload", _short(error))
+            marker = f"{self.name}:{envelope.event_id}"
+            if await self._retrying_db(self._processed.find_one, {"_id": marker}):
+                log.debug("event already processed, skipped")
+                return Outcome.DUPLICATE
+            failure = await self._run_handler(handler, envelope, payload)
+            if failure is not None:
+                return await self._dead_letter(record, "handler-failed", failure)
+            await self._retrying_db(self._mark_processed, marker, envelope)
+            log.debug("event processed")
+            return Outcome.PROCESSED
+
+    async def _run_handler(self, handler: Handler, envelope: Envelope, payload: Any) -> str | None:
+        """Run until it succeeds (None) or fails for good (the reason)."""
+        attempt = 0
+        while True:
+            try:
+                await handler(envelope, payload)
+                self.healthy = True
+                return None
+            except TRANSIENT_DB_ERRORS as error:
+                self.healthy = False
+                log.warning("database unreachable while handling an event, retrying",
+                            error=_short(error))
+                await asyncio.sleep(self._backoff(min(attempt, 6)))
+            except Exception as error:  # noqa: BLE001 - any other failure is counted, then dead-lettered
+                attempt += 1
+                if attempt >= self._max_attempts:
+                    log.error("handler failed, sending the event to the dead-letter topic",
+                              attempts=attempt, error=_short(error), exc_info=True)
+                    return f"{type(error).__name__} after {attempt} attempts: {_short(error)}"
+                log.warning("handler failed, retrying", attempt=attempt, error=_short(error))
+                await asyncio.sleep(self._backoff(attempt))
+
+    async def _retrying_db(self, operation: Callable[..., Awaitable[Any]], *args: Any) -> Any:
+        attempt = 0
+        while True:
+            try:
+                result = await operation(*args)
+                self.healthy = True
+                return result
+            except TRANSIENT_DB_ERRORS as error:
+                self.healthy = False
+                attempt += 1
+                log.warning("database unreachable, retrying", error=_short(error))
+                await asyncio.sleep(self._backoff(min(attempt, 6)))
+
+    async def _mark_processed(self, marker: str, envelope: Envelope) -> None:
+        try:
+            await self._processed.insert_one(
+                {"_id": marker, "type": envelope.type, "processed_at": utc_now()}
+            )
+        except DuplicateKeyError:
+            pass  # a parallel redelivery got here first; the effect is the same
+
+    async def _dead_letter(self, record: Incoming, reason: str, detail: str) -> Outcome:
+        topic = Topics.dead_letters_of(record.topic)
+        headers = {
+            **record.headers,
+            "dlq-reason": reason,
+            "dlq-error": detail[:2000],
+            "dlq-consumer": self.name,
+            "dlq-original-topic": record.topic,
+            "dlq-original-partition": str(record.partition),
+            "dlq-original-offset": str(record.offset),
+            "dlq-failed-at": utc_now().isoformat(),
+        }
+        await self._dead_letters.send(topic, record.key, record.value, headers)
+        log.warning("record sent to the dead-letter topic", reason=reason, dlq_topic=topic,
+                    partition=record.partition, offset=record.offset)
+        return Outcome.DEAD_LETTERED
+
+    def _backoff(self, attempt: int) -> float:
+        ceiling = min(self._retry_max, self._retry_base * 2**attempt)
+        return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not cryptography
+
+
+def _short(error: BaseException) -> str:
+    text = str(error).replace("\n", " ")
+    return text if len(text) <= 500 else text[:497] + "..."

@@ -1,0 +1,78 @@
+"""Building blocks of event payloads: the base class and the small value types many events share."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, ClassVar
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Text = Annotated[str, StringConstraints(max_length=20_000)]
+Identifier = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+
+
+class EventPayload(BaseModel):
+    """Base of every payload. Readers ignore fields they do not know (tolerant reader)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    event_type: ClassVar[str]
+    event_version: ClassVar[int] = 1
+
+
+class MunicipalityKind(StrEnum):
+    CITY = "city"  # kreisfreie Stadt
+    DISTRICT = "district"  # Kreis
+
+
+class Side(StrEnum):
+    STATE = "state"  # Land NRW
+    MUNICIPALITY = "municipality"  # Kommune
+
+
+class Supervision(StrEnum):
+    UPPER = "upper"  # Obere Schulaufsicht (Bezirksregierung)
+    LOWER = "lower"  # Untere Schulaufsicht (Schulamt)
+
+
+class Person(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    name: Name
+    email: EmailStr
+    organisation: Name | None = None
+    function: Name | None = None
+
+
+class NetworkRef(BaseModel):
+    """Which network an event is about, with what a mail about it needs."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: Identifier
+    name: Name
+    office_email: EmailStr | None = Field(
+        default=None, description="The education office's address, the usual sender and contact."
+    )
+
+
+class NetworkEvent(EventPayload):
+    """A payload about one network; its id is the Kafka key."""
+
+    network: NetworkRef
+
+
+__all__ = [
+    "EventPayload",
+    "Identifier",
+    "MunicipalityKind",
+    "Name",
+    "NetworkEvent",
+    "NetworkRef",
+    "Person",
+    "Side",
+    "Supervision",
+    "Text",
+]

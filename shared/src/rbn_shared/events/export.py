@@ -1,0 +1,115 @@
+"""Export every event's JSON Schema into the repository, or check that the exported files match.
+
+    rbn-export-schemas            write contracts/events/*.schema.json
+    rbn-export-schemas --check    exit 1 if a file is missing, stale or left over
+
+Each schema describes the whole message as it is on the wire: the envelope with its `type` and
+`version` fixed and its `payload` typed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import create_model
+
+from rbn_shared.events.catalogue import CATALOGUE, EventSpec
+from rbn_shared.events.envelope import Envelope
+
+SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+
+def default_folder() -> Path:
+    """contracts/events at the top of the repository this package was installed from."""
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "contracts").is_dir() or (parent / ".git").exists():
+            return parent / "contracts" / "events"
+    return Path.cwd() / "contracts" / "events"
+
+
+def file_name(spec: EventSpec) -> str:
+    return f"{spec.type}.v{spec.version}.schema.json"
+
+
+def schema_of(spec: EventSpec) -> dict[str, Any]:
+    message = create_model(  # type: ignore[call-overload]
+        spec.model.__name__ + "Event",
+        __base__=Envelope,
+        __doc__=(spec.model.__doc__ or "").strip() or f"The `{spec.type}` event.",
+        type=(Literal[spec.type], ...),
+        version=(Literal[spec.version], ...),
+        payload=(spec.model, ...),
+    )
+    schema: dict[str, Any] = message.model_json_schema(mode="serialization")
+    return {
+        "$schema": SCHEMA_DIALECT,
+        "$id": f"urn:rbn-arnsberg:event:{spec.type}:v{spec.version}",
+        "x-producer": spec.producer,
+        **schema,
+    }
+
+
+def rendered() -> dict[str, str]:
+    """File name to file content, for every event in the catalogue."""
+    return {
+        file_name(spec): json.dumps(schema_of(spec), indent=2, ensure_ascii=False, sort_keys=True)
+        + "\n"
+        for spec in CATALOGUE.values()
+    }
+
+
+def drift(folder: Path) -> list[str]:
+    """What differs between the folder and the models, one readable line each."""
+    expected = rendered()
+    problems = []
+    for name, content in sorted(expected.items()):
+        path = folder / name
+        if not path.exists():
+            problems.append(f"missing: {name}")
+        elif path.read_text(encoding="utf-8") != content:
+            problems.append(f"stale:   {name}")
+    for path in sorted(folder.glob("*.schema.json")):
+        if path.name not in expected:
+            problems.append(f"extra:   {path.name} (no event of the catalogue has this name)")
+    return problems
+
+
+def write(folder: Path) -> int:
+    folder.mkdir(parents=True, exist_ok=True)
+    expected = rendered()
+    for path in folder.glob("*.schema.json"):
+        if path.name not in expected:
+            path.unlink()
+    for name, content in expected.items():
+        (folder / name).write_text(content, encoding="utf-8")
+    return len(expected)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="rbn-export-schemas", description=__doc__.split("\n")[0])
+    parser.add_argument("--check", action="store_true", help="only compare, change nothing")
+    parser.add_argument("--folder", type=Path, default=None, help="default: contracts/events")
+    args = parser.parse_args(argv)
+    folder: Path = args.folder or default_folder()
+    if args.check:
+        problems = drift(folder)
+        if problems:
+            print(f"The event schemas in {folder} do not match the models:", file=sys.stderr)
+            for line in problems:
+                print("  " + line, file=sys.stderr)
+            print("Run `uv run rbn-export-schemas` and commit the result.", file=sys.stderr)
+            return 1
+        print(f"{len(rendered())} event schemas in {folder} match the models.")
+        return 0
+    count = write(folder)
+    print(f"wrote {count} event schemas to {folder}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

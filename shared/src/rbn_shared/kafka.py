@@ -1,0 +1,165 @@
+"""Kafka through FastStream's KafkaBroker: a safe broker configuration and topic creation.
+
+Producers wait for all in-sync replicas and are idempotent. Consumers commit an offset only after
+the handler returned (`AckPolicy.NACK_ON_ERROR`: an exception seeks back, nothing is committed
+before processing). Topics are created by the project, never auto-created by the broker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from faststream.message import StreamMessage
+
+from rbn_shared.consumer import EventConsumer, Incoming
+from rbn_shared.logging import get_logger
+from rbn_shared.settings import ServiceSettings
+
+log = get_logger(__name__)
+
+
+def make_broker(settings: ServiceSettings, client_id: str) -> KafkaBroker:
+    return KafkaBroker(
+        settings.kafka_bootstrap_servers,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=True,
+        allow_auto_create_topics=False,
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        linger_ms=2,
+        graceful_timeout=15.0,
+    )
+
+
+async def ensure_topics(
+    bootstrap_servers: str,
+    topics: Iterable[str],
+    *,
+    partitions: int,
+    replication_factor: int = 1,
+    timeout: float = 60.0,
+) -> list[str]:
+    """Create the topics that do not exist yet; return the names created.
+
+    Retries until Kafka answers or `timeout` runs out, so a service may start before the broker.
+    """
+    wanted = sorted(set(topics))
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="rbn-admin")
+        try:
+            await admin.start()
+            existing = set(await admin.list_topics())
+            missing = [t for t in wanted if t not in existing]
+            if missing:
+                try:
+                    await admin.create_topics(
+                        [NewTopic(t, partitions, replication_factor) for t in missing]
+                    )
+                except TopicAlreadyExistsError:
+                    pass  # another service created it at the same moment
+                log.info("kafka topics created", topics=missing, partitions=partitions)
+            return missing
+        except (KafkaConnectionError, KafkaError, OSError) as error:
+            if asyncio.get_running_loop().time() > deadline:
+                raise RuntimeError(
+                    f"Kafka at {bootstrap_servers} did not answer within {timeout:.0f}s: {error}"
+                ) from error
+            log.warning("kafka not reachable yet, retrying", error=str(error))
+            await asyncio.sleep(1.0)
+        finally:
+            await admin.close()
+
+
+async def ensure_project_topics(settings: ServiceSettings) -> list[str]:
+    return await ensure_topics(
+        settings.kafka_bootstrap_servers,
+        settings.topics.all(),
+        partitions=settings.topic_partitions,
+        replication_factor=settings.topic_replication_factor,
+    )
+
+
+class KafkaPublisher:
+    """Sends outbox records through the broker, pipelined, and waits for every acknowledgement.
+
+    Records of one key go to one partition; the idempotent producer keeps their order even while
+    several are in flight.
+    """
+
+    def __init__(self, broker: KafkaBroker) -> None:
+        self._broker = broker
+
+    async def publish_all(self, records: Sequence[Mapping[str, Any]]) -> None:
+        pending = [
+            await self._broker.publish(
+                str(record["value"]).encode(),
+                str(record["topic"]),
+                key=str(record["key"]).encode(),
+                headers=dict(record["headers"]),
+                correlation_id=record["headers"].get("correlation_id"),
+                no_confirm=True,
+            )
+            for record in records
+        ]
+        await asyncio.gather(*pending)
+
+
+class BrokerDeadLetters:
+    """Writes dead letters with the same broker (acks from all in-sync replicas)."""
+
+    def __init__(self, broker: KafkaBroker) -> None:
+        self._broker = broker
+
+    async def send(self, topic: str, key: bytes | None, value: bytes, headers: dict[str, str]) -> None:
+        await self._broker.publish(value, topic, key=key, headers=headers)
+
+
+async def _raw_body(message: StreamMessage[Any]) -> bytes:
+    """Hand the handler the undecoded bytes: the consumer decodes and dead-letters itself."""
+    return message.body
+
+
+def attach_consumer(
+    broker: KafkaBroker,
+    consumer: EventConsumer,
+    topics: Sequence[str],
+    *,
+    group_id: str,
+    max_poll_interval_ms: int = 10 * 60 * 1000,
+) -> None:
+    """Subscribe `consumer` to `topics` in consumer group `group_id`, from the earliest offset.
+
+    The handler returns only after the record was processed, dead-lettered or skipped; FastStream
+    then commits its offset. An exception (a shutdown mid-record) leaves the offset uncommitted.
+    """
+
+    @broker.subscriber(
+        *topics,
+        group_id=group_id,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        decoder=_raw_body,
+        max_poll_interval_ms=max_poll_interval_ms,
+        title=f"{group_id}:{'+'.join(topics)}",
+    )
+    async def on_record(body: bytes, message: KafkaMessage) -> None:
+        record = message.raw_message
+        assert not isinstance(record, tuple)  # noqa: S101 - single-record subscriber
+        await consumer.process(
+            Incoming(
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+                key=record.key,
+                value=body,
+                headers={k: v.decode(errors="replace") for k, v in (record.headers or ())},
+            )
+        )

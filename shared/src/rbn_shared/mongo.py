@@ -1,0 +1,44 @@
+"""MongoDB access through PyMongo's async API (`AsyncMongoClient`, the successor of Motor)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import AutoReconnect, ConnectionFailure, NetworkTimeout, ServerSelectionTimeoutError
+
+from rbn_shared.settings import ServiceSettings
+
+Document = dict[str, Any]
+
+# Errors that mean "the database is not reachable right now": retry, never dead-letter.
+TRANSIENT_DB_ERRORS: tuple[type[Exception], ...] = (
+    AutoReconnect,
+    ConnectionFailure,
+    NetworkTimeout,
+    ServerSelectionTimeoutError,
+)
+
+
+def connect(settings: ServiceSettings) -> AsyncMongoClient[Document]:
+    return AsyncMongoClient(
+        settings.mongo_url.get_secret_value(),
+        tz_aware=True,
+        uuidRepresentation="standard",
+        serverSelectionTimeoutMS=5_000,
+        connectTimeoutMS=5_000,
+        appname=settings.model_config.get("env_prefix", "rbn").strip("_").lower(),
+    )
+
+
+def database(client: AsyncMongoClient[Document], settings: ServiceSettings) -> AsyncDatabase[Document]:
+    return client[settings.mongo_database]
+
+
+async def ping(db: AsyncDatabase[Document]) -> bool:
+    try:
+        await db.command("ping")
+    except TRANSIENT_DB_ERRORS:
+        return False
+    return True

@@ -1,0 +1,201 @@
+"""The transactional outbox, built on single-document atomicity.
+
+A service keeps each aggregate (a network, a conference, a delivery) in one document with a
+`version` and an `outbox` array. One version-guarded update writes the new state *and* appends the
+events the change caused, so the state change and its events are stored together or not at all.
+The relay then publishes the pending events (acks from all in-sync replicas) and only after Kafka
+confirmed them removes them from the document. A crash in between publishes them again on the next
+pass: at least once, and consumers drop the repeat by event id.
+
+FerretDB (the local stand-in for MongoDB) evaluates a conditional update as a read followed by a
+write, so two concurrent updates of one document could both pass the version check. Every write
+and every relay pass on a document therefore runs under a per-document lock of this process
+(`KeyedLocks`). Between several instances of one service the version guard alone decides, which
+is atomic on MongoDB.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, Protocol
+from weakref import WeakValueDictionary
+
+from aiokafka.errors import KafkaError
+from pymongo.asynchronous.collection import AsyncCollection
+
+from rbn_shared.events.envelope import Envelope
+from rbn_shared.logging import get_logger
+from rbn_shared.mongo import TRANSIENT_DB_ERRORS, Document
+
+log = get_logger(__name__)
+
+
+class VersionConflict(Exception):
+    """The document changed since it was read: the caller's write was not applied."""
+
+
+class Publisher(Protocol):
+    """Sends records to Kafka; returns once the broker acknowledged all of them."""
+
+    async def publish_all(self, records: Sequence[OutboxRecord]) -> None: ...
+
+
+class OutboxRecord(dict[str, Any]):
+    """An event as it waits in a document: topic, key, value and headers, ready to send."""
+
+    @classmethod
+    def of(cls, envelope: Envelope, topic: str) -> OutboxRecord:
+        return cls(
+            event_id=str(envelope.event_id),
+            type=envelope.type,
+            topic=topic,
+            key=envelope.key,
+            value=envelope.to_wire().decode(),
+            headers=envelope.kafka_headers(),
+        )
+
+
+class KeyedLocks:
+    """One asyncio lock per key, forgotten when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: WeakValueDictionary[object, asyncio.Lock] = WeakValueDictionary()
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: object) -> AsyncIterator[None]:
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[key] = lock
+        async with lock:
+            yield
+
+
+class AggregateStore:
+    """Versioned documents with an outbox, in one collection.
+
+    Use `async with store.locked(id):` around load, decide and save, so that one process never
+    interleaves two changes of one document.
+    """
+
+    def __init__(self, collection: AsyncCollection[Document], locks: KeyedLocks) -> None:
+        self.collection = collection
+        self._locks = locks
+        self._wake: asyncio.Event | None = None
+
+    def locked(self, doc_id: object) -> contextlib.AbstractAsyncContextManager[None]:
+        return self._locks.hold((self.collection.name, doc_id))
+
+    def on_write(self, wake: asyncio.Event) -> None:
+        """Set `wake` after every write with events, so the relay sends them at once."""
+        self._wake = wake
+
+    async def load(self, doc_id: object) -> Document | None:
+        return await self.collection.find_one({"_id": doc_id}, {"outbox": 0})
+
+    async def insert(self, doc: Document, events: Sequence[OutboxRecord] = ()) -> None:
+        """Store a new document at version 1; DuplicateKeyError if its id or a unique key exists."""
+        await self.collection.insert_one({**doc, "version": 1, "outbox": list(events)})
+        self._woken(events)
+
+    async def save(
+        self, doc: Document, expected_version: int, events: Sequence[OutboxRecord] = ()
+    ) -> int:
+        """Replace the state of a document read at `expected_version`; returns the new version."""
+        state = {k: v for k, v in doc.items() if k not in ("_id", "version", "outbox")}
+        update: Document = {"$set": {**state, "version": expected_version + 1}}
+        if events:
+            update["$push"] = {"outbox": {"$each": list(events)}}
+        result = await self.collection.update_one(
+            {"_id": doc["_id"], "version": expected_version}, update
+        )
+        if result.matched_count != 1:
+            raise VersionConflict(f"{self.collection.name}/{doc['_id']} is no longer at version {expected_version}")
+        self._woken(events)
+        return expected_version + 1
+
+    def _woken(self, events: Sequence[OutboxRecord]) -> None:
+        if events and self._wake is not None:
+            self._wake.set()
+
+
+class OutboxRelay:
+    """Publishes pending outbox events of some stores, in order per document, then removes them."""
+
+    def __init__(
+        self,
+        stores: Sequence[AggregateStore],
+        publisher: Publisher,
+        *,
+        poll_seconds: float = 1.0,
+        batch_size: int = 200,
+    ) -> None:
+        self._stores = list(stores)
+        self._publisher = publisher
+        self._poll_seconds = poll_seconds
+        self._batch_size = batch_size
+        self.wake = asyncio.Event()
+        self.healthy = True
+        self.published_total = 0
+        for store in self._stores:
+            store.on_write(self.wake)
+
+    async def run(self) -> None:
+        """Relay until cancelled; survives database and Kafka outages by retrying."""
+        while True:
+            self.wake.clear()
+            try:
+                sent = await self.drain()
+                self.healthy = True
+            except (KafkaError, *TRANSIENT_DB_ERRORS) as error:
+                self.healthy = False
+                log.warning("outbox relay cannot reach kafka or the database, retrying",
+                            error=str(error))
+                sent = 0
+            if sent:
+                continue  # there may be more
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), self._poll_seconds)
+
+    async def drain(self) -> int:
+        """One pass over every store; returns how many events were published."""
+        sent = 0
+        for store in self._stores:
+            cursor = store.collection.find({"outbox.0": {"$exists": True}}, {"_id": 1})
+            ids = [doc["_id"] async for doc in cursor.limit(self._batch_size)]
+            for doc_id in ids:
+                sent += await self._relay(store, doc_id)
+        self.published_total += sent
+        return sent
+
+    async def _relay(self, store: AggregateStore, doc_id: object) -> int:
+        async with store.locked(doc_id):
+            doc = await store.collection.find_one({"_id": doc_id}, {"outbox": 1, "version": 1})
+            if not doc or not doc.get("outbox"):
+                return 0
+            records = [OutboxRecord(r) for r in doc["outbox"]]
+            await self._publisher.publish_all(records)
+            await self._forget(store, doc, {r["event_id"] for r in records})
+            return len(records)
+
+    @staticmethod
+    async def _forget(store: AggregateStore, doc: Document, sent: set[str]) -> None:
+        """Remove sent records, leaving any that another instance appended meanwhile."""
+        while doc:
+            remaining = [r for r in doc.get("outbox", []) if r["event_id"] not in sent]
+            result = await store.collection.update_one(
+                {"_id": doc["_id"], "version": doc["version"]}, {"$set": {"outbox": remaining}}
+            )
+            if result.matched_count == 1:
+                return
+            doc = await store.collection.find_one({"_id": doc["_id"]}, {"outbox": 1, "version": 1}) or {}
+
+    async def backlog(self) -> int:
+        """How many events wait to be published."""
+        total = 0
+        for store in self._stores:
+            async for doc in store.collection.find({"outbox.0": {"$exists": True}}, {"outbox": 1}):
+                total += len(doc["outbox"])
+        return total

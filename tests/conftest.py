@@ -1,0 +1,71 @@
+"""Session-wide real servers and per-test isolation (own topic prefix, own database).
+
+Unit tests request none of these fixtures and need no server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+from pymongo import AsyncMongoClient
+
+from rbn_shared.kafka import ensure_topics
+from rbn_shared.settings import ServiceSettings
+from tests.support.infra import Infra, real_infra
+
+PARTITIONS = 6
+RUN_ID = uuid.uuid4().hex[:8]  # names this run's topics and databases
+
+
+async def _remove_run_data(infra: Infra) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=infra.kafka_bootstrap)
+    await admin.start()
+    try:
+        ours = [t for t in await admin.list_topics() if t.startswith(f"test.{RUN_ID}.")]
+        if ours:
+            await admin.delete_topics(ours)
+    finally:
+        await admin.close()
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(infra.mongo_url)
+    try:
+        for name in await client.list_database_names():
+            if name.startswith(f"test_{RUN_ID}"):
+                await client.drop_database(name)
+    finally:
+        await client.close()
+
+
+@pytest.fixture(scope="session")
+def infra() -> Iterator[Infra]:
+    with real_infra() as servers:
+        yield servers
+        asyncio.run(_remove_run_data(servers))
+
+
+@pytest.fixture
+async def isolated(infra: Infra, tmp_path: object) -> dict[str, str]:
+    """Environment for programs under test: own topics (created here) and own database."""
+    suffix = uuid.uuid4().hex[:6]
+    prefix = f"test.{RUN_ID}.{suffix}."
+    await ensure_topics(
+        infra.kafka_bootstrap,
+        ServiceSettings(topic_prefix=prefix).topics.all(),
+        partitions=PARTITIONS,
+    )
+    return {
+        "RBN_KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap,
+        "RBN_MONGO_URL": infra.mongo_url,
+        "RBN_MONGO_DATABASE": f"test_{RUN_ID}_{suffix}",
+        "RBN_TOPIC_PREFIX": prefix,
+    }
+
+
+@pytest.fixture
+async def mongo(infra: Infra) -> AsyncIterator[AsyncMongoClient[dict[str, object]]]:
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(infra.mongo_url, tz_aware=True)
+    yield client
+    await client.close()
