@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaProducer
 from pymongo import AsyncMongoClient
-
 from rbn_shared.events import Envelope
+
 from tests.support.infra import Infra
 from tests.support.kafka_reader import header, read_topic
 from tests.support.processes import Process
@@ -30,8 +30,10 @@ async def effect_counts(mongo: Mongo, env: dict[str, str]) -> dict[str, int]:
     return {str(d["_id"]): int(d["count"]) async for d in effects.find()}  # type: ignore[call-overload]
 
 
-async def wait_for_effects(mongo: Mongo, env: dict[str, str], n: int, timeout: float = 30) -> dict[str, int]:
-    import asyncio  # noqa: PLC0415
+async def wait_for_effects(
+    mongo: Mongo, env: dict[str, str], n: int, timeout: float = 30
+) -> dict[str, int]:
+    import asyncio
 
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -57,7 +59,8 @@ async def test_event_written_through_outbox_reaches_consumer_in_another_process(
         counts = await wait_for_effects(mongo, isolated, 1)
         assert list(counts.values()) == [1]
         doc = await mongo[isolated["RBN_MONGO_DATABASE"]]["networks"].find_one({"_id": "bochum"})
-        assert doc is not None and doc["outbox"] == [], "published events leave the outbox"
+        assert doc is not None
+        assert doc["outbox"] == [], "published events leave the outbox"
     finally:
         consumer.stop()
 
@@ -65,11 +68,13 @@ async def test_event_written_through_outbox_reaches_consumer_in_another_process(
 async def test_writer_killed_before_publish_loses_nothing(
     isolated: dict[str, str], mongo: Mongo, tmp_path: Path
 ) -> None:
-    writer = app("writer", "write", "hagen", "--crash-before-publish", env=isolated,
-                 log_dir=tmp_path).start()
+    writer = app(
+        "writer", "write", "hagen", "--crash-before-publish", env=isolated, log_dir=tmp_path
+    ).start()
     assert writer.wait() == -9, "the writer dies by SIGKILL right after its state write"
     stored = await mongo[isolated["RBN_MONGO_DATABASE"]]["networks"].find_one({"_id": "hagen"})
-    assert stored is not None and len(stored["outbox"]) == 1, "state and event were stored together"  # type: ignore[arg-type]
+    assert stored is not None
+    assert len(stored["outbox"]) == 1, "state and event were stored together"  # type: ignore[arg-type]
 
     consumer = app("consumer", "consume", env=isolated, log_dir=tmp_path).start()
     relay = app("relay", "relay", env=isolated, log_dir=tmp_path).start()
@@ -142,14 +147,26 @@ async def test_consumer_killed_before_its_effect_processes_the_event_after_resta
     await _send_raw(infra, topic, envelope.to_wire(), key=b"dortmund")
     marker = tmp_path / "crashed-once"
 
-    first = app("consumer", "consume", "--crash-before-effect-once", str(marker), env=isolated,
-                log_dir=tmp_path).start()
+    first = app(
+        "consumer",
+        "consume",
+        "--crash-before-effect-once",
+        str(marker),
+        env=isolated,
+        log_dir=tmp_path,
+    ).start()
     assert first.wait(60) == -9, first.output
     assert marker.read_text() == str(envelope.event_id), "it died while handling our event"
     assert await effect_counts(mongo, isolated) == {}
 
-    second = app("consumer", "consume", "--crash-before-effect-once", str(marker), env=isolated,
-                 log_dir=tmp_path).start()
+    second = app(
+        "consumer",
+        "consume",
+        "--crash-before-effect-once",
+        str(marker),
+        env=isolated,
+        log_dir=tmp_path,
+    ).start()
     try:
         counts = await wait_for_effects(mongo, isolated, 1)
         assert counts == {str(envelope.event_id): 1}
@@ -161,9 +178,9 @@ async def test_consumer_killed_before_its_effect_processes_the_event_after_resta
 
 
 def _network_registered(network_id: str) -> Envelope:
-    from rbn_shared.events import new_event  # noqa: PLC0415
-    from rbn_shared.events.base import MunicipalityKind, NetworkRef  # noqa: PLC0415
-    from rbn_shared.events.registry import (  # noqa: PLC0415
+    from rbn_shared.events import new_event
+    from rbn_shared.events.base import MunicipalityKind, NetworkRef
+    from rbn_shared.events.registry import (
         Municipality,
         NetworkRegistered,
         OfficeContact,
@@ -194,6 +211,6 @@ async def _send_raw(infra: Infra, topic: str, value: bytes, *, key: bytes, times
 
 async def _settle(seconds: float = 3.0) -> None:
     """Give a wrongly repeated effect the time to show up before counting."""
-    import asyncio  # noqa: PLC0415
+    import asyncio
 
     await asyncio.sleep(seconds)

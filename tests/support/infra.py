@@ -51,14 +51,14 @@ def choose_backend(env: Mapping[str, str], docker_reachable: Callable[[], bool])
 
 def docker_reachable() -> bool:
     try:
-        import docker  # type: ignore[import-untyped]  # noqa: PLC0415 - only where Docker may run
+        import docker  # type: ignore[import-untyped]
 
         client = docker.from_env(timeout=3)
         try:
             return bool(client.ping())
         finally:
             client.close()
-    except Exception:  # noqa: BLE001 - any failure means: no engine to use
+    except Exception:
         return False
 
 
@@ -93,10 +93,10 @@ def local_infra() -> Iterator[Infra]:
 
 @contextmanager
 def docker_infra() -> Iterator[Infra]:
-    from testcontainers.core.container import DockerContainer  # noqa: PLC0415
-    from testcontainers.core.waiting_utils import wait_for_logs  # noqa: PLC0415
-    from testcontainers.kafka import KafkaContainer  # noqa: PLC0415
-    from testcontainers.mongodb import MongoDbContainer  # noqa: PLC0415
+    from testcontainers.core.container import DockerContainer
+    from testcontainers.core.waiting_utils import wait_for_logs
+    from testcontainers.kafka import KafkaContainer
+    from testcontainers.mongodb import MongoDbContainer
 
     with (
         KafkaContainer(KAFKA_IMAGE).with_kraft() as kafka,
@@ -119,5 +119,5 @@ def docker_infra() -> Iterator[Infra]:
 @contextmanager
 def real_infra() -> Iterator[Infra]:
     backend = choose_backend(os.environ, docker_reachable)
-    with (docker_infra() if backend == "docker" else local_infra()) as infra:
+    with docker_infra() if backend == "docker" else local_infra() as infra:
         yield infra

@@ -16,7 +16,9 @@ from tests.support.infra import REPO
 class Process:
     """A child process whose combined output goes to a log file that tests can wait on."""
 
-    def __init__(self, name: str, args: Sequence[str], env: Mapping[str, str], log_dir: Path) -> None:
+    def __init__(
+        self, name: str, args: Sequence[str], env: Mapping[str, str], log_dir: Path
+    ) -> None:
         self.name = name
         self.args = list(args)
         self.env = {**os.environ, **env}
@@ -33,7 +35,7 @@ class Process:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as out:
             out.write(f"--- start {' '.join(self.args)}\n".encode())
-            self._popen = subprocess.Popen(  # noqa: S603 - our own programs
+            self._popen = subprocess.Popen(
                 self.args, cwd=REPO, env=self.env, stdout=out, stderr=subprocess.STDOUT
             )
         return self
@@ -55,8 +57,9 @@ class Process:
                     + self.output[-3000:]
                 )
             time.sleep(0.1)
-        raise AssertionError(f"{self.name} did not print {text!r} within {timeout}s:\n"
-                             + self.output[-3000:])
+        raise AssertionError(
+            f"{self.name} did not print {text!r} within {timeout}s:\n" + self.output[-3000:]
+        )
 
     def wait(self, timeout: float = 60.0) -> int:
         assert self._popen is not None

@@ -14,6 +14,7 @@ record goes to `<topic>.dlq` with the reason in its headers, and the partition m
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -55,7 +56,9 @@ class Incoming:
 
 
 class DeadLetterSink(Protocol):
-    async def send(self, topic: str, key: bytes | None, value: bytes, headers: dict[str, str]) -> None: ...
+    async def send(
+        self, topic: str, key: bytes | None, value: bytes, headers: dict[str, str]
+    ) -> None: ...
 
 
 class EventConsumer:
@@ -96,8 +99,11 @@ class EventConsumer:
         handler = self._handlers.get(envelope.type)
         if handler is None:
             return Outcome.IGNORED
-        with bound(correlation_id=envelope.correlation_id, event_id=str(envelope.event_id),
-                   event_type=envelope.type):
+        with bound(
+            correlation_id=envelope.correlation_id,
+            event_id=str(envelope.event_id),
+            event_type=envelope.type,
+        ):
             try:
                 payload = parse_payload(envelope)
             except UnknownEvent as error:
@@ -125,14 +131,19 @@ class EventConsumer:
                 return None
             except TRANSIENT_DB_ERRORS as error:
                 self.healthy = False
-                log.warning("database unreachable while handling an event, retrying",
-                            error=_short(error))
+                log.warning(
+                    "database unreachable while handling an event, retrying", error=_short(error)
+                )
                 await asyncio.sleep(self._backoff(min(attempt, 6)))
-            except Exception as error:  # noqa: BLE001 - any other failure is counted, then dead-lettered
+            except Exception as error:
                 attempt += 1
                 if attempt >= self._max_attempts:
-                    log.error("handler failed, sending the event to the dead-letter topic",
-                              attempts=attempt, error=_short(error), exc_info=True)
+                    log.error(
+                        "handler failed, sending the event to the dead-letter topic",
+                        attempts=attempt,
+                        error=_short(error),
+                        exc_info=True,
+                    )
                     return f"{type(error).__name__} after {attempt} attempts: {_short(error)}"
                 log.warning("handler failed, retrying", attempt=attempt, error=_short(error))
                 await asyncio.sleep(self._backoff(attempt))
@@ -151,12 +162,11 @@ class EventConsumer:
                 await asyncio.sleep(self._backoff(min(attempt, 6)))
 
     async def _mark_processed(self, marker: str, envelope: Envelope) -> None:
-        try:
+        # A parallel redelivery may have got here first; the effect is the same.
+        with contextlib.suppress(DuplicateKeyError):
             await self._processed.insert_one(
                 {"_id": marker, "type": envelope.type, "processed_at": utc_now()}
             )
-        except DuplicateKeyError:
-            pass  # a parallel redelivery got here first; the effect is the same
 
     async def _dead_letter(self, record: Incoming, reason: str, detail: str) -> Outcome:
         topic = Topics.dead_letters_of(record.topic)
@@ -171,8 +181,13 @@ class EventConsumer:
             "dlq-failed-at": utc_now().isoformat(),
         }
         await self._dead_letters.send(topic, record.key, record.value, headers)
-        log.warning("record sent to the dead-letter topic", reason=reason, dlq_topic=topic,
-                    partition=record.partition, offset=record.offset)
+        log.warning(
+            "record sent to the dead-letter topic",
+            reason=reason,
+            dlq_topic=topic,
+            partition=record.partition,
+            offset=record.offset,
+        )
         return Outcome.DEAD_LETTERED
 
     def _backoff(self, attempt: int) -> float:

@@ -8,6 +8,7 @@ before processing). Topics are created by the project, never auto-created by the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -59,12 +60,11 @@ async def ensure_topics(
             existing = set(await admin.list_topics())
             missing = [t for t in wanted if t not in existing]
             if missing:
-                try:
+                # Another service may create one at the same moment.
+                with contextlib.suppress(TopicAlreadyExistsError):
                     await admin.create_topics(
                         [NewTopic(t, partitions, replication_factor) for t in missing]
                     )
-                except TopicAlreadyExistsError:
-                    pass  # another service created it at the same moment
                 log.info("kafka topics created", topics=missing, partitions=partitions)
             return missing
         except (KafkaConnectionError, KafkaError, OSError) as error:
@@ -118,7 +118,9 @@ class BrokerDeadLetters:
     def __init__(self, broker: KafkaBroker) -> None:
         self._broker = broker
 
-    async def send(self, topic: str, key: bytes | None, value: bytes, headers: dict[str, str]) -> None:
+    async def send(
+        self, topic: str, key: bytes | None, value: bytes, headers: dict[str, str]
+    ) -> None:
         await self._broker.publish(value, topic, key=key, headers=headers)
 
 

@@ -69,13 +69,23 @@ def configure_logging(service: str, level: str = "INFO", fmt: str = "json") -> N
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
-        structlog.stdlib.ProcessorFormatter(foreign_pre_chain=shared, processors=[
-            structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer,
-        ])
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=shared,
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                renderer,
+            ],
+        )
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Libraries that bring their own handlers (FastStream, uvicorn) log through ours instead.
+    for name in list(logging.root.manager.loggerDict):
+        if name.split(".")[0] in ("faststream", "uvicorn"):
+            library_logger = logging.getLogger(name)
+            library_logger.handlers[:] = []
+            library_logger.propagate = True
     for noisy in ("aiokafka", "pymongo", "httpx", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
     structlog.contextvars.clear_contextvars()

@@ -6,7 +6,12 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import AutoReconnect, ConnectionFailure, NetworkTimeout, ServerSelectionTimeoutError
+from pymongo.errors import (
+    AutoReconnect,
+    ConnectionFailure,
+    NetworkTimeout,
+    ServerSelectionTimeoutError,
+)
 
 from rbn_shared.settings import ServiceSettings
 
@@ -32,7 +37,9 @@ def connect(settings: ServiceSettings) -> AsyncMongoClient[Document]:
     )
 
 
-def database(client: AsyncMongoClient[Document], settings: ServiceSettings) -> AsyncDatabase[Document]:
+def database(
+    client: AsyncMongoClient[Document], settings: ServiceSettings
+) -> AsyncDatabase[Document]:
     return client[settings.mongo_database]
 
 

@@ -112,7 +112,9 @@ class AggregateStore:
             {"_id": doc["_id"], "version": expected_version}, update
         )
         if result.matched_count != 1:
-            raise VersionConflict(f"{self.collection.name}/{doc['_id']} is no longer at version {expected_version}")
+            raise VersionConflict(
+                f"{self.collection.name}/{doc['_id']} is no longer at version {expected_version}"
+            )
         self._woken(events)
         return expected_version + 1
 
@@ -151,8 +153,9 @@ class OutboxRelay:
                 self.healthy = True
             except (KafkaError, *TRANSIENT_DB_ERRORS) as error:
                 self.healthy = False
-                log.warning("outbox relay cannot reach kafka or the database, retrying",
-                            error=str(error))
+                log.warning(
+                    "outbox relay cannot reach kafka or the database, retrying", error=str(error)
+                )
                 sent = 0
             if sent:
                 continue  # there may be more
@@ -190,7 +193,10 @@ class OutboxRelay:
             )
             if result.matched_count == 1:
                 return
-            doc = await store.collection.find_one({"_id": doc["_id"]}, {"outbox": 1, "version": 1}) or {}
+            doc = (
+                await store.collection.find_one({"_id": doc["_id"]}, {"outbox": 1, "version": 1})
+                or {}
+            )
 
     async def backlog(self) -> int:
         """How many events wait to be published."""

@@ -7,7 +7,6 @@ from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
-
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Text = Annotated[str, StringConstraints(max_length=20_000)]
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=100)]

@@ -16,7 +16,7 @@ from rbn_shared.events.topics import CONFERENCES, NOTIFICATIONS, REGISTRY
 
 @dataclass(frozen=True)
 class EventSpec:
-    type: str
+    event_type: str
     version: int
     model: type[EventPayload]
     producer: str
@@ -27,7 +27,7 @@ def _specs(producer: str, models: tuple[type[EventPayload], ...]) -> list[EventS
 
 
 CATALOGUE: dict[str, EventSpec] = {
-    spec.type: spec
+    spec.event_type: spec
     for spec in (
         _specs(REGISTRY, REGISTRY_EVENTS)
         + _specs(CONFERENCES, CONFERENCE_EVENTS)
@@ -71,7 +71,7 @@ def new_event(
     spec = CATALOGUE[payload.event_type]
     return Envelope(
         event_id=uuid.uuid4(),
-        type=spec.type,
+        type=spec.event_type,
         version=spec.version,
         occurred_at=occurred_at or utc_now(),
         producer=spec.producer,

@@ -33,22 +33,24 @@ def default_folder() -> Path:
 
 
 def file_name(spec: EventSpec) -> str:
-    return f"{spec.type}.v{spec.version}.schema.json"
+    return f"{spec.event_type}.v{spec.version}.schema.json"
 
 
 def schema_of(spec: EventSpec) -> dict[str, Any]:
-    message = create_model(  # type: ignore[call-overload]
+    fixed_type: Any = Literal[spec.event_type]
+    fixed_version: Any = Literal[spec.version]
+    message = create_model(
         spec.model.__name__ + "Event",
         __base__=Envelope,
-        __doc__=(spec.model.__doc__ or "").strip() or f"The `{spec.type}` event.",
-        type=(Literal[spec.type], ...),
-        version=(Literal[spec.version], ...),
+        __doc__=(spec.model.__doc__ or "").strip() or f"The `{spec.event_type}` event.",
+        type=(fixed_type, ...),
+        version=(fixed_version, ...),
         payload=(spec.model, ...),
     )
     schema: dict[str, Any] = message.model_json_schema(mode="serialization")
     return {
         "$schema": SCHEMA_DIALECT,
-        "$id": f"urn:rbn-arnsberg:event:{spec.type}:v{spec.version}",
+        "$id": f"urn:rbn-arnsberg:event:{spec.event_type}:v{spec.version}",
         "x-producer": spec.producer,
         **schema,
     }

@@ -219,7 +219,7 @@ class DistrictCoordinationChanged(EventPayload):
 
 
 class DistrictBulletinPublished(EventPayload):
-    """Information from the Schulministerium, prepared by the district coordination for all twelve."""
+    """Information from the Schulministerium, prepared by the district coordination for all."""
 
     event_type: ClassVar[str] = "district-bulletin-published"
 
