@@ -12,9 +12,9 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from pymongo import AsyncMongoClient
+
 from rbn_shared.kafka import ensure_topics
 from rbn_shared.settings import ServiceSettings
-
 from tests.support.infra import Infra, real_infra
 
 PARTITIONS = 6

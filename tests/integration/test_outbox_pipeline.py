@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaProducer
 from pymongo import AsyncMongoClient
-from rbn_shared.events import Envelope
 
+from rbn_shared.events import Envelope
 from tests.support.infra import Infra
 from tests.support.kafka_reader import header, read_topic
 from tests.support.processes import Process

@@ -58,9 +58,14 @@ def test_new_event_stamps_the_envelope_from_the_catalogue() -> None:
     assert envelope.payload["municipality"] == {"name": "Bochum", "kind": "city"}
 
 
-def test_envelope_round_trips_through_the_wire_and_headers_repeat_type_version_correlation() -> None:
-    envelope = new_event(registered(), key="bochum", aggregate_id="bochum", aggregate_version=1,
-                         correlation_id="req-7")
+def test_envelope_round_trips_and_headers_repeat_type_version_correlation() -> None:
+    envelope = new_event(
+        registered(),
+        key="bochum",
+        aggregate_id="bochum",
+        aggregate_version=1,
+        correlation_id="req-7",
+    )
     again = Envelope.from_wire(envelope.to_wire())
     assert again == envelope
     assert parse_payload(again) == registered()
@@ -72,8 +77,11 @@ def test_envelope_round_trips_through_the_wire_and_headers_repeat_type_version_c
 
 
 def test_occurred_at_is_normalised_to_utc_and_naive_times_are_refused() -> None:
-    fields = json.loads(new_event(registered(), key="b", aggregate_id="b", aggregate_version=1,
-                                  correlation_id="c").to_wire())
+    fields = json.loads(
+        new_event(
+            registered(), key="b", aggregate_id="b", aggregate_version=1, correlation_id="c"
+        ).to_wire()
+    )
     berlin = timezone(timedelta(hours=1))
     fields["occurred_at"] = datetime(2027, 3, 10, 14, 0, tzinfo=berlin).isoformat()
     assert Envelope.model_validate(fields).occurred_at == datetime(2027, 3, 10, 13, 0, tzinfo=UTC)
@@ -83,8 +91,11 @@ def test_occurred_at_is_normalised_to_utc_and_naive_times_are_refused() -> None:
 
 
 def test_readers_ignore_unknown_fields() -> None:
-    fields = json.loads(new_event(registered(), key="b", aggregate_id="b", aggregate_version=1,
-                                  correlation_id="c").to_wire())
+    fields = json.loads(
+        new_event(
+            registered(), key="b", aggregate_id="b", aggregate_version=1, correlation_id="c"
+        ).to_wire()
+    )
     fields["added_later"] = {"anything": 1}
     fields["payload"]["office"]["fax"] = "0234 1234"
     assert parse_payload(Envelope.model_validate(fields)) == registered()
@@ -92,8 +103,11 @@ def test_readers_ignore_unknown_fields() -> None:
 
 @pytest.mark.parametrize("event_type", ["Network_Registered", "network--registered", ""])
 def test_event_type_must_be_kebab_case(event_type: str) -> None:
-    fields = json.loads(new_event(registered(), key="b", aggregate_id="b", aggregate_version=1,
-                                  correlation_id="c").to_wire())
+    fields = json.loads(
+        new_event(
+            registered(), key="b", aggregate_id="b", aggregate_version=1, correlation_id="c"
+        ).to_wire()
+    )
     fields["type"] = event_type
     with pytest.raises(ValidationError, match="type"):
         Envelope.model_validate(fields)

@@ -23,7 +23,9 @@ def test_secrets_and_addresses_are_redacted_above_debug() -> None:
     assert redact_sensitive(None, "debug", dict(event)) == event
 
 
-def test_json_lines_carry_service_and_bound_correlation_id(capsys: pytest.CaptureFixture[str]) -> None:
+def test_json_lines_carry_service_and_bound_correlation_id(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     configure_logging("registry", "INFO", "json")
     with bound(correlation_id="req-42"):
         get_logger("test").info("member added", email="m.muster@example.org")

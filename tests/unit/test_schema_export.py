@@ -10,7 +10,6 @@ import pytest
 
 from rbn_shared.events import CATALOGUE, new_event
 from rbn_shared.events.export import default_folder, drift, main, write
-
 from tests.unit.test_events import registered
 
 REPO = Path(__file__).resolve().parents[2]
@@ -38,8 +37,9 @@ def test_check_reports_missing_stale_and_extra_files(tmp_path: Path) -> None:
 
 
 def test_a_real_message_validates_against_its_exported_schema() -> None:
-    envelope = new_event(registered(), key="bochum", aggregate_id="bochum", aggregate_version=1,
-                         correlation_id="c")
+    envelope = new_event(
+        registered(), key="bochum", aggregate_id="bochum", aggregate_version=1, correlation_id="c"
+    )
     schema = json.loads((default_folder() / "network-registered.v1.schema.json").read_text())
     message = json.loads(envelope.to_wire())
     jsonschema.validate(message, schema, format_checker=jsonschema.FormatChecker())

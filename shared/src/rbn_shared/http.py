@@ -1,0 +1,165 @@
+"""HTTP conventions shared by the services: RFC 9457 problem details, correlation ids, health.
+
+Every error a client sees is `application/problem+json` with `type`, `title`, `status`, `detail`
+and, for bad input, `errors`: one entry per offending field with the reason.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from rbn_shared.logging import bound, get_logger
+
+log = get_logger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+CORRELATION_HEADER = "X-Correlation-ID"
+
+
+class Problem(Exception):
+    """An error to show the client as a problem document."""
+
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str | None = None,
+        *,
+        errors: Sequence[Mapping[str, str]] = (),
+        kind: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail or title)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.errors = list(errors)
+        self.kind = kind or title.lower().replace(" ", "-")
+        self.headers = dict(headers or {})
+
+    def body(self, instance: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": f"urn:rbn-arnsberg:problem:{self.kind}",
+            "title": self.title,
+            "status": self.status,
+        }
+        if self.detail:
+            body["detail"] = self.detail
+        if self.errors:
+            body["errors"] = self.errors
+        if instance:
+            body["instance"] = instance
+        return body
+
+
+def field_error(field: str, reason: str) -> dict[str, str]:
+    return {"field": field, "reason": reason}
+
+
+def _field_path(location: Sequence[Any]) -> str:
+    parts = [str(p) for p in location]
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        source, rest = parts[0], parts[1:]
+        return ".".join(rest) if source == "body" and rest else ".".join([source, *rest])
+    return ".".join(parts)
+
+
+def _problem_response(problem: Problem, request: Request) -> JSONResponse:
+    return JSONResponse(
+        problem.body(instance=request.url.path),
+        status_code=problem.status,
+        media_type=PROBLEM_JSON,
+        headers=problem.headers,
+    )
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    async def on_problem(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, Problem)  # noqa: S101 - registered for Problem only
+        return _problem_response(error, request)
+
+    async def on_validation(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, RequestValidationError)  # noqa: S101
+        errors = [
+            field_error(_field_path(e.get("loc", ())), str(e.get("msg", "invalid")))
+            for e in error.errors()
+        ]
+        problem = Problem(
+            422,
+            "Invalid input",
+            "Some fields are missing or invalid.",
+            errors=errors,
+            kind="invalid-input",
+        )
+        return _problem_response(problem, request)
+
+    async def on_http(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, StarletteHTTPException)  # noqa: S101
+        title = {404: "Not found", 405: "Method not allowed"}.get(error.status_code, "Error")
+        detail = error.detail if isinstance(error.detail, str) else None
+        return _problem_response(Problem(error.status_code, title, detail), request)
+
+    app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+
+
+class CorrelationIdMiddleware:
+    """Takes the caller's X-Correlation-ID (or makes one), binds it to the logs, echoes it back."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope.get("headers") or ()).get(CORRELATION_HEADER.lower().encode())
+        correlation_id = incoming.decode(errors="replace")[:200] if incoming else str(uuid.uuid4())
+        scope.setdefault("state", {})["correlation_id"] = correlation_id
+
+        async def send_with_header(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((CORRELATION_HEADER.encode(), correlation_id.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        with bound(correlation_id=correlation_id):
+            await self.app(scope, receive, send_with_header)
+
+
+def correlation_id_of(request: Request) -> str:
+    value = request.scope.get("state", {}).get("correlation_id")
+    return str(value) if value else str(uuid.uuid4())
+
+
+ReadinessCheck = Callable[[], Awaitable[Mapping[str, Any]]]
+
+
+def health_router(readiness: ReadinessCheck) -> APIRouter:
+    """`/health`: the process is alive. `/ready`: it can work (503 with the reasons if not)."""
+    router = APIRouter(tags=["health"])
+
+    @router.get("/health", summary="The process is alive")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/ready", summary="Kafka and the database are reachable, backlogs within bounds")
+    async def ready() -> JSONResponse:
+        checks = dict(await readiness())
+        ok = all(bool(v.get("ok")) if isinstance(v, Mapping) else bool(v) for v in checks.values())
+        return JSONResponse(
+            {"status": "ready" if ok else "not ready", "checks": checks},
+            status_code=200 if ok else 503,
+        )
+
+    return router

@@ -1,0 +1,161 @@
+"""The plumbing a service runs on: MongoDB, the Kafka broker, the outbox relay, its consumers.
+
+A service's bootstrap builds one `Runtime`, registers its stores, consumers and background jobs,
+and hands `runtime.lifespan` to FastAPI. Start-up creates the topics, connects, and starts the
+relay and the consumers; shutdown stops them in reverse order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any
+
+from fastapi import FastAPI
+
+from rbn_shared.consumer import EventConsumer, Handler
+from rbn_shared.kafka import (
+    BrokerDeadLetters,
+    KafkaPublisher,
+    attach_consumer,
+    ensure_project_topics,
+    make_broker,
+)
+from rbn_shared.logging import get_logger
+from rbn_shared.mongo import connect, database, ping
+from rbn_shared.outbox import AggregateStore, KeyedLocks, OutboxRelay
+from rbn_shared.settings import ServiceSettings
+
+log = get_logger(__name__)
+
+BackgroundJob = Callable[[], Awaitable[None]]
+
+
+class Runtime:
+    def __init__(self, settings: ServiceSettings, service: str) -> None:
+        self.settings = settings
+        self.service = service
+        self.client = connect(settings)
+        self.db = database(self.client, settings)
+        self.broker = make_broker(settings, client_id=service)
+        self.locks = KeyedLocks()
+        self.stores: list[AggregateStore] = []
+        self.consumers: list[EventConsumer] = []
+        self.relay: OutboxRelay | None = None
+        self._jobs: list[tuple[str, BackgroundJob]] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._started = False
+
+    # ------------------------------------------------------------------ wiring
+
+    def store(self, collection: str) -> AggregateStore:
+        """A versioned collection whose outbox the relay publishes."""
+        store = AggregateStore(self.db[collection], self.locks)
+        self.stores.append(store)
+        return store
+
+    def consume(
+        self, name: str, topics: Sequence[str], handlers: dict[str, Handler]
+    ) -> EventConsumer:
+        """Consume `topics` in consumer group `<service>.<name>` with idempotent handlers."""
+        consumer = EventConsumer(
+            name=f"{self.service}.{name}",
+            db=self.db,
+            handlers=handlers,
+            dead_letters=BrokerDeadLetters(self.broker),
+            max_attempts=self.settings.consumer_max_attempts,
+        )
+        attach_consumer(self.broker, consumer, topics, group_id=f"{self.service}.{name}")
+        self.consumers.append(consumer)
+        return consumer
+
+    def background(self, name: str, job: BackgroundJob) -> None:
+        """A coroutine that runs as long as the service does (a scheduler, say)."""
+        self._jobs.append((name, job))
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self, prepare: Callable[[], Awaitable[None]] | None = None) -> None:
+        await ensure_project_topics(self.settings)
+        if prepare is not None:
+            await prepare()  # indexes, seed data: before anything consumes or publishes
+        await self.broker.start()
+        self.relay = OutboxRelay(
+            self.stores, KafkaPublisher(self.broker), poll_seconds=self.settings.outbox_poll_seconds
+        )
+        self._spawn("outbox-relay", self.relay.run)
+        for name, job in self._jobs:
+            self._spawn(name, job)
+        self._started = True
+        log.info("service started", topics_prefix=self.settings.topic_prefix)
+
+    def _spawn(self, name: str, job: BackgroundJob) -> None:
+        async def guarded() -> None:
+            while True:
+                try:
+                    await job()
+                    return
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("background job failed, restarting it in 1s", job=name)
+                    await asyncio.sleep(1.0)
+
+        self._tasks.append(asyncio.create_task(guarded(), name=name))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        await self.broker.stop()
+        await self.client.close()
+        self._started = False
+        log.info("service stopped")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(
+        self,
+        prepare: Callable[[], Awaitable[None]] | None = None,
+    ) -> AsyncIterator[None]:
+        await self.start(prepare)
+        try:
+            yield
+        finally:
+            await self.stop()
+
+    def fastapi_lifespan(
+        self, prepare: Callable[[], Awaitable[None]] | None = None
+    ) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
+        def lifespan(_app: FastAPI) -> contextlib.AbstractAsyncContextManager[None]:
+            return self.lifespan(prepare)
+
+        return lifespan
+
+    # ------------------------------------------------------------------ readiness
+
+    async def readiness(self) -> dict[str, Any]:
+        database_ok = await ping(self.db)
+        try:
+            kafka_ok = bool(await self.broker.ping(timeout=2.0))
+        except Exception:  # any failure means: not reachable
+            kafka_ok = False
+        backlog = await self.relay.backlog() if (self.relay and database_ok) else None
+        return {
+            "started": self._started,
+            "database": database_ok,
+            "kafka": kafka_ok,
+            "outbox": {
+                "ok": self.relay is not None
+                and self.relay.healthy
+                and (backlog is not None and backlog < 10_000),
+                "backlog": backlog,
+            },
+            "consumers": {
+                "ok": all(c.healthy for c in self.consumers),
+                "names": [c.name for c in self.consumers],
+            },
+        }
