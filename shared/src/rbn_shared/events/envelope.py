@@ -24,9 +24,10 @@ class Envelope(BaseModel):
     """One event: who says what happened, when, about which key, and why.
 
     `key` is the Kafka partition key (a network id, or `district` for the district coordination),
-    so every event about one network lands on one partition, in order. `aggregate_id` and
-    `aggregate_version` name the producer's record that changed and its version after the change:
-    consumers use them to ignore stale or repeated events.
+    so every event about one network lands on one partition, in order. `aggregate_id` names the
+    producer's record that changed; `aggregate_version` is this event's position in that record's
+    history (1, 2, 3, ...; strictly increasing): consumers use it to ignore stale or repeated
+    events.
     """
 
     model_config = ConfigDict(extra="ignore", frozen=True)

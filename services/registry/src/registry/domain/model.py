@@ -1,0 +1,524 @@
+"""The network aggregate: a Regionales Bildungsnetzwerk with everything that belongs to it.
+
+One network is one consistency boundary: its agreements, its steering committee, its education
+office staff and its fields of action change together, in order, and every change records the
+event that tells the other services about it. Pure code: no I/O.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from rbn_shared.events import EventPayload, NetworkRef, Person
+from rbn_shared.events.base import Side, Supervision
+from rbn_shared.events.registry import (
+    AgreementStatus,
+    CommitteeMemberAdded,
+    CommitteeMemberRemoved,
+    CommitteeMemberUpdated,
+    CommitteeRole,
+    CooperationAgreementSigned,
+    CooperationAgreementTerminated,
+    Employer,
+    FieldOfActionAdopted,
+    FieldOfActionClosed,
+    FieldOfActionProposed,
+    FieldOfActionUpdated,
+    FieldStatus,
+    Municipality,
+    NetworkRegistered,
+    NetworkUpdated,
+    OfficeContact,
+    OfficeStaffAssigned,
+    OfficeStaffRemoved,
+)
+from registry.domain.errors import Conflict, NotFound, RuleViolation, StaleVersion
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+class Entity(BaseModel):
+    """A part of the network with its own id and version (the version is its ETag)."""
+
+    model_config = ConfigDict(validate_assignment=True)
+
+    id: str
+    version: int = 1
+
+    def check_version(self, expected: int | None) -> None:
+        if expected is not None and expected != self.version:
+            raise StaleVersion(
+                f"{type(self).__name__} {self.id} is at version {self.version}, not {expected}"
+            )
+
+
+EntityT = TypeVar("EntityT", bound=Entity)
+
+
+class Agreement(Entity):
+    signed_on: date
+    valid_from: date
+    status: AgreementStatus = AgreementStatus.ACTIVE
+    terminated_on: date | None = None
+    termination_reason: str | None = None
+
+
+class CommitteeMember(Entity):
+    person: Person
+    side: Side
+    role: CommitteeRole
+    supervision: Supervision | None = None
+    term_start: date
+    term_end: date | None = None
+    removed_on: date | None = None
+    removal_reason: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.removed_on is None
+
+
+class OfficeStaff(Entity):
+    person: Person
+    employer: Employer
+    released_from_school: str | None = None
+    hours_share: float | None = None
+    start_date: date
+    end_date: date | None = None
+    removal_reason: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.removal_reason is None
+
+
+class FieldOfAction(Entity):
+    title: str
+    starting_situation: str
+    development_needs: str
+    status: FieldStatus = FieldStatus.PROPOSED
+    adopted_on: date | None = None
+    closed_on: date | None = None
+
+
+def _same_person(a: Person, b: Person) -> bool:
+    return a.email.casefold() == b.email.casefold()
+
+
+def _check_order(first: date, then: date | None, field: str, what: str) -> None:
+    if then is not None and then < first:
+        raise RuleViolation(f"{what} must not lie before {first.isoformat()}", field)
+
+
+def _check_supervision(side: Side, supervision: Supervision | None) -> None:
+    if supervision is not None and side is not Side.STATE:
+        raise RuleViolation(
+            "only the Land's regional coordination has a supervision level", "supervision"
+        )
+
+
+def _check_state_staff(
+    employer: Employer, released_from_school: str | None, hours_share: float | None
+) -> None:
+    if employer is Employer.STATE:
+        if not released_from_school:
+            raise RuleViolation(
+                "the Land's staff are teachers: name the school they are released from",
+                "released_from_school",
+            )
+        if hours_share is None:
+            raise RuleViolation("give the share of the teaching hours released", "hours_share")
+    elif released_from_school is not None or hours_share is not None:
+        field = "released_from_school" if released_from_school is not None else "hours_share"
+        raise RuleViolation("only the Land's staff are released from a school", field)
+
+
+class Network(BaseModel):
+    """A network and its history. `pending_events` holds what the last changes recorded."""
+
+    model_config = ConfigDict(validate_assignment=True)
+
+    id: str
+    name: str
+    municipality: Municipality
+    office: OfficeContact
+    agreements: list[Agreement] = Field(default_factory=list)
+    committee: list[CommitteeMember] = Field(default_factory=list)
+    staff: list[OfficeStaff] = Field(default_factory=list)
+    fields_of_action: list[FieldOfAction] = Field(default_factory=list)
+    pending_events: list[EventPayload] = Field(default_factory=list, exclude=True)
+
+    # ------------------------------------------------------------------ the network itself
+
+    @classmethod
+    def register(
+        cls, network_id: str, name: str, municipality: Municipality, office: OfficeContact
+    ) -> Network:
+        network = cls(id=network_id, name=name, municipality=municipality, office=office)
+        network._record(
+            NetworkRegistered(network=network.ref, municipality=municipality, office=office)
+        )
+        return network
+
+    @property
+    def ref(self) -> NetworkRef:
+        return NetworkRef(id=self.id, name=self.name, office_email=self.office.email)
+
+    def update(
+        self,
+        *,
+        name: str | None = None,
+        municipality: Municipality | None = None,
+        office: OfficeContact | None = None,
+    ) -> bool:
+        """Apply what differs; record `network-updated` only if something did."""
+        changed = False
+        if name is not None and name != self.name:
+            self.name, changed = name, True
+        if municipality is not None and municipality != self.municipality:
+            self.municipality, changed = municipality, True
+        if office is not None and office != self.office:
+            self.office, changed = office, True
+        if changed:
+            self._record(
+                NetworkUpdated(network=self.ref, municipality=self.municipality, office=self.office)
+            )
+        return changed
+
+    # ------------------------------------------------------------------ cooperation agreements
+
+    @property
+    def active_agreement(self) -> Agreement | None:
+        return next((a for a in self.agreements if a.status is AgreementStatus.ACTIVE), None)
+
+    def sign_agreement(self, signed_on: date, valid_from: date) -> Agreement:
+        if self.active_agreement is not None:
+            raise Conflict(
+                f"network {self.id} already has an active cooperation agreement "
+                f"({self.active_agreement.id}); terminate it first"
+            )
+        _check_order(signed_on, valid_from, "valid_from", "the start of validity")
+        agreement = Agreement(id=new_id("agr"), signed_on=signed_on, valid_from=valid_from)
+        self.agreements.append(agreement)
+        self._record(
+            CooperationAgreementSigned(
+                network=self.ref,
+                agreement_id=agreement.id,
+                signed_on=signed_on,
+                valid_from=valid_from,
+            )
+        )
+        return agreement
+
+    def terminate_agreement(
+        self, agreement_id: str, terminated_on: date, reason: str, expected_version: int | None
+    ) -> Agreement:
+        agreement = self._find(self.agreements, agreement_id, "cooperation agreement")
+        agreement.check_version(expected_version)
+        if agreement.status is not AgreementStatus.ACTIVE:
+            raise Conflict(f"cooperation agreement {agreement_id} is already terminated")
+        _check_order(agreement.signed_on, terminated_on, "terminated_on", "the termination")
+        agreement.status = AgreementStatus.TERMINATED
+        agreement.terminated_on = terminated_on
+        agreement.termination_reason = reason
+        agreement.version += 1
+        self._record(
+            CooperationAgreementTerminated(
+                network=self.ref,
+                agreement_id=agreement.id,
+                signed_on=agreement.signed_on,
+                terminated_on=terminated_on,
+                reason=reason,
+            )
+        )
+        return agreement
+
+    # ------------------------------------------------------------------ steering committee
+
+    def add_member(
+        self,
+        person: Person,
+        side: Side,
+        role: CommitteeRole,
+        term_start: date,
+        term_end: date | None = None,
+        supervision: Supervision | None = None,
+    ) -> CommitteeMember:
+        if any(m.active and _same_person(m.person, person) for m in self.committee):
+            raise Conflict(
+                f"{person.email} is already a member of the steering committee of {self.name}",
+                "person.email",
+            )
+        _check_order(term_start, term_end, "term_end", "the end of the term")
+        _check_supervision(side, supervision)
+        member = CommitteeMember(
+            id=new_id("mem"),
+            person=person,
+            side=side,
+            role=role,
+            supervision=supervision,
+            term_start=term_start,
+            term_end=term_end,
+        )
+        self.committee.append(member)
+        self._record(CommitteeMemberAdded(network=self.ref, **self._member_fields(member)))
+        return member
+
+    def update_member(
+        self,
+        member_id: str,
+        expected_version: int | None,
+        *,
+        person: Person | None = None,
+        side: Side | None = None,
+        role: CommitteeRole | None = None,
+        supervision: Supervision | None = None,
+        clear_supervision: bool = False,
+        term_start: date | None = None,
+        term_end: date | None = None,
+    ) -> CommitteeMember:
+        member = self._active_member(member_id)
+        member.check_version(expected_version)
+        if person is not None and any(
+            m.active and m.id != member.id and _same_person(m.person, person)
+            for m in self.committee
+        ):
+            raise Conflict(f"{person.email} is already a member of this committee", "person.email")
+        new_side = side or member.side
+        new_supervision = None if clear_supervision else (supervision or member.supervision)
+        _check_supervision(new_side, new_supervision)
+        new_start = term_start or member.term_start
+        new_end = term_end if term_end is not None else member.term_end
+        _check_order(new_start, new_end, "term_end", "the end of the term")
+        candidate = member.model_copy(
+            update={
+                "person": person or member.person,
+                "side": new_side,
+                "role": role or member.role,
+                "supervision": new_supervision,
+                "term_start": new_start,
+                "term_end": new_end,
+            }
+        )
+        if candidate == member:
+            return member
+        candidate.version = member.version + 1
+        self.committee[self.committee.index(member)] = candidate
+        self._record(CommitteeMemberUpdated(network=self.ref, **self._member_fields(candidate)))
+        return candidate
+
+    def remove_member(
+        self, member_id: str, removed_on: date, reason: str, expected_version: int | None
+    ) -> CommitteeMember:
+        member = self._active_member(member_id)
+        member.check_version(expected_version)
+        _check_order(member.term_start, removed_on, "removed_on", "the removal")
+        member.removed_on = removed_on
+        member.removal_reason = reason
+        member.version += 1
+        self._record(
+            CommitteeMemberRemoved(
+                network=self.ref,
+                removed_on=removed_on,
+                reason=reason,
+                **self._member_fields(member),
+            )
+        )
+        return member
+
+    def _active_member(self, member_id: str) -> CommitteeMember:
+        member = self._find(self.committee, member_id, "committee member")
+        if not member.active:
+            raise NotFound(f"committee member {member_id} was removed on {member.removed_on}")
+        return member
+
+    @staticmethod
+    def _member_fields(member: CommitteeMember) -> dict[str, object]:
+        return {
+            "member_id": member.id,
+            "person": member.person,
+            "side": member.side,
+            "role": member.role,
+            "supervision": member.supervision,
+            "term_start": member.term_start,
+            "term_end": member.term_end,
+        }
+
+    # ------------------------------------------------------------------ education office
+
+    def assign_staff(
+        self,
+        person: Person,
+        employer: Employer,
+        start_date: date,
+        end_date: date | None = None,
+        released_from_school: str | None = None,
+        hours_share: float | None = None,
+    ) -> OfficeStaff:
+        if any(s.active and _same_person(s.person, person) for s in self.staff):
+            raise Conflict(
+                f"{person.email} already works in the education office of {self.name}",
+                "person.email",
+            )
+        _check_order(start_date, end_date, "end_date", "the end date")
+        _check_state_staff(employer, released_from_school, hours_share)
+        staff = OfficeStaff(
+            id=new_id("stf"),
+            person=person,
+            employer=employer,
+            released_from_school=released_from_school,
+            hours_share=hours_share,
+            start_date=start_date,
+            end_date=end_date,
+        )
+        self.staff.append(staff)
+        self._record(OfficeStaffAssigned(network=self.ref, **self._staff_fields(staff)))
+        return staff
+
+    def remove_staff(
+        self, staff_id: str, end_date: date, reason: str, expected_version: int | None
+    ) -> OfficeStaff:
+        staff = self._find(self.staff, staff_id, "office staff member")
+        if not staff.active:
+            raise NotFound(f"office staff member {staff_id} has left already")
+        staff.check_version(expected_version)
+        _check_order(staff.start_date, end_date, "end_date", "the end date")
+        staff.end_date = end_date
+        staff.removal_reason = reason
+        staff.version += 1
+        self._record(
+            OfficeStaffRemoved(network=self.ref, reason=reason, **self._staff_fields(staff))
+        )
+        return staff
+
+    @staticmethod
+    def _staff_fields(staff: OfficeStaff) -> dict[str, object]:
+        return {
+            "staff_id": staff.id,
+            "person": staff.person,
+            "employer": staff.employer,
+            "released_from_school": staff.released_from_school,
+            "hours_share": staff.hours_share,
+            "start_date": staff.start_date,
+            "end_date": staff.end_date,
+        }
+
+    # ------------------------------------------------------------------ fields of action
+
+    def propose_field(
+        self, title: str, starting_situation: str, development_needs: str
+    ) -> FieldOfAction:
+        self._check_title_free(title)
+        field = FieldOfAction(
+            id=new_id("hf"),
+            title=title,
+            starting_situation=starting_situation,
+            development_needs=development_needs,
+        )
+        self.fields_of_action.append(field)
+        self._record(FieldOfActionProposed(network=self.ref, **self._field_fields(field)))
+        return field
+
+    def adopt_field(
+        self, field_id: str, adopted_on: date, expected_version: int | None
+    ) -> FieldOfAction:
+        field = self._find(self.fields_of_action, field_id, "field of action")
+        field.check_version(expected_version)
+        if field.status is not FieldStatus.PROPOSED:
+            raise Conflict(f"field of action {field_id} is {field.status.value}, not proposed")
+        field.status = FieldStatus.ADOPTED
+        field.adopted_on = adopted_on
+        field.version += 1
+        self._record(FieldOfActionAdopted(network=self.ref, **self._field_fields(field)))
+        return field
+
+    def update_field(
+        self,
+        field_id: str,
+        expected_version: int | None,
+        *,
+        title: str | None = None,
+        starting_situation: str | None = None,
+        development_needs: str | None = None,
+    ) -> FieldOfAction:
+        field = self._find(self.fields_of_action, field_id, "field of action")
+        field.check_version(expected_version)
+        if field.status is FieldStatus.CLOSED:
+            raise Conflict(f"field of action {field_id} is closed")
+        if title is not None and title != field.title:
+            self._check_title_free(title)
+        candidate = field.model_copy(
+            update={
+                "title": title if title is not None else field.title,
+                "starting_situation": starting_situation
+                if starting_situation is not None
+                else field.starting_situation,
+                "development_needs": development_needs
+                if development_needs is not None
+                else field.development_needs,
+            }
+        )
+        if candidate == field:
+            return field
+        candidate.version = field.version + 1
+        self.fields_of_action[self.fields_of_action.index(field)] = candidate
+        self._record(FieldOfActionUpdated(network=self.ref, **self._field_fields(candidate)))
+        return candidate
+
+    def close_field(
+        self, field_id: str, closed_on: date, expected_version: int | None
+    ) -> FieldOfAction:
+        field = self._find(self.fields_of_action, field_id, "field of action")
+        field.check_version(expected_version)
+        if field.status is not FieldStatus.ADOPTED:
+            raise Conflict(
+                f"field of action {field_id} is {field.status.value}; only adopted ones close"
+            )
+        assert field.adopted_on is not None  # noqa: S101 - adopted fields have a date
+        _check_order(field.adopted_on, closed_on, "closed_on", "the closing")
+        field.status = FieldStatus.CLOSED
+        field.closed_on = closed_on
+        field.version += 1
+        self._record(FieldOfActionClosed(network=self.ref, **self._field_fields(field)))
+        return field
+
+    def _check_title_free(self, title: str) -> None:
+        if any(
+            f.title.casefold() == title.casefold() and f.status is not FieldStatus.CLOSED
+            for f in self.fields_of_action
+        ):
+            raise Conflict(f"{self.name} already has an open field of action {title!r}", "title")
+
+    @staticmethod
+    def _field_fields(field: FieldOfAction) -> dict[str, object]:
+        return {
+            "field_id": field.id,
+            "title": field.title,
+            "starting_situation": field.starting_situation,
+            "development_needs": field.development_needs,
+            "status": field.status,
+            "adopted_on": field.adopted_on,
+            "closed_on": field.closed_on,
+        }
+
+    # ------------------------------------------------------------------ helpers
+
+    def _record(self, event: EventPayload) -> None:
+        self.pending_events.append(event)
+
+    def take_events(self) -> list[EventPayload]:
+        events, self.pending_events = self.pending_events, []
+        return events
+
+    @staticmethod
+    def _find(items: list[EntityT], item_id: str, what: str) -> EntityT:
+        for item in items:
+            if item.id == item_id:
+                return item
+        raise NotFound(f"no {what} {item_id}")

@@ -1,0 +1,17 @@
+"""The registry's settings, from REGISTRY_* environment variables."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from rbn_shared.settings import ServiceSettings
+
+
+class RegistrySettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="REGISTRY_", extra="ignore", frozen=True)
+
+    http_port: int = 8001
+    mongo_database: str = "registry"
+    auth_tokens: dict[str, str] = Field(default_factory=dict)
+    """Bearer token -> role (district, reader, office:<network id>), as a JSON object."""
