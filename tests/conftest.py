@@ -46,8 +46,7 @@ def infra() -> Iterator[Infra]:
         asyncio.run(_remove_run_data(servers))
 
 
-@pytest.fixture
-async def isolated(infra: Infra, tmp_path: object) -> dict[str, str]:
+async def make_isolated(infra: Infra) -> dict[str, str]:
     """Environment for programs under test: own topics (created here) and own database."""
     suffix = uuid.uuid4().hex[:6]
     prefix = f"test.{RUN_ID}.{suffix}."
@@ -62,6 +61,18 @@ async def isolated(infra: Infra, tmp_path: object) -> dict[str, str]:
         "RBN_MONGO_DATABASE": f"test_{RUN_ID}_{suffix}",
         "RBN_TOPIC_PREFIX": prefix,
     }
+
+
+@pytest.fixture
+async def isolated(infra: Infra) -> dict[str, str]:
+    """Own topics and database for one test."""
+    return await make_isolated(infra)
+
+
+@pytest.fixture(scope="module")
+async def isolated_module(infra: Infra) -> dict[str, str]:
+    """Own topics and database shared by the tests of one module."""
+    return await make_isolated(infra)
 
 
 @pytest.fixture

@@ -1,0 +1,219 @@
+"""The registry's rules, on the pure domain model."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from rbn_shared.events import Person
+from rbn_shared.events.base import MunicipalityKind, Side, Supervision
+from rbn_shared.events.registry import (
+    CommitteeRole,
+    Employer,
+    FieldStatus,
+    Municipality,
+    OfficeContact,
+    ServiceUnit,
+)
+from registry.domain.district import DistrictCoordination, prepare_bulletin
+from registry.domain.errors import Conflict, NotFound, RuleViolation, StaleVersion
+from registry.domain.model import Network
+
+D = date
+
+
+def network() -> Network:
+    n = Network.register(
+        "hamm", "Regionales Bildungsnetzwerk Hamm",
+        Municipality(name="Hamm", kind=MunicipalityKind.CITY),
+        OfficeContact(name="Bildungsbüro Hamm", email="buero@hamm.example"),
+    )  # fmt: skip
+    n.take_events()
+    return n
+
+
+def person(email: str = "anna.schmidt@schule.example", name: str = "Anna Schmidt") -> Person:
+    return Person(name=name, email=email, organisation="Schulamt Hamm")
+
+
+def types(n: Network) -> list[str]:
+    return [e.event_type for e in n.take_events()]
+
+
+def test_registering_records_the_event_with_the_office_contact() -> None:
+    n = Network.register(
+        "hamm", "RBN Hamm", Municipality(name="Hamm", kind=MunicipalityKind.CITY),
+        OfficeContact(name="Büro", email="buero@hamm.example"),
+    )  # fmt: skip
+    [event] = n.take_events()
+    assert event.event_type == "network-registered"
+    assert event.network.office_email == "buero@hamm.example"  # type: ignore[attr-defined]
+
+
+def test_update_records_an_event_only_when_something_changed() -> None:
+    n = network()
+    assert n.update(name=n.name) is False
+    assert types(n) == []
+    assert n.update(name="RBN Hamm (neu)") is True
+    assert types(n) == ["network-updated"]
+
+
+def test_only_one_active_agreement_and_termination_is_an_event() -> None:
+    n = network()
+    first = n.sign_agreement(D(2009, 6, 1), D(2009, 7, 1))
+    with pytest.raises(Conflict, match="already has an active cooperation agreement"):
+        n.sign_agreement(D(2020, 1, 1), D(2020, 1, 1))
+    n.terminate_agreement(first.id, D(2025, 12, 31), "Neuverhandlung", expected_version=1)
+    with pytest.raises(Conflict, match="already terminated"):
+        n.terminate_agreement(first.id, D(2025, 12, 31), "nochmal", expected_version=None)
+    n.sign_agreement(D(2026, 1, 1), D(2026, 1, 1))
+    assert types(n) == [
+        "cooperation-agreement-signed",
+        "cooperation-agreement-terminated",
+        "cooperation-agreement-signed",
+    ]
+    assert n.active_agreement is not None
+    assert n.active_agreement.signed_on == D(2026, 1, 1)
+
+
+def test_agreement_dates_must_be_in_order() -> None:
+    n = network()
+    with pytest.raises(RuleViolation) as error:
+        n.sign_agreement(D(2010, 1, 1), D(2009, 1, 1))
+    assert error.value.field == "valid_from"
+    agreement = n.sign_agreement(D(2010, 1, 1), D(2010, 1, 1))
+    with pytest.raises(RuleViolation) as error:
+        n.terminate_agreement(agreement.id, D(2009, 12, 31), "zu früh", None)
+    assert error.value.field == "terminated_on"
+
+
+def test_same_person_cannot_join_a_committee_twice_even_in_other_case() -> None:
+    n = network()
+    n.add_member(person(), Side.STATE, CommitteeRole.CHAIR, D(2026, 1, 1))
+    with pytest.raises(Conflict) as error:
+        n.add_member(person("Anna.Schmidt@Schule.example"), Side.STATE, CommitteeRole.MEMBER,
+                     D(2026, 1, 1))  # fmt: skip
+    assert error.value.field == "person.email"
+    assert types(n) == ["committee-member-added"]
+
+
+def test_supervision_level_only_for_the_lands_side() -> None:
+    n = network()
+    n.add_member(person(), Side.STATE, CommitteeRole.MEMBER, D(2026, 1, 1),
+                 supervision=Supervision.LOWER)  # fmt: skip
+    with pytest.raises(RuleViolation) as error:
+        n.add_member(person("k@stadt.example"), Side.MUNICIPALITY, CommitteeRole.MEMBER,
+                     D(2026, 1, 1), supervision=Supervision.UPPER)  # fmt: skip
+    assert error.value.field == "supervision"
+
+
+def test_term_end_before_start_is_refused() -> None:
+    with pytest.raises(RuleViolation) as error:
+        network().add_member(person(), Side.STATE, CommitteeRole.MEMBER, D(2026, 1, 1),
+                             D(2025, 1, 1))  # fmt: skip
+    assert error.value.field == "term_end"
+
+
+def test_member_update_checks_version_and_records_only_real_changes() -> None:
+    n = network()
+    member = n.add_member(person(), Side.STATE, CommitteeRole.MEMBER, D(2026, 1, 1))
+    n.take_events()
+    with pytest.raises(StaleVersion):
+        n.update_member(member.id, 7, role=CommitteeRole.CHAIR)
+    assert n.update_member(member.id, 1, role=CommitteeRole.MEMBER).version == 1
+    assert types(n) == []
+    updated = n.update_member(member.id, 1, role=CommitteeRole.CHAIR)
+    assert updated.version == 2
+    [event] = n.take_events()
+    assert event.event_type == "committee-member-updated"
+    assert event.role is CommitteeRole.CHAIR  # type: ignore[attr-defined]
+
+
+def test_removal_records_the_reason_and_the_person_may_join_again_later() -> None:
+    n = network()
+    member = n.add_member(person(), Side.STATE, CommitteeRole.MEMBER, D(2026, 1, 1))
+    n.take_events()
+    n.remove_member(member.id, D(2026, 6, 30), "Ruhestand", expected_version=1)
+    [event] = n.take_events()
+    assert event.event_type == "committee-member-removed"
+    assert event.reason == "Ruhestand"  # type: ignore[attr-defined]
+    with pytest.raises(NotFound, match="was removed"):
+        n.update_member(member.id, None, role=CommitteeRole.CHAIR)
+    again = n.add_member(person(), Side.STATE, CommitteeRole.DEPUTY, D(2027, 1, 1))
+    assert again.id != member.id
+
+
+def test_the_lands_staff_are_released_teachers_with_a_share_of_hours() -> None:
+    n = network()
+    with pytest.raises(RuleViolation) as error:
+        n.assign_staff(person(), Employer.STATE, D(2026, 8, 1))
+    assert error.value.field == "released_from_school"
+    with pytest.raises(RuleViolation) as error:
+        n.assign_staff(person(), Employer.STATE, D(2026, 8, 1), released_from_school="GS Hamm")
+    assert error.value.field == "hours_share"
+    with pytest.raises(RuleViolation) as error:
+        n.assign_staff(person("k@stadt.example"), Employer.MUNICIPALITY, D(2026, 8, 1),
+                       released_from_school="GS Hamm")  # fmt: skip
+    assert error.value.field == "released_from_school"
+    staff = n.assign_staff(person(), Employer.STATE, D(2026, 8, 1), None, "GS Hamm", 0.5)
+    with pytest.raises(Conflict):
+        n.assign_staff(person(), Employer.MUNICIPALITY, D(2026, 8, 1))
+    n.remove_staff(staff.id, D(2027, 7, 31), "Rückkehr an die Schule", expected_version=1)
+    assert types(n) == ["office-staff-assigned", "office-staff-removed"]
+    with pytest.raises(NotFound, match="has left"):
+        n.remove_staff(staff.id, D(2027, 7, 31), "nochmal", None)
+
+
+def test_field_of_action_lifecycle() -> None:
+    n = network()
+    field = n.propose_field("Übergang Schule–Beruf", "Viele Abbrüche", "Mehr Beratung")
+    with pytest.raises(Conflict, match="only adopted ones close"):
+        n.close_field(field.id, D(2026, 1, 1), None)
+    n.adopt_field(field.id, D(2026, 3, 1), expected_version=1)
+    with pytest.raises(Conflict, match="not proposed"):
+        n.adopt_field(field.id, D(2026, 3, 2), None)
+    n.update_field(field.id, 2, development_needs="Mehr Beratung und Praktika")
+    with pytest.raises(RuleViolation) as error:
+        n.close_field(field.id, D(2026, 2, 1), None)
+    assert error.value.field == "closed_on"
+    closed = n.close_field(field.id, D(2027, 3, 1), expected_version=3)
+    assert closed.status is FieldStatus.CLOSED
+    assert types(n) == [
+        "field-of-action-proposed",
+        "field-of-action-adopted",
+        "field-of-action-updated",
+        "field-of-action-closed",
+    ]
+    with pytest.raises(Conflict, match="is closed"):
+        n.update_field(field.id, None, title="Neu")
+
+
+def test_two_open_fields_may_not_share_a_title() -> None:
+    n = network()
+    n.propose_field("Inklusion", "a", "b")
+    with pytest.raises(Conflict) as error:
+        n.propose_field("inklusion", "c", "d")
+    assert error.value.field == "title"
+
+
+def test_unknown_entities_are_not_found() -> None:
+    with pytest.raises(NotFound, match="no committee member mem-x"):
+        network().remove_member("mem-x", D(2026, 1, 1), "x", None)
+
+
+def test_district_coordination_changes_only_when_different() -> None:
+    coordinator = person("koordination@bezreg.example", "Dr. Beispiel")
+    unit = ServiceUnit(name="Servicestelle", email="service@bezreg.example")
+    district = DistrictCoordination.establish(coordinator, unit)
+    assert [e.event_type for e in district.take_events()] == ["district-coordination-changed"]
+    assert district.change(coordinator, unit) is False
+    assert district.take_events() == []
+
+
+def test_a_bulletin_needs_networks_to_reach() -> None:
+    author = person("koordination@bezreg.example")
+    with pytest.raises(RuleViolation):
+        prepare_bulletin("b1", "Erlass", "Text", D(2026, 1, 1), author, [])
+    bulletin = prepare_bulletin("b1", "Erlass", "Text", D(2026, 1, 1), author, ["herne", "hagen"])
+    assert bulletin.published_event().network_ids == ["hagen", "herne"]
