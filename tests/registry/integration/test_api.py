@@ -27,10 +27,17 @@ def headers(token: str, correlation_id: str, version: str | None = None) -> dict
 
 
 MEMBER = {
-    "person": {"name": "Anna Schmidt", "email": "anna.schmidt@schulamt-bochum.example",
-               "organisation": "Schulamt Bochum", "function": "Schulrätin"},
-    "side": "state", "role": "member", "supervision": "lower", "term_start": "2026-01-01",
-}  # fmt: skip
+    "person": {
+        "name": "Anna Schmidt",
+        "email": "anna.schmidt@schulamt-bochum.example",
+        "organisation": "Schulamt Bochum",
+        "function": "Schulrätin",
+    },
+    "side": "state",
+    "role": "member",
+    "supervision": "lower",
+    "term_start": "2026-01-01",
+}
 
 
 async def test_seeding_twice_gives_twelve_networks_and_no_duplicate_events(
@@ -41,8 +48,11 @@ async def test_seeding_twice_gives_twelve_networks_and_no_duplicate_events(
     listed = (await registry.http.get("/networks?limit=100", headers=auth("reader-token"))).json()
     assert listed["total"] == 12
     assert {n["municipality"]["kind"] for n in listed["items"]} == {"city", "district"}
-    events = [e for e in await all_events(registry.bootstrap, registry.topic)
-              if e["correlation_id"] == "registry-seed"]  # fmt: skip
+    events = [
+        e
+        for e in await all_events(registry.bootstrap, registry.topic)
+        if e["correlation_id"] == "registry-seed"
+    ]
     assert Counter(e["type"] for e in events) == {
         "network-registered": 12,
         "cooperation-agreement-signed": 12,
@@ -68,30 +78,35 @@ async def test_committee_member_lifecycle_with_etags_and_events(
     url = f"/networks/bochum/committee/members/{member['id']}"
     assert response.headers["Location"] == url
 
-    response = await registry.http.patch(url, json={"role": "chair"},
-                                         headers=headers("bochum-token", changed_cid, '"1"'))  # fmt: skip
+    response = await registry.http.patch(
+        url, json={"role": "chair"}, headers=headers("bochum-token", changed_cid, '"1"')
+    )
     assert response.status_code == 200, response.text
     assert response.headers["ETag"] == '"2"'
 
-    stale = await registry.http.patch(url, json={"role": "deputy"},
-                                      headers=headers("bochum-token", stale_cid, '"1"'))  # fmt: skip
+    stale = await registry.http.patch(
+        url, json={"role": "deputy"}, headers=headers("bochum-token", stale_cid, '"1"')
+    )
     assert stale.status_code == 409
     assert stale.headers["content-type"] == "application/problem+json"
     assert (await registry.http.get(url, headers=auth("reader-token"))).json()["role"] == "chair"
 
     response = await registry.http.post(
-        url + "/removal", json={"removed_on": "2026-09-30", "reason": "Wechsel nach Dortmund"},
+        url + "/removal",
+        json={"removed_on": "2026-09-30", "reason": "Wechsel nach Dortmund"},
         headers=headers("bochum-token", removed_cid, '"2"'),
-    )  # fmt: skip
+    )
     assert response.status_code == 200, response.text
 
     [added] = await events_with_correlation(
         registry.bootstrap, registry.topic, added_cid, expected=1
     )
-    [changed] = await events_with_correlation(registry.bootstrap, registry.topic, changed_cid,
-                                              expected=1)  # fmt: skip
-    [removed] = await events_with_correlation(registry.bootstrap, registry.topic, removed_cid,
-                                              expected=1)  # fmt: skip
+    [changed] = await events_with_correlation(
+        registry.bootstrap, registry.topic, changed_cid, expected=1
+    )
+    [removed] = await events_with_correlation(
+        registry.bootstrap, registry.topic, removed_cid, expected=1
+    )
     for event in (added, changed, removed):
         validate_against_schema(event)
         assert event["key"] == "bochum"
@@ -104,8 +119,12 @@ async def test_committee_member_lifecycle_with_etags_and_events(
     assert changed["payload"]["role"] == "chair"
     assert removed["payload"]["reason"] == "Wechsel nach Dortmund"
     assert added["aggregate_version"] < changed["aggregate_version"] < removed["aggregate_version"]
-    assert await events_with_correlation(registry.bootstrap, registry.topic, stale_cid,
-                                         expected=1, timeout=2) == []  # fmt: skip
+    assert (
+        await events_with_correlation(
+            registry.bootstrap, registry.topic, stale_cid, expected=1, timeout=2
+        )
+        == []
+    )
 
 
 async def test_staff_fields_and_agreements_publish_their_events(
@@ -113,21 +132,33 @@ async def test_staff_fields_and_agreements_publish_their_events(
 ) -> None:
     c = cid()
     h = headers("hagen-token", c)
-    staff = await registry.http.post("/networks/hagen/office/staff", headers=h, json={
-        "person": {"name": "Jonas Weber", "email": "j.weber@gs-hagen.example"},
-        "employer": "state", "released_from_school": "Grundschule Emst", "hours_share": 0.5,
-        "start_date": "2026-08-01",
-    })  # fmt: skip
+    staff = await registry.http.post(
+        "/networks/hagen/office/staff",
+        headers=h,
+        json={
+            "person": {"name": "Jonas Weber", "email": "j.weber@gs-hagen.example"},
+            "employer": "state",
+            "released_from_school": "Grundschule Emst",
+            "hours_share": 0.5,
+            "start_date": "2026-08-01",
+        },
+    )
     assert staff.status_code == 201, staff.text
-    field = await registry.http.post("/networks/hagen/fields-of-action", headers=h, json={
-        "title": "Übergang Kita–Grundschule", "starting_situation": "Uneinheitliche Verfahren",
-        "development_needs": "Gemeinsame Standards",
-    })  # fmt: skip
+    field = await registry.http.post(
+        "/networks/hagen/fields-of-action",
+        headers=h,
+        json={
+            "title": "Übergang Kita–Grundschule",
+            "starting_situation": "Uneinheitliche Verfahren",
+            "development_needs": "Gemeinsame Standards",
+        },
+    )
     assert field.status_code == 201, field.text
     adopted = await registry.http.post(
         f"/networks/hagen/fields-of-action/{field.json()['id']}/adoption",
-        json={"adopted_on": "2026-10-01"}, headers={**h, "If-Match": '"1"'},
-    )  # fmt: skip
+        json={"adopted_on": "2026-10-01"},
+        headers={**h, "If-Match": '"1"'},
+    )
     assert adopted.status_code == 200, adopted.text
     assert adopted.json()["status"] == "adopted"
 
@@ -135,18 +166,25 @@ async def test_staff_fields_and_agreements_publish_their_events(
     [agreement] = network["agreements"]
     terminated = await registry.http.post(
         f"/networks/hagen/agreements/{agreement['id']}/termination",
-        json={"terminated_on": "2026-12-31", "reason": "Neufassung"}, headers={**h, "If-Match": '"1"'},
-    )  # fmt: skip
+        json={"terminated_on": "2026-12-31", "reason": "Neufassung"},
+        headers={**h, "If-Match": '"1"'},
+    )
     assert terminated.status_code == 200, terminated.text
-    signed = await registry.http.post("/networks/hagen/agreements", headers=h,
-                                      json={"signed_on": "2027-01-01", "valid_from": "2027-01-01"})  # fmt: skip
+    signed = await registry.http.post(
+        "/networks/hagen/agreements",
+        headers=h,
+        json={"signed_on": "2027-01-01", "valid_from": "2027-01-01"},
+    )
     assert signed.status_code == 201, signed.text
 
     events = await events_with_correlation(registry.bootstrap, registry.topic, c, expected=5)
     assert [e["type"] for e in events] == [
-        "office-staff-assigned", "field-of-action-proposed", "field-of-action-adopted",
-        "cooperation-agreement-terminated", "cooperation-agreement-signed",
-    ]  # fmt: skip
+        "office-staff-assigned",
+        "field-of-action-proposed",
+        "field-of-action-adopted",
+        "cooperation-agreement-terminated",
+        "cooperation-agreement-signed",
+    ]
     for event in events:
         validate_against_schema(event)
     assert events[0]["payload"]["hours_share"] == 0.5
@@ -155,11 +193,15 @@ async def test_staff_fields_and_agreements_publish_their_events(
 
 async def test_bulletin_reaches_all_twelve_networks(registry: RegistryUnderTest) -> None:
     c = cid()
-    response = await registry.http.post("/district/bulletins", headers=headers("district-token", c),
-                                        json={"title": "Neuer Erlass zur Ganztagsbetreuung",
-                                              "body": "Sehr geehrte Damen und Herren, ...",
-                                              "author": {"name": "Bezirkskoordination",
-                                                         "email": "bk@bezreg.example"}})  # fmt: skip
+    response = await registry.http.post(
+        "/district/bulletins",
+        headers=headers("district-token", c),
+        json={
+            "title": "Neuer Erlass zur Ganztagsbetreuung",
+            "body": "Sehr geehrte Damen und Herren, ...",
+            "author": {"name": "Bezirkskoordination", "email": "bk@bezreg.example"},
+        },
+    )
     assert response.status_code == 201, response.text
     [event] = await events_with_correlation(registry.bootstrap, registry.topic, c, expected=1)
     validate_against_schema(event)
@@ -186,31 +228,71 @@ async def test_lists_filter_and_paginate(registry: RegistryUnderTest) -> None:
 
 TOO_LONG = "x" * 201
 BAD_INPUT: list[tuple[str, str, dict[str, Any], int, str]] = [
-    ("invalid e-mail", "/networks/herne/committee/members",
-     {**MEMBER, "person": {"name": "A", "email": "kein-at-zeichen"}}, 422, "person.email"),
-    ("empty name", "/networks/herne/committee/members",
-     {**MEMBER, "person": {"name": "  ", "email": "a@b.example"}}, 422, "person.name"),
-    ("oversized name", "/networks/herne/committee/members",
-     {**MEMBER, "person": {"name": TOO_LONG, "email": "a@b.example"}}, 422, "person.name"),
+    (
+        "invalid e-mail",
+        "/networks/herne/committee/members",
+        {**MEMBER, "person": {"name": "A", "email": "kein-at-zeichen"}},
+        422,
+        "person.email",
+    ),
+    (
+        "empty name",
+        "/networks/herne/committee/members",
+        {**MEMBER, "person": {"name": "  ", "email": "a@b.example"}},
+        422,
+        "person.name",
+    ),
+    (
+        "oversized name",
+        "/networks/herne/committee/members",
+        {**MEMBER, "person": {"name": TOO_LONG, "email": "a@b.example"}},
+        422,
+        "person.name",
+    ),
     ("unknown field", "/networks/herne/committee/members", {**MEMBER, "admin": True}, 422, "admin"),
-    ("wrong type", "/networks/herne/committee/members", {**MEMBER, "term_start": 17}, 422,
-     "term_start"),
-    ("dates in the wrong order", "/networks/herne/committee/members",
-     {**MEMBER, "term_end": "2025-01-01"}, 422, "term_end"),
-    ("supervision on the municipal side", "/networks/herne/committee/members",
-     {**MEMBER, "side": "municipality"}, 422, "supervision"),
-    ("a second active agreement", "/networks/herne/agreements",
-     {"signed_on": "2026-05-01", "valid_from": "2026-05-01"}, 409, ""),
+    (
+        "wrong type",
+        "/networks/herne/committee/members",
+        {**MEMBER, "term_start": 17},
+        422,
+        "term_start",
+    ),
+    (
+        "dates in the wrong order",
+        "/networks/herne/committee/members",
+        {**MEMBER, "term_end": "2025-01-01"},
+        422,
+        "term_end",
+    ),
+    (
+        "supervision on the municipal side",
+        "/networks/herne/committee/members",
+        {**MEMBER, "side": "municipality"},
+        422,
+        "supervision",
+    ),
+    (
+        "a second active agreement",
+        "/networks/herne/agreements",
+        {"signed_on": "2026-05-01", "valid_from": "2026-05-01"},
+        409,
+        "",
+    ),
     ("unknown network", "/networks/atlantis/committee/members", MEMBER, 404, ""),
-]  # fmt: skip
+]
 
 
-@pytest.mark.parametrize(("case", "path", "body", "status", "field"), BAD_INPUT,
-                         ids=[c[0] for c in BAD_INPUT])  # fmt: skip
+@pytest.mark.parametrize(
+    ("case", "path", "body", "status", "field"), BAD_INPUT, ids=[c[0] for c in BAD_INPUT]
+)
 async def test_bad_input_is_refused_naming_the_field_and_changes_nothing(
-    registry: RegistryUnderTest, case: str, path: str, body: dict[str, Any], status: int,
+    registry: RegistryUnderTest,
+    case: str,
+    path: str,
+    body: dict[str, Any],
+    status: int,
     field: str,
-) -> None:  # fmt: skip
+) -> None:
     before = await registry.http.get("/networks/herne", headers=auth("reader-token"))
     c = cid()
     response = await registry.http.post(path, json=body, headers=headers("district-token", c))
@@ -224,12 +306,17 @@ async def test_bad_input_is_refused_naming_the_field_and_changes_nothing(
     after = await registry.http.get("/networks/herne", headers=auth("reader-token"))
     assert after.headers["ETag"] == before.headers["ETag"]
     assert after.json() == before.json()
-    assert await events_with_correlation(registry.bootstrap, registry.topic, c, expected=1,
-                                         timeout=1.5) == []  # fmt: skip
+    assert (
+        await events_with_correlation(
+            registry.bootstrap, registry.topic, c, expected=1, timeout=1.5
+        )
+        == []
+    )
 
 
 async def test_a_write_without_if_match_is_refused(registry: RegistryUnderTest) -> None:
-    response = await registry.http.patch("/networks/herne", json={"name": "X"},
-                                         headers=auth("district-token"))  # fmt: skip
+    response = await registry.http.patch(
+        "/networks/herne", json={"name": "X"}, headers=auth("district-token")
+    )
     assert response.status_code == 428
     assert "If-Match" in response.json()["detail"]

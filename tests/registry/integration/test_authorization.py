@@ -20,13 +20,26 @@ OPERATIONS: list[tuple[str, str, str, dict[str, Any] | None, str]] = [
     ("read bochum's committee", "GET", "/networks/bochum/committee/members", None, "read"),
     ("read the district", "GET", "/district", None, "read"),
     ("propose a field in bochum", "POST", "/networks/bochum/fields-of-action", FIELD, "own"),
-    ("register a network", "POST", "/networks", {
-        "id": "probe-{n}", "name": "Probe {n}", "municipality": {"name": "P", "kind": "city"},
-        "office": {"name": "Büro", "email": "b@p.example"}}, "district"),
-    ("publish a bulletin", "POST", "/district/bulletins", {
-        "title": "T", "body": "B", "author": {"name": "A", "email": "a@bezreg.example"}},
-     "district"),
-]  # fmt: skip
+    (
+        "register a network",
+        "POST",
+        "/networks",
+        {
+            "id": "probe-{n}",
+            "name": "Probe {n}",
+            "municipality": {"name": "P", "kind": "city"},
+            "office": {"name": "Büro", "email": "b@p.example"},
+        },
+        "district",
+    ),
+    (
+        "publish a bulletin",
+        "POST",
+        "/district/bulletins",
+        {"title": "T", "body": "B", "author": {"name": "A", "email": "a@bezreg.example"}},
+        "district",
+    ),
+]
 
 # token -> what it may do in bochum
 ROLES = {
@@ -68,9 +81,11 @@ async def test_authorization_matrix(
     n = abs(hash((token, operation))) % 10**8
     filled = {k: (v.format(n=n) if isinstance(v, str) else v) for k, v in (body or {}).items()}
     response = await registry.http.request(
-        method, path.format(n=n), json=filled if body else None,
+        method,
+        path.format(n=n),
+        json=filled if body else None,
         headers=auth(token) if token else {},
-    )  # fmt: skip
+    )
     expected = expected_status(token, needs, method)
     assert response.status_code == expected, response.text
     if expected == 401:

@@ -25,10 +25,11 @@ D = date
 
 def network() -> Network:
     n = Network.register(
-        "hamm", "Regionales Bildungsnetzwerk Hamm",
+        "hamm",
+        "Regionales Bildungsnetzwerk Hamm",
         Municipality(name="Hamm", kind=MunicipalityKind.CITY),
         OfficeContact(name="Bildungsbüro Hamm", email="buero@hamm.example"),
-    )  # fmt: skip
+    )
     n.take_events()
     return n
 
@@ -43,9 +44,11 @@ def types(n: Network) -> list[str]:
 
 def test_registering_records_the_event_with_the_office_contact() -> None:
     n = Network.register(
-        "hamm", "RBN Hamm", Municipality(name="Hamm", kind=MunicipalityKind.CITY),
+        "hamm",
+        "RBN Hamm",
+        Municipality(name="Hamm", kind=MunicipalityKind.CITY),
         OfficeContact(name="Büro", email="buero@hamm.example"),
-    )  # fmt: skip
+    )
     [event] = n.take_events()
     assert event.event_type == "network-registered"
     assert event.network.office_email == "buero@hamm.example"  # type: ignore[attr-defined]
@@ -92,26 +95,34 @@ def test_same_person_cannot_join_a_committee_twice_even_in_other_case() -> None:
     n = network()
     n.add_member(person(), Side.STATE, CommitteeRole.CHAIR, D(2026, 1, 1))
     with pytest.raises(Conflict) as error:
-        n.add_member(person("Anna.Schmidt@Schule.example"), Side.STATE, CommitteeRole.MEMBER,
-                     D(2026, 1, 1))  # fmt: skip
+        n.add_member(
+            person("Anna.Schmidt@Schule.example"), Side.STATE, CommitteeRole.MEMBER, D(2026, 1, 1)
+        )
     assert error.value.field == "person.email"
     assert types(n) == ["committee-member-added"]
 
 
 def test_supervision_level_only_for_the_lands_side() -> None:
     n = network()
-    n.add_member(person(), Side.STATE, CommitteeRole.MEMBER, D(2026, 1, 1),
-                 supervision=Supervision.LOWER)  # fmt: skip
+    n.add_member(
+        person(), Side.STATE, CommitteeRole.MEMBER, D(2026, 1, 1), supervision=Supervision.LOWER
+    )
     with pytest.raises(RuleViolation) as error:
-        n.add_member(person("k@stadt.example"), Side.MUNICIPALITY, CommitteeRole.MEMBER,
-                     D(2026, 1, 1), supervision=Supervision.UPPER)  # fmt: skip
+        n.add_member(
+            person("k@stadt.example"),
+            Side.MUNICIPALITY,
+            CommitteeRole.MEMBER,
+            D(2026, 1, 1),
+            supervision=Supervision.UPPER,
+        )
     assert error.value.field == "supervision"
 
 
 def test_term_end_before_start_is_refused() -> None:
     with pytest.raises(RuleViolation) as error:
-        network().add_member(person(), Side.STATE, CommitteeRole.MEMBER, D(2026, 1, 1),
-                             D(2025, 1, 1))  # fmt: skip
+        network().add_member(
+            person(), Side.STATE, CommitteeRole.MEMBER, D(2026, 1, 1), D(2025, 1, 1)
+        )
     assert error.value.field == "term_end"
 
 
@@ -153,8 +164,12 @@ def test_the_lands_staff_are_released_teachers_with_a_share_of_hours() -> None:
         n.assign_staff(person(), Employer.STATE, D(2026, 8, 1), released_from_school="GS Hamm")
     assert error.value.field == "hours_share"
     with pytest.raises(RuleViolation) as error:
-        n.assign_staff(person("k@stadt.example"), Employer.MUNICIPALITY, D(2026, 8, 1),
-                       released_from_school="GS Hamm")  # fmt: skip
+        n.assign_staff(
+            person("k@stadt.example"),
+            Employer.MUNICIPALITY,
+            D(2026, 8, 1),
+            released_from_school="GS Hamm",
+        )
     assert error.value.field == "released_from_school"
     staff = n.assign_staff(person(), Employer.STATE, D(2026, 8, 1), None, "GS Hamm", 0.5)
     with pytest.raises(Conflict):
