@@ -41,7 +41,7 @@ class RegistryUnderTest:
 def settings_for(isolated: dict[str, str]) -> RegistrySettings:
     return RegistrySettings(
         kafka_bootstrap_servers=isolated["RBN_KAFKA_BOOTSTRAP_SERVERS"],
-        mongo_url=isolated["RBN_MONGO_URL"],  # type: ignore[arg-type]
+        mongo_url=isolated["RBN_MONGO_URL"],
         mongo_database=isolated["RBN_MONGO_DATABASE"],
         topic_prefix=isolated["RBN_TOPIC_PREFIX"],
         auth_tokens=TOKENS,
