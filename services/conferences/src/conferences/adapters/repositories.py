@@ -1,0 +1,97 @@
+"""MongoDB storage: conferences (versioned, with an outbox) and the network projection."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime
+
+from pymongo import ASCENDING
+from pymongo.asynchronous.collection import AsyncCollection
+
+from conferences.adapters.documents import (
+    conference_from_document,
+    conference_to_document,
+    view_from_document,
+    view_to_document,
+)
+from conferences.domain.model import Conference
+from conferences.domain.projection import NetworkView
+from rbn_shared.mongo import Document
+from rbn_shared.outbox import AggregateStore, KeyedLocks, OutboxRecord
+
+CONFERENCES = "conferences"
+NETWORKS = "network_projection"
+
+
+class ConferenceRepository:
+    def __init__(self, store: AggregateStore) -> None:
+        self.store = store
+
+    async def create_indexes(self) -> None:
+        await self.store.collection.create_index([("network_id", ASCENDING)])
+        await self.store.collection.create_index([("next_reminder_due_at", ASCENDING)])
+
+    async def get(self, conference_id: str) -> tuple[Conference, int] | None:
+        doc = await self.store.load(conference_id)
+        if doc is None:
+            return None
+        return conference_from_document(doc), int(doc["version"])
+
+    async def add(self, conference: Conference, events: Sequence[OutboxRecord]) -> None:
+        await self.store.insert(conference_to_document(conference), events)
+
+    async def save(
+        self, conference: Conference, expected_version: int, events: Sequence[OutboxRecord]
+    ) -> int:
+        return await self.store.save(conference_to_document(conference), expected_version, events)
+
+    async def of_network(
+        self, network_id: str, *, status: str | None = None
+    ) -> list[tuple[Conference, int]]:
+        query: Document = {"network_id": network_id}
+        if status is not None:
+            query["status"] = status
+        return [item async for item in self._find(query)]
+
+    async def all(self, *, status: str | None = None) -> list[tuple[Conference, int]]:
+        query: Document = {} if status is None else {"status": status}
+        return [item async for item in self._find(query)]
+
+    async def ids_with_reminders_due(self, now: datetime, limit: int = 100) -> list[str]:
+        cursor = self.store.collection.find(
+            {"next_reminder_due_at": {"$lte": now}}, {"_id": 1}
+        ).limit(limit)
+        return [str(doc["_id"]) async for doc in cursor]
+
+    async def _find(self, query: Document) -> AsyncIterator[tuple[Conference, int]]:
+        cursor = self.store.collection.find(query, {"outbox": 0}).sort("starts_at", ASCENDING)
+        async for doc in cursor:
+            yield conference_from_document(doc), int(doc["version"])
+
+
+class NetworkProjection:
+    """One document per network; written only under the network's lock (see `locked`)."""
+
+    def __init__(self, collection: AsyncCollection[Document], locks: KeyedLocks) -> None:
+        self.collection = collection
+        self._locks = locks
+
+    def locked(self, network_id: str) -> AbstractAsyncContextManager[None]:
+        return self._locks.hold((self.collection.name, network_id))
+
+    async def get(self, network_id: str) -> NetworkView | None:
+        doc = await self.collection.find_one({"_id": network_id})
+        return None if doc is None else view_from_document(doc)
+
+    async def put(self, view: NetworkView) -> None:
+        await self.collection.replace_one(
+            {"_id": view.network_id}, view_to_document(view), upsert=True
+        )
+
+    async def all(self) -> list[NetworkView]:
+        return [view_from_document(d) async for d in self.collection.find().sort("_id")]
+
+    async def clear(self) -> int:
+        result = await self.collection.delete_many({})
+        return result.deleted_count

@@ -1,0 +1,615 @@
+"""The conference aggregate: one Regionale Bildungskonferenz with its invitations and reminders.
+
+Pure: no database, no HTTP, no Kafka. Each change returns the event payloads it causes; the
+service layer stores state and events in one write. Times are aware datetimes in UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import AnyHttpUrl
+
+from conferences.domain.errors import InvalidInput, NotFound, Refused
+from conferences.domain.projection import NetworkView
+from rbn_shared.events.base import EventPayload, NetworkRef, Person
+from rbn_shared.events.conferences import (
+    AgendaItem,
+    ConferenceCancelled,
+    ConferenceConcluded,
+    ConferenceKind,
+    ConferenceReminderDue,
+    ConferenceRescheduled,
+    ConferenceScheduled,
+    ConferenceStatus,
+    Invitee,
+    ParticipantInvited,
+    ParticipantResponded,
+    Recommendation,
+    Response,
+    ResponseCounts,
+    StakeholderGroup,
+    Venue,
+)
+
+COMMITTEE_SOURCE = "committee:"
+STAFF_SOURCE = "staff:"
+EXTERNAL_SOURCE = "external"
+
+
+@dataclass
+class Invitation:
+    invitation_id: str
+    source: str  # committee:<member id>, staff:<staff id> or external
+    person: Person
+    group: StakeholderGroup
+    response: Response = Response.PENDING
+    waitlisted: bool = False
+    waitlist_seq: int | None = None  # order on the waiting list: lower is promoted first
+    withdrawn: bool = False  # left the committee or the office before the conference
+    responded_at: datetime | None = None
+
+    @property
+    def has_seat(self) -> bool:
+        return self.response == Response.ACCEPTED and not self.waitlisted and not self.withdrawn
+
+    def as_invitee(self) -> Invitee:
+        return Invitee(
+            invitation_id=self.invitation_id,
+            person=self.person,
+            group=self.group,
+            response=self.response,
+            waitlisted=self.waitlisted,
+        )
+
+
+@dataclass
+class Reminder:
+    offset_seconds: int
+    due_at: datetime
+    state: str = "pending"  # pending, sent, skipped
+    sent_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AgendaDraft:
+    title: str
+    description: str | None = None
+    field_of_action_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Delegate:
+    """An external delegate: a school, school board, youth welfare office, company, ..."""
+
+    name: str
+    email: str
+    institution: str | None
+    group: StakeholderGroup
+
+
+@dataclass(frozen=True)
+class ConferenceDraft:
+    title: str
+    kind: ConferenceKind
+    starts_at: datetime
+    ends_at: datetime
+    topic: str | None = None
+    venue: Venue | None = None
+    online_url: str | None = None
+    agenda: tuple[AgendaDraft, ...] = ()
+    capacity: int | None = None
+    delegates: tuple[Delegate, ...] = ()
+
+
+@dataclass(frozen=True)
+class RecommendationDraft:
+    field_of_action_id: str
+    text: str
+
+
+@dataclass
+class Conference:
+    conference_id: str
+    network: NetworkRef
+    organizer: Person
+    title: str
+    kind: ConferenceKind
+    topic: str | None
+    starts_at: datetime
+    ends_at: datetime
+    venue: Venue | None
+    online_url: str | None
+    agenda: list[AgendaItem]
+    capacity: int | None
+    status: ConferenceStatus = ConferenceStatus.SCHEDULED
+    sequence: int = 0
+    invitations: list[Invitation] = field(default_factory=list)
+    reminders: list[Reminder] = field(default_factory=list)
+    next_invitation_no: int = 1
+    next_waitlist_seq: int = 1
+    cancel_reason: str | None = None
+    summary: str | None = None
+    recommendations: list[Recommendation] = field(default_factory=list)
+
+    # ================================================================== lifecycle
+
+    @classmethod
+    def schedule(
+        cls,
+        conference_id: str,
+        draft: ConferenceDraft,
+        network: NetworkView,
+        others: list[Conference],
+        *,
+        now: datetime,
+        reminder_offsets: list[int],
+    ) -> tuple[Conference, list[EventPayload]]:
+        """Plan a new conference; refuses bad input (422) before conflicts with state (409)."""
+        errors = _check_times(draft.starts_at, draft.ends_at, now)
+        if draft.venue is None and draft.online_url is None:
+            errors.append(("venue", "give a venue, an online link, or both"))
+        if draft.kind == ConferenceKind.PARTIAL and not draft.topic:
+            errors.append(("topic", "a partial conference (Teilversammlung) needs a topic"))
+        agenda, agenda_errors = _resolve_agenda(draft.agenda, network)
+        errors += agenda_errors
+        seen: set[str] = set()
+        for i, delegate in enumerate(draft.delegates):
+            if delegate.email.lower() in seen:
+                errors.append((f"delegates.{i}.email", "this address is already invited"))
+            seen.add(delegate.email.lower())
+        if errors:
+            raise InvalidInput(errors)
+        _require_agreement(network)
+        _require_no_overlap(draft.starts_at, draft.ends_at, others, conference_id)
+
+        conference = cls(
+            conference_id=conference_id,
+            network=_network_ref(network),
+            organizer=_organizer(network),
+            title=draft.title,
+            kind=draft.kind,
+            topic=draft.topic,
+            starts_at=draft.starts_at,
+            ends_at=draft.ends_at,
+            venue=draft.venue,
+            online_url=draft.online_url,
+            agenda=agenda,
+            capacity=draft.capacity,
+        )
+        conference.sync_roster(network)
+        for delegate in draft.delegates:
+            conference._add_invitation(
+                EXTERNAL_SOURCE,
+                Person(name=delegate.name, email=delegate.email, organisation=delegate.institution),
+                delegate.group,
+            )
+        conference.reminders = [
+            Reminder(offset, draft.starts_at - timedelta(seconds=offset))
+            for offset in sorted(set(reminder_offsets), reverse=True)
+        ]
+        conference._skip_reminders_due_before(now)
+        return conference, [
+            ConferenceScheduled(**conference._snapshot(), invitees=conference.invitees())
+        ]
+
+    def reschedule(
+        self,
+        starts_at: datetime,
+        ends_at: datetime,
+        others: list[Conference],
+        *,
+        now: datetime,
+        venue: Venue | None = None,
+        online_url: str | None = None,
+    ) -> list[EventPayload]:
+        self._require_planned(now)
+        errors = _check_times(starts_at, ends_at, now)
+        if errors:
+            raise InvalidInput(errors)
+        _require_no_overlap(starts_at, ends_at, others, self.conference_id)
+        previous_starts_at, previous_ends_at = self.starts_at, self.ends_at
+        self.starts_at, self.ends_at = starts_at, ends_at
+        if venue is not None:
+            self.venue = venue
+        if online_url is not None:
+            self.online_url = online_url
+        self.sequence += 1
+        # A reminder is sent once per conference and offset: the ones still pending move with
+        # the date, the ones already sent stay sent (the invitees got the update mail anyway).
+        for reminder in self.reminders:
+            if reminder.state == "pending" or reminder.state == "skipped":
+                reminder.state = "pending"
+                reminder.due_at = starts_at - timedelta(seconds=reminder.offset_seconds)
+        self._skip_reminders_due_before(now)
+        return [
+            ConferenceRescheduled(
+                **self._snapshot(),
+                previous_starts_at=previous_starts_at,
+                previous_ends_at=previous_ends_at,
+                invitees=self.invitees(),
+            )
+        ]
+
+    def cancel(self, reason: str, *, now: datetime) -> list[EventPayload]:
+        if self.status != ConferenceStatus.SCHEDULED:
+            raise Refused("not-planned", "Not planned", f"The conference is {self.status.value}.")
+        if now >= self.ends_at:
+            raise Refused("already-over", "Already over", "The conference has already ended.")
+        self.status = ConferenceStatus.CANCELLED
+        self.cancel_reason = reason
+        for reminder in self.reminders:
+            if reminder.state == "pending":
+                reminder.state = "skipped"
+        return [ConferenceCancelled(**self._snapshot(), reason=reason, invitees=self.invitees())]
+
+    def conclude(
+        self,
+        summary: str,
+        recommendations: list[RecommendationDraft],
+        network: NetworkView,
+        *,
+        now: datetime,
+    ) -> list[EventPayload]:
+        if self.status != ConferenceStatus.SCHEDULED:
+            raise Refused("not-planned", "Not planned", f"The conference is {self.status.value}.")
+        errors: list[tuple[str, str]] = []
+        resolved: list[Recommendation] = []
+        for i, draft in enumerate(recommendations):
+            title = network.field_title(draft.field_of_action_id)
+            status = network.fields.get(draft.field_of_action_id, {}).get("status")
+            if title is None or status == "proposed":
+                errors.append(
+                    (
+                        f"recommendations.{i}.field_of_action_id",
+                        f"{draft.field_of_action_id!r} is no adopted field of action of this "
+                        "network",
+                    )
+                )
+                continue
+            resolved.append(
+                Recommendation(
+                    field_of_action_id=draft.field_of_action_id,
+                    field_of_action_title=title,
+                    text=draft.text,
+                )
+            )
+        if errors:
+            raise InvalidInput(errors)
+        if now < self.ends_at:
+            raise Refused(
+                "not-ended",
+                "Not ended yet",
+                "Results can be recorded only after the conference has ended "
+                f"({self.ends_at.isoformat()}).",
+            )
+        self.status = ConferenceStatus.CONCLUDED
+        self.summary = summary
+        self.recommendations = resolved
+        for reminder in self.reminders:
+            if reminder.state == "pending":
+                reminder.state = "skipped"
+        return [
+            ConferenceConcluded(
+                **self._snapshot(),
+                summary=summary,
+                recommendations=resolved,
+                attendance=self.counts(),
+            )
+        ]
+
+    # ================================================================== invitations
+
+    def invite_delegate(self, delegate: Delegate, *, now: datetime) -> list[EventPayload]:
+        self._require_planned(now)
+        if any(
+            i.person.email.lower() == delegate.email.lower()
+            for i in self.invitations
+            if not i.withdrawn
+        ):
+            raise Refused(
+                "already-invited", "Already invited", f"{delegate.email} is already invited."
+            )
+        invitation = self._add_invitation(
+            EXTERNAL_SOURCE,
+            Person(name=delegate.name, email=delegate.email, organisation=delegate.institution),
+            delegate.group,
+        )
+        return [ParticipantInvited(**self._snapshot(), invitee=invitation.as_invitee())]
+
+    def sync_roster(self, network: NetworkView) -> list[EventPayload]:
+        """Follow the registry: invite new committee members and office staff, update changed
+        addresses, withdraw the invitations of people who left.
+
+        A plenary conference invites the steering committee and the education office; a partial
+        one (Teilversammlung) only the office by default, its other invitees are chosen by topic.
+        Idempotent: a second call with the same view changes nothing.
+        """
+        self.network = _network_ref(network)
+        self.organizer = _organizer(network)
+        wanted: dict[str, tuple[Person, StakeholderGroup]] = {
+            STAFF_SOURCE + k: (p, StakeholderGroup.EDUCATION_OFFICE)
+            for k, p in network.staff_people().items()
+        }
+        if self.kind == ConferenceKind.PLENARY:
+            wanted |= {
+                COMMITTEE_SOURCE + k: (p, StakeholderGroup.STEERING_COMMITTEE)
+                for k, p in network.committee_people().items()
+            }
+        events: list[EventPayload] = []
+        by_source = {i.source: i for i in self.invitations if i.source != EXTERNAL_SOURCE}
+        for source, (person, group) in wanted.items():
+            existing = by_source.get(source)
+            if existing is None:
+                invitation = self._add_invitation(source, person, group)
+                events.append(
+                    ParticipantInvited(**self._snapshot(), invitee=invitation.as_invitee())
+                )
+            elif existing.withdrawn:
+                existing.withdrawn = False
+                existing.person = person
+                existing.response, existing.waitlisted = Response.PENDING, False
+                events.append(ParticipantInvited(**self._snapshot(), invitee=existing.as_invitee()))
+            else:
+                existing.person = person
+        for source, invitation in by_source.items():
+            if source not in wanted and not invitation.withdrawn:
+                had_seat = invitation.has_seat
+                invitation.withdrawn = True
+                invitation.waitlisted = False
+                if had_seat:
+                    events += self._promote_from_waitlist()
+        return events
+
+    def respond(
+        self, invitation_id: str, response: Response, *, now: datetime
+    ) -> list[EventPayload]:
+        """Record an answer. Acceptances beyond the capacity go to the waiting list; a freed
+        seat goes to the first on it. The same answer twice changes nothing."""
+        if response == Response.PENDING:
+            raise InvalidInput.one("response", "answer accepted, declined or tentative")
+        self._require_planned(now)
+        invitation = self.invitation(invitation_id)
+        previous = invitation.response
+        had_seat = invitation.has_seat
+        if previous == response:
+            return []
+        invitation.response = response
+        invitation.responded_at = now
+        invitation.waitlisted = False
+        invitation.waitlist_seq = None
+        if response == Response.ACCEPTED and self._full():
+            invitation.waitlisted = True
+            invitation.waitlist_seq = self.next_waitlist_seq
+            self.next_waitlist_seq += 1
+        events: list[EventPayload] = [
+            ParticipantResponded(
+                **self._snapshot(),
+                invitee=invitation.as_invitee(),
+                previous_response=previous,
+                counts=self.counts(),
+            )
+        ]
+        if had_seat:
+            events += self._promote_from_waitlist()
+        return events
+
+    def invitation(self, invitation_id: str) -> Invitation:
+        for invitation in self.invitations:
+            if invitation.invitation_id == invitation_id and not invitation.withdrawn:
+                return invitation
+        raise NotFound(f"invitation {invitation_id}")
+
+    def waitlist_position(self, invitation: Invitation) -> int | None:
+        if not invitation.waitlisted:
+            return None
+        queue = sorted(
+            (i for i in self.invitations if i.waitlisted and not i.withdrawn),
+            key=lambda i: i.waitlist_seq or 0,
+        )
+        return queue.index(invitation) + 1
+
+    # ================================================================== reminders
+
+    @property
+    def next_reminder_due_at(self) -> datetime | None:
+        if self.status != ConferenceStatus.SCHEDULED:
+            return None
+        pending = [r.due_at for r in self.reminders if r.state == "pending"]
+        return min(pending) if pending else None
+
+    def claim_due_reminders(self, now: datetime) -> list[EventPayload]:
+        """Mark due reminders as sent and return their events (stored in the same write).
+
+        If several are overdue at once (the service was down), only the one closest to the start
+        goes out; a reminder is never sent after the conference has started.
+        """
+        due = [r for r in self.reminders if r.state == "pending" and r.due_at <= now]
+        if not due or self.status != ConferenceStatus.SCHEDULED:
+            return []
+        due.sort(key=lambda r: r.offset_seconds)
+        send = due[0] if now < self.starts_at else None
+        events: list[EventPayload] = []
+        for reminder in due:
+            if reminder is send:
+                reminder.state, reminder.sent_at = "sent", now
+                events.append(
+                    ConferenceReminderDue(
+                        **self._snapshot(),
+                        offset=timedelta(seconds=reminder.offset_seconds),
+                        due_at=reminder.due_at,
+                        recipients=[
+                            i.as_invitee()
+                            for i in self._current()
+                            if i.response != Response.DECLINED
+                        ],
+                    )
+                )
+            else:
+                reminder.state = "skipped"
+        return events
+
+    # ================================================================== reading
+
+    def invitees(self) -> list[Invitee]:
+        return [i.as_invitee() for i in self._current()]
+
+    def counts(self) -> ResponseCounts:
+        current = self._current()
+        return ResponseCounts(
+            accepted=sum(1 for i in current if i.has_seat),
+            declined=sum(1 for i in current if i.response == Response.DECLINED),
+            tentative=sum(1 for i in current if i.response == Response.TENTATIVE),
+            pending=sum(1 for i in current if i.response == Response.PENDING),
+            waitlisted=sum(1 for i in current if i.waitlisted),
+        )
+
+    def open_for_answers(self, now: datetime) -> bool:
+        return self.status == ConferenceStatus.SCHEDULED and now < self.starts_at
+
+    # ================================================================== internals
+
+    def _current(self) -> list[Invitation]:
+        return [i for i in self.invitations if not i.withdrawn]
+
+    def _full(self) -> bool:
+        return self.capacity is not None and self.counts().accepted >= self.capacity
+
+    def _promote_from_waitlist(self) -> list[EventPayload]:
+        queue = sorted(
+            (i for i in self._current() if i.waitlisted), key=lambda i: i.waitlist_seq or 0
+        )
+        if not queue or self._full():
+            return []
+        promoted = queue[0]
+        promoted.waitlisted = False
+        promoted.waitlist_seq = None
+        return [
+            ParticipantResponded(
+                **self._snapshot(),
+                invitee=promoted.as_invitee(),
+                previous_response=Response.ACCEPTED,
+                promoted_from_waitlist=True,
+                counts=self.counts(),
+            )
+        ]
+
+    def _add_invitation(self, source: str, person: Person, group: StakeholderGroup) -> Invitation:
+        invitation = Invitation(f"inv-{self.next_invitation_no}", source, person, group)
+        self.next_invitation_no += 1
+        self.invitations.append(invitation)
+        return invitation
+
+    def _require_planned(self, now: datetime) -> None:
+        if self.status != ConferenceStatus.SCHEDULED:
+            raise Refused("not-planned", "Not planned", f"The conference is {self.status.value}.")
+        if now >= self.starts_at:
+            raise Refused("already-started", "Already started", "The conference has started.")
+
+    def _skip_reminders_due_before(self, now: datetime) -> None:
+        # A reminder due before the invitation itself would only be noise.
+        for reminder in self.reminders:
+            if reminder.state == "pending" and reminder.due_at <= now:
+                reminder.state = "skipped"
+
+    def _snapshot(self) -> dict[str, Any]:
+        """The fields every conference event carries: the conference as it stands."""
+        return {
+            "network": self.network,
+            "conference_id": self.conference_id,
+            "title": self.title,
+            "kind": self.kind,
+            "topic": self.topic,
+            "status": self.status,
+            "starts_at": self.starts_at,
+            "ends_at": self.ends_at,
+            "venue": self.venue,
+            "online_url": AnyHttpUrl(self.online_url) if self.online_url else None,
+            "agenda": list(self.agenda),
+            "capacity": self.capacity,
+            "organizer": self.organizer,
+            "sequence": self.sequence,
+        }
+
+
+def overlaps(starts_at: datetime, ends_at: datetime, other: Conference) -> bool:
+    return starts_at < other.ends_at and other.starts_at < ends_at
+
+
+def _check_times(starts_at: datetime, ends_at: datetime, now: datetime) -> list[tuple[str, str]]:
+    errors = []
+    if starts_at <= now:
+        errors.append(("starts_at", "lies in the past; a conference is planned for the future"))
+    if ends_at <= starts_at:
+        errors.append(("ends_at", "must be after starts_at"))
+    return errors
+
+
+def _resolve_agenda(
+    drafts: tuple[AgendaDraft, ...], network: NetworkView
+) -> tuple[list[AgendaItem], list[tuple[str, str]]]:
+    items, errors = [], []
+    for i, draft in enumerate(drafts):
+        title = None
+        if draft.field_of_action_id is not None:
+            title = network.adopted_field_title(draft.field_of_action_id)
+            if title is None:
+                errors.append(
+                    (
+                        f"agenda.{i}.field_of_action_id",
+                        f"{draft.field_of_action_id!r} is no adopted field of action of "
+                        f"network {network.network_id!r}",
+                    )
+                )
+                continue
+        items.append(
+            AgendaItem(
+                title=draft.title,
+                description=draft.description,
+                field_of_action_id=draft.field_of_action_id,
+                field_of_action_title=title,
+            )
+        )
+    return items, errors
+
+
+def _require_agreement(network: NetworkView) -> None:
+    if not network.agreement_active:
+        raise Refused(
+            "no-active-agreement",
+            "No active cooperation agreement",
+            f"Network {network.network_id!r} has no active cooperation agreement "
+            "(Kooperationsvertrag), so it cannot schedule a conference.",
+        )
+
+
+def _require_no_overlap(
+    starts_at: datetime, ends_at: datetime, others: list[Conference], own_id: str
+) -> None:
+    for other in others:
+        if (
+            other.conference_id != own_id
+            and other.status == ConferenceStatus.SCHEDULED
+            and overlaps(starts_at, ends_at, other)
+        ):
+            raise Refused(
+                "overlap",
+                "Overlapping conference",
+                f"The network already has conference {other.conference_id!r} "
+                f"({other.title}) from {other.starts_at.isoformat()} to "
+                f"{other.ends_at.isoformat()}.",
+            )
+
+
+def _network_ref(network: NetworkView) -> NetworkRef:
+    return NetworkRef(id=network.network_id, name=network.name, office_email=network.office_email)
+
+
+def _organizer(network: NetworkView) -> Person:
+    return Person(
+        name=network.office_name or f"Regionales Bildungsbüro {network.name}",
+        email=network.office_email or "bildungsbuero@example.org",
+        organisation=network.name,
+    )

@@ -1,0 +1,494 @@
+"""The JSON API: conferences, invitations, answers, and the network projection (read only).
+
+Conventions as in the registry: problem details for every error, `ETag` with the version on
+reads and writes, `If-Match` required on every change of an existing conference (a stale one gets
+409 and changes nothing), bearer tokens with the roles district / office:<network> / reader.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
+from fastapi.responses import JSONResponse
+
+from conferences.adapters.links import InvalidLink, LinkClaims
+from conferences.domain.errors import InvalidInput, NotFound, Refused
+from conferences.domain.local_time import (
+    NonexistentLocalTime,
+    berlin_to_utc,
+    german_span,
+    to_berlin,
+)
+from conferences.domain.model import (
+    AgendaDraft,
+    Conference,
+    ConferenceDraft,
+    Delegate,
+    RecommendationDraft,
+)
+from conferences.entrypoints.schemas import (
+    AgendaItemOut,
+    CancelIn,
+    ConcludeIn,
+    ConferenceOut,
+    CountsOut,
+    DelegateIn,
+    InvitationAnswerOut,
+    InvitationOut,
+    NetworkViewOut,
+    RecommendationOut,
+    ReminderOut,
+    RescheduleIn,
+    ResponseIn,
+    ScheduleIn,
+    VenueIn,
+)
+from conferences.service_layer.services import Cause, ConferenceService
+from rbn_shared.auth import Caller, Principal
+from rbn_shared.events.conferences import ConferenceStatus, StakeholderGroup, Venue
+from rbn_shared.events.conferences import Response as Answer
+from rbn_shared.http import Problem, correlation_id_of, field_error
+from rbn_shared.outbox import VersionConflict
+
+router = APIRouter()
+
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        description='The ETag of the version you read, e.g. "3". Required on every change.',
+    ),
+]
+
+
+def service_of(request: Request) -> ConferenceService:
+    service: ConferenceService = request.app.state.service
+    return service
+
+
+Service = Annotated[ConferenceService, Depends(service_of)]
+
+
+# ---------------------------------------------------------------------------- conferences
+
+
+@router.post("/conferences", status_code=201, tags=["conferences"], summary="Schedule a conference")
+async def schedule(
+    body: ScheduleIn, caller: Caller, service: Service, request: Request
+) -> JSONResponse:
+    caller.require_write(body.network_id)
+    starts_at, ends_at = _utc_pair(body.starts_at, body.ends_at)
+    draft = ConferenceDraft(
+        title=body.title,
+        kind=body.kind,
+        topic=body.topic,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        venue=_venue(body.venue),
+        online_url=str(body.online_url) if body.online_url else None,
+        agenda=tuple(
+            AgendaDraft(a.title, a.description, a.field_of_action_id) for a in body.agenda
+        ),
+        capacity=body.capacity,
+        delegates=tuple(_delegate(d) for d in body.delegates),
+    )
+    conference, version = await service.schedule(body.network_id, draft, _cause(request))
+    return _conference_response(
+        service,
+        caller,
+        conference,
+        version,
+        201,
+        location=f"/conferences/{conference.conference_id}",
+    )
+
+
+@router.get("/conferences", tags=["conferences"], summary="List conferences")
+async def list_conferences(
+    caller: Caller,
+    service: Service,
+    network_id: Annotated[str | None, Query(max_length=100)] = None,
+    status: ConferenceStatus | None = None,
+) -> list[ConferenceOut]:
+    if network_id is not None:
+        found = await service.conferences.of_network(network_id, status=status)
+    else:
+        found = await service.conferences.all(status=status)
+    return [_out(service, caller, c, v) for c, v in found]
+
+
+@router.get("/conferences/{conference_id}", tags=["conferences"], summary="One conference")
+async def get_conference(conference_id: str, caller: Caller, service: Service) -> JSONResponse:
+    conference, version = await service.get(conference_id)
+    return _conference_response(service, caller, conference, version)
+
+
+@router.post(
+    "/conferences/{conference_id}/reschedule", tags=["conferences"], summary="Move to a new time"
+)
+async def reschedule(
+    conference_id: str,
+    body: RescheduleIn,
+    caller: Caller,
+    service: Service,
+    request: Request,
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    expected = await _authorised(service, caller, conference_id, if_match)
+    starts_at, ends_at = _utc_pair(body.starts_at, body.ends_at)
+    conference, version = await service.reschedule(
+        conference_id,
+        expected,
+        starts_at,
+        ends_at,
+        _cause(request),
+        venue=_venue(body.venue),
+        online_url=str(body.online_url) if body.online_url else None,
+    )
+    return _conference_response(service, caller, conference, version)
+
+
+@router.post("/conferences/{conference_id}/cancel", tags=["conferences"], summary="Cancel")
+async def cancel(
+    conference_id: str,
+    body: CancelIn,
+    caller: Caller,
+    service: Service,
+    request: Request,
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    expected = await _authorised(service, caller, conference_id, if_match)
+    conference, version = await service.cancel(
+        conference_id, expected, body.reason, _cause(request)
+    )
+    return _conference_response(service, caller, conference, version)
+
+
+@router.post(
+    "/conferences/{conference_id}/conclude",
+    tags=["conferences"],
+    summary="Record the results (after the end): summary and recommendations per field of action",
+)
+async def conclude(
+    conference_id: str,
+    body: ConcludeIn,
+    caller: Caller,
+    service: Service,
+    request: Request,
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    expected = await _authorised(service, caller, conference_id, if_match)
+    conference, version = await service.conclude(
+        conference_id,
+        expected,
+        body.summary,
+        [RecommendationDraft(r.field_of_action_id, r.text) for r in body.recommendations],
+        _cause(request),
+    )
+    return _conference_response(service, caller, conference, version)
+
+
+# ---------------------------------------------------------------------------- invitations
+
+
+@router.post(
+    "/conferences/{conference_id}/invitations",
+    status_code=201,
+    tags=["invitations"],
+    summary="Invite an external delegate",
+)
+async def invite(
+    conference_id: str,
+    body: DelegateIn,
+    caller: Caller,
+    service: Service,
+    request: Request,
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    expected = await _authorised(service, caller, conference_id, if_match)
+    conference, version = await service.invite(
+        conference_id, expected, _delegate(body), _cause(request)
+    )
+    return _conference_response(service, caller, conference, version, 201)
+
+
+@router.put(
+    "/conferences/{conference_id}/invitations/{invitation_id}/response",
+    tags=["invitations"],
+    summary="Record an invitee's answer (e.g. given by phone)",
+)
+async def record_response(
+    conference_id: str,
+    invitation_id: str,
+    body: ResponseIn,
+    caller: Caller,
+    service: Service,
+    request: Request,
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    expected = await _authorised(service, caller, conference_id, if_match)
+    conference, version = await service.respond(
+        conference_id,
+        invitation_id,
+        Answer(body.response),
+        _cause(request),
+        expected_version=expected,
+    )
+    return _conference_response(service, caller, conference, version)
+
+
+# ---------------------------------------------------------------------------- response link
+
+
+@router.get(
+    "/responses/{token}",
+    tags=["response link"],
+    summary="What the holder of a personal response link sees (no login)",
+)
+async def get_answer(token: str, service: Service) -> InvitationAnswerOut:
+    claims = _claims(service, token)
+    conference, _ = await service.get(claims.conference_id)
+    return _answer_out(service, conference, claims.invitation_id)
+
+
+@router.put(
+    "/responses/{token}",
+    tags=["response link"],
+    summary="Answer through a personal response link (no login)",
+)
+async def put_answer(
+    token: str, body: ResponseIn, service: Service, request: Request
+) -> InvitationAnswerOut:
+    claims = _claims(service, token)
+    conference, _ = await service.respond(
+        claims.conference_id, claims.invitation_id, Answer(body.response), _cause(request)
+    )
+    return _answer_out(service, conference, claims.invitation_id)
+
+
+# ---------------------------------------------------------------------------- projection
+
+
+@router.get(
+    "/networks/{network_id}",
+    tags=["networks"],
+    summary="What this service knows of a network (projection of registry events)",
+)
+async def get_network(network_id: str, caller: Caller, service: Service) -> NetworkViewOut:
+    view = await service.networks.get(network_id)
+    if view is None:
+        raise Problem(404, "Not found", f"network {network_id} is unknown here", kind="not-found")
+    return NetworkViewOut(
+        network_id=view.network_id,
+        name=view.name,
+        office_email=view.office_email,
+        agreement_active=view.agreement_active,
+        committee={k: v["person"]["name"] for k, v in view.committee.items()},
+        staff={k: v["person"]["name"] for k, v in view.staff.items()},
+        fields_of_action={k: v["status"] for k, v in view.fields.items()},
+    )
+
+
+# ---------------------------------------------------------------------------- errors
+
+
+def install_domain_error_handlers(app: FastAPI) -> None:
+    """Rules refused, stale versions, bad links: problem documents, nothing stored."""
+
+    async def to_problem(request: Request, error: Exception) -> JSONResponse:
+        problem = problem_of(error)
+        return JSONResponse(
+            problem.body(instance=request.url.path),
+            status_code=problem.status,
+            media_type="application/problem+json",
+            headers=problem.headers,
+        )
+
+    for kind in (InvalidInput, Refused, NotFound, VersionConflict, InvalidLink):
+        app.add_exception_handler(kind, to_problem)
+
+
+def problem_of(error: Exception) -> Problem:
+    match error:
+        case InvalidInput():
+            return Problem(
+                422,
+                "Invalid input",
+                "Some fields break the rules.",
+                errors=[field_error(f, r) for f, r in error.errors],
+                kind="invalid-input",
+            )
+        case Refused():
+            return Problem(409, error.title, error.detail, kind=error.kind)
+        case NotFound():
+            return Problem(404, "Not found", f"{error.what} does not exist.", kind="not-found")
+        case VersionConflict():
+            return Problem(
+                409,
+                "Version conflict",
+                "The conference changed since you read it; read it again and retry. " + str(error),
+                kind="version-conflict",
+            )
+        case InvalidLink():
+            return Problem(403, "Forbidden", str(error), kind="invalid-link")
+    return Problem(500, "Internal error")
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def _cause(request: Request) -> Cause:
+    return Cause(correlation_id=correlation_id_of(request))
+
+
+def _claims(service: ConferenceService, token: str) -> LinkClaims:
+    return service.links.verify(token, now=service.clock())
+
+
+async def _authorised(
+    service: ConferenceService, caller: Principal, conference_id: str, if_match: str | None
+) -> int:
+    """Check the caller may change this conference's network and parse If-Match."""
+    conference, _ = await service.get(conference_id)
+    caller.require_write(conference.network.id)
+    return parse_if_match(if_match)
+
+
+def parse_if_match(if_match: str | None) -> int:
+    if if_match is None:
+        raise Problem(
+            428,
+            "Precondition required",
+            'Send If-Match with the ETag you read (e.g. If-Match: "3").',
+            kind="if-match-required",
+        )
+    value = if_match.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise Problem(
+            400,
+            "Invalid If-Match",
+            'If-Match must be the ETag of a conference, e.g. "3".',
+            errors=[field_error("header.If-Match", "not a version ETag")],
+            kind="invalid-input",
+        )
+    return int(value)
+
+
+def _utc_pair(starts_at: datetime, ends_at: datetime) -> tuple[datetime, datetime]:
+    errors = []
+    converted = []
+    for name, value in (("starts_at", starts_at), ("ends_at", ends_at)):
+        try:
+            converted.append(berlin_to_utc(value))
+        except NonexistentLocalTime as error:
+            errors.append((name, str(error)))
+    if errors:
+        raise InvalidInput(errors)
+    return converted[0], converted[1]
+
+
+def _venue(venue: VenueIn | None) -> Venue | None:
+    return None if venue is None else Venue(name=venue.name, address=venue.address)
+
+
+def _delegate(body: DelegateIn) -> Delegate:
+    return Delegate(
+        name=body.name,
+        email=str(body.email),
+        institution=body.institution,
+        group=StakeholderGroup(body.group),
+    )
+
+
+def _conference_response(
+    service: ConferenceService,
+    caller: Principal,
+    conference: Conference,
+    version: int,
+    status_code: int = 200,
+    *,
+    location: str | None = None,
+) -> JSONResponse:
+    headers = {"ETag": f'"{version}"'}
+    if location:
+        headers["Location"] = location
+    body = _out(service, caller, conference, version)
+    return JSONResponse(body.model_dump(mode="json"), status_code=status_code, headers=headers)
+
+
+def _out(
+    service: ConferenceService, caller: Principal, c: Conference, version: int
+) -> ConferenceOut:
+    now = service.clock()
+    show_links = caller.can_write(c.network.id)
+    counts = c.counts()
+    return ConferenceOut(
+        id=c.conference_id,
+        network_id=c.network.id,
+        network_name=c.network.name,
+        title=c.title,
+        kind=c.kind,
+        topic=c.topic,
+        status=c.status,
+        starts_at=c.starts_at,
+        ends_at=c.ends_at,
+        starts_at_local=to_berlin(c.starts_at),
+        ends_at_local=to_berlin(c.ends_at),
+        when=german_span(c.starts_at, c.ends_at),
+        venue=VenueIn(name=c.venue.name, address=c.venue.address) if c.venue else None,
+        online_url=c.online_url,
+        agenda=[AgendaItemOut.model_validate(a.model_dump()) for a in c.agenda],
+        capacity=c.capacity,
+        sequence=c.sequence,
+        counts=CountsOut.model_validate(counts.model_dump()),
+        invitations=[
+            InvitationOut(
+                invitation_id=i.invitation_id,
+                name=i.person.name,
+                email=str(i.person.email),
+                institution=i.person.organisation,
+                group=i.group,
+                source=i.source,
+                response=i.response.value,
+                waitlisted=i.waitlisted,
+                waitlist_position=c.waitlist_position(i),
+                response_url=(
+                    service.links.url(c.conference_id, i.invitation_id, now=now)
+                    if show_links
+                    else None
+                ),
+            )
+            for i in c.invitations
+            if not i.withdrawn
+        ],
+        reminders=[
+            ReminderOut(offset_seconds=r.offset_seconds, due_at=r.due_at, state=r.state)
+            for r in c.reminders
+        ],
+        cancel_reason=c.cancel_reason,
+        summary=c.summary,
+        recommendations=[
+            RecommendationOut.model_validate(r.model_dump()) for r in c.recommendations
+        ],
+        version=version,
+    )
+
+
+def _answer_out(
+    service: ConferenceService, conference: Conference, invitation_id: str
+) -> InvitationAnswerOut:
+    invitation = conference.invitation(invitation_id)
+    return InvitationAnswerOut(
+        conference_id=conference.conference_id,
+        title=conference.title,
+        when=german_span(conference.starts_at, conference.ends_at),
+        status=conference.status,
+        invitation_id=invitation.invitation_id,
+        name=invitation.person.name,
+        response=invitation.response.value,
+        waitlisted=invitation.waitlisted,
+        waitlist_position=conference.waitlist_position(invitation),
+        open_for_answers=conference.open_for_answers(service.clock()),
+    )

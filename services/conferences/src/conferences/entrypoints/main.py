@@ -1,0 +1,49 @@
+"""`rbn-conferences`: run the service, or rebuild its network projection from the registry topic.
+
+rbn-conferences                      serve HTTP, consume registry events, send reminders
+rbn-conferences rebuild-projection   empty the projection and replay the registry topic
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+import uvicorn
+
+from conferences.bootstrap import SERVICE, build
+from conferences.service_layer.rebuild import rebuild_projection
+from conferences.settings import ConferencesSettings
+from rbn_shared.logging import configure_logging, get_logger
+
+log = get_logger(__name__)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="rbn-conferences", description=__doc__)
+    parser.add_argument(
+        "command", nargs="?", default="serve", choices=["serve", "rebuild-projection"]
+    )
+    args = parser.parse_args()
+    settings = ConferencesSettings()
+    configure_logging(SERVICE, settings.log_level, settings.log_format)
+    if args.command == "rebuild-projection":
+        summary = asyncio.run(rebuild_projection(settings))
+        print(
+            f"projection rebuilt: {summary.events} events replayed, "
+            f"{summary.applied} applied, {summary.networks} networks",
+            flush=True,
+        )
+        return
+    wiring = build(settings)
+    uvicorn.run(
+        wiring.app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        access_log=False,
+    )
+
+
+if __name__ == "__main__":
+    main()

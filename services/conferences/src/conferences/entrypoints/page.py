@@ -1,0 +1,131 @@
+"""The personal response page behind the link in an invitation: German, no login, works on a phone.
+
+GET shows the conference at a glance, the current answer and three buttons; the buttons post a
+plain HTML form (no JavaScript needed), and the answer is shown again after a redirect.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from conferences.adapters.links import InvalidLink, LinkClaims
+from conferences.domain.errors import DomainError, NotFound, Refused
+from conferences.domain.local_time import german_span
+from conferences.domain.model import Conference
+from conferences.service_layer.services import Cause, ConferenceService
+from rbn_shared.events.conferences import Response as Answer
+from rbn_shared.http import correlation_id_of
+
+router = APIRouter(tags=["response page"])
+
+templates = Environment(
+    loader=PackageLoader("conferences.entrypoints", "templates"),
+    autoescape=select_autoescape(["html"]),
+)
+
+LABELS = {
+    "pending": "Noch keine Antwort",
+    "accepted": "Zusage",
+    "declined": "Absage",
+    "tentative": "Unter Vorbehalt",
+}
+
+# Pages with personal data: never cached, never shown in another site's frame.
+PRIVATE_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+@router.get("/respond/{token}", response_class=HTMLResponse, summary="The response page")
+async def show(token: str, request: Request, saved: int = 0) -> Response:
+    service: ConferenceService = request.app.state.service
+    claims = _claims(service, token)
+    if claims is None:
+        return _invalid()
+    try:
+        conference, _ = await service.get(claims.conference_id)
+        return _page(service, conference, claims.invitation_id, saved=bool(saved))
+    except NotFound:
+        return _invalid()
+
+
+@router.post("/respond/{token}", response_class=HTMLResponse, summary="Answer from the page")
+async def answer(
+    token: str,
+    request: Request,
+    response: Annotated[Literal["accepted", "declined", "tentative"], Form()],
+) -> Response:
+    service: ConferenceService = request.app.state.service
+    claims = _claims(service, token)
+    if claims is None:
+        return _invalid()
+    try:
+        await service.respond(
+            claims.conference_id,
+            claims.invitation_id,
+            Answer(response),
+            Cause(correlation_id=correlation_id_of(request)),
+        )
+    except NotFound:
+        return _invalid()
+    except (Refused, DomainError):
+        conference, _ = await service.get(claims.conference_id)
+        return _page(
+            service,
+            conference,
+            claims.invitation_id,
+            problem="Ihre Antwort kann nicht mehr geändert werden.",
+            status_code=409,
+        )
+    # Post/redirect/get: a reload does not send the answer again.
+    return RedirectResponse(f"/respond/{token}?saved=1", status_code=303, headers=PRIVATE_HEADERS)
+
+
+def _claims(service: ConferenceService, token: str) -> LinkClaims | None:
+    try:
+        return service.links.verify(token, now=service.clock())
+    except InvalidLink:
+        return None
+
+
+def _invalid() -> HTMLResponse:
+    html = templates.get_template("invalid_link.html").render()
+    return HTMLResponse(html, status_code=403, headers=PRIVATE_HEADERS)
+
+
+def _page(
+    service: ConferenceService,
+    conference: Conference,
+    invitation_id: str,
+    *,
+    saved: bool = False,
+    problem: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    invitation = conference.invitation(invitation_id)
+    html = templates.get_template("respond.html").render(
+        network_name=conference.network.name,
+        title=conference.title,
+        name=invitation.person.name,
+        status=conference.status.value,
+        when=german_span(conference.starts_at, conference.ends_at),
+        venue=conference.venue,
+        online_url=conference.online_url,
+        topic=conference.topic,
+        agenda=conference.agenda,
+        response=invitation.response.value,
+        response_label=LABELS[invitation.response.value],
+        waitlisted=invitation.waitlisted,
+        waitlist_position=conference.waitlist_position(invitation),
+        open=conference.open_for_answers(service.clock()),
+        saved=saved,
+        problem=problem,
+        office_email=conference.organizer.email,
+    )
+    return HTMLResponse(html, status_code=status_code, headers=PRIVATE_HEADERS)

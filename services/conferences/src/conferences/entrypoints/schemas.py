@@ -1,0 +1,190 @@
+"""The HTTP API's request and response bodies. Requests reject unknown fields and limit sizes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+from rbn_shared.events.conferences import ConferenceKind, ConferenceStatus, StakeholderGroup
+
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
+Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+LOCAL_TIME_HELP = (
+    "Local time in Europe/Berlin, e.g. 2027-03-10T14:00 (an explicit offset is also accepted). "
+    "Stored and published in UTC."
+)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class VenueIn(Strict):
+    name: Title
+    address: Title
+
+
+class AgendaItemIn(Strict):
+    title: Title
+    description: LongText | None = None
+    field_of_action_id: Id | None = Field(
+        default=None, description="An adopted field of action of the same network."
+    )
+
+
+ExternalGroup = Literal[
+    "school",
+    "school_board",
+    "school_supervision",
+    "youth_welfare",
+    "further_education",
+    "business",
+    "other",
+]
+
+
+class DelegateIn(Strict):
+    name: Title
+    email: EmailStr
+    institution: Title | None = None
+    group: ExternalGroup = Field(description="The stakeholder group the delegate speaks for.")
+
+
+class ScheduleIn(Strict):
+    network_id: Id
+    title: Title
+    kind: ConferenceKind = ConferenceKind.PLENARY
+    topic: Title | None = Field(default=None, description="Required for a partial conference.")
+    starts_at: datetime = Field(description=LOCAL_TIME_HELP)
+    ends_at: datetime = Field(description=LOCAL_TIME_HELP)
+    venue: VenueIn | None = None
+    online_url: AnyHttpUrl | None = None
+    agenda: list[AgendaItemIn] = Field(default_factory=list, max_length=50)
+    capacity: int | None = Field(default=None, ge=1, le=10_000)
+    delegates: list[DelegateIn] = Field(default_factory=list, max_length=500)
+
+
+class RescheduleIn(Strict):
+    starts_at: datetime = Field(description=LOCAL_TIME_HELP)
+    ends_at: datetime = Field(description=LOCAL_TIME_HELP)
+    venue: VenueIn | None = None
+    online_url: AnyHttpUrl | None = None
+
+
+class CancelIn(Strict):
+    reason: LongText
+
+
+class RecommendationIn(Strict):
+    field_of_action_id: Id
+    text: LongText
+
+
+class ConcludeIn(Strict):
+    summary: LongText
+    recommendations: list[RecommendationIn] = Field(min_length=1, max_length=100)
+
+
+class ResponseIn(Strict):
+    response: Literal["accepted", "declined", "tentative"]
+
+
+# ---------------------------------------------------------------------------- responses
+
+
+class CountsOut(BaseModel):
+    accepted: int
+    declined: int
+    tentative: int
+    pending: int
+    waitlisted: int
+
+
+class InvitationOut(BaseModel):
+    invitation_id: str
+    name: str
+    email: str
+    institution: str | None
+    group: StakeholderGroup
+    source: str = Field(description="committee:<member id>, staff:<staff id> or external")
+    response: str
+    waitlisted: bool
+    waitlist_position: int | None
+    response_url: str | None = Field(
+        default=None, description="The personal response link; shown to writers only."
+    )
+
+
+class ReminderOut(BaseModel):
+    offset_seconds: int
+    due_at: datetime
+    state: str
+
+
+class AgendaItemOut(BaseModel):
+    title: str
+    description: str | None
+    field_of_action_id: str | None
+    field_of_action_title: str | None
+
+
+class RecommendationOut(BaseModel):
+    field_of_action_id: str
+    field_of_action_title: str
+    text: str
+
+
+class ConferenceOut(BaseModel):
+    id: str
+    network_id: str
+    network_name: str
+    title: str
+    kind: ConferenceKind
+    topic: str | None
+    status: ConferenceStatus
+    starts_at: datetime = Field(description="UTC")
+    ends_at: datetime = Field(description="UTC")
+    starts_at_local: datetime = Field(description="Europe/Berlin")
+    ends_at_local: datetime = Field(description="Europe/Berlin")
+    when: str = Field(description="German wording, as in the mails")
+    venue: VenueIn | None
+    online_url: str | None
+    agenda: list[AgendaItemOut]
+    capacity: int | None
+    sequence: int
+    counts: CountsOut
+    invitations: list[InvitationOut]
+    reminders: list[ReminderOut]
+    cancel_reason: str | None
+    summary: str | None
+    recommendations: list[RecommendationOut]
+    version: int
+
+
+class InvitationAnswerOut(BaseModel):
+    """What the holder of a response link sees."""
+
+    conference_id: str
+    title: str
+    when: str
+    status: ConferenceStatus
+    invitation_id: str
+    name: str
+    response: str
+    waitlisted: bool
+    waitlist_position: int | None
+    open_for_answers: bool
+
+
+class NetworkViewOut(BaseModel):
+    network_id: str
+    name: str
+    office_email: str | None
+    agreement_active: bool
+    committee: dict[str, str] = Field(description="member id to name")
+    staff: dict[str, str] = Field(description="staff id to name")
+    fields_of_action: dict[str, str] = Field(description="field id to status")

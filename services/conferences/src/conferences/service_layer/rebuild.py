@@ -1,0 +1,58 @@
+"""Rebuild the network projection from scratch: empty it, replay the registry topic into it.
+
+The projection is a pure fold of the registry events (see domain/projection.py), so the rebuilt
+views equal the ones the running consumer built. Run it while the service is stopped (or accept
+that answers given meanwhile read a half-built projection); invitee lists are not touched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from conferences.adapters.replay import replay_topic
+from conferences.adapters.repositories import NETWORKS, NetworkProjection
+from conferences.domain.projection import PROJECTED_EVENT_TYPES
+from conferences.service_layer.services import project_registry_event
+from conferences.settings import ConferencesSettings
+from rbn_shared.events import Envelope, UnknownEvent, parse_payload
+from rbn_shared.logging import get_logger
+from rbn_shared.mongo import connect, database
+from rbn_shared.outbox import KeyedLocks
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class RebuildSummary:
+    events: int
+    applied: int
+    networks: int
+
+
+async def rebuild_projection(settings: ConferencesSettings) -> RebuildSummary:
+    client = connect(settings)
+    try:
+        projection = NetworkProjection(database(client, settings)[NETWORKS], KeyedLocks())
+        removed = await projection.clear()
+        log.info("projection emptied", networks_removed=removed)
+        events = applied = 0
+        async for value in replay_topic(settings.kafka_bootstrap_servers, settings.topics.registry):
+            events += 1
+            try:
+                envelope = Envelope.from_wire(value)
+                if envelope.type not in PROJECTED_EVENT_TYPES:
+                    continue
+                payload = parse_payload(envelope)
+            except (ValidationError, ValueError, UnknownEvent) as error:
+                # The live consumer dead-lettered these too; the projection never saw them.
+                log.warning("skipping an unreadable registry record", error=str(error)[:300])
+                continue
+            if await project_registry_event(projection, envelope, payload):
+                applied += 1
+        networks = len(await projection.all())
+        log.info("projection rebuilt", events=events, applied=applied, networks=networks)
+        return RebuildSummary(events=events, applied=applied, networks=networks)
+    finally:
+        await client.close()

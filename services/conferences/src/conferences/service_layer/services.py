@@ -1,0 +1,304 @@
+"""Use cases: load under the document's lock, let the domain decide, store state and events at once.
+
+Each write of a conference is one version-guarded update of one document carrying the events it
+caused in its outbox (see rbn_shared.outbox); the relay publishes them to the conferences topic.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from pydantic import AnyHttpUrl
+
+from conferences.adapters.links import ResponseLinks
+from conferences.adapters.repositories import ConferenceRepository, NetworkProjection
+from conferences.domain.errors import InvalidInput, NotFound
+from conferences.domain.model import (
+    Conference,
+    ConferenceDraft,
+    Delegate,
+    RecommendationDraft,
+)
+from conferences.domain.projection import EventFacts, NetworkView
+from rbn_shared.events import Envelope, EventPayload, new_event
+from rbn_shared.events.base import NetworkEvent
+from rbn_shared.events.conferences import (
+    ConferenceCancelled,
+    ConferenceStatus,
+    Invitee,
+    Response,
+    Venue,
+)
+from rbn_shared.logging import get_logger
+from rbn_shared.outbox import OutboxRecord, VersionConflict
+
+log = get_logger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class Cause:
+    """Why a change happens: the HTTP request's correlation id, or the event that caused it."""
+
+    correlation_id: str
+    causation_id: str | None = None
+
+
+class ConferenceService:
+    def __init__(
+        self,
+        conferences: ConferenceRepository,
+        networks: NetworkProjection,
+        links: ResponseLinks,
+        *,
+        topic: str,
+        clock: Clock,
+        reminder_offsets: list[int],
+    ) -> None:
+        self.conferences = conferences
+        self.networks = networks
+        self.links = links
+        self.topic = topic
+        self.clock = clock
+        self.reminder_offsets = list(reminder_offsets)
+
+    # ------------------------------------------------------------------ reading
+
+    async def get(self, conference_id: str) -> tuple[Conference, int]:
+        found = await self.conferences.get(conference_id)
+        if found is None:
+            raise NotFound(f"conference {conference_id}")
+        return found
+
+    async def network(self, network_id: str) -> NetworkView:
+        view = await self.networks.get(network_id)
+        if view is None or not view.known:
+            raise InvalidInput.one("network_id", f"unknown network {network_id!r}")
+        return view
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def schedule(
+        self, network_id: str, draft: ConferenceDraft, cause: Cause
+    ) -> tuple[Conference, int]:
+        network = await self.network(network_id)
+        # The network lock serialises overlap checks of one network within this process.
+        async with self.conferences.store.locked(("network", network_id)):
+            others = [
+                c for c, _ in await self.conferences.of_network(network_id, status="scheduled")
+            ]
+            conference, events = Conference.schedule(
+                uuid.uuid4().hex[:12],
+                draft,
+                network,
+                others,
+                now=self.clock(),
+                reminder_offsets=self.reminder_offsets,
+            )
+            await self.conferences.add(conference, self._records(conference, 1, events, cause))
+        log.info(
+            "conference scheduled", conference_id=conference.conference_id, network_id=network_id
+        )
+        return conference, 1
+
+    async def reschedule(
+        self,
+        conference_id: str,
+        expected_version: int,
+        starts_at: datetime,
+        ends_at: datetime,
+        cause: Cause,
+        *,
+        venue: Venue | None = None,
+        online_url: str | None = None,
+    ) -> tuple[Conference, int]:
+        conference, _ = await self.get(conference_id)
+        network_id = conference.network.id
+        async with self.conferences.store.locked(("network", network_id)):
+            others = [
+                c for c, _ in await self.conferences.of_network(network_id, status="scheduled")
+            ]
+            async with self.conferences.store.locked(conference_id):
+                conference, version = await self._load_at(conference_id, expected_version)
+                events = conference.reschedule(
+                    starts_at, ends_at, others, now=self.clock(), venue=venue, online_url=online_url
+                )
+                return conference, await self._save(conference, version, events, cause)
+
+    async def cancel(
+        self, conference_id: str, expected_version: int, reason: str, cause: Cause
+    ) -> tuple[Conference, int]:
+        async with self.conferences.store.locked(conference_id):
+            conference, version = await self._load_at(conference_id, expected_version)
+            events = conference.cancel(reason, now=self.clock())
+            return conference, await self._save(conference, version, events, cause)
+
+    async def conclude(
+        self,
+        conference_id: str,
+        expected_version: int,
+        summary: str,
+        recommendations: list[RecommendationDraft],
+        cause: Cause,
+    ) -> tuple[Conference, int]:
+        async with self.conferences.store.locked(conference_id):
+            conference, version = await self._load_at(conference_id, expected_version)
+            network = await self.network(conference.network.id)
+            events = conference.conclude(summary, recommendations, network, now=self.clock())
+            return conference, await self._save(conference, version, events, cause)
+
+    # ------------------------------------------------------------------ invitations
+
+    async def invite(
+        self, conference_id: str, expected_version: int, delegate: Delegate, cause: Cause
+    ) -> tuple[Conference, int]:
+        async with self.conferences.store.locked(conference_id):
+            conference, version = await self._load_at(conference_id, expected_version)
+            events = conference.invite_delegate(delegate, now=self.clock())
+            return conference, await self._save(conference, version, events, cause)
+
+    async def respond(
+        self,
+        conference_id: str,
+        invitation_id: str,
+        response: Response,
+        cause: Cause,
+        *,
+        expected_version: int | None = None,
+    ) -> tuple[Conference, int]:
+        """An answer from the API (with If-Match) or from the personal link (without)."""
+        async with self.conferences.store.locked(conference_id):
+            if expected_version is None:
+                conference, version = await self.get(conference_id)
+            else:
+                conference, version = await self._load_at(conference_id, expected_version)
+            events = conference.respond(invitation_id, response, now=self.clock())
+            if not events:
+                return conference, version
+            return conference, await self._save(conference, version, events, cause)
+
+    # ------------------------------------------------------------------ reminders
+
+    async def send_due_reminders(self) -> int:
+        """Claim every due reminder; the claim and its event are one write. Returns how many."""
+        sent = 0
+        for conference_id in await self.conferences.ids_with_reminders_due(self.clock()):
+            async with self.conferences.store.locked(conference_id):
+                conference, version = await self.get(conference_id)
+                events = conference.claim_due_reminders(self.clock())
+                cause = Cause(correlation_id=f"reminder-{conference_id}-{uuid.uuid4().hex[:8]}")
+                await self._save(conference, version, events, cause)
+                sent += len(events)
+        if sent:
+            log.info("reminders due, events stored", count=sent)
+        return sent
+
+    # ------------------------------------------------------------------ following the registry
+
+    async def follow_roster(self, network_id: str, cause: Cause) -> int:
+        """Bring the invitee lists of the network's planned conferences in line with the
+        projection. Idempotent: a repeated call finds nothing to change. Returns how many
+        invitations it sent."""
+        network = await self.networks.get(network_id)
+        if network is None:
+            return 0
+        invited = 0
+        now = self.clock()
+        for conference, _ in await self.conferences.of_network(network_id, status="scheduled"):
+            if not conference.open_for_answers(now):
+                continue
+            async with self.conferences.store.locked(conference.conference_id):
+                current, version = await self.get(conference.conference_id)
+                if current.status != ConferenceStatus.SCHEDULED:
+                    continue
+                before = _roster_fingerprint(current)
+                events = current.sync_roster(network)
+                if events or _roster_fingerprint(current) != before:
+                    await self._save(current, version, events, cause)
+                invited += sum(1 for e in events if e.event_type == "participant-invited")
+        return invited
+
+    # ------------------------------------------------------------------ internals
+
+    async def _load_at(self, conference_id: str, expected_version: int) -> tuple[Conference, int]:
+        conference, version = await self.get(conference_id)
+        if version != expected_version:
+            raise VersionConflict(
+                f"conference {conference_id} is at version {version}, not {expected_version}"
+            )
+        return conference, version
+
+    async def _save(
+        self, conference: Conference, version: int, events: list[EventPayload], cause: Cause
+    ) -> int:
+        records = self._records(conference, version + 1, events, cause)
+        return await self.conferences.save(conference, version, records)
+
+    def _records(
+        self, conference: Conference, new_version: int, events: list[EventPayload], cause: Cause
+    ) -> list[OutboxRecord]:
+        now = self.clock()
+        return [
+            OutboxRecord.of(
+                new_event(
+                    self._with_links(conference, payload, now),
+                    key=conference.network.id,
+                    aggregate_id=conference.conference_id,
+                    aggregate_version=new_version,
+                    correlation_id=cause.correlation_id,
+                    causation_id=cause.causation_id,
+                ),
+                self.topic,
+            )
+            for payload in events
+        ]
+
+    def _with_links(
+        self, conference: Conference, payload: EventPayload, now: datetime
+    ) -> EventPayload:
+        """Give every invitee in an event their personal response link (not on cancellations)."""
+        if isinstance(payload, ConferenceCancelled):
+            return payload
+
+        def linked(invitee: Invitee) -> Invitee:
+            url = self.links.url(conference.conference_id, invitee.invitation_id, now=now)
+            return invitee.model_copy(update={"response_url": AnyHttpUrl(url)})
+
+        update: dict[str, object] = {}
+        for name in ("invitees", "recipients"):
+            if name in type(payload).model_fields:
+                update[name] = [linked(i) for i in getattr(payload, name)]
+        if "invitee" in type(payload).model_fields:
+            update["invitee"] = linked(payload.invitee)  # type: ignore[attr-defined]
+        return payload.model_copy(update=update) if update else payload
+
+
+def _roster_fingerprint(conference: Conference) -> list[tuple[str, str, bool]]:
+    return [
+        (i.invitation_id, i.person.model_dump_json(), i.withdrawn) for i in conference.invitations
+    ] + [("network", conference.network.model_dump_json(), False)]
+
+
+async def project_registry_event(
+    networks: NetworkProjection, envelope: Envelope, payload: EventPayload
+) -> bool:
+    """Fold one registry event into the network's view; False if it was stale or repeated."""
+    if not isinstance(payload, NetworkEvent):
+        return False
+    network_id = payload.network.id
+    facts = EventFacts(
+        type=envelope.type,
+        aggregate_id=envelope.aggregate_id,
+        aggregate_version=envelope.aggregate_version,
+        occurred_at=envelope.occurred_at,
+    )
+    async with networks.locked(network_id):
+        view = await networks.get(network_id) or NetworkView(network_id)
+        if not view.apply(facts, payload):
+            return False
+        await networks.put(view)
+        return True
