@@ -1,0 +1,241 @@
+"""One mail to one recipient for one cause: its record and its life.
+
+    pending ──accepted by the SMTP server──▶ sent
+       │  └─transient failure (4xx, no connection): stays pending, retried later with backoff
+       ├─refused for good (5xx), or retries used up──▶ failed
+    skipped: the recipient opted out of this kind of mail; never sent, never pending
+
+The delivery id is made of the cause event's id and the recipient's address, and it is the
+record's unique key: a second delivery for the same pair cannot be stored, so an event handled
+twice (redelivery, restart, a second instance) never leads to a second mail.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from notifications.domain.rules import Category
+from rbn_shared.events.notifications import NotificationFailed, NotificationSent
+
+SUBJECT_LIMIT = 200  # what the notification events carry
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class InDoubtPolicy(StrEnum):
+    """What to do when a sender vanished mid-attempt and nobody knows if the server took the mail.
+
+    `resend` prefers a possible duplicate (same Message-ID, same calendar UID and SEQUENCE, so
+    calendars update rather than duplicate) over a lost invitation; `give_up` prefers a possible
+    loss, marked failed and published, over any duplicate.
+    """
+
+    RESEND = "resend"
+    GIVE_UP = "give_up"
+
+
+DELIVERY_NAMESPACE = uuid.UUID("6f1d7a52-3c55-4b53-9a0c-1f6b2f5e8d11")
+
+
+def delivery_id_for(cause_event_id: uuid.UUID | str, recipient: str) -> str:
+    """The unique key of (cause event, recipient), short enough for ids and headers."""
+    return str(uuid.uuid5(DELIVERY_NAMESPACE, f"{cause_event_id}:{recipient.lower()}"))
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int
+    base_seconds: float
+    max_seconds: float
+
+    def delay(self, attempt: int, rng: random.Random | None = None) -> timedelta:
+        """Exponential backoff with jitter: between half and all of base·2^(attempt-1), capped."""
+        ceiling = min(self.max_seconds, self.base_seconds * 2 ** max(attempt - 1, 0))
+        spread = (rng or random).uniform(ceiling / 2, ceiling)
+        return timedelta(seconds=spread)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    delivery_id: str
+    cause_event_id: str
+    cause_event_type: str
+    correlation_id: str
+    network_id: str | None
+    recipient: str
+    template: str
+    category: Category
+    subject: str
+    message: str  # the rendered message, so that a retry sends exactly the same bytes
+    message_id: str
+    status: DeliveryStatus
+    created_at: datetime
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    last_error: str | None = None
+    in_doubt_attempts: int = 0
+    sent_at: datetime | None = None
+    failed_at: datetime | None = None
+
+    @property
+    def next_attempt_number(self) -> int:
+        return self.attempts + 1
+
+    def is_open(self) -> bool:
+        return self.status is DeliveryStatus.PENDING
+
+    # ------------------------------------------------------------------ transitions
+
+    def sent(self, attempt: int, now: datetime) -> tuple[Delivery, NotificationSent | None]:
+        if not self.is_open():
+            return self, None  # already settled (another attempt got there first)
+        done = replace(
+            self,
+            status=DeliveryStatus.SENT,
+            attempts=max(self.attempts, attempt),
+            sent_at=now,
+            next_attempt_at=None,
+            last_error=None,
+        )
+        return done, NotificationSent(**done._event_fields(), sent_at=now)
+
+    def transient_failure(
+        self,
+        attempt: int,
+        reason: str,
+        now: datetime,
+        policy: RetryPolicy,
+        rng: random.Random | None = None,
+    ) -> tuple[Delivery, NotificationFailed | None]:
+        if not self.is_open():
+            return self, None
+        attempts = max(self.attempts, attempt)
+        if attempts >= policy.max_attempts:
+            return self._failed(
+                attempts, f"{reason} (gave up after {attempts} attempts)", now, False
+            )
+        retry = replace(
+            self,
+            attempts=attempts,
+            last_error=reason,
+            next_attempt_at=now + policy.delay(attempts, rng),
+        )
+        return retry, None
+
+    def permanent_failure(
+        self, attempt: int, reason: str, now: datetime
+    ) -> tuple[Delivery, NotificationFailed | None]:
+        if not self.is_open():
+            return self, None
+        return self._failed(max(self.attempts, attempt), reason, now, True)
+
+    def in_doubt(
+        self, attempt: int, now: datetime, policy: InDoubtPolicy
+    ) -> tuple[Delivery, NotificationFailed | None]:
+        """An attempt began, its sender vanished, and the record never learned the outcome."""
+        if not self.is_open() or self.attempts >= attempt:
+            return self, None  # settled, or this attempt was already accounted for
+        reason = (
+            f"attempt {attempt} was interrupted after it started; the SMTP server may or may "
+            "not have accepted the mail"
+        )
+        if policy is InDoubtPolicy.GIVE_UP:
+            return self._failed(attempt, reason, now, False)
+        resend = replace(
+            self,
+            attempts=attempt,
+            in_doubt_attempts=self.in_doubt_attempts + 1,
+            last_error=reason,
+            next_attempt_at=now,
+        )
+        return resend, None
+
+    def _failed(
+        self, attempts: int, reason: str, now: datetime, permanent: bool
+    ) -> tuple[Delivery, NotificationFailed]:
+        failed = replace(
+            self,
+            status=DeliveryStatus.FAILED,
+            attempts=attempts,
+            last_error=reason,
+            failed_at=now,
+            next_attempt_at=None,
+        )
+        event = NotificationFailed(
+            **failed._event_fields(attempts=max(attempts, 1)),
+            failed_at=now,
+            reason=reason[:20_000],
+            permanent=permanent,
+        )
+        return failed, event
+
+    def _event_fields(self, attempts: int | None = None) -> dict[str, Any]:
+        return {
+            "delivery_id": self.delivery_id,
+            "cause_event_id": uuid.UUID(self.cause_event_id),
+            "cause_event_type": self.cause_event_type,
+            "network_id": self.network_id,
+            "recipient": self.recipient,
+            "template": self.template,
+            "subject": self.subject[:SUBJECT_LIMIT],
+            "attempts": attempts if attempts is not None else max(self.attempts, 1),
+        }
+
+    # ------------------------------------------------------------------ storage form
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "_id": self.delivery_id,
+            "cause_event_id": self.cause_event_id,
+            "cause_event_type": self.cause_event_type,
+            "correlation_id": self.correlation_id,
+            "network_id": self.network_id,
+            "recipient": self.recipient,
+            "template": self.template,
+            "category": self.category.value,
+            "subject": self.subject,
+            "message": self.message,
+            "message_id": self.message_id,
+            "status": self.status.value,
+            "created_at": self.created_at,
+            "attempts": self.attempts,
+            "next_attempt_at": self.next_attempt_at,
+            "last_error": self.last_error,
+            "in_doubt_attempts": self.in_doubt_attempts,
+            "sent_at": self.sent_at,
+            "failed_at": self.failed_at,
+        }
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any]) -> Delivery:
+        return cls(
+            delivery_id=str(doc["_id"]),
+            cause_event_id=str(doc["cause_event_id"]),
+            cause_event_type=str(doc["cause_event_type"]),
+            correlation_id=str(doc["correlation_id"]),
+            network_id=doc.get("network_id"),
+            recipient=str(doc["recipient"]),
+            template=str(doc["template"]),
+            category=Category(doc["category"]),
+            subject=str(doc["subject"]),
+            message=str(doc["message"]),
+            message_id=str(doc["message_id"]),
+            status=DeliveryStatus(doc["status"]),
+            created_at=doc["created_at"],
+            attempts=int(doc.get("attempts", 0)),
+            next_attempt_at=doc.get("next_attempt_at"),
+            last_error=doc.get("last_error"),
+            in_doubt_attempts=int(doc.get("in_doubt_attempts", 0)),
+            sent_at=doc.get("sent_at"),
+            failed_at=doc.get("failed_at"),
+        )

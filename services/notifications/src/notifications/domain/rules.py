@@ -1,0 +1,161 @@
+# ruff: noqa: E501 - the rules table is kept one row per line
+"""Who gets which mail: the table of domain.md as data, in one place.
+
+Each row says: for this event type, these recipients get a mail written with this template, of
+this category (which decides whether a recipient may opt out), with or without a calendar entry.
+An event type may have several rows (the new member gets a welcome, the office an information).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from notifications.domain.preferences import Topic
+from notifications.domain.recipients import (
+    DistrictCoordination,
+    NetworkDirectory,
+    Recipient,
+    Role,
+    unique_by_address,
+)
+
+DISTRICT_REPORT_DUE = "district-report-due"  # no Kafka event: the report scheduler's own cause
+
+
+class Audience(StrEnum):
+    SUBJECT_PERSON = "subject_person"  # the person the event is about (new member, new staff)
+    EDUCATION_OFFICE = "education_office"  # the network's Regionales Bildungsbüro
+    STEERING_COMMITTEE = "steering_committee"  # the network's Lenkungskreis
+    INVITEES = "invitees"  # everyone invited to the conference
+    INVITEE = "invitee"  # the one invitee the event is about
+    REMINDER_RECIPIENTS = "reminder_recipients"  # invitees who have not declined
+    DISTRICT_COORDINATION = "district_coordination"
+    ALL_OFFICES_AND_COMMITTEES = "all_offices_and_committees"  # of the networks listed
+
+
+class Category(StrEnum):
+    ESSENTIAL = "essential"  # invitations, changes, cancellations: always sent
+    INFORMATION = "information"  # welcome and information mails: always sent
+    REMINDER = "reminder"  # recipients may opt out
+    REPORT = "report"  # recipients may opt out
+
+    @property
+    def opt_out_topic(self) -> Topic | None:
+        return {Category.REMINDER: Topic.REMINDERS, Category.REPORT: Topic.REPORTS}.get(self)
+
+
+class CalendarMethod(StrEnum):
+    REQUEST = "REQUEST"
+    CANCEL = "CANCEL"
+
+
+@dataclass(frozen=True)
+class Rule:
+    event_type: str
+    audience: Audience
+    template: str
+    category: Category
+    calendar: CalendarMethod | None = None
+
+
+# Short names keep the table one row per line, readable as a table.
+_to, _info, _must, _remind = Audience, Category.INFORMATION, Category.ESSENTIAL, Category.REMINDER
+_request, _cancel = CalendarMethod.REQUEST, CalendarMethod.CANCEL
+
+# fmt: off
+RULES: tuple[Rule, ...] = (
+    # event type                     recipients                     template                  category           calendar
+    Rule("committee-member-added",      _to.SUBJECT_PERSON,             "committee-welcome",      _info),
+    Rule("committee-member-added",      _to.EDUCATION_OFFICE,           "committee-member-added", _info),
+    Rule("committee-member-removed",    _to.EDUCATION_OFFICE,           "committee-member-removed", _info),
+    Rule("office-staff-assigned",       _to.SUBJECT_PERSON,             "office-staff-welcome",   _info),
+    Rule("field-of-action-adopted",     _to.STEERING_COMMITTEE,         "field-of-action-adopted", _info),
+    Rule("field-of-action-adopted",     _to.EDUCATION_OFFICE,           "field-of-action-adopted", _info),
+    Rule("conference-scheduled",        _to.INVITEES,                   "conference-invitation",  _must, _request),
+    Rule("participant-invited",         _to.INVITEE,                    "conference-invitation",  _must, _request),
+    Rule("conference-rescheduled",      _to.INVITEES,                   "conference-rescheduled", _must, _request),
+    Rule("conference-cancelled",        _to.INVITEES,                   "conference-cancelled",   _must, _cancel),
+    Rule("conference-reminder-due",     _to.REMINDER_RECIPIENTS,        "conference-reminder",    _remind),
+    Rule("participant-responded",       _to.INVITEE,                    "response-confirmation",  _info),
+    Rule("participant-responded",       _to.EDUCATION_OFFICE,           "response-overview",      _info),
+    Rule("conference-concluded",        _to.STEERING_COMMITTEE,         "conference-results",     _info),
+    Rule("conference-concluded",        _to.DISTRICT_COORDINATION,      "conference-results",     _info),
+    Rule("district-bulletin-published", _to.ALL_OFFICES_AND_COMMITTEES, "district-bulletin",      _info),
+    Rule(DISTRICT_REPORT_DUE,           _to.DISTRICT_COORDINATION,      "district-report",        Category.REPORT),
+)
+# fmt: on
+
+
+def rules_for(event_type: str) -> list[Rule]:
+    return [rule for rule in RULES if rule.event_type == event_type]
+
+
+def handled_event_types() -> set[str]:
+    return {rule.event_type for rule in RULES} - {DISTRICT_REPORT_DUE}
+
+
+@dataclass(frozen=True)
+class Addressing:
+    """What is known, besides the event, to find the recipients."""
+
+    network: NetworkDirectory | None = None
+    networks: Sequence[NetworkDirectory] = ()
+    district: DistrictCoordination | None = None
+
+
+@dataclass(frozen=True)
+class PlannedMail:
+    rule: Rule
+    recipient: Recipient
+
+
+def plan(event_type: str, payload: Any, addressing: Addressing) -> list[PlannedMail]:
+    """Every (rule, recipient) an event calls for; each address once per event."""
+    planned: list[PlannedMail] = []
+    seen: set[str] = set()
+    for rule in rules_for(event_type):
+        for recipient in unique_by_address(recipients_of(rule.audience, payload, addressing)):
+            if recipient.email not in seen:
+                seen.add(recipient.email)
+                planned.append(PlannedMail(rule, recipient))
+    return planned
+
+
+def recipients_of(audience: Audience, payload: Any, addressing: Addressing) -> list[Recipient]:
+    network_ref = getattr(payload, "network", None)
+    network_id = network_ref.id if network_ref is not None else None
+    network_name = network_ref.name if network_ref is not None else None
+    directory = addressing.network or (
+        NetworkDirectory(network_id, network_name) if network_id and network_name else None
+    )
+
+    def person(p: Any, role: Role) -> Recipient:
+        return Recipient.of(p.email, p.name, role, network_id, network_name)
+
+    match audience:
+        case Audience.SUBJECT_PERSON:
+            role = Role.COMMITTEE_MEMBER if hasattr(payload, "member_id") else Role.OFFICE_STAFF
+            return [person(payload.person, role)]
+        case Audience.EDUCATION_OFFICE:
+            fallback = network_ref.office_email if network_ref is not None else None
+            return directory.office_recipients(fallback) if directory else []
+        case Audience.STEERING_COMMITTEE:
+            return directory.committee_recipients() if directory else []
+        case Audience.INVITEES:
+            return [person(i.person, Role.INVITEE) for i in payload.invitees]
+        case Audience.INVITEE:
+            return [person(payload.invitee.person, Role.INVITEE)]
+        case Audience.REMINDER_RECIPIENTS:
+            return [person(i.person, Role.INVITEE) for i in payload.recipients]
+        case Audience.DISTRICT_COORDINATION:
+            return addressing.district.recipients() if addressing.district else []
+        case Audience.ALL_OFFICES_AND_COMMITTEES:
+            wanted = set(getattr(payload, "network_ids", []) or [])
+            found: list[Recipient] = []
+            for network in addressing.networks:
+                if network.network_id in wanted:
+                    found += network.office_recipients() + network.committee_recipients()
+            return found

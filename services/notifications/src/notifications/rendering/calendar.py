@@ -1,0 +1,124 @@
+"""Calendar entries as iMIP (RFC 5545 objects, RFC 5546 methods) with the icalendar library.
+
+One conference has one UID for its whole life; every reschedule raises SEQUENCE, so a calendar
+moves the entry instead of adding a second one; a cancellation removes it (METHOD:CANCEL).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from icalendar import (
+    Alarm,
+    Calendar,
+    Event,
+    Timezone,
+    TimezoneDaylight,
+    TimezoneStandard,
+    vCalAddress,
+    vText,
+)
+
+from notifications.domain.recipients import single_line
+from notifications.domain.rules import CalendarMethod
+from rbn_shared.events.conferences import Conference
+
+PRODUCT_ID = "-//Bezirksregierung Arnsberg//Regionale Bildungsnetzwerke//DE"
+UID_DOMAIN = "rbn-arnsberg.nrw.de"
+REMINDER_BEFORE = timedelta(days=1)
+
+
+def conference_uid(conference_id: str) -> str:
+    return f"conference-{conference_id}@{UID_DOMAIN}"
+
+
+def berlin_timezone() -> Timezone:
+    """Europe/Berlin as a compact VTIMEZONE with yearly rules, as common mail clients send it."""
+    zone = Timezone()
+    zone.add("tzid", "Europe/Berlin")
+    summer = TimezoneDaylight()
+    summer.add("tzname", "CEST")
+    summer.add("dtstart", datetime(1981, 3, 29, 2, 0))
+    summer.add("tzoffsetfrom", timedelta(hours=1))
+    summer.add("tzoffsetto", timedelta(hours=2))
+    summer.add("rrule", {"freq": "yearly", "bymonth": 3, "byday": "-1su"})
+    winter = TimezoneStandard()
+    winter.add("tzname", "CET")
+    winter.add("dtstart", datetime(1996, 10, 27, 3, 0))
+    winter.add("tzoffsetfrom", timedelta(hours=2))
+    winter.add("tzoffsetto", timedelta(hours=1))
+    winter.add("rrule", {"freq": "yearly", "bymonth": 10, "byday": "-1su"})
+    zone.add_component(summer)
+    zone.add_component(winter)
+    return zone
+
+
+def _address(email: str, name: str) -> vCalAddress:
+    address = vCalAddress(f"mailto:{email}")
+    address.params["CN"] = vText(single_line(name))
+    return address
+
+
+def conference_calendar(
+    conference: Conference,
+    method: CalendarMethod,
+    attendee_email: str,
+    attendee_name: str,
+    stamp: datetime,
+) -> bytes:
+    """The .ics for one attendee of a conference, as the event describes it."""
+    c = conference
+    zone = ZoneInfo(c.timezone)
+    cancelled = method is CalendarMethod.CANCEL
+    # A cancellation must supersede the latest request; the conference's own SEQUENCE counts
+    # reschedules only, so the CANCEL goes one higher.
+    sequence = c.sequence + (1 if cancelled else 0)
+
+    calendar = Calendar()
+    calendar.add("prodid", PRODUCT_ID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", method.value)
+
+    event = Event()
+    event.add("uid", conference_uid(c.conference_id))
+    event.add("sequence", sequence)
+    event.add("dtstamp", stamp)
+    event.add("dtstart", c.starts_at.astimezone(zone))
+    event.add("dtend", c.ends_at.astimezone(zone))
+    event.add("summary", single_line(c.title))
+    venue = c.venue
+    online = c.online_url
+    if venue is not None:
+        event.add("location", single_line(f"{venue.name}, {venue.address}"))
+    elif online is not None:
+        event.add("location", str(online))
+    if online is not None:
+        event.add("url", str(online))
+    agenda = c.agenda
+    description = "Tagesordnung:\n" + "\n".join(
+        f"{n}. {item.title}" for n, item in enumerate(agenda, 1)
+    )
+    event.add("description", description if agenda else c.title)
+    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    event.add("transp", "OPAQUE")
+    organizer = c.organizer
+    event.add("organizer", _address(organizer.email, organizer.name))
+    attendee = _address(attendee_email, attendee_name)
+    attendee.params["ROLE"] = vText("REQ-PARTICIPANT")
+    attendee.params["PARTSTAT"] = vText("NEEDS-ACTION")
+    attendee.params["RSVP"] = vText("TRUE")
+    attendee.params["CUTYPE"] = vText("INDIVIDUAL")
+    event.add("attendee", attendee)
+    if not cancelled:
+        alarm = Alarm()
+        alarm.add("action", "DISPLAY")
+        alarm.add("description", single_line(f"Erinnerung: {c.title}"))
+        alarm.add("trigger", -REMINDER_BEFORE)
+        event.add_component(alarm)
+    if c.timezone == "Europe/Berlin":
+        calendar.add_component(berlin_timezone())
+    calendar.add_component(event)
+    calendar.add_missing_timezones()  # any other zone a conference may name
+    return bytes(calendar.to_ical())

@@ -1,0 +1,46 @@
+"""German dates and labels, as a school administrator expects to read them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+ROLE = {"chair": "Vorsitz", "deputy": "stellvertretender Vorsitz", "member": "Mitglied"}
+SIDE = {"state": "Land NRW", "municipality": "Kommune"}
+SUPERVISION = {"upper": "Obere Schulaufsicht", "lower": "Untere Schulaufsicht"}
+EMPLOYER = {"state": "Land NRW", "municipality": "Kommune"}
+CONFERENCE_KIND = {"plenary": "Vollversammlung", "partial": "Teilversammlung"}
+RESPONSE = {
+    "accepted": "zugesagt",
+    "declined": "abgesagt",
+    "tentative": "unter Vorbehalt zugesagt",
+    "pending": "noch nicht geantwortet",
+}
+
+
+def long_date(moment: date | datetime, timezone: str = "Europe/Berlin") -> str:
+    """`Mittwoch, 10. März 2027`."""
+    if isinstance(moment, datetime):
+        moment = moment.astimezone(ZoneInfo(timezone)).date()
+    return format_date(moment, "EEEE, d. MMMM y", locale="de_DE")
+
+
+def short_date(moment: date | datetime, timezone: str = "Europe/Berlin") -> str:
+    """`10. März 2027`."""
+    if isinstance(moment, datetime):
+        moment = moment.astimezone(ZoneInfo(timezone)).date()
+    return format_date(moment, "d. MMMM y", locale="de_DE")
+
+
+def time_range(starts_at: datetime, ends_at: datetime, timezone: str = "Europe/Berlin") -> str:
+    """`Mittwoch, 10. März 2027, 14:00–17:00 Uhr`, or both full dates across midnight."""
+    zone = ZoneInfo(timezone)
+    start, end = starts_at.astimezone(zone), ends_at.astimezone(zone)
+    if start.date() == end.date():
+        return f"{long_date(start, timezone)}, {start:%H:%M}–{end:%H:%M} Uhr"
+    first, last = long_date(start, timezone), long_date(end, timezone)
+    return f"{first}, {start:%H:%M} Uhr – {last}, {end:%H:%M} Uhr"

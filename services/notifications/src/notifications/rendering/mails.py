@@ -1,0 +1,185 @@
+"""German mails from Jinja2 templates: one text and one HTML template per kind of mail.
+
+Templates live in `templates/<kind>.txt.j2` and `templates/<kind>.html.j2`; the text template's
+`subject` block is the subject line. HTML templates are autoescaped, so markup in any field shows
+as text; the subject and names pass through `single_line`, so no field can start a mail header.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
+
+from notifications.domain.preferences import TOPIC_LABELS_DE
+from notifications.domain.recipients import Recipient, Role, single_line
+from notifications.domain.rules import CalendarMethod, Rule
+from notifications.rendering import german
+from notifications.rendering.calendar import conference_calendar
+from notifications.rendering.links import UnsubscribeLinks
+
+DISTRICT_NAME = "Regionale Bildungsnetzwerke im Regierungsbezirk Arnsberg"
+DISTRICT_SHORT = "Bildungsnetzwerke Arnsberg"
+DISTRICT_SIGNATURE = (
+    "Bezirkskoordination der Regionalen Bildungsnetzwerke, Bezirksregierung Arnsberg"
+)
+_NAME_PREFIXES = ("Regionales Bildungsnetzwerk ", "Bildungsnetzwerk ", "RBN ")
+
+
+def network_names(name: str | None) -> dict[str, str]:
+    """The network's name in the forms German sentences need (the name may be a bare place)."""
+    if not name:
+        return {
+            "header": DISTRICT_NAME,
+            "net": DISTRICT_SHORT,
+            "network_nom": "die Bezirkskoordination",
+            "network_gen": "der Regionalen Bildungsnetzwerke",
+            "signature": DISTRICT_SIGNATURE,
+        }
+    place = single_line(name)
+    for prefix in _NAME_PREFIXES:
+        if place.startswith(prefix):
+            place = place[len(prefix) :]
+    return {
+        "header": f"Regionales Bildungsnetzwerk {place}",
+        "net": f"Bildungsnetzwerk {place}",
+        "network_nom": f"das Regionale Bildungsnetzwerk {place}",
+        "network_gen": f"des Regionalen Bildungsnetzwerks {place}",
+        "signature": f"Ihr Regionales Bildungsnetzwerk {place}",
+    }
+
+
+SUBJECT_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class RenderedMail:
+    subject: str
+    text: str
+    html: str
+    calendar: bytes | None = None
+    calendar_method: CalendarMethod | None = None
+    unsubscribe_url: str | None = None
+
+
+def _paragraphs(text: str | None) -> Markup:
+    """Plain text with blank lines as HTML paragraphs, everything in it escaped."""
+    if not text:
+        return Markup("")
+    blocks = [b.strip() for b in str(text).replace("\r\n", "\n").split("\n\n") if b.strip()]
+    return Markup("").join(
+        Markup("<p>{}</p>").format(Markup("<br>").join(escape(line) for line in b.split("\n")))
+        for b in blocks
+    )
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("notifications.rendering", "templates"),
+        autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        long_date=german.long_date,
+        short_date=german.short_date,
+        paragraphs=_paragraphs,
+        one_line=single_line,
+        role_de=lambda v: german.ROLE.get(str(v), str(v)),
+        side_de=lambda v: german.SIDE.get(str(v), str(v)),
+        supervision_de=lambda v: german.SUPERVISION.get(str(v), str(v)),
+        employer_de=lambda v: german.EMPLOYER.get(str(v), str(v)),
+        kind_de=lambda v: german.CONFERENCE_KIND.get(str(v), str(v)),
+        response_de=lambda v: german.RESPONSE.get(str(v), str(v)),
+    )
+    env.globals["time_range"] = german.time_range
+    return env
+
+
+class MailRenderer:
+    def __init__(self, links: UnsubscribeLinks) -> None:
+        self._env = _environment()
+        self._links = links
+
+    def render(
+        self,
+        rule: Rule,
+        recipient: Recipient,
+        payload: Any,
+        *,
+        stamp: datetime,
+        extra: Mapping[str, Any] | None = None,
+    ) -> RenderedMail:
+        topic = rule.category.opt_out_topic
+        unsubscribe_url = self._links.url(recipient.email, topic) if topic else None
+        network = getattr(payload, "network", None)
+        network_name = recipient.network_name or (network.name if network else None)
+        contact = _contact_of(payload)
+        context: dict[str, Any] = {
+            **network_names(network_name),
+            "p": payload,
+            "recipient": recipient,
+            "greeting": _greeting(recipient),
+            "network_name": network_name,
+            "district_name": DISTRICT_NAME,
+            "invitee": _invitee_of(payload, recipient.email),
+            "calendar_attached": rule.calendar is not None,
+            "unsubscribe_url": unsubscribe_url,
+            "opt_out_label": TOPIC_LABELS_DE[topic] if topic else None,
+            "contact": contact,
+            "subject": "",
+        }
+        if contact is not None:
+            context["signature"] = single_line(contact.name)
+        context.update(extra or {})
+        text_template = self._env.get_template(f"{rule.template}.txt.j2")
+        html_template = self._env.get_template(f"{rule.template}.html.j2")
+        subject_block = text_template.blocks["subject"]
+        subject = single_line("".join(subject_block(text_template.new_context(context))))
+        context["subject"] = subject
+        calendar = None
+        if rule.calendar is not None:
+            calendar = conference_calendar(
+                payload, rule.calendar, recipient.email, recipient.name, stamp
+            )
+        return RenderedMail(
+            subject=subject[:SUBJECT_LIMIT],
+            text=text_template.render(context),
+            html=html_template.render(context),
+            calendar=calendar,
+            calendar_method=rule.calendar,
+            unsubscribe_url=unsubscribe_url,
+        )
+
+
+def _greeting(recipient: Recipient) -> str:
+    if recipient.role is Role.EDUCATION_OFFICE:
+        return "Sehr geehrte Damen und Herren,"  # a team's mailbox, not one person
+    return f"Guten Tag {recipient.name},"
+
+
+def _invitee_of(payload: Any, email: str) -> Any:
+    candidates = list(getattr(payload, "invitees", []) or []) + list(
+        getattr(payload, "recipients", []) or []
+    )
+    single = getattr(payload, "invitee", None)
+    if single is not None:
+        candidates.append(single)
+    for invitee in candidates:
+        if str(invitee.person.email).lower() == email:
+            return invitee
+    return None
+
+
+def _contact_of(payload: Any) -> Any:
+    """Whom to ask: the conference's organiser, or the network's education office."""
+    organizer = getattr(payload, "organizer", None)
+    if organizer is not None:
+        return organizer
+    return None

@@ -1,0 +1,59 @@
+"""Configuration of the notifications service, from `NOTIFICATIONS_*` environment variables."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Literal
+
+from pydantic import AnyHttpUrl, EmailStr, Field, SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from rbn_shared.settings import ServiceSettings
+
+DEVELOPMENT_SIGNING_SECRET = "development-only-unsubscribe-secret"  # noqa: S105 - flagged at start
+
+
+class NotificationsSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="NOTIFICATIONS_", extra="ignore", frozen=True)
+
+    http_port: int = Field(default=8003, ge=1, le=65535)
+    mongo_database: str = "notifications"
+
+    # SMTP
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=1025, ge=1, le=65535)
+    smtp_starttls: bool = Field(default=False, description="Upgrade the connection with STARTTLS.")
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    mail_from: EmailStr = "bildungsnetzwerke@bezreg-arnsberg.nrw.de"
+    mail_from_name: str = "Regionale Bildungsnetzwerke im Regierungsbezirk Arnsberg"
+
+    # Sending: how many at once, and how transient failures are retried
+    send_concurrency: int = Field(default=4, ge=1, le=64)
+    send_max_attempts: int = Field(default=8, ge=1)
+    retry_base_seconds: float = Field(default=30.0, gt=0)
+    retry_max_seconds: float = Field(default=3600.0, gt=0)
+    dispatch_poll_seconds: float = Field(default=2.0, gt=0)
+    claim_lease_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="After this long, an attempt whose sender vanished counts as in doubt.",
+    )
+    in_doubt_policy: Literal["resend", "give_up"] = Field(
+        default="resend",
+        description="What to do with an attempt that may or may not have reached the SMTP server.",
+    )
+
+    # API and links
+    auth_tokens: dict[str, str] = Field(default_factory=dict)
+    unsubscribe_secret: SecretStr = SecretStr(DEVELOPMENT_SIGNING_SECRET)
+    public_base_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:8003")
+
+    # District report
+    report_interval: timedelta = Field(default=timedelta(days=7))
+    report_check_seconds: float = Field(default=60.0, gt=0)
+
+    @property
+    def base_url(self) -> str:
+        return str(self.public_base_url).rstrip("/")
