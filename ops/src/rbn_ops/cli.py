@@ -1,0 +1,214 @@
+"""`rbn`: the operator's tool. Run `rbn --help`.
+
+Reads the common settings with the `RBN_` prefix (RBN_KAFKA_BOOTSTRAP_SERVERS, RBN_TOPIC_PREFIX,
+RBN_MONGO_URL, ...), the same defaults as the services.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+from aiokafka import AIOKafkaProducer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from rbn_ops.kafka_admin import consumer_lag, count_records, read_all
+from rbn_shared.events.topics import PRODUCERS, Topics
+from rbn_shared.kafka import ensure_project_topics
+from rbn_shared.settings import ServiceSettings
+
+app = typer.Typer(
+    help="Operate the RBN platform: topics, seed, status, dead letters.", no_args_is_help=True
+)
+dlq = typer.Typer(help="Dead letters: list and replay.", no_args_is_help=True)
+app.add_typer(dlq, name="dlq")
+console = Console()
+
+DEFAULT_SERVICES = {
+    "registry": "http://127.0.0.1:8001",
+    "conferences": "http://127.0.0.1:8002",
+    "notifications": "http://127.0.0.1:8003",
+}
+
+
+def settings() -> ServiceSettings:
+    return ServiceSettings()
+
+
+@app.command()
+def topics() -> None:
+    """Create the project's topics (and their dead-letter topics) if they do not exist."""
+    s = settings()
+    created = asyncio.run(ensure_project_topics(s))
+    if created:
+        console.print(f"created {len(created)} topics with {s.topic_partitions} partitions:")
+        for name in created:
+            console.print(f"  {name}")
+    else:
+        console.print(f"all {len(s.topics.all())} topics exist")
+
+
+@app.command()
+def seed(
+    file: Annotated[Path | None, typer.Option(help="seed file (default: the twelve)")] = None,
+) -> None:
+    """Register the twelve networks and the district coordination in the registry, idempotently.
+
+    Uses the registry's settings (REGISTRY_MONGO_URL, REGISTRY_TOPIC_PREFIX, ...).
+    """
+    from registry.entrypoints.main import run_seed
+    from registry.seed.seeding import default_seed_file
+    from registry.settings import RegistrySettings
+
+    asyncio.run(run_seed(RegistrySettings(), file or default_seed_file()))
+
+
+async def _readiness(url: str) -> dict[str, Any] | None:
+    try:
+        async with httpx.AsyncClient(timeout=3.0) as client:
+            response = await client.get(f"{url}/ready")
+            body: dict[str, Any] = response.json()
+            return body
+    except (httpx.HTTPError, ValueError):
+        return None
+
+
+@app.command()
+def status(
+    registry: str = DEFAULT_SERVICES["registry"],
+    conferences: str = DEFAULT_SERVICES["conferences"],
+    notifications: str = DEFAULT_SERVICES["notifications"],
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Readiness, outbox backlog, consumer lag and dead letters of every service."""
+    s = settings()
+    urls = {"registry": registry, "conferences": conferences, "notifications": notifications}
+
+    async def gather() -> dict[str, Any]:
+        ready = {name: await _readiness(url) for name, url in urls.items()}
+        dead = {
+            producer: await count_records(
+                s.kafka_bootstrap_servers, Topics.dead_letters_of(s.topics.events_of(producer))
+            )
+            for producer in PRODUCERS
+        }
+        lag = await consumer_lag(s.kafka_bootstrap_servers, s.topic_prefix)
+        return {"services": ready, "dead_letters": dead, "lag": [lg.__dict__ for lg in lag]}
+
+    report = asyncio.run(gather())
+    if as_json:
+        console.print_json(json.dumps(report))
+        return
+    table = Table(title="Services")
+    for column in ("service", "ready", "database", "kafka", "outbox backlog", "dead letters"):
+        table.add_column(column)
+    for name, ready in report["services"].items():
+        dead = str(report["dead_letters"].get(name, 0))
+        if ready is None:
+            table.add_row(name, "[red]unreachable[/]", "", "", "", dead)
+            continue
+        checks = ready.get("checks", {})
+        table.add_row(
+            name,
+            "[green]ready[/]" if ready.get("status") == "ready" else "[red]not ready[/]",
+            "ok" if checks.get("database") else "[red]down[/]",
+            "ok" if checks.get("kafka") else "[red]down[/]",
+            str(checks.get("outbox", {}).get("backlog")),
+            dead,
+        )
+    console.print(table)
+    lag_table = Table(title="Consumer lag")
+    for column in ("group", "topic", "lag"):
+        lag_table.add_column(column)
+    for row in report["lag"]:
+        lag_table.add_row(row["group"], row["topic"], str(row["lag"]))
+    console.print(lag_table)
+
+
+def _dlq_topic(s: ServiceSettings, producer: str) -> str:
+    if producer not in PRODUCERS:
+        raise typer.BadParameter(f"choose one of {', '.join(PRODUCERS)}")
+    return Topics.dead_letters_of(s.topics.events_of(producer))
+
+
+def _headers(record: Any) -> dict[str, str]:
+    return {k: bytes(v).decode(errors="replace") for k, v in (record.headers or ())}
+
+
+@dlq.command("list")
+def dlq_list(
+    topic: Annotated[str, typer.Option(help="whose events: " + ", ".join(PRODUCERS))] = "registry",
+    limit: int = 50,
+) -> None:
+    """Show the dead letters of one topic with their reason."""
+    s = settings()
+    records = asyncio.run(read_all(s.kafka_bootstrap_servers, _dlq_topic(s, topic), limit))
+    table = Table(title=f"Dead letters of {s.topics.events_of(topic)} ({len(records)})")
+    for column in ("partition:offset", "failed at", "consumer", "reason", "error", "type"):
+        table.add_column(column, overflow="fold")
+    for record in records:
+        h = _headers(record)
+        table.add_row(
+            f"{record.partition}:{record.offset}",
+            h.get("dlq-failed-at", "")[:19],
+            h.get("dlq-consumer", ""),
+            h.get("dlq-reason", ""),
+            h.get("dlq-error", "")[:200],
+            h.get("event_type", "?"),
+        )
+    console.print(table)
+
+
+@dlq.command("replay")
+def dlq_replay(
+    topic: Annotated[str, typer.Option(help="whose events: " + ", ".join(PRODUCERS))] = "registry",
+    reason: Annotated[str | None, typer.Option(help="only dead letters with this reason")] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="do not ask")] = False,
+) -> None:
+    """Send dead letters back to their original topic, after the cause was fixed.
+
+    Consumers drop events they already processed, so replaying twice does no harm; a record that
+    still fails lands in the dead-letter topic again.
+    """
+    s = settings()
+    source = _dlq_topic(s, topic)
+    records = asyncio.run(read_all(s.kafka_bootstrap_servers, source, 1_000_000))
+    chosen = [r for r in records if reason is None or _headers(r).get("dlq-reason") == reason]
+    if not chosen:
+        console.print("nothing to replay")
+        return
+    if not yes and not typer.confirm(f"Replay {len(chosen)} dead letters of {source}?"):
+        raise typer.Exit(1)
+
+    async def replay() -> int:
+        producer = AIOKafkaProducer(
+            bootstrap_servers=s.kafka_bootstrap_servers, acks="all", enable_idempotence=True
+        )
+        await producer.start()
+        try:
+            with Progress(console=console) as progress:
+                task = progress.add_task("replaying", total=len(chosen))
+                for record in chosen:
+                    h = _headers(record)
+                    original = h.get("dlq-original-topic") or s.topics.events_of(topic)
+                    headers = [(k, v.encode()) for k, v in h.items() if not k.startswith("dlq-")]
+                    headers.append(
+                        ("dlq-replayed-at", datetime.now().astimezone().isoformat().encode())
+                    )
+                    await producer.send_and_wait(
+                        original, record.value, key=record.key, headers=headers
+                    )
+                    progress.advance(task)
+        finally:
+            await producer.stop()
+        return len(chosen)
+
+    count = asyncio.run(replay())
+    console.print(f"replayed {count} records to their original topic")

@@ -1,0 +1,105 @@
+"""The operator CLI against the real Kafka."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from typer.testing import CliRunner
+
+from rbn_ops.cli import app
+from tests.support.infra import Infra
+from tests.support.kafka_reader import header, read_topic
+
+pytestmark = pytest.mark.integration
+
+
+def run(env: dict[str, str], *args: str, input: str | None = None) -> str:
+    result = CliRunner().invoke(app, list(args), env={**env, "COLUMNS": "200"}, input=input)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+async def _dead_letter(infra: Infra, dlq_topic: str, original: str) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap, acks="all")
+    await producer.start()
+    try:
+        await producer.send_and_wait(
+            dlq_topic,
+            b'{"broken": true}',
+            key=b"bochum",
+            headers=[
+                ("dlq-reason", b"invalid-payload"),
+                ("dlq-error", b"payload.network: missing"),
+                ("dlq-original-topic", original.encode()),
+                ("dlq-consumer", b"conferences.registry"),
+                ("event_type", b"committee-member-added"),
+            ],
+        )
+    finally:
+        await producer.stop()
+
+
+def test_topics_list_and_replay_dead_letters_and_status(
+    isolated: dict[str, str], infra: Infra
+) -> None:
+    env = {k: v for k, v in isolated.items() if k != "RBN_MONGO_DATABASE"}
+    assert "all 6 topics exist" in run(env, "topics")
+
+    prefix = isolated["RBN_TOPIC_PREFIX"]
+    original, dead = f"{prefix}registry.events", f"{prefix}registry.events.dlq"
+    asyncio.run(_dead_letter(infra, dead, original))
+
+    listing = run(env, "dlq", "list", "--topic", "registry")
+    assert "invalid-payload" in listing
+    assert "committee-member-added" in listing
+
+    assert "replayed 1 records" in run(env, "dlq", "replay", "--topic", "registry", "--yes")
+    [replayed] = asyncio.run(
+        read_topic(infra.kafka_bootstrap, original, until=lambda r: len(r) >= 1)
+    )
+    assert replayed.value == b'{"broken": true}'
+    assert replayed.key == b"bochum"
+    assert header(replayed, "dlq-reason") is None, "dead-letter headers are not sent along"
+    assert header(replayed, "event_type") == "committee-member-added"
+
+    report = json.loads(
+        run(
+            env,
+            "status",
+            "--json",
+            "--registry",
+            "http://127.0.0.1:9",
+            "--conferences",
+            "http://127.0.0.1:9",
+            "--notifications",
+            "http://127.0.0.1:9",
+        )
+    )
+    assert report["dead_letters"] == {"registry": 1, "conferences": 0, "notifications": 0}
+    assert report["services"]["registry"] is None, "an unreachable service is reported as such"
+
+
+def test_replay_asks_before_it_acts(isolated: dict[str, str], infra: Infra) -> None:
+    prefix = isolated["RBN_TOPIC_PREFIX"]
+    asyncio.run(
+        _dead_letter(infra, f"{prefix}conferences.events.dlq", f"{prefix}conferences.events")
+    )
+    result = CliRunner().invoke(
+        app, ["dlq", "replay", "--topic", "conferences"], env=isolated, input="n\n"
+    )
+    assert result.exit_code == 1
+    assert "Replay 1 dead letters" in result.output
+    assert (
+        asyncio.run(
+            read_topic(
+                infra.kafka_bootstrap,
+                f"{prefix}conferences.events",
+                until=lambda r: False,
+                timeout=2,
+            )
+        )
+        == []
+    )
