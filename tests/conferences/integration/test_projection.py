@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Any
 
 import pytest
 from pymongo import AsyncMongoClient
 
+from rbn_shared.events.base import Person, Side
 from rbn_shared.events.registry import (
     CommitteeMemberUpdated,
     CommitteeRole,
     FieldOfActionClosed,
     FieldStatus,
-    Side,
 )
 from tests.conferences.support import ConferencesService, RegistryFeed, eventually
 
@@ -36,10 +37,10 @@ async def test_projection_follows_registry_events_ignores_repeats_and_rebuilds_t
         CommitteeMemberUpdated(
             network=ref,
             member_id="m1",
-            person={"name": "Dr. Anna Schulte", "email": "anna.schulte@hagen.example.org"},  # type: ignore[arg-type]
+            person=Person(name="Dr. Anna Schulte", email="anna.schulte@hagen.example.org"),
             side=Side.STATE,
             role=CommitteeRole.CHAIR,
-            term_start="2024-01-01",  # type: ignore[arg-type]
+            term_start=date(2024, 1, 1),
         ),
         network_id="hagen",
         aggregate_id="hagen-m1",

@@ -376,11 +376,12 @@ class Conference:
         had_seat = invitation.has_seat
         if previous == response:
             return []
+        full_without_this_one = self._full()  # counted before this answer takes a seat
         invitation.response = response
         invitation.responded_at = now
         invitation.waitlisted = False
         invitation.waitlist_seq = None
-        if response == Response.ACCEPTED and self._full():
+        if response == Response.ACCEPTED and full_without_this_one:
             invitation.waitlisted = True
             invitation.waitlist_seq = self.next_waitlist_seq
             self.next_waitlist_seq += 1
