@@ -1,0 +1,31 @@
+# One image for the three services; docker-compose.yml picks the command (rbn-registry, ...).
+# Build: docker build -t rbn-arnsberg .
+
+FROM python:3.11-slim AS build
+ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never PIP_NO_CACHE_DIR=1
+RUN pip install "uv==0.13.9"
+WORKDIR /app
+# Dependencies first, so code changes do not invalidate this layer.
+COPY pyproject.toml uv.lock ./
+COPY shared/pyproject.toml shared/
+COPY services/registry/pyproject.toml services/registry/
+COPY services/conferences/pyproject.toml services/conferences/
+COPY services/notifications/pyproject.toml services/notifications/
+COPY ops/pyproject.toml ops/
+RUN uv sync --frozen --no-dev --no-install-workspace
+COPY shared shared
+COPY services services
+COPY ops ops
+COPY contracts contracts
+RUN uv sync --frozen --no-dev --no-editable
+
+FROM python:3.11-slim AS runtime
+RUN useradd --system --uid 10001 --home-dir /app rbn
+WORKDIR /app
+COPY --from=build --chown=rbn:rbn /app/.venv /app/.venv
+COPY --from=build --chown=rbn:rbn /app/contracts /app/contracts
+ENV PATH=/app/.venv/bin:$PATH PYTHONUNBUFFERED=1
+USER rbn
+# Services listen on all interfaces inside the container; the port comes from the environment.
+ENV REGISTRY_HTTP_HOST=0.0.0.0 CONFERENCES_HTTP_HOST=0.0.0.0 NOTIFICATIONS_HTTP_HOST=0.0.0.0
+CMD ["rbn", "--help"]
