@@ -183,3 +183,15 @@ def _contact_of(payload: Any) -> Any:
     if organizer is not None:
         return organizer
     return None
+
+
+class PageRenderer:
+    """The small German web pages behind the unsubscribe link."""
+
+    def __init__(self) -> None:
+        self._env = _environment()
+
+    def render(self, name: str, **context: Any) -> str:
+        return self._env.get_template(f"pages/{name}.html.j2").render(
+            district_name=DISTRICT_NAME, **context
+        )

@@ -1,0 +1,161 @@
+"""The one place where the notifications service is wired together."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+
+from fastapi import FastAPI
+
+from notifications.adapters.repositories import (
+    ATTEMPTS,
+    DELIVERIES,
+    DEVELOPMENTS,
+    DIRECTORY,
+    PREFERENCES,
+    SCHEDULES,
+    DeliveryRepository,
+    DevelopmentRepository,
+    DirectoryRepository,
+    PreferencesRepository,
+    ScheduleRepository,
+)
+from notifications.adapters.smtp import SmtpConfig, SmtpSender
+from notifications.domain.delivery import InDoubtPolicy, RetryPolicy
+from notifications.entrypoints import api
+from notifications.entrypoints.consumers import (
+    CONFERENCE_EVENT_TYPES,
+    REGISTRY_EVENT_TYPES,
+    event_handlers,
+)
+from notifications.rendering.links import UnsubscribeLinks
+from notifications.rendering.mails import MailRenderer, PageRenderer
+from notifications.service_layer.dispatch import Dispatcher
+from notifications.service_layer.notifier import Notifier, Sender
+from notifications.service_layer.reports import ReportScheduler
+from notifications.settings import DEVELOPMENT_SIGNING_SECRET, NotificationsSettings
+from rbn_shared.auth import TokenTable
+from rbn_shared.events import utc_now
+from rbn_shared.http import CorrelationIdMiddleware, health_router, install_problem_handlers
+from rbn_shared.logging import get_logger
+from rbn_shared.outbox import AggregateStore
+from rbn_shared.runtime import Runtime
+
+log = get_logger(__name__)
+
+SERVICE = "notifications"
+
+
+@dataclass
+class NotificationsService:
+    settings: NotificationsSettings
+    runtime: Runtime
+    notifier: Notifier
+    dispatcher: Dispatcher
+    reports: ReportScheduler
+    app: FastAPI
+
+
+def build(settings: NotificationsSettings) -> NotificationsService:
+    runtime = Runtime(settings, SERVICE)
+    db = runtime.db
+    deliveries = DeliveryRepository(runtime.store(DELIVERIES), db[ATTEMPTS])
+    # Stores without events of their own: versioned and locked, but not scanned by the relay.
+    directory = DirectoryRepository(AggregateStore(db[DIRECTORY], runtime.locks))
+    preferences = PreferencesRepository(AggregateStore(db[PREFERENCES], runtime.locks))
+    schedules = ScheduleRepository(AggregateStore(db[SCHEDULES], runtime.locks))
+    developments = DevelopmentRepository(db[DEVELOPMENTS])
+
+    links = UnsubscribeLinks(settings.unsubscribe_secret.get_secret_value(), settings.base_url)
+    smtp = SmtpSender(
+        SmtpConfig(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            starttls=settings.smtp_starttls,
+            username=settings.smtp_username,
+            password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+            timeout=settings.smtp_timeout_seconds,
+            pool_size=settings.send_concurrency,
+        )
+    )
+    dispatcher = Dispatcher(
+        deliveries=deliveries,
+        sender=smtp,
+        envelope_sender=str(settings.mail_from),
+        events_topic=settings.topics.notifications,
+        retry=RetryPolicy(
+            settings.send_max_attempts, settings.retry_base_seconds, settings.retry_max_seconds
+        ),
+        lease=timedelta(seconds=settings.claim_lease_seconds),
+        in_doubt=InDoubtPolicy(settings.in_doubt_policy),
+        concurrency=settings.send_concurrency,
+        poll_seconds=settings.dispatch_poll_seconds,
+        clock=utc_now,
+    )
+    notifier = Notifier(
+        deliveries=deliveries,
+        directory=directory,
+        preferences=preferences,
+        developments=developments,
+        renderer=MailRenderer(links),
+        sender=Sender(str(settings.mail_from), settings.mail_from_name),
+        clock=utc_now,
+        on_new_deliveries=dispatcher.wake,
+    )
+    reports = ReportScheduler(
+        schedules=schedules,
+        developments=developments,
+        notifier=notifier,
+        interval=settings.report_interval,
+        check_seconds=settings.report_check_seconds,
+        clock=utc_now,
+    )
+
+    topics = settings.topics
+    runtime.consume("registry", [topics.registry], event_handlers(notifier, REGISTRY_EVENT_TYPES))
+    runtime.consume(
+        "conferences", [topics.conferences], event_handlers(notifier, CONFERENCE_EVENT_TYPES)
+    )
+    runtime.background("dispatcher", dispatcher.run)
+    runtime.background("district-report", reports.run)
+
+    async def prepare() -> None:
+        await deliveries.create_indexes()
+        await developments.create_indexes()
+        if settings.unsubscribe_secret.get_secret_value() == DEVELOPMENT_SIGNING_SECRET:
+            log.warning(
+                "NOTIFICATIONS_UNSUBSCRIBE_SECRET is not set: unsubscribe links are signed with "
+                "a development secret"
+            )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        async with runtime.lifespan(prepare):
+            try:
+                yield
+            finally:
+                await smtp.close()
+
+    app = FastAPI(
+        title="RBN notifications",
+        description="German e-mails with calendar invitations for the Regionale "
+        "Bildungsnetzwerke: deliveries, preferences and unsubscribe links.",
+        version="1.0.0",
+        lifespan=lifespan,
+    )
+    app.add_middleware(CorrelationIdMiddleware)
+    install_problem_handlers(app)
+    app.state.tokens = TokenTable(settings.auth_tokens)
+    app.state.services = api.ApiServices(
+        deliveries=deliveries,
+        preferences=preferences,
+        directory=directory,
+        links=links,
+        pages=PageRenderer(),
+        clock=utc_now,
+    )
+    app.include_router(health_router(runtime.readiness))
+    app.include_router(api.router)
+    return NotificationsService(settings, runtime, notifier, dispatcher, reports, app)

@@ -1,0 +1,246 @@
+"""The HTTP API: deliveries (read), preferences (read and change), and the unsubscribe pages.
+
+Same conventions as the other services: bearer tokens with roles (district, office:<network>,
+reader), problem details for errors, X-Correlation-ID. The unsubscribe pages need no token: the
+signed link is the authorisation, and it allows switching off one kind of mail for one address.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from notifications.adapters.repositories import (
+    DeliveryRepository,
+    DirectoryRepository,
+    PreferencesRepository,
+)
+from notifications.domain.delivery import Delivery, DeliveryStatus
+from notifications.domain.preferences import TOPIC_LABELS_DE, Preferences, Topic
+from notifications.domain.recipients import InvalidAddress, normalised_address
+from notifications.rendering.links import InvalidLink, UnsubscribeLinks
+from notifications.rendering.mails import PageRenderer
+from notifications.service_layer.preferences import change_preferences
+from rbn_shared.auth import DISTRICT, READER, Caller
+from rbn_shared.http import Problem, field_error
+from rbn_shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class ApiServices:
+    deliveries: DeliveryRepository
+    preferences: PreferencesRepository
+    directory: DirectoryRepository
+    links: UnsubscribeLinks
+    pages: PageRenderer
+    clock: Callable[[], datetime]
+
+
+def _services(request: Request) -> ApiServices:
+    services: ApiServices = request.app.state.services
+    return services
+
+
+Services = Annotated[ApiServices, Depends(_services)]
+
+
+# --------------------------------------------------------------------------- models
+
+
+class DeliveryView(BaseModel):
+    delivery_id: str
+    cause_event_id: str
+    cause_event_type: str
+    correlation_id: str
+    network_id: str | None
+    recipient: str
+    template: str
+    category: str
+    subject: str
+    status: DeliveryStatus
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime | None
+    sent_at: datetime | None
+    failed_at: datetime | None
+    last_error: str | None
+    in_doubt_attempts: int
+
+    @classmethod
+    def of(cls, d: Delivery) -> DeliveryView:
+        return cls(
+            delivery_id=d.delivery_id,
+            cause_event_id=d.cause_event_id,
+            cause_event_type=d.cause_event_type,
+            correlation_id=d.correlation_id,
+            network_id=d.network_id,
+            recipient=d.recipient,
+            template=d.template,
+            category=d.category.value,
+            subject=d.subject,
+            status=d.status,
+            attempts=d.attempts,
+            created_at=d.created_at,
+            next_attempt_at=d.next_attempt_at,
+            sent_at=d.sent_at,
+            failed_at=d.failed_at,
+            last_error=d.last_error,
+            in_doubt_attempts=d.in_doubt_attempts,
+        )
+
+
+class PreferencesView(BaseModel):
+    email: str
+    reminders: bool = Field(description="Conference reminders")
+    reports: bool = Field(description="The district report")
+
+    @classmethod
+    def of(cls, p: Preferences) -> PreferencesView:
+        return cls(email=p.email, **p.as_flags())
+
+
+class PreferencesChange(BaseModel):
+    """Switch kinds of mail on (true) or off (false); absent fields stay as they are.
+
+    Invitations, changes, cancellations and information mails cannot be switched off.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    reminders: bool | None = None
+    reports: bool | None = None
+
+
+# --------------------------------------------------------------------------- routes
+
+router = APIRouter()
+
+
+@router.get("/deliveries", tags=["deliveries"], summary="Deliveries, newest first")
+async def list_deliveries(
+    _caller: Caller,
+    services: Services,
+    recipient: Annotated[EmailStr | None, Query(description="The recipient's address")] = None,
+    event_id: Annotated[uuid.UUID | None, Query(description="The cause event's id")] = None,
+    status: DeliveryStatus | None = None,
+    network_id: Annotated[str | None, Query(max_length=100)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[DeliveryView]:
+    found = await services.deliveries.search(
+        recipient=str(recipient) if recipient else None,
+        cause_event_id=str(event_id) if event_id else None,
+        status=status,
+        network_id=network_id,
+        limit=limit,
+    )
+    return [DeliveryView.of(d) for d in found]
+
+
+@router.get("/deliveries/{delivery_id}", tags=["deliveries"], summary="One delivery")
+async def get_delivery(delivery_id: str, _caller: Caller, services: Services) -> DeliveryView:
+    found = await services.deliveries.get(delivery_id)
+    if found is None:
+        raise Problem(404, "Not found", f"No delivery {delivery_id!r}.", kind="not-found")
+    return DeliveryView.of(found[0])
+
+
+def _address(email: str) -> str:
+    try:
+        return normalised_address(email)
+    except InvalidAddress as error:
+        raise Problem(
+            422,
+            "Invalid input",
+            "The address is not valid.",
+            errors=[field_error("path.email", str(error))],
+            kind="invalid-input",
+        ) from error
+
+
+@router.get("/preferences/{email}", tags=["preferences"], summary="What an address receives")
+async def get_preferences(email: str, _caller: Caller, services: Services) -> PreferencesView:
+    preferences, _ = await services.preferences.get(_address(email))
+    return PreferencesView.of(preferences)
+
+
+@router.put("/preferences/{email}", tags=["preferences"], summary="Switch reminders or reports")
+async def put_preferences(
+    email: str, change: PreferencesChange, caller: Caller, services: Services
+) -> PreferencesView:
+    address = _address(email)
+    if caller.role == READER:
+        raise Problem(403, "Forbidden", "This token may only read.", kind="forbidden")
+    if caller.role != DISTRICT:
+        # An office changes preferences of the people of its own network only.
+        network, _ = await services.directory.network(caller.network_id or "")
+        if network is None or not network.knows_address(address):
+            raise Problem(
+                403,
+                "Forbidden",
+                "This address belongs to no one of your network.",
+                kind="forbidden",
+            )
+    wanted = {
+        topic: value
+        for topic, value in ((Topic.REMINDERS, change.reminders), (Topic.REPORTS, change.reports))
+        if value is not None
+    }
+    preferences = await change_preferences(services.preferences, address, wanted, services.clock)
+    log.info("preferences changed", role=caller.role, switched=sorted(t.value for t in wanted))
+    return PreferencesView.of(preferences)
+
+
+# --------------------------------------------------------------------------- unsubscribe pages
+
+
+async def _switch(services: ApiServices, token: str, *, subscribed: bool) -> HTMLResponse:
+    try:
+        link = services.links.read(token)
+    except InvalidLink:
+        return HTMLResponse(services.pages.render("invalid-link"), status_code=400)
+    await change_preferences(
+        services.preferences, link.email, {link.topic: subscribed}, services.clock
+    )
+    log.info("preference switched by link", topic=link.topic.value, subscribed=subscribed)
+    toggle = "subscribe" if not subscribed else "unsubscribe"
+    page = services.pages.render(
+        "unsubscribed",
+        email=link.email,
+        label=TOPIC_LABELS_DE[link.topic],
+        subscribed=subscribed,
+        toggle_url=f"{toggle}?token={token}",
+    )
+    return HTMLResponse(page)
+
+
+@router.get("/unsubscribe", tags=["unsubscribe"], response_class=HTMLResponse)
+async def unsubscribe_page(
+    services: Services, token: Annotated[str, Query(max_length=2000)]
+) -> HTMLResponse:
+    """The link in a mail: switches that kind of mail off and confirms it on a page."""
+    return await _switch(services, token, subscribed=False)
+
+
+@router.post("/unsubscribe", tags=["unsubscribe"], response_class=HTMLResponse)
+async def unsubscribe_one_click(
+    services: Services, token: Annotated[str, Query(max_length=2000)]
+) -> HTMLResponse:
+    """RFC 8058 one-click unsubscribe (List-Unsubscribe-Post), and the page's button."""
+    return await _switch(services, token, subscribed=False)
+
+
+@router.post("/subscribe", tags=["unsubscribe"], response_class=HTMLResponse)
+async def subscribe_again(
+    services: Services, token: Annotated[str, Query(max_length=2000)]
+) -> HTMLResponse:
+    """The page's "switch it on again" button."""
+    return await _switch(services, token, subscribed=True)

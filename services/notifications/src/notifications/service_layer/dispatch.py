@@ -1,0 +1,169 @@
+"""Sending pending deliveries: claim an attempt, hand the mail to SMTP, record the outcome.
+
+For each due delivery: insert the claim for attempt n (unique id, so one sender in the world gets
+it); send; then, in ONE write, move the record to sent (or retry later, or failed) and put the
+`notification-sent` / `notification-failed` event into its outbox.
+
+The one remaining window: the SMTP server accepted the mail, and the process died before that
+write. The record still says pending, its claim is older than the lease, and nobody can know
+whether the mail went out. The in-doubt policy decides: `resend` (default; the resent message
+has the same Message-ID and the same calendar UID and SEQUENCE, so calendars update instead of
+duplicating) or `give_up` (mark it failed and publish `notification-failed`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from notifications.adapters.repositories import DeliveryRepository
+from notifications.adapters.smtp import SendFailed
+from notifications.domain.delivery import Delivery, InDoubtPolicy, RetryPolicy
+from rbn_shared.events import new_event
+from rbn_shared.events.notifications import NotificationFailed, NotificationSent
+from rbn_shared.events.registry import DISTRICT_KEY
+from rbn_shared.logging import bound, get_logger
+from rbn_shared.outbox import OutboxRecord, VersionConflict
+
+log = get_logger(__name__)
+
+Clock = Callable[[], datetime]
+Change = Callable[[Delivery], tuple[Delivery, NotificationSent | NotificationFailed | None]]
+
+
+class MailSender(Protocol):
+    async def send(self, sender: str, recipient: str, message: str) -> str: ...
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        *,
+        deliveries: DeliveryRepository,
+        sender: MailSender,
+        envelope_sender: str,
+        events_topic: str,
+        retry: RetryPolicy,
+        lease: timedelta,
+        in_doubt: InDoubtPolicy,
+        concurrency: int,
+        poll_seconds: float,
+        clock: Clock,
+    ) -> None:
+        self._deliveries = deliveries
+        self._sender = sender
+        self._envelope_sender = envelope_sender
+        self._topic = events_topic
+        self._retry = retry
+        self._lease = lease
+        self._in_doubt = in_doubt
+        self._concurrency = concurrency
+        self._slots = asyncio.Semaphore(concurrency)
+        self._poll_seconds = poll_seconds
+        self._clock = clock
+        self._in_flight: set[str] = set()
+        self.instance = uuid.uuid4().hex[:12]
+        self.wake = asyncio.Event()
+
+    async def run(self) -> None:
+        while True:
+            self.wake.clear()
+            attempted = await self.dispatch_due()
+            if attempted:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), self._poll_seconds)
+
+    async def dispatch_due(self) -> int:
+        """One pass over what is due; returns how many attempts were made."""
+        due = await self._deliveries.due(self._clock(), limit=self._concurrency * 8)
+        due = [d for d in due if d.delivery_id not in self._in_flight]
+        results = await asyncio.gather(*(self._attempt(d) for d in due))
+        return sum(results)
+
+    async def _attempt(self, delivery: Delivery) -> bool:
+        async with self._slots:
+            self._in_flight.add(delivery.delivery_id)
+            try:
+                with bound(
+                    delivery_id=delivery.delivery_id,
+                    correlation_id=delivery.correlation_id,
+                    cause_event_id=delivery.cause_event_id,
+                ):
+                    return await self._attempt_claimed(delivery)
+            finally:
+                self._in_flight.discard(delivery.delivery_id)
+
+    async def _attempt_claimed(self, delivery: Delivery) -> bool:
+        attempt = delivery.next_attempt_number
+        now = self._clock()
+        if not await self._deliveries.claim(delivery.delivery_id, attempt, self.instance, now):
+            await self._recover_if_abandoned(delivery, attempt, now)
+            return False
+        try:
+            answer = await self._sender.send(
+                self._envelope_sender, delivery.recipient, delivery.message
+            )
+        except SendFailed as failure:
+            done, reason = self._clock(), failure.reason
+            if failure.permanent:
+                log.warning("mail refused for good", attempt=attempt, reason=failure.reason)
+                await self._settle(
+                    delivery.delivery_id,
+                    lambda d: d.permanent_failure(attempt, reason, done),
+                )
+            else:
+                log.info("mail not sent, will retry", attempt=attempt, reason=failure.reason)
+                await self._settle(
+                    delivery.delivery_id,
+                    lambda d: d.transient_failure(attempt, reason, done, self._retry),
+                )
+            return True
+        sent_at = self._clock()
+        await self._settle(delivery.delivery_id, lambda d: d.sent(attempt, sent_at))
+        log.info("mail sent", attempt=attempt, template=delivery.template, smtp_answer=answer[:200])
+        return True
+
+    async def _recover_if_abandoned(self, delivery: Delivery, attempt: int, now: datetime) -> None:
+        started = await self._deliveries.claim_started_at(delivery.delivery_id, attempt)
+        if started is None or now - started < self._lease:
+            return  # another sender is on it
+        log.warning(
+            "an attempt was interrupted after it began; its outcome is unknown",
+            attempt=attempt,
+            policy=self._in_doubt.value,
+        )
+        await self._settle(delivery.delivery_id, lambda d: d.in_doubt(attempt, now, self._in_doubt))
+
+    async def _settle(self, delivery_id: str, change: Change) -> None:
+        """Apply a transition and store it with its event, in one write."""
+        store = self._deliveries.store
+        while True:
+            async with store.locked(delivery_id):
+                found = await self._deliveries.get(delivery_id)
+                if found is None:
+                    return
+                current, version = found
+                changed, payload = change(current)
+                if changed == current:
+                    return
+                records = []
+                if payload is not None:
+                    envelope = new_event(
+                        payload,
+                        key=current.network_id or DISTRICT_KEY,
+                        aggregate_id=current.delivery_id,
+                        aggregate_version=version + 1,
+                        correlation_id=current.correlation_id,
+                        causation_id=current.cause_event_id,
+                    )
+                    records.append(OutboxRecord.of(envelope, self._topic))
+                try:
+                    await self._deliveries.save(changed, version, records)
+                    return
+                except VersionConflict:
+                    continue  # another instance wrote in between: decide again on what is there
