@@ -102,6 +102,7 @@ async def consume(settings: ServiceSettings, crash_marker: Path | None) -> None:
 
     consumer = EventConsumer(
         name="pipeline-consumer",
+        service="pipeline",
         db=db,
         handlers={"network-registered": on_network_registered},
         dead_letters=BrokerDeadLetters(broker),

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -29,6 +30,7 @@ from rbn_shared.events.catalogue import CATALOGUE, UnknownEvent, parse_payload
 from rbn_shared.events.envelope import Envelope, utc_now
 from rbn_shared.events.topics import Topics
 from rbn_shared.logging import bound, get_logger
+from rbn_shared.metrics import DEAD_LETTERS, EVENTS_CONSUMED, HANDLER_SECONDS
 from rbn_shared.mongo import TRANSIENT_DB_ERRORS, Document
 
 log = get_logger(__name__)
@@ -53,6 +55,7 @@ class Incoming:
     key: bytes | None
     value: bytes
     headers: Mapping[str, str] = field(default_factory=dict)
+    highwater: int | None = None  # the partition's end offset when the record was fetched
 
 
 class DeadLetterSink(Protocol):
@@ -66,6 +69,7 @@ class EventConsumer:
         self,
         *,
         name: str,
+        service: str,
         db: AsyncDatabase[Document],
         handlers: Mapping[str, Handler],
         dead_letters: DeadLetterSink,
@@ -77,6 +81,8 @@ class EventConsumer:
         if unknown:
             raise ValueError(f"handlers for event types not in the catalogue: {sorted(unknown)}")
         self.name = name
+        self.service = service
+        self.lag: dict[tuple[str, int], int] = {}
         self._processed = db[PROCESSED_COLLECTION]
         self._handlers = dict(handlers)
         self._dead_letters = dead_letters
@@ -87,9 +93,23 @@ class EventConsumer:
         self.counts: dict[Outcome, int] = dict.fromkeys(Outcome, 0)
 
     async def process(self, record: Incoming) -> Outcome:
+        started = time.perf_counter()
         outcome = await self._process(record)
+        event_type = record.headers.get("event_type", "unknown")
         self.counts[outcome] += 1
+        EVENTS_CONSUMED.labels(self.service, self.name, event_type, outcome.value).inc()
+        HANDLER_SECONDS.labels(self.service, self.name, event_type).observe(
+            time.perf_counter() - started
+        )
+        if record.highwater is not None:
+            self.lag[(record.topic, record.partition)] = max(
+                0, record.highwater - record.offset - 1
+            )
         return outcome
+
+    @property
+    def total_lag(self) -> int:
+        return sum(self.lag.values())
 
     async def _process(self, record: Incoming) -> Outcome:
         try:
@@ -181,6 +201,7 @@ class EventConsumer:
             "dlq-failed-at": utc_now().isoformat(),
         }
         await self._dead_letters.send(topic, record.key, record.value, headers)
+        DEAD_LETTERS.labels(self.service, self.name, reason).inc()
         log.warning(
             "record sent to the dead-letter topic",
             reason=reason,

@@ -12,6 +12,7 @@ import contextlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
 from faststream import AckPolicy
@@ -163,5 +164,18 @@ def attach_consumer(
                 key=record.key,
                 value=body,
                 headers={k: v.decode(errors="replace") for k, v in (record.headers or ())},
+                highwater=_highwater(record),
             )
         )
+
+
+def _highwater(record: Any) -> int | None:
+    """The partition's end offset as the consumer last saw it (for the lag)."""
+    client = getattr(record, "consumer", None)
+    if client is None:
+        return None
+    try:
+        value = client.highwater(TopicPartition(record.topic, record.partition))
+    except (AssertionError, KeyError, ValueError):  # not assigned any more
+        return None
+    return int(value) if value is not None else None

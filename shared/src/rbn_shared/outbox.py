@@ -27,6 +27,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from rbn_shared.events.envelope import Envelope
 from rbn_shared.logging import get_logger
+from rbn_shared.metrics import EVENTS_PUBLISHED
 from rbn_shared.mongo import TRANSIENT_DB_ERRORS, Document
 
 log = get_logger(__name__)
@@ -131,6 +132,7 @@ class OutboxRelay:
         stores: Sequence[AggregateStore],
         publisher: Publisher,
         *,
+        service: str = "unknown",
         poll_seconds: float = 1.0,
         batch_size: int = 200,
     ) -> None:
@@ -138,6 +140,7 @@ class OutboxRelay:
         self._publisher = publisher
         self._poll_seconds = poll_seconds
         self._batch_size = batch_size
+        self._service = service
         self.wake = asyncio.Event()
         self.healthy = True
         self.published_total = 0
@@ -181,6 +184,8 @@ class OutboxRelay:
             records = [OutboxRecord(r) for r in doc["outbox"]]
             await self._publisher.publish_all(records)
             await self._forget(store, doc, {r["event_id"] for r in records})
+            for record in records:
+                EVENTS_PUBLISHED.labels(self._service, record.get("type", "unknown")).inc()
             return len(records)
 
     @staticmethod

@@ -12,9 +12,10 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 from rbn_shared.consumer import EventConsumer, Handler
+from rbn_shared.http import health_router
 from rbn_shared.kafka import (
     BrokerDeadLetters,
     KafkaPublisher,
@@ -23,11 +24,16 @@ from rbn_shared.kafka import (
     make_broker,
 )
 from rbn_shared.logging import get_logger
-from rbn_shared.mongo import connect, database, ping
+from rbn_shared.metrics import CONSUMER_LAG, OUTBOX_BACKLOG, metrics_router
+from rbn_shared.mongo import TRANSIENT_DB_ERRORS, connect, database, ping
 from rbn_shared.outbox import AggregateStore, KeyedLocks, OutboxRelay
 from rbn_shared.settings import ServiceSettings
 
 log = get_logger(__name__)
+
+# Beyond these a service reports itself not ready: it is up, but falling behind.
+MAX_OUTBOX_BACKLOG = 10_000
+MAX_LAG = 10_000
 
 BackgroundJob = Callable[[], Awaitable[None]]
 
@@ -61,6 +67,7 @@ class Runtime:
         """Consume `topics` in consumer group `<service>.<name>` with idempotent handlers."""
         consumer = EventConsumer(
             name=f"{self.service}.{name}",
+            service=self.service,
             db=self.db,
             handlers=handlers,
             dead_letters=BrokerDeadLetters(self.broker),
@@ -82,7 +89,10 @@ class Runtime:
             await prepare()  # indexes, seed data: before anything consumes or publishes
         await self.broker.start()
         self.relay = OutboxRelay(
-            self.stores, KafkaPublisher(self.broker), poll_seconds=self.settings.outbox_poll_seconds
+            self.stores,
+            KafkaPublisher(self.broker),
+            service=self.service,
+            poll_seconds=self.settings.outbox_poll_seconds,
         )
         self._spawn("outbox-relay", self.relay.run)
         for name, job in self._jobs:
@@ -151,11 +161,24 @@ class Runtime:
             "outbox": {
                 "ok": self.relay is not None
                 and self.relay.healthy
-                and (backlog is not None and backlog < 10_000),
+                and backlog is not None
+                and backlog <= MAX_OUTBOX_BACKLOG,
                 "backlog": backlog,
             },
             "consumers": {
-                "ok": all(c.healthy for c in self.consumers),
-                "names": [c.name for c in self.consumers],
+                "ok": all(c.healthy and c.total_lag <= MAX_LAG for c in self.consumers),
+                "lag": {c.name: c.total_lag for c in self.consumers},
             },
         }
+
+    async def refresh_metrics(self) -> None:
+        """Gauges read on demand: the outbox backlog and the consumers' lag."""
+        if self.relay is not None:
+            with contextlib.suppress(*TRANSIENT_DB_ERRORS):
+                OUTBOX_BACKLOG.labels(self.service).set(await self.relay.backlog())
+        for consumer in self.consumers:
+            CONSUMER_LAG.labels(self.service, consumer.name).set(consumer.total_lag)
+
+    def routers(self) -> list[APIRouter]:
+        """/health, /ready and /metrics for the service's FastAPI app."""
+        return [health_router(self.readiness), metrics_router(self.refresh_metrics)]

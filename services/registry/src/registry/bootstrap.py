@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from fastapi import FastAPI
 
 from rbn_shared.auth import TokenTable
-from rbn_shared.http import CorrelationIdMiddleware, health_router, install_problem_handlers
+from rbn_shared.http import CorrelationIdMiddleware, install_problem_handlers
 from rbn_shared.runtime import Runtime
 from registry.adapters.repository import DistrictRepository, NetworkRepository
 from registry.entrypoints.api import install_domain_errors, router
@@ -53,6 +53,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
     install_problem_handlers(app)
     install_domain_errors(app)
     app.add_middleware(CorrelationIdMiddleware)
-    app.include_router(health_router(registry.runtime.readiness))
+    for operational in registry.runtime.routers():
+        app.include_router(operational)
     app.include_router(router)
     return app

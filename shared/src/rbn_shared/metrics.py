@@ -1,0 +1,57 @@
+"""Prometheus metrics every service exposes at /metrics.
+
+Defined once per process (module level), labelled by service, so several apps in one test process
+share them without clashing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from fastapi import APIRouter, Response
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+
+EVENTS_CONSUMED = Counter(
+    "rbn_events_consumed_total",
+    "Records a consumer finished, by outcome (processed, duplicate, ignored, dead_lettered).",
+    ["service", "consumer", "event_type", "outcome"],
+)
+HANDLER_SECONDS = Histogram(
+    "rbn_handler_seconds",
+    "Time from receiving a record to committing it, retries included.",
+    ["service", "consumer", "event_type"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+DEAD_LETTERS = Counter(
+    "rbn_dead_letters_total",
+    "Records sent to a dead-letter topic, by reason.",
+    ["service", "consumer", "reason"],
+)
+EVENTS_PUBLISHED = Counter(
+    "rbn_events_published_total",
+    "Events the outbox relay published and Kafka acknowledged.",
+    ["service", "event_type"],
+)
+OUTBOX_BACKLOG = Gauge("rbn_outbox_backlog", "Events stored but not yet published.", ["service"])
+CONSUMER_LAG = Gauge(
+    "rbn_consumer_lag",
+    "Records behind the end of the partitions a consumer reads.",
+    ["service", "consumer"],
+)
+MAILS = Counter(
+    "rbn_mails_total",
+    "Mails handed to the SMTP server (sent) or given up (failed).",
+    ["service", "outcome"],
+)
+
+
+def metrics_router(refresh: Callable[[], Awaitable[None]]) -> APIRouter:
+    """`/metrics` in Prometheus' text format; `refresh` updates gauges that are read on demand."""
+    router = APIRouter(tags=["health"])
+
+    @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+    async def metrics() -> Response:
+        await refresh()
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
