@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, Union
 
 from fastapi import APIRouter, FastAPI
 
 from rbn_shared.consumer import EventConsumer, Handler
+from rbn_shared.events.catalogue import CATALOGUE
+from rbn_shared.events.export import typed_envelope
 from rbn_shared.http import health_router
 from rbn_shared.kafka import (
     BrokerDeadLetters,
@@ -52,6 +54,26 @@ class Runtime:
         self._jobs: list[tuple[str, BackgroundJob]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._started = False
+        self._document_published_events()
+
+    def _document_published_events(self) -> None:
+        """Declare the service's own topic and event schemas, for its AsyncAPI document.
+
+        The outbox relay publishes through the broker directly; this publisher only describes.
+        """
+        specs = [s for s in CATALOGUE.values() if s.producer == self.service]
+        if not specs:
+            return
+        schemas: Any = Union[tuple(typed_envelope(s) for s in specs)]  # noqa: UP007
+        self.broker.publisher(
+            self.settings.topics.events_of(self.service),
+            title=f"{self.service} events",
+            description=(
+                f"Events of the {self.service}, keyed by network id (or `district`): "
+                + ", ".join(f"`{s.event_type}`" for s in specs)
+            ),
+            schema=schemas,
+        )
 
     # ------------------------------------------------------------------ wiring
 

@@ -42,7 +42,8 @@ def file_name(spec: EventSpec) -> str:
     return f"{spec.event_type}.v{spec.version}.schema.json"
 
 
-def schema_of(spec: EventSpec) -> dict[str, Any]:
+def typed_envelope(spec: EventSpec) -> type[Envelope]:
+    """The envelope of one event type, with `type` and `version` fixed and `payload` typed."""
     fixed_type: Any = Literal[spec.event_type]
     fixed_version: Any = Literal[spec.version]
     message = create_model(
@@ -53,7 +54,11 @@ def schema_of(spec: EventSpec) -> dict[str, Any]:
         version=(fixed_version, ...),
         payload=(spec.model, ...),
     )
-    schema: dict[str, Any] = message.model_json_schema(mode="serialization")
+    return message
+
+
+def schema_of(spec: EventSpec) -> dict[str, Any]:
+    schema: dict[str, Any] = typed_envelope(spec).model_json_schema(mode="serialization")
     return {
         "$schema": SCHEMA_DIALECT,
         "$id": f"urn:rbn-arnsberg:event:{spec.event_type}:v{spec.version}",
