@@ -45,7 +45,8 @@ async def networks(feed: RegistryFeed, service: ConferencesService) -> list[str]
 
             async def known(n: str = network_id) -> bool:
                 response = await http.get(f"/networks/{n}")
-                return response.status_code == 200 and response.json()["staff"] != {}
+                # Fields of action are the last events feed.network() sends.
+                return response.status_code == 200 and response.json()["fields_of_action"] != {}
 
             await eventually(known)
     return ["hamm", "unna", "soest"]
@@ -242,7 +243,7 @@ async def test_whole_lifecycle_through_the_api_with_events_on_the_topic(
 async def test_conclusion_only_after_the_end_with_recommendations(
     service: ConferencesService, networks: list[str], infra: Infra, conferences_topic: str
 ) -> None:
-    soon = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=4)
+    soon = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=6)
     async with service.client(office_token("unna")) as http:
         created = await http.post(
             "/conferences",

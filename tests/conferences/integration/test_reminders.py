@@ -58,7 +58,9 @@ async def test_reminder_is_sent_exactly_once_across_restarts(
         async with service.client() as http:
 
             async def known() -> bool:
-                return (await http.get("/networks/hamm")).status_code == 200
+                # Fields of action are the last events feed.network() sends.
+                response = await http.get("/networks/hamm")
+                return response.status_code == 200 and response.json()["fields_of_action"] != {}
 
             await eventually(known)
             start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=2)
@@ -95,10 +97,10 @@ async def test_reminder_is_sent_exactly_once_across_restarts(
         async with service.client() as http:
             shown = (await http.get(f"/conferences/{conference_id}")).json()
             assert [r["state"] for r in shown["reminders"]] == ["sent"]
-            # A witness whose reminder falls due a few seconds from now: once it is on the
+            # A witness whose reminder falls due seconds from now: once it is on the
             # topic, the restarted reminder job has passed over the first conference as well.
             shifted_now = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1.5)
-            witness_start = shifted_now + timedelta(days=1, seconds=3)
+            witness_start = shifted_now + timedelta(days=1, seconds=8)
             witness = await http.post("/conferences", json=body(witness_start + timedelta(days=2)))
             assert witness.status_code == 201, witness.text
             witness_id = witness.json()["id"]

@@ -27,7 +27,9 @@ async def test_invitee_answers_on_a_phone_and_can_change_the_answer(
     async with service.client() as http:
 
         async def known() -> bool:
-            return (await http.get("/networks/hamm")).status_code == 200
+            # Fields of action are the last events feed.network() sends.
+            response = await http.get("/networks/hamm")
+            return response.status_code == 200 and response.json()["fields_of_action"] != {}
 
         await eventually(known)
         created = await http.post(
