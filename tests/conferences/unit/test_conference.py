@@ -279,6 +279,10 @@ def test_roster_changes_invite_newcomers_withdraw_leavers_and_repeat_harmlessly(
         "Frieda Lange",
     }
     assert conference.sync_roster(view) == [], "idempotent"
+    view.staff["s1"] = {"person": {"name": "Clara Becker", "email": "c.becker@example.org"}}
+    assert conference.sync_roster(view) == []
+    clara = next(i for i in conference.invitees() if i.person.name == "Clara Becker")
+    assert clara.person.email == "c.becker@example.org", "a changed address is taken over"
 
 
 def test_conclusion_after_the_end_with_recommendations_of_adopted_fields() -> None:

@@ -47,16 +47,18 @@ class ConferenceRepository:
         return await self.store.save(conference_to_document(conference), expected_version, events)
 
     async def of_network(
-        self, network_id: str, *, status: str | None = None
+        self, network_id: str, *, status: str | None = None, limit: int = 0
     ) -> list[tuple[Conference, int]]:
         query: Document = {"network_id": network_id}
         if status is not None:
             query["status"] = status
-        return [item async for item in self._find(query)]
+        return [item async for item in self._find(query, limit)]
 
-    async def all(self, *, status: str | None = None) -> list[tuple[Conference, int]]:
+    async def all(
+        self, *, status: str | None = None, limit: int = 0
+    ) -> list[tuple[Conference, int]]:
         query: Document = {} if status is None else {"status": status}
-        return [item async for item in self._find(query)]
+        return [item async for item in self._find(query, limit)]
 
     async def ids_with_reminders_due(self, now: datetime, limit: int = 100) -> list[str]:
         cursor = self.store.collection.find(
@@ -64,8 +66,11 @@ class ConferenceRepository:
         ).limit(limit)
         return [str(doc["_id"]) async for doc in cursor]
 
-    async def _find(self, query: Document) -> AsyncIterator[tuple[Conference, int]]:
+    async def _find(self, query: Document, limit: int = 0) -> AsyncIterator[tuple[Conference, int]]:
+        """Matching conferences, earliest first; `limit` 0 means all."""
         cursor = self.store.collection.find(query, {"outbox": 0}).sort("starts_at", ASCENDING)
+        if limit:
+            cursor = cursor.limit(limit)
         async for doc in cursor:
             yield conference_from_document(doc), int(doc["version"])
 

@@ -111,11 +111,14 @@ async def list_conferences(
     service: Service,
     network_id: Annotated[str | None, Query(max_length=100)] = None,
     status: ConferenceStatus | None = None,
+    limit: Annotated[
+        int, Query(ge=1, le=500, description="At most this many, earliest first")
+    ] = 100,
 ) -> list[ConferenceOut]:
     if network_id is not None:
-        found = await service.conferences.of_network(network_id, status=status)
+        found = await service.conferences.of_network(network_id, status=status, limit=limit)
     else:
-        found = await service.conferences.all(status=status)
+        found = await service.conferences.all(status=status, limit=limit)
     return [_out(service, caller, c, v) for c, v in found]
 
 

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from conferences.adapters.links import InvalidLink, LinkClaims
-from conferences.domain.errors import DomainError, NotFound, Refused
+from conferences.domain.errors import DomainError, NotFound
 from conferences.domain.local_time import german_span
 from conferences.domain.model import Conference
 from conferences.service_layer.services import Cause, ConferenceService
@@ -74,7 +74,7 @@ async def answer(
         )
     except NotFound:
         return _invalid()
-    except (Refused, DomainError):
+    except DomainError:  # the conference has started, or was cancelled or concluded
         conference, _ = await service.get(claims.conference_id)
         return _page(
             service,
