@@ -272,6 +272,15 @@ async def test_conclusion_only_after_the_end_with_recommendations(
         await asyncio.sleep(
             max(0.0, (soon + timedelta(seconds=3) - datetime.now(UTC)).total_seconds())
         )
+        # Once it has started, the response page shows the answer but takes no new one.
+        link = created.json()["invitations"][0]["response_url"]
+        async with service.client(None) as anonymous:
+            page = await anonymous.get(link)
+            assert "bereits begonnen" in page.text
+            assert "<button" not in page.text
+            too_late = await anonymous.post(link, data={"response": "accepted"})
+            assert too_late.status_code == 409
+            assert 'data-response="pending"' in too_late.text
         unknown = await http.post(
             f"/conferences/{conference_id}/conclude",
             json={**results, "recommendations": [{"field_of_action_id": "nope", "text": "x"}]},
