@@ -8,7 +8,8 @@
 #
 # PART is kafka, ferretdb or mailpit (default: all three). Nothing here needs Docker.
 # Environment: RBN_CACHE_DIR (default ~/.cache/rbn) holds the pinned builds and jars,
-# RBN_DATA_DIR (default <repo>/.local) holds data, logs and pid files.
+# RBN_DATA_DIR (default <repo>/.local) holds data, logs and pid files; RBN_KAFKA_PORT,
+# RBN_KAFKA_CONTROLLER_PORT, RBN_FERRETDB_PORT, RBN_SMTP_PORT, RBN_MAILPIT_HTTP_PORT move the ports.
 set -euo pipefail
 
 KAFKA_VERSION=4.3.1        # keep in step with deploy/local/kafka/pom.xml and docker-compose.yml
@@ -22,11 +23,12 @@ DATA=${RBN_DATA_DIR:-$REPO/.local}
 RUN="$DATA/run"
 LOGS="$DATA/logs"
 
-KAFKA_PORT=9092
-KAFKA_CONTROLLER_PORT=9093
-FERRETDB_PORT=27017
-SMTP_PORT=1025
-MAILPIT_HTTP_PORT=8025
+# Ports can be moved (RBN_KAFKA_PORT, ...) to run a second stack beside the first.
+KAFKA_PORT=${RBN_KAFKA_PORT:-9092}
+KAFKA_CONTROLLER_PORT=${RBN_KAFKA_CONTROLLER_PORT:-9093}
+FERRETDB_PORT=${RBN_FERRETDB_PORT:-27017}
+SMTP_PORT=${RBN_SMTP_PORT:-1025}
+MAILPIT_HTTP_PORT=${RBN_MAILPIT_HTTP_PORT:-8025}
 
 # The jar folder is keyed on the pom too, so a changed dependency list resolves anew.
 KAFKA_LIBS="$CACHE/kafka-$KAFKA_VERSION-$(sha256sum "$HERE/kafka/pom.xml" | cut -c1-12)/libs"
