@@ -32,5 +32,6 @@ def test_openapi_lists_the_resources_and_reads_settings_from_the_environment(
         "/responses/{token}",
         "/networks/{network_id}",
         "/ready",
+        "/metrics",
     } <= set(paths)
     assert wiring.service.reminder_offsets == [3600]

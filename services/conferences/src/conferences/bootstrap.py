@@ -27,7 +27,6 @@ from rbn_shared.http import (
     PROBLEM_JSON,
     CorrelationIdMiddleware,
     Problem,
-    health_router,
     install_problem_handlers,
 )
 from rbn_shared.logging import get_logger
@@ -99,7 +98,8 @@ def build(settings: ConferencesSettings) -> Wiring:
     api.install_domain_error_handlers(app)
     app.include_router(api.router)
     app.include_router(page.router)
-    app.include_router(health_router(runtime.readiness))
+    for router in runtime.routers():  # /health, /ready, /metrics
+        app.include_router(router)
     app.add_middleware(CorrelationIdMiddleware)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return Wiring(runtime, service, app)
