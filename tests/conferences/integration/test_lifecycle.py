@@ -491,3 +491,37 @@ async def test_waiting_list_promotes_in_order_when_someone_declines(
     assert payload.invitee.person.name == "Jan"
     assert payload.counts.accepted == 1
     assert payload.counts.waitlisted == 1
+
+
+async def test_concurrent_acceptances_never_exceed_the_capacity(
+    service: ConferencesService, networks: list[str]
+) -> None:
+    names = [f"Person {n}" for n in range(6)]
+    delegates = [
+        {"name": n, "email": f"p{i}@verein.example.org", "group": "other"}
+        for i, n in enumerate(names)
+    ]
+    async with service.client() as http:
+        created = await http.post(
+            "/conferences",
+            json=schedule_body("unna", future(days=250), capacity=2, delegates=delegates),
+        )
+        assert created.status_code == 201, created.text
+        tokens = [
+            i["response_url"].rsplit("/", 1)[1]
+            for i in created.json()["invitations"]
+            if i["name"] in names
+        ]
+
+    async with service.client(None) as anonymous:
+        answers = await asyncio.gather(
+            *(anonymous.put(f"/responses/{t}", json={"response": "accepted"}) for t in tokens)
+        )
+        assert [a.status_code for a in answers] == [200] * 6
+
+    async with service.client() as http:
+        body = (await http.get(f"/conferences/{created.json()['id']}")).json()
+    assert body["counts"]["accepted"] == 2
+    assert body["counts"]["waitlisted"] == 4
+    positions = sorted(i["waitlist_position"] for i in body["invitations"] if i["waitlisted"])
+    assert positions == [1, 2, 3, 4]
