@@ -10,6 +10,7 @@ from aiokafka import AIOKafkaProducer
 from typer.testing import CliRunner
 
 from rbn_ops.cli import app
+from tests.support.events import validate_against_schema
 from tests.support.infra import Infra
 from tests.support.kafka_reader import header, read_topic
 
@@ -103,3 +104,17 @@ def test_replay_asks_before_it_acts(isolated: dict[str, str], infra: Infra) -> N
         )
         == []
     )
+
+
+def test_contract_docs_are_up_to_date_and_their_examples_are_valid() -> None:
+    from rbn_ops import contract_docs
+
+    assert contract_docs.stale() == [], "run `uv run rbn contract-docs` and commit the result"
+    page = contract_docs.CATALOGUE_PAGE.read_text()
+    examples = [json.loads(block.split("```", 1)[0]) for block in page.split("```json\n")[1:]]
+    assert len(examples) == 24
+    for example in examples:
+        validate_against_schema(example)
+    asyncapi = json.loads((contract_docs.ASYNCAPI_FOLDER / "registry.json").read_text())
+    assert asyncapi["asyncapi"] == "3.0.0"
+    assert "rbn.registry.events" in json.dumps(asyncapi["channels"])

@@ -132,6 +132,26 @@ def status(
     console.print(lag_table)
 
 
+@app.command("contract-docs")
+def contract_docs(
+    check: Annotated[bool, typer.Option("--check", help="only compare, change nothing")] = False,
+) -> None:
+    """Write the event catalogue page and each service's AsyncAPI document (or check them)."""
+    from rbn_ops import contract_docs as docs
+
+    if check:
+        outdated = docs.stale()
+        if outdated:
+            for path in outdated:
+                console.print(f"[red]out of date:[/] {path.relative_to(docs.REPO)}")
+            console.print("Run `uv run rbn contract-docs` and commit the result.")
+            raise typer.Exit(1)
+        console.print("the event catalogue and the AsyncAPI documents are up to date")
+        return
+    for path in docs.write():
+        console.print(f"wrote {path.relative_to(docs.REPO)}")
+
+
 def _dlq_topic(s: ServiceSettings, producer: str) -> str:
     if producer not in PRODUCERS:
         raise typer.BadParameter(f"choose one of {', '.join(PRODUCERS)}")

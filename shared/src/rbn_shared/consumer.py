@@ -92,6 +92,10 @@ class EventConsumer:
         self.healthy = True
         self.counts: dict[Outcome, int] = dict.fromkeys(Outcome, 0)
 
+    @property
+    def handled_types(self) -> list[str]:
+        return sorted(self._handlers)
+
     async def process(self, record: Incoming) -> Outcome:
         started = time.perf_counter()
         outcome = await self._process(record)
