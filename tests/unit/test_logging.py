@@ -36,3 +36,13 @@ def test_json_lines_carry_service_and_bound_correlation_id(
     assert lines[0]["email"] == "m***@example.org"
     assert lines[1]["event"] == "from the standard library"
     assert "correlation_id" not in lines[1]
+
+
+def test_personal_tokens_in_paths_are_cut_before_logging() -> None:
+    from rbn_shared.http import loggable_path
+
+    token = "eyJjIjoiM2YyYTljMDFiN2Q0IiwiaSI6Imludi01In0.ZxY1aQ.s9dK2mJ4XvA8bQwLr3TnUoPc"
+    assert loggable_path(f"/respond/{token}") == "/respond/eyJjIj…"
+    assert (
+        loggable_path("/networks/bochum/committee/members") == "/networks/bochum/committee/members"
+    )

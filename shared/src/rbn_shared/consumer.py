@@ -142,7 +142,7 @@ class EventConsumer:
             if failure is not None:
                 return await self._dead_letter(record, "handler-failed", failure)
             await self._retrying_db(self._mark_processed, marker, envelope)
-            log.debug("event processed")
+            log.info("event processed", consumer=self.name)
             return Outcome.PROCESSED
 
     async def _run_handler(self, handler: Handler, envelope: Envelope, payload: Any) -> str | None:

@@ -6,6 +6,7 @@ and, for bad input, `errors`: one entry per offending field with the reason.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
@@ -126,15 +127,40 @@ class CorrelationIdMiddleware:
         correlation_id = incoming.decode(errors="replace")[:200] if incoming else str(uuid.uuid4())
         scope.setdefault("state", {})["correlation_id"] = correlation_id
 
+        status = 500
+        started = time.perf_counter()
+
         async def send_with_header(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((CORRELATION_HEADER.encode(), correlation_id.encode()))
                 message["headers"] = headers
             await send(message)
 
         with bound(correlation_id=correlation_id):
-            await self.app(scope, receive, send_with_header)
+            try:
+                await self.app(scope, receive, send_with_header)
+            finally:
+                if scope.get("path") not in QUIET_PATHS:
+                    log.info(
+                        "http request",
+                        method=scope.get("method"),
+                        path=loggable_path(scope.get("path", "")),
+                        status=status,
+                        duration_ms=round((time.perf_counter() - started) * 1000, 1),
+                    )
+
+
+QUIET_PATHS = frozenset({"/health", "/ready", "/metrics"})
+
+
+def loggable_path(path: str) -> str:
+    """The path without secrets: long segments (signed tokens in personal links) are cut."""
+    return "/".join(
+        segment if len(segment) <= 40 else segment[:6] + "…" for segment in path.split("/")
+    )
 
 
 def correlation_id_of(request: Request) -> str:
