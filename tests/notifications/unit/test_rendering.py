@@ -1,0 +1,216 @@
+"""What staff read: German text and HTML, safe headers, calendar entries that parse back."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+from icalendar import Calendar
+
+from notifications.domain.preferences import Topic
+from notifications.domain.recipients import Contact, DistrictCoordination, NetworkDirectory
+from notifications.domain.report import build_report, development_of
+from notifications.domain.rules import RULES, Addressing, plan
+from notifications.examples import ENDS, STARTS, Examples
+from notifications.rendering.calendar import conference_uid
+from notifications.rendering.german import time_range
+from notifications.rendering.links import InvalidLink, UnsubscribeLinks
+from notifications.rendering.mails import MailRenderer, RenderedMail
+from notifications.rendering.message import compose
+
+EX = Examples()
+STAMP = datetime(2027, 2, 1, 8, 0, tzinfo=UTC)
+LINKS = UnsubscribeLinks("secret", "https://mail.example.org")
+RENDERER = MailRenderer(LINKS)
+DIRECTORY = (
+    NetworkDirectory("bochum", "Bochum")
+    .with_network("Bochum", Contact(EX.office_email, "Regionales Bildungsbüro Bochum"), 1)
+    .with_member("m-1", Contact("anna.schmidt@schule.example.org", "Dr. Anna Schmidt", 1))
+)
+DISTRICT = DistrictCoordination(
+    Contact("petra@bezreg.example.org", "Petra Hoffmann"),
+    Contact("servicestelle@bezreg.example.org", "Servicestelle"),
+)
+
+
+def report() -> Any:
+    developments = [
+        development_of("field-of-action-adopted", EX.field_of_action_adopted(), "a", STAMP, STAMP),
+        development_of("conference-concluded", EX.conference_concluded(), "b", STAMP, STAMP),
+    ]
+    return build_report([d for d in developments if d], STAMP, STAMP.replace(day=8))
+
+
+def one_of_each() -> list[tuple[str, Any, dict[str, Any]]]:
+    invitees = [EX.invitee(1), EX.invitee(2, name="Max Mustermann", local="max")]
+    the_report = report()
+    return [
+        ("committee-member-added", EX.committee_member_added(), {}),
+        ("committee-member-removed", EX.committee_member_removed(), {}),
+        ("office-staff-assigned", EX.office_staff_assigned(), {}),
+        ("field-of-action-adopted", EX.field_of_action_adopted(), {}),
+        ("conference-scheduled", EX.conference_scheduled(invitees), {}),
+        ("participant-invited", EX.participant_invited(invitees[0]), {}),
+        ("conference-rescheduled", EX.conference_rescheduled(invitees), {}),
+        ("conference-cancelled", EX.conference_cancelled(invitees), {}),
+        ("conference-reminder-due", EX.conference_reminder_due(invitees), {}),
+        ("participant-responded", EX.participant_responded(invitees[0]), {}),
+        ("conference-concluded", EX.conference_concluded(), {}),
+        ("district-bulletin-published", EX.district_bulletin_published(["bochum"]), {}),
+        (
+            "district-report-due",
+            the_report,
+            {"report": the_report, "report_last_day": STAMP.replace(day=7)},
+        ),
+    ]
+
+
+def rendered_all() -> list[tuple[str, str, RenderedMail]]:
+    mails = []
+    addressing = Addressing(DIRECTORY, [DIRECTORY], DISTRICT)
+    for event_type, payload, extra in one_of_each():
+        for planned in plan(event_type, payload, addressing):
+            mail = RENDERER.render(
+                planned.rule, planned.recipient, payload, stamp=STAMP, extra=extra
+            )
+            mails.append((event_type, planned.rule.template, mail))
+    return mails
+
+
+def parse(raw: str) -> EmailMessage:
+    message = email.message_from_string(raw, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+def test_german_date_and_time_as_people_write_them() -> None:
+    assert time_range(STARTS, ENDS) == "Mittwoch, 10. März 2027, 14:00–17:00 Uhr"
+    overnight = time_range(STARTS, ENDS.replace(day=11))
+    assert overnight == "Mittwoch, 10. März 2027, 14:00 Uhr – Donnerstag, 11. März 2027, 17:00 Uhr"
+
+
+def test_every_kind_of_mail_renders_with_the_network_in_its_subject() -> None:
+    mails = rendered_all()
+    assert {template for _, template, _ in mails} == {rule.template for rule in RULES}
+    for _, template, mail in mails:
+        assert "Bildungsnetzwerk" in mail.subject, template
+        assert "Was ist zu tun?" in mail.html, template
+        assert mail.text.count(">> ") == 1, f"{template}: the ask stands at the top"
+        assert "Mit freundlichen Grüßen" in mail.text
+        assert "{{" not in mail.text + mail.html
+
+
+def test_the_invitation_says_when_where_and_what_is_asked() -> None:
+    mail = next(m for _, t, m in rendered_all() if t == "conference-invitation")
+    assert mail.subject == (
+        "[Bildungsnetzwerk Bochum] Einladung: Regionale Bildungskonferenz 2027: "
+        "Übergänge gestalten am 10. März 2027"
+    )
+    for text in (mail.text, mail.html):
+        assert "Mittwoch, 10. März 2027, 14:00–17:00 Uhr" in text
+        assert "Kulturzentrum Bahnhof Langendreer" in text
+        assert "Übergang Schule – Beruf: Ergebnisse der Arbeitsgruppe" in text
+        assert "https://konferenzen.example.org/antwort/inv-1" in text
+    assert "Bitte sagen Sie" in mail.text
+
+
+def test_only_reminders_and_reports_carry_an_unsubscribe_link() -> None:
+    for _, template, mail in rendered_all():
+        switchable = template in {"conference-reminder", "district-report"}
+        assert (mail.unsubscribe_url is not None) == switchable, template
+        if mail.unsubscribe_url is not None:
+            assert mail.unsubscribe_url in mail.html
+            assert "abbestellen" in mail.text
+
+
+def test_calendar_request_and_cancel_parse_back() -> None:
+    invitee = EX.invitee(1)
+    calendars = {t: m.calendar for _, t, m in rendered_all() if m.calendar is not None}
+    request = Calendar.from_ical(calendars["conference-invitation"])
+    cancel = Calendar.from_ical(calendars["conference-cancelled"])
+    moved = Calendar.from_ical(calendars["conference-rescheduled"])
+    assert str(request["METHOD"]) == "REQUEST"
+    assert str(cancel["METHOD"]) == "CANCEL"
+    entries = [next(iter(c.walk("VEVENT"))) for c in (request, moved, cancel)]
+    assert {str(e["UID"]) for e in entries} == {conference_uid(EX.conference_id)}
+    assert [int(str(e["SEQUENCE"])) for e in entries] == [0, 1, 2]
+    first = entries[0]
+    assert str(first["ATTENDEE"]) == f"mailto:{invitee.person.email}"
+    assert first["ATTENDEE"].params["RSVP"] == "TRUE"
+    assert str(first["ORGANIZER"]) == f"mailto:{EX.office_email}"
+    assert first["DTSTART"].params["TZID"] == "Europe/Berlin"
+    assert first.decoded("DTSTART").hour == 14
+    assert list(first.walk("VALARM"))
+    assert [str(c["TZID"]) for c in request.walk("VTIMEZONE")] == ["Europe/Berlin"]
+
+
+def compose_for(payload: Any, event_type: str = "conference-scheduled") -> tuple[str, EmailMessage]:
+    planned = plan(event_type, payload, Addressing())[0]
+    mail = RENDERER.render(planned.rule, planned.recipient, payload, stamp=STAMP)
+    raw = compose(
+        mail,
+        recipient=planned.recipient,
+        sender_email="bildungsnetzwerke@bezreg.example.org",
+        sender_name="Regionales Bildungsnetzwerk Bochum",
+        reply_to=EX.office_email,
+        message_id="<d-1@rbn-arnsberg.nrw.de>",
+        date=STAMP,
+    )
+    return raw, parse(raw)
+
+
+def test_line_breaks_in_names_and_titles_cannot_add_headers() -> None:
+    evil = EX.invitee(1, name="Eve\r\nBcc: attacker@evil.example.org", local="eve")
+    payload = EX.conference_scheduled([evil], title="Konferenz\r\nX-Injected: ja")
+    raw, message = compose_for(payload)
+    assert message["Bcc"] is None
+    assert message["X-Injected"] is None
+    assert "\nBcc:" not in raw
+    assert message["To"].addresses[0].addr_spec == str(evil.person.email)
+    assert "\n" not in str(message["Subject"])
+
+
+def test_markup_in_any_field_is_escaped_in_html() -> None:
+    sneaky = EX.invitee(1, name="<b>Bold</b>", local="bold")
+    payload = EX.conference_scheduled([sneaky], title="<script>alert(1)</script>")
+    _, message = compose_for(payload)
+    html = message.get_body(("html",))
+    assert html is not None
+    content = html.get_content()
+    assert "<script>" not in content
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in content
+    assert "&lt;b&gt;Bold&lt;/b&gt;" in content
+
+
+def test_the_message_has_text_html_and_the_calendar_in_one() -> None:
+    _, message = compose_for(EX.conference_scheduled([EX.invitee(1)]))
+    types = [part.get_content_type() for part in message.walk()]
+    assert types[0] == "multipart/mixed"
+    assert {"text/plain", "text/html", "text/calendar", "application/ics"} <= set(types)
+    calendar_part = next(p for p in message.walk() if p.get_content_type() == "text/calendar")
+    assert calendar_part.get_param("method") == "REQUEST"
+    assert message["Message-ID"] == "<d-1@rbn-arnsberg.nrw.de>"
+    assert message["List-Unsubscribe"] is None
+
+
+def test_a_reminder_has_a_one_click_unsubscribe_header() -> None:
+    _, message = compose_for(EX.conference_reminder_due([EX.invitee(1)]), "conference-reminder-due")
+    header = str(message["List-Unsubscribe"])
+    assert header.startswith("<https://mail.example.org/unsubscribe?token=")
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    token = header.split("token=", 1)[1].rstrip(">")
+    link = LINKS.read(token)
+    assert link.email == str(EX.invitee(1).person.email)
+    assert link.topic is Topic.REMINDERS
+
+
+def test_unsubscribe_links_cannot_be_forged() -> None:
+    token = LINKS.token("anna@schule.example.org", Topic.REPORTS)
+    with pytest.raises(InvalidLink):
+        LINKS.read(token[:-2] + "xx")
+    with pytest.raises(InvalidLink):
+        UnsubscribeLinks("another secret", "https://x").read(token)
