@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -394,6 +395,20 @@ async def test_roles_and_preconditions(service: ConferencesService, networks: li
         missing = await http.post(f"/conferences/{conference_id}/cancel", json={"reason": "Test"})
         assert missing.status_code == 428
         assert (await http.get(f"/conferences/{conference_id}")).json()["status"] == "scheduled"
+
+        huge = schedule_body("hamm", start + timedelta(days=1), title="x" * 300_000)
+        too_large = await http.post("/conferences", json=huge)
+        assert too_large.status_code == 413
+
+        async def chunks() -> AsyncIterator[bytes]:
+            for _ in range(40):
+                yield b" " * 10_000  # no Content-Length: sent chunked
+
+        chunked = await http.post(
+            "/conferences", content=chunks(), headers={"Content-Type": "application/json"}
+        )
+        assert chunked.status_code == 413
+        assert chunked.json()["type"].endswith("payload-too-large")
 
 
 async def test_response_link_accepted_tampered_expired(

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conferences.adapters.links import ResponseLinks
 from conferences.adapters.repositories import (
@@ -106,23 +106,52 @@ def build(settings: ConferencesSettings) -> Wiring:
 
 
 class BodySizeLimit:
-    """Refuses request bodies over the limit with 413 before anything reads them."""
+    """Refuses request bodies over the limit with 413: at once when Content-Length says so;
+    a body without it (chunked) is read up to the limit first and then handed on."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            length = dict(scope.get("headers") or ()).get(b"content-length")
-            if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
-                problem = Problem(
-                    413,
-                    "Payload too large",
-                    f"Request bodies are limited to {self.max_bytes} bytes.",
-                    kind="payload-too-large",
-                )
-                response = JSONResponse(problem.body(), status_code=413, media_type=PROBLEM_JSON)
-                await response(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope.get("headers") or ()).get(b"content-length")
+        if length is not None:
+            if not length.isdigit() or int(length) > self.max_bytes:
+                await self._refuse(scope, receive, send)
                 return
-        await self.app(scope, receive, send)
+            await self.app(scope, receive, send)
+            return
+        body = b""
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
+            body += message.get("body", b"")
+            if len(body) > self.max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+            if not message.get("more_body", False):
+                break
+        delivered = False
+
+        async def replay() -> Message:
+            nonlocal delivered
+            if delivered:
+                return await receive()
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        problem = Problem(
+            413,
+            "Payload too large",
+            f"Request bodies are limited to {self.max_bytes} bytes.",
+            kind="payload-too-large",
+        )
+        response = JSONResponse(problem.body(), status_code=413, media_type=PROBLEM_JSON)
+        await response(scope, receive, send)
