@@ -41,6 +41,8 @@ async def replay_topic(bootstrap_servers: str, topic: str) -> AsyncIterator[byte
 async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
     found = consumer.partitions_for_topic(topic)
     if not found:
+        # A consumer that subscribes nothing knows no topic yet; aiokafka's public `topics()`
+        # fetches metadata without keeping it, so refresh the client's own view.
         await consumer._client.force_metadata_update()
         found = consumer.partitions_for_topic(topic)
     if not found:
