@@ -220,7 +220,7 @@ class Conference:
         # A reminder is sent once per conference and offset: the ones still pending move with
         # the date, the ones already sent stay sent (the invitees got the update mail anyway).
         for reminder in self.reminders:
-            if reminder.state == "pending" or reminder.state == "skipped":
+            if reminder.state in ("pending", "skipped"):  # never sent: due again for the new date
                 reminder.state = "pending"
                 reminder.due_at = starts_at - timedelta(seconds=reminder.offset_seconds)
         self._skip_reminders_due_before(now)
