@@ -1,0 +1,103 @@
+"""The whole system: registry, conferences and notifications as OS processes, seeded."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import make_isolated
+from tests.notifications.integration.support import Mailpit
+from tests.support.env import service_env
+from tests.support.infra import Infra
+from tests.support.processes import Process
+from tests.support.services import DISTRICT, ServiceProcess
+
+
+@dataclass
+class System:
+    registry: ServiceProcess
+    conferences: ServiceProcess
+    notifications: ServiceProcess
+    mailpit: Mailpit
+    isolated: dict[str, str]
+    bootstrap: str
+
+    @property
+    def services(self) -> list[ServiceProcess]:
+        return [self.registry, self.conferences, self.notifications]
+
+
+async def wait_until(check, timeout: float = 60.0, what: str = "condition"):  # type: ignore[no-untyped-def]
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    last = None
+    while loop.time() < deadline:
+        last = await check()
+        if last:
+            return last
+        await asyncio.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
+
+
+@pytest.fixture(scope="module")
+async def system(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[System]:
+    isolated = await make_isolated(infra)
+    logs: Path = tmp_path_factory.mktemp("e2e-logs")
+    per_service = {
+        name: {**isolated, "RBN_MONGO_DATABASE": f"{isolated['RBN_MONGO_DATABASE']}_{name}"}
+        for name in ("registry", "conferences", "notifications")
+    }
+    registry = ServiceProcess("registry", per_service["registry"], logs)
+    conferences = ServiceProcess(
+        "conferences",
+        per_service["conferences"],
+        logs,
+        LINK_SECRET="e2e-" + uuid.uuid4().hex,
+        REMINDER_POLL_SECONDS="0.5",
+    )
+    notifications = ServiceProcess(
+        "notifications",
+        per_service["notifications"],
+        logs,
+        SMTP_HOST=infra.smtp_host,
+        SMTP_PORT=str(infra.smtp_port),
+        UNSUBSCRIBE_SECRET="e2e-" + uuid.uuid4().hex,
+        DISPATCH_POLL_SECONDS="0.3",
+        RETRY_BASE_SECONDS="1",
+    )
+    started: list[ServiceProcess] = []
+    try:
+        for service in (registry, conferences, notifications):
+            started.append(service.start())
+        seed = Process.python_module(
+            "seed",
+            "registry.entrypoints.main",
+            "seed",
+            env=service_env("REGISTRY_", per_service["registry"]),
+            log_dir=logs,
+        ).start()
+        assert seed.wait(120) == 0, seed.output
+        system = System(
+            registry,
+            conferences,
+            notifications,
+            Mailpit(infra.mailpit_api),
+            isolated,
+            infra.kafka_bootstrap,
+        )
+
+        async def projection_ready() -> bool:
+            async with conferences.client() as http:
+                response = await http.get("/networks/kreis-olpe", headers=DISTRICT)
+                return response.status_code == 200 and response.json()["agreement_active"]
+
+        await wait_until(projection_ready, what="the conferences' projection of the registry")
+        yield system
+    finally:
+        for service in started:
+            service.stop()

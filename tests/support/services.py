@@ -1,0 +1,104 @@
+"""The three services as real OS processes, for end-to-end and fault tests."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.support.env import service_env
+from tests.support.processes import Process
+
+TOKENS = {
+    "district-token": "district",
+    "reader-token": "reader",
+    "olpe-token": "office:kreis-olpe",
+}
+DISTRICT = {"Authorization": "Bearer district-token"}
+OLPE = {"Authorization": "Bearer olpe-token"}
+
+MODULES = {
+    "registry": "registry.entrypoints.main",
+    "conferences": "conferences.entrypoints.main",
+    "notifications": "notifications.entrypoints.main",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ServiceProcess:
+    """One service as a process: started, waited for until ready, stopped, killed, restarted."""
+
+    def __init__(
+        self, name: str, isolated: Mapping[str, str], log_dir: Path, **settings: str
+    ) -> None:
+        self.name = name
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.prefix = name.upper() + "_"
+        self.settings = {
+            "HTTP_PORT": str(self.port),
+            "AUTH_TOKENS": json.dumps(TOKENS),
+            "PUBLIC_BASE_URL": self.url,
+            "OUTBOX_POLL_SECONDS": "0.3",
+            "LOG_LEVEL": "INFO",
+            **settings,
+        }
+        self.isolated = dict(isolated)
+        self.log_dir = log_dir
+        self.process: Process | None = None
+
+    def start(self, timeout: float = 60.0, **changed: str) -> ServiceProcess:
+        self.settings.update(changed)
+        env = service_env(self.prefix, self.isolated, **self.settings)
+        self.process = Process.python_module(
+            self.name, MODULES[self.name], env=env, log_dir=self.log_dir
+        ).start()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.url + "/ready", timeout=2).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"{self.name} not ready:\n{self.log[-3000:]}")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+
+    def restart(self, **changed: str) -> ServiceProcess:
+        self.stop()
+        self.settings.update(changed)
+        return self.start()
+
+    @property
+    def log(self) -> str:
+        return self.process.output if self.process else ""
+
+    def log_lines(self) -> list[dict[str, Any]]:
+        lines = []
+        for line in self.log.splitlines():
+            if line.startswith("{"):
+                try:
+                    lines.append(json.loads(line))
+                except ValueError:
+                    continue
+        return lines
+
+    def client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.url, timeout=15)
