@@ -273,7 +273,7 @@ class Examples:
     def participant_responded(self, invitee: Invitee) -> ParticipantResponded:
         return ParticipantResponded(
             **self._conference(),
-            invitee=invitee,
+            invitee=invitee.model_copy(update={"response": Response.ACCEPTED}),
             previous_response=Response.PENDING,
             counts=ResponseCounts(accepted=23, declined=4, tentative=3, pending=12),
         )

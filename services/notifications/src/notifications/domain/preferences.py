@@ -13,7 +13,7 @@ class Topic(StrEnum):
 
 TOPIC_LABELS_DE = {
     Topic.REMINDERS: "Erinnerungen an Bildungskonferenzen",
-    Topic.REPORTS: "den regelmäßigen Bericht der Bezirkskoordination",
+    Topic.REPORTS: "Berichte der Bezirkskoordination über die regionalen Entwicklungen",
 }
 
 

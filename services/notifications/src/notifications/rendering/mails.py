@@ -7,6 +7,7 @@ as text; the subject and names pass through `single_line`, so no field can start
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -64,6 +65,11 @@ class RenderedMail:
     calendar: bytes | None = None
     calendar_method: CalendarMethod | None = None
     unsubscribe_url: str | None = None
+
+
+def _tidy(text: str) -> str:
+    """At most one blank line in a row: templates stay readable, and so does the mail."""
+    return re.sub(r"\n{3,}", "\n\n", text)
 
 
 def _paragraphs(text: str | None) -> Markup:
@@ -150,7 +156,7 @@ class MailRenderer:
             )
         return RenderedMail(
             subject=subject[:SUBJECT_LIMIT],
-            text=text_template.render(context),
+            text=_tidy(text_template.render(context)),
             html=html_template.render(context),
             calendar=calendar,
             calendar_method=rule.calendar,

@@ -1,0 +1,185 @@
+"""Render one example of every kind of mail into docs/mails: text, HTML, calendar and a picture.
+
+    uv run python -m notifications.render_examples [--out docs/mails] [--no-screenshots]
+
+The pictures show the HTML part at a phone's width (412 px), taken with headless Chromium from
+Debian's packages (`apt-get install -y chromium`, or deploy/local/chromium.sh).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from notifications.domain.preferences import TOPIC_LABELS_DE, Topic
+from notifications.domain.recipients import Contact, DistrictCoordination, NetworkDirectory
+from notifications.domain.report import build_report, development_of
+from notifications.domain.rules import DISTRICT_REPORT_DUE, Addressing, plan
+from notifications.examples import Examples
+from notifications.rendering.links import UnsubscribeLinks
+from notifications.rendering.mails import MailRenderer, PageRenderer
+
+STAMP = datetime(2027, 2, 1, 8, 0, tzinfo=UTC)
+PHONE_WIDTH = 412
+
+
+def examples() -> list[tuple[str, Any, dict[str, Any]]]:
+    ex = Examples()
+    invitees = [
+        ex.invitee(1, name="Sabine Krüger", local="sabine.krueger"),
+        ex.invitee(2, name="Thomas Wagner", local="thomas.wagner"),
+    ]
+    recorded = [
+        development_of(t, p, str(n), STAMP, STAMP + timedelta(days=1))
+        for n, (t, p) in enumerate(
+            [
+                ("field-of-action-adopted", ex.field_of_action_adopted()),
+                ("field-of-action-closed", ex.field_of_action_closed()),
+                ("conference-scheduled", ex.conference_scheduled(invitees)),
+                ("conference-concluded", ex.conference_concluded()),
+                ("committee-member-added", ex.committee_member_added()),
+            ]
+        )
+    ]
+    report = build_report([d for d in recorded if d], STAMP, STAMP + timedelta(days=7))
+    report_extra = {"report": report, "report_last_day": STAMP + timedelta(days=6)}
+    return [
+        ("committee-member-added", ex.committee_member_added(), {}),
+        ("committee-member-removed", ex.committee_member_removed(), {}),
+        ("office-staff-assigned", ex.office_staff_assigned(), {}),
+        ("field-of-action-adopted", ex.field_of_action_adopted(), {}),
+        ("conference-scheduled", ex.conference_scheduled(invitees), {}),
+        ("conference-rescheduled", ex.conference_rescheduled(invitees), {}),
+        ("conference-cancelled", ex.conference_cancelled(invitees), {}),
+        ("conference-reminder-due", ex.conference_reminder_due(invitees), {}),
+        ("participant-responded", ex.participant_responded(invitees[0]), {}),
+        ("conference-concluded", ex.conference_concluded(), {}),
+        ("district-bulletin-published", ex.district_bulletin_published(["bochum"]), {}),
+        (DISTRICT_REPORT_DUE, report, report_extra),
+    ]
+
+
+def addressing() -> Addressing:
+    ex = Examples()
+    bochum = (
+        NetworkDirectory("bochum", "Bochum")
+        .with_network("Bochum", Contact(ex.office_email, "Regionales Bildungsbüro Bochum"), 1)
+        .with_member("m-1", Contact(ex.email("anna.schmidt"), "Dr. Anna Schmidt", 1))
+    )
+    district = DistrictCoordination(
+        Contact(ex.email("petra.hoffmann", "bezreg.example.org"), "Petra Hoffmann"),
+        Contact(ex.email("servicestelle", "bezreg.example.org"), "Servicestelle"),
+    )
+    return Addressing(bochum, [bochum], district)
+
+
+def screenshot(html: Path, png: Path) -> None:
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        raise SystemExit("chromium is missing: apt-get install -y chromium")
+    with tempfile.TemporaryDirectory() as profile:
+        subprocess.run(  # noqa: S603 - fixed arguments, our own files
+            [
+                browser,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--hide-scrollbars",
+                f"--user-data-dir={profile}",
+                f"--window-size={PHONE_WIDTH},{_height(html)}",
+                f"--screenshot={png}",
+                html.resolve().as_uri(),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+
+
+def _height(html: Path) -> int:
+    """A rough page height at phone width, so the picture ends soon after the mail."""
+    text = html.read_text()
+    lines = text.count("<p") + text.count("<li") + text.count("<tr") + text.count("<h")
+    return min(3000, 380 + 34 * lines + len(text) // 14)
+
+
+def render(out: Path, screenshots: bool) -> list[tuple[str, str]]:
+    out.mkdir(parents=True, exist_ok=True)
+    renderer = MailRenderer(
+        UnsubscribeLinks("example-secret", "https://bildungsnetzwerke.example.org")
+    )
+    index: list[tuple[str, str]] = []
+    for event_type, payload, extra in examples():
+        seen: set[str] = set()
+        for planned in plan(event_type, payload, addressing()):
+            template = planned.rule.template
+            if template in seen:
+                continue
+            seen.add(template)
+            mail = renderer.render(
+                planned.rule, planned.recipient, payload, stamp=STAMP, extra=extra
+            )
+            name = template if template != "conference-results" else "conference-results"
+            (out / f"{name}.txt").write_text(f"Betreff: {mail.subject}\n\n{mail.text}")
+            (out / f"{name}.html").write_text(mail.html)
+            if mail.calendar:
+                (out / f"{name}.ics").write_bytes(mail.calendar)
+            if screenshots:
+                screenshot(out / f"{name}.html", out / f"{name}.png")
+            index.append((name, mail.subject))
+    page = PageRenderer().render(
+        "unsubscribed",
+        email="sabine.krueger@schule.example.org",
+        label=TOPIC_LABELS_DE[Topic.REMINDERS],
+        subscribed=False,
+        toggle_url="subscribe?token=example",
+    )
+    (out / "unsubscribe-page.html").write_text(page)
+    if screenshots:
+        screenshot(out / "unsubscribe-page.html", out / "unsubscribe-page.png")
+    return index
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, default=Path("docs/mails"))
+    parser.add_argument("--no-screenshots", action="store_true")
+    args = parser.parse_args()
+    index = render(args.out, not args.no_screenshots)
+    lines = [
+        "# What staff receive",
+        "",
+        "One example of every kind of mail, rendered from example events by",
+        "`uv run python -m notifications.render_examples`. Each has a text part (`.txt`), an HTML",
+        "part (`.html`, pictured at a phone's width in `.png`) and, for invitations, changes and",
+        "cancellations, the calendar entry (`.ics`).",
+        "",
+        "| mail | subject | files |",
+        "|---|---|---|",
+    ]
+    for name, subject in index:
+        files = [f"[text]({name}.txt)", f"[HTML]({name}.html)", f"[picture]({name}.png)"]
+        if (args.out / f"{name}.ics").exists():
+            files.append(f"[calendar]({name}.ics)")
+        lines.append(f"| `{name}` | {subject} | {', '.join(files)} |")
+    lines += [
+        "",
+        "The unsubscribe link of a reminder or a report opens a page that confirms what was",
+        "switched off, with a button to switch it on again: [HTML](unsubscribe-page.html),",
+        "[picture](unsubscribe-page.png).",
+    ]
+    (args.out / "README.md").write_text("\n".join(lines) + "\n")
+    print(f"rendered {len(index)} mails into {args.out}")
+
+
+if __name__ == "__main__":
+    main()
