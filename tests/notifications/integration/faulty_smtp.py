@@ -31,6 +31,7 @@ class FaultyHandler:
         self.tempfailed: Counter[str] = Counter()
         self.accepted: Counter[str] = Counter()
         self.held = 0
+        self.connections: set[object] = set()  # client addresses seen at DATA
         self.hold_after: int | None = None
         self.released = threading.Event()  # set from the test's thread
 
@@ -46,6 +47,7 @@ class FaultyHandler:
         self, server: SMTP, session: Session, envelope: Envelope
     ) -> str:
         recipient = envelope.rcpt_tos[0].lower()
+        self.connections.add(session.peer)
         if recipient.startswith("tempfail") and not self.tempfailed[recipient]:
             self.tempfailed[recipient] += 1
             return "451 4.3.0 Try again later"

@@ -232,6 +232,29 @@ async def test_opt_out_stops_reminders_but_not_cancellations(
     assert "Abgesagt" in only["Subject"], "cancellations reach those who opted out of reminders"
 
 
+async def test_an_office_changes_preferences_of_its_own_network_only(
+    service: Service, mailpit: Mailpit, infra: Infra, module_env: dict[str, str]
+) -> None:
+    ex = examples()  # network "bochum": the module's office token is office:bochum
+    registry, _, _ = topics(module_env)
+    member = ex.committee_member_added(member_id=f"m-{ex.tag}")
+    address = str(member.person.email)
+    stranger = ex.email("fremd")
+    USED_ADDRESSES.extend([address, stranger])
+    await publish(infra.kafka_bootstrap, registry, [event(member, key=ex.network_id)])
+    await mailpit.wait_for(address)  # the welcome mail: the projection knows the member now
+
+    office = {"Authorization": "Bearer office-token"}
+    own = await service.put(f"/preferences/{address}", json={"reports": False}, headers=office)
+    assert own.status_code == 200, own.text
+    assert own.json()["reports"] is False
+    other = await service.put(f"/preferences/{stranger}", json={"reports": False}, headers=office)
+    assert other.status_code == 403
+    assert other.headers["content-type"] == "application/problem+json"
+    invalid = await service.put("/preferences/not-an-address", json={}, headers=DISTRICT)
+    assert invalid.status_code == 422
+
+
 async def test_header_and_markup_injection_are_rendered_harmless(
     service: Service, mailpit: Mailpit, infra: Infra, module_env: dict[str, str]
 ) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from notifications.adapters.smtp import SmtpConfig, SmtpSender
 from notifications.examples import Examples
 from rbn_shared.events import Envelope
 from tests.notifications.integration.faulty_smtp import FaultySmtp
@@ -94,6 +95,38 @@ async def notification_events(
 
     records = await read_topic(infra.kafka_bootstrap, topic, until=lambda rs: len(ours(rs)) >= n)
     return ours(records)
+
+
+async def test_connections_are_reused_and_limited(infra: Infra, mailpit: Mailpit) -> None:
+    server = FaultySmtp(infra.smtp_host, infra.smtp_port).start()
+    sender = SmtpSender(
+        SmtpConfig("127.0.0.1", server.port, False, None, None, timeout=10, pool_size=2)
+    )
+    ex = examples()
+    try:
+        for n in range(3):
+            await sender.send(
+                "absender@example.org", ex.email(f"seq{n}"), plain_mail(ex.email(f"seq{n}"))
+            )
+        assert len(server.handler.connections) == 1, "one connection for mails one after another"
+        await asyncio.gather(
+            *(
+                sender.send(
+                    "absender@example.org", ex.email(f"par{n}"), plain_mail(ex.email(f"par{n}"))
+                )
+                for n in range(6)
+            )
+        )
+        assert len(server.handler.connections) <= 2, "never more connections than the limit"
+        assert sum(server.handler.accepted.values()) == 9
+        assert len(await mailpit.to(ex.email("par5"))) == 1
+    finally:
+        await sender.close()
+        server.stop()
+
+
+def plain_mail(to: str) -> str:
+    return f"Subject: Test\r\nFrom: absender@example.org\r\nTo: {to}\r\n\r\nHallo\r\n"
 
 
 async def test_a_4xx_answer_is_retried_and_the_mail_arrives_once(

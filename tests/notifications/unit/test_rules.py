@@ -143,3 +143,21 @@ def test_names_lose_line_breaks() -> None:
     assert recipient.email == "anna@schule.example.org"
     assert recipient.name == "Anna Bcc: x"
     assert Audience.INVITEES.value == "invitees"
+
+
+def test_an_unusable_address_drops_only_that_recipient() -> None:
+    from notifications.domain.rules import plan_with_rejections
+    from rbn_shared.events.base import Person
+
+    broken = EX.invitee(9).model_copy(
+        update={"person": Person.model_construct(name="Kaputt", email="kaputt@@example")}
+    )
+    invitation = EX.conference_scheduled([EX.invitee(1)]).model_copy(
+        update={"invitees": [broken, EX.invitee(1)]}
+    )
+    result = plan_with_rejections("conference-scheduled", invitation, Addressing())
+    assert [p.recipient.email for p in result.mails] == [str(EX.invitee(1).person.email)]
+    assert result.rejected == 1
+    committee = bochum().with_member("m-3", Contact("not an address", "Kaputt", 1))
+    adopted = plan("field-of-action-adopted", EX.field_of_action_adopted(), Addressing(committee))
+    assert len(adopted) == 3, "two members and the office; the broken contact is left out"

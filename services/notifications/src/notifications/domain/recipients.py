@@ -121,13 +121,11 @@ class NetworkDirectory:
         if not address:
             return []
         name = self.office.name if self.office else f"Regionales Bildungsbüro {self.name}"
-        return [Recipient.of(address, name, Role.EDUCATION_OFFICE, self.network_id, self.name)]
+        return _usable([(address, name)], Role.EDUCATION_OFFICE, self.network_id, self.name)
 
     def committee_recipients(self) -> list[Recipient]:
-        return [
-            Recipient.of(c.email, c.name, Role.COMMITTEE_MEMBER, self.network_id, self.name)
-            for c in self.committee.values()
-        ]
+        contacts = [(c.email, c.name) for c in self.committee.values()]
+        return _usable(contacts, Role.COMMITTEE_MEMBER, self.network_id, self.name)
 
     def to_document(self) -> dict[str, Any]:
         def contact(c: Contact) -> dict[str, Any]:
@@ -172,12 +170,11 @@ class DistrictCoordination:
     service_unit: Contact
 
     def recipients(self) -> list[Recipient]:
-        return [
-            Recipient.of(self.coordinator.email, self.coordinator.name, Role.DISTRICT_COORDINATION),
-            Recipient.of(
-                self.service_unit.email, self.service_unit.name, Role.DISTRICT_COORDINATION
-            ),
+        contacts = [
+            (self.coordinator.email, self.coordinator.name),
+            (self.service_unit.email, self.service_unit.name),
         ]
+        return _usable(contacts, Role.DISTRICT_COORDINATION)
 
     def to_document(self) -> dict[str, Any]:
         return {
@@ -192,6 +189,22 @@ class DistrictCoordination:
             Contact(doc["coordinator"]["email"], doc["coordinator"]["name"]),
             Contact(doc["service_unit"]["email"], doc["service_unit"]["name"]),
         )
+
+
+def _usable(
+    contacts: list[tuple[str, str]],
+    role: Role,
+    network_id: str | None = None,
+    network_name: str | None = None,
+) -> list[Recipient]:
+    """Recipients of the contacts whose address can be used; the others are left out."""
+    usable = []
+    for email, name in contacts:
+        try:
+            usable.append(Recipient.of(email, name, role, network_id, network_name))
+        except InvalidAddress:
+            continue
+    return usable
 
 
 def unique_by_address(recipients: list[Recipient]) -> list[Recipient]:

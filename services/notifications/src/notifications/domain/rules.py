@@ -16,6 +16,7 @@ from typing import Any
 from notifications.domain.preferences import Topic
 from notifications.domain.recipients import (
     DistrictCoordination,
+    InvalidAddress,
     NetworkDirectory,
     Recipient,
     Role,
@@ -112,19 +113,40 @@ class PlannedMail:
     recipient: Recipient
 
 
+@dataclass(frozen=True)
+class Plan:
+    mails: list[PlannedMail]
+    rejected: int  # recipients whose address could not be used
+
+
 def plan(event_type: str, payload: Any, addressing: Addressing) -> list[PlannedMail]:
     """Every (rule, recipient) an event calls for; each address once per event."""
+    return plan_with_rejections(event_type, payload, addressing).mails
+
+
+def plan_with_rejections(event_type: str, payload: Any, addressing: Addressing) -> Plan:
+    """Like `plan`; an unusable address drops that one recipient, never the others."""
     planned: list[PlannedMail] = []
     seen: set[str] = set()
+    rejected = 0
     for rule in rules_for(event_type):
-        for recipient in unique_by_address(recipients_of(rule.audience, payload, addressing)):
+        candidates: list[Recipient] = []
+        for recipient in recipients_of(rule.audience, payload, addressing):
+            if recipient is None:
+                rejected += 1
+            else:
+                candidates.append(recipient)
+        for recipient in unique_by_address(candidates):
             if recipient.email not in seen:
                 seen.add(recipient.email)
                 planned.append(PlannedMail(rule, recipient))
-    return planned
+    return Plan(planned, rejected)
 
 
-def recipients_of(audience: Audience, payload: Any, addressing: Addressing) -> list[Recipient]:
+def recipients_of(
+    audience: Audience, payload: Any, addressing: Addressing
+) -> list[Recipient | None]:
+    """The audience's recipients; None stands for one whose address is unusable."""
     network_ref = getattr(payload, "network", None)
     network_id = network_ref.id if network_ref is not None else None
     network_name = network_ref.name if network_ref is not None else None
@@ -132,8 +154,11 @@ def recipients_of(audience: Audience, payload: Any, addressing: Addressing) -> l
         NetworkDirectory(network_id, network_name) if network_id and network_name else None
     )
 
-    def person(p: Any, role: Role) -> Recipient:
-        return Recipient.of(p.email, p.name, role, network_id, network_name)
+    def person(p: Any, role: Role) -> Recipient | None:
+        try:
+            return Recipient.of(str(p.email), p.name, role, network_id, network_name)
+        except InvalidAddress:
+            return None
 
     match audience:
         case Audience.SUBJECT_PERSON:
@@ -141,9 +166,9 @@ def recipients_of(audience: Audience, payload: Any, addressing: Addressing) -> l
             return [person(payload.person, role)]
         case Audience.EDUCATION_OFFICE:
             fallback = network_ref.office_email if network_ref is not None else None
-            return directory.office_recipients(fallback) if directory else []
+            return [*directory.office_recipients(fallback)] if directory else []
         case Audience.STEERING_COMMITTEE:
-            return directory.committee_recipients() if directory else []
+            return [*directory.committee_recipients()] if directory else []
         case Audience.INVITEES:
             return [person(i.person, Role.INVITEE) for i in payload.invitees]
         case Audience.INVITEE:
@@ -151,10 +176,10 @@ def recipients_of(audience: Audience, payload: Any, addressing: Addressing) -> l
         case Audience.REMINDER_RECIPIENTS:
             return [person(i.person, Role.INVITEE) for i in payload.recipients]
         case Audience.DISTRICT_COORDINATION:
-            return addressing.district.recipients() if addressing.district else []
+            return [*addressing.district.recipients()] if addressing.district else []
         case Audience.ALL_OFFICES_AND_COMMITTEES:
             wanted = set(getattr(payload, "network_ids", []) or [])
-            found: list[Recipient] = []
+            found: list[Recipient | None] = []
             for network in addressing.networks:
                 if network.network_id in wanted:
                     found += network.office_recipients() + network.committee_recipients()

@@ -24,11 +24,16 @@ from notifications.domain.delivery import Delivery, DeliveryStatus, delivery_id_
 from notifications.domain.recipients import (
     Contact,
     DistrictCoordination,
-    InvalidAddress,
     NetworkDirectory,
 )
 from notifications.domain.report import development_of
-from notifications.domain.rules import Addressing, Audience, PlannedMail, plan, rules_for
+from notifications.domain.rules import (
+    Addressing,
+    Audience,
+    PlannedMail,
+    plan_with_rejections,
+    rules_for,
+)
 from notifications.rendering.mails import MailRenderer, network_names
 from notifications.rendering.message import compose, message_id_for
 from rbn_shared.events import Envelope
@@ -149,8 +154,11 @@ class Notifier:
     ) -> int:
         """Store one delivery per recipient the rules name; returns how many are new."""
         addressing = await self._addressing(event_type, payload)
+        planning = plan_with_rejections(event_type, payload, addressing)
+        if planning.rejected:
+            log.warning("recipients with unusable addresses left out", count=planning.rejected)
         created = 0
-        for planned in plan(event_type, payload, addressing):
+        for planned in planning.mails:
             if await self._store_delivery(
                 planned, payload, event_type, cause_id, correlation_id, stamp, addressing, extra
             ):
@@ -194,13 +202,7 @@ class Notifier:
         wanted = preferences.allows(planned.rule.category.opt_out_topic)
         office = _office_contact(payload, addressing, recipient.network_id)
         context = {**({"contact": office} if office else {}), **(extra or {})}
-        try:
-            mail = self._renderer.render(
-                planned.rule, recipient, payload, stamp=stamp, extra=context
-            )
-        except InvalidAddress as error:
-            log.warning("recipient address rejected", delivery_id=delivery_id, error=str(error))
-            return False
+        mail = self._renderer.render(planned.rule, recipient, payload, stamp=stamp, extra=context)
         now = self._clock()
         names = network_names(recipient.network_name)
         message_id = message_id_for(delivery_id)
