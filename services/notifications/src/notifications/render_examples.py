@@ -109,7 +109,7 @@ def _height(html: Path) -> int:
     """A rough page height at phone width, so the picture ends soon after the mail."""
     text = html.read_text()
     lines = text.count("<p") + text.count("<li") + text.count("<tr") + text.count("<h")
-    return min(3000, 380 + 34 * lines + len(text) // 14)
+    return min(3000, 300 + 30 * lines + len(text) // 18)
 
 
 def render(out: Path, screenshots: bool) -> list[tuple[str, str]]:
