@@ -3,6 +3,7 @@
 Mailpit's own chaos switch affects every SMTP client on the machine while it is set; this server
 affects only the service under test. Recipients whose local part starts with
 - `tempfail` are answered 451 at DATA the first time, and accepted after;
+- `busy` are answered 452 at DATA every time;
 - `reject` are refused with 550 at RCPT;
 - anything else is accepted.
 Accepted mail is relayed to Mailpit, so the tests read what arrived from Mailpit's API. `hold()`
@@ -48,6 +49,9 @@ class FaultyHandler:
     ) -> str:
         recipient = envelope.rcpt_tos[0].lower()
         self.connections.add(session.peer)
+        if recipient.startswith("busy"):
+            self.tempfailed[recipient] += 1
+            return "452 4.2.2 Mailbox full, try again later"
         if recipient.startswith("tempfail") and not self.tempfailed[recipient]:
             self.tempfailed[recipient] += 1
             return "451 4.3.0 Try again later"

@@ -174,6 +174,26 @@ async def test_a_5xx_answer_marks_the_delivery_failed_and_publishes_it(
     assert len(await mailpit.to(str(fine.person.email))) == 1
 
 
+async def test_retries_run_out_and_the_delivery_fails_as_not_permanent(
+    fleet: Fleet, faulty: FaultySmtp, mailpit: Mailpit, infra: Infra, module_env: dict[str, str]
+) -> None:
+    service = fleet.started[-1]
+    ex = examples()
+    busy = ex.invitee(1, local="busy")
+    reminder = event(ex.conference_reminder_due([busy]), key=ex.network_id)
+    await publish(infra.kafka_bootstrap, conferences_topic(module_env), [reminder])
+
+    (delivery,) = await service.wait_settled(reminder.event_id, 1)
+    assert delivery["status"] == "failed"
+    assert delivery["attempts"] == 4, "NOTIFICATIONS_SEND_MAX_ATTEMPTS"
+    assert faulty.handler.tempfailed[str(busy.person.email)] == 4
+    (failed,) = await notification_events(infra, module_env, reminder, 1)
+    assert failed.type == "notification-failed"
+    assert failed.payload["permanent"] is False
+    assert "452" in failed.payload["reason"]
+    assert await mailpit.to(str(busy.person.email)) == []
+
+
 async def test_a_restart_mid_batch_sends_each_mail_once(
     fleet: Fleet, faulty: FaultySmtp, mailpit: Mailpit, infra: Infra, module_env: dict[str, str]
 ) -> None:
