@@ -128,14 +128,13 @@ def render(out: Path, screenshots: bool) -> list[tuple[str, str]]:
             mail = renderer.render(
                 planned.rule, planned.recipient, payload, stamp=STAMP, extra=extra
             )
-            name = template if template != "conference-results" else "conference-results"
-            (out / f"{name}.txt").write_text(f"Betreff: {mail.subject}\n\n{mail.text}")
-            (out / f"{name}.html").write_text(mail.html)
+            (out / f"{template}.txt").write_text(f"Betreff: {mail.subject}\n\n{mail.text}")
+            (out / f"{template}.html").write_text(mail.html)
             if mail.calendar:
-                (out / f"{name}.ics").write_bytes(mail.calendar)
+                (out / f"{template}.ics").write_bytes(mail.calendar)
             if screenshots:
-                screenshot(out / f"{name}.html", out / f"{name}.png")
-            index.append((name, mail.subject))
+                screenshot(out / f"{template}.html", out / f"{template}.png")
+            index.append((template, mail.subject))
     page = PageRenderer().render(
         "unsubscribed",
         email="sabine.krueger@schule.example.org",
