@@ -181,8 +181,11 @@ start_ferretdb() {
   install_ferretdb
   mkdir -p "$DATA/ferretdb"
   say "starting FerretDB $FERRETDB_VERSION (SQLite backend) on 127.0.0.1:$FERRETDB_PORT"
+  # synchronous(normal) with SQLite's write-ahead log: a crash of FerretDB loses nothing, a power
+  # cut may lose the last moments; about three times the write rate of the default (full).
   launch ferretdb "$FERRETDB_BIN" --listen-addr="127.0.0.1:$FERRETDB_PORT" \
-    --sqlite-url="file:$DATA/ferretdb/" --log-level="${RBN_FERRETDB_LOG_LEVEL:-warn}"
+    --sqlite-url="file:$DATA/ferretdb/?_pragma=synchronous(normal)" \
+    --log-level="${RBN_FERRETDB_LOG_LEVEL:-warn}"
   wait_ready ferretdb 30 port_open $FERRETDB_PORT
   say "ferretdb ready"
 }

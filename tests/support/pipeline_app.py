@@ -74,8 +74,8 @@ async def relay(settings: ServiceSettings, until_empty: bool = False) -> None:
     relay = OutboxRelay([store], KafkaPublisher(broker), poll_seconds=0.2)
     try:
         if until_empty:
-            while await relay.backlog():
-                await relay.drain()
+            while await relay.drain():
+                pass
             print("outbox empty", flush=True)
         else:
             await relay.run()

@@ -11,16 +11,21 @@ FerretDB (the local stand-in for MongoDB) evaluates a conditional update as a re
 write, so two concurrent updates of one document could both pass the version check. Every write
 and every relay pass on a document therefore runs under a per-document lock of this process
 (`KeyedLocks`). Between several instances of one service the version guard alone decides, which
-is atomic on MongoDB.
+is atomic on MongoDB. FerretDB also looks a document up by index only when the filter is the
+`_id` alone: there the store reads the version by `_id` and writes by `_id` (the same read-then-
+write FerretDB would do itself), instead of a filter that scans the whole collection.
+
+The relay learns from the stores which documents got events and publishes those at once; a full
+sweep over the collections, every `sweep_seconds`, picks up what a crash or another instance left.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, Protocol
-from weakref import WeakValueDictionary
+from weakref import WeakKeyDictionary, WeakValueDictionary
 
 from aiokafka.errors import KafkaError
 from pymongo.asynchronous.collection import AsyncCollection
@@ -84,14 +89,14 @@ class AggregateStore:
     def __init__(self, collection: AsyncCollection[Document], locks: KeyedLocks) -> None:
         self.collection = collection
         self._locks = locks
-        self._wake: asyncio.Event | None = None
+        self._on_write: Callable[[AggregateStore, object], None] | None = None
 
     def locked(self, doc_id: object) -> contextlib.AbstractAsyncContextManager[None]:
         return self._locks.hold((self.collection.name, doc_id))
 
-    def on_write(self, wake: asyncio.Event) -> None:
-        """Set `wake` after every write with events, so the relay sends them at once."""
-        self._wake = wake
+    def on_write(self, callback: Callable[[AggregateStore, object], None]) -> None:
+        """Call `callback(store, doc_id)` after every write with events (the relay listens)."""
+        self._on_write = callback
 
     async def load(self, doc_id: object) -> Document | None:
         return await self.collection.find_one({"_id": doc_id}, {"outbox": 0})
@@ -99,7 +104,7 @@ class AggregateStore:
     async def insert(self, doc: Document, events: Sequence[OutboxRecord] = ()) -> None:
         """Store a new document at version 1; DuplicateKeyError if its id or a unique key exists."""
         await self.collection.insert_one({**doc, "version": 1, "outbox": list(events)})
-        self._woken(events)
+        self._written(doc["_id"], events)
 
     async def save(
         self, doc: Document, expected_version: int, events: Sequence[OutboxRecord] = ()
@@ -109,19 +114,41 @@ class AggregateStore:
         update: Document = {"$set": {**state, "version": expected_version + 1}}
         if events:
             update["$push"] = {"outbox": {"$each": list(events)}}
-        result = await self.collection.update_one(
-            {"_id": doc["_id"], "version": expected_version}, update
-        )
-        if result.matched_count != 1:
+        if not await self.update_at_version(doc["_id"], expected_version, update):
             raise VersionConflict(
                 f"{self.collection.name}/{doc['_id']} is no longer at version {expected_version}"
             )
-        self._woken(events)
+        self._written(doc["_id"], events)
         return expected_version + 1
 
-    def _woken(self, events: Sequence[OutboxRecord]) -> None:
-        if events and self._wake is not None:
-            self._wake.set()
+    async def update_at_version(self, doc_id: object, version: int, update: Document) -> bool:
+        """Apply `update` if the document is still at `version`; False if it is not."""
+        if await guards_in_filter(self.collection):
+            result = await self.collection.update_one({"_id": doc_id, "version": version}, update)
+            return result.matched_count == 1
+        current = await self.collection.find_one({"_id": doc_id}, {"version": 1})
+        if current is None or current.get("version") != version:
+            return False
+        result = await self.collection.update_one({"_id": doc_id}, update)
+        return result.matched_count == 1
+
+    def _written(self, doc_id: object, events: Sequence[OutboxRecord]) -> None:
+        if events and self._on_write is not None:
+            self._on_write(self, doc_id)
+
+
+_FILTER_GUARDS: WeakKeyDictionary[Any, bool] = WeakKeyDictionary()
+
+
+async def guards_in_filter(collection: AsyncCollection[Document]) -> bool:
+    """True for MongoDB (an atomic conditional update); False for FerretDB (see above)."""
+    client = collection.database.client
+    known = _FILTER_GUARDS.get(client)
+    if known is None:
+        info = await client.admin.command("buildInfo")
+        known = "ferretdbVersion" not in info
+        _FILTER_GUARDS[client] = known
+    return known
 
 
 class OutboxRelay:
@@ -134,45 +161,78 @@ class OutboxRelay:
         *,
         service: str = "unknown",
         poll_seconds: float = 1.0,
-        batch_size: int = 200,
+        sweep_seconds: float = 10.0,
+        batch_size: int = 500,
     ) -> None:
         self._stores = list(stores)
         self._publisher = publisher
         self._poll_seconds = poll_seconds
+        self._sweep_seconds = sweep_seconds
         self._batch_size = batch_size
         self._service = service
+        self._dirty: dict[AggregateStore, set[object]] = {}
+        self._last_sweep = float("-inf")
+        self._pending_at_sweep = 0
         self.wake = asyncio.Event()
         self.healthy = True
         self.published_total = 0
         for store in self._stores:
-            store.on_write(self.wake)
+            store.on_write(self._mark)
+
+    def _mark(self, store: AggregateStore, doc_id: object) -> None:
+        self._dirty.setdefault(store, set()).add(doc_id)
+        self.wake.set()
 
     async def run(self) -> None:
         """Relay until cancelled; survives database and Kafka outages by retrying."""
+        loop = asyncio.get_running_loop()
         while True:
             self.wake.clear()
             try:
-                sent = await self.drain()
+                sent = await self._drain_dirty()
+                if loop.time() - self._last_sweep >= self._sweep_seconds:
+                    sent += await self.sweep()
                 self.healthy = True
             except (KafkaError, *TRANSIENT_DB_ERRORS) as error:
                 self.healthy = False
                 log.warning(
                     "outbox relay cannot reach kafka or the database, retrying", error=str(error)
                 )
+                self._last_sweep = float("-inf")  # after an outage, look everywhere
                 sent = 0
-            if sent:
+            if sent or self._dirty:
                 continue  # there may be more
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), self._poll_seconds)
 
     async def drain(self) -> int:
-        """One pass over every store; returns how many events were published."""
+        """Publish everything pending now: the documents just written, then a full sweep."""
+        return await self._drain_dirty() + await self.sweep()
+
+    async def _drain_dirty(self) -> int:
         sent = 0
-        for store in self._stores:
-            cursor = store.collection.find({"outbox.0": {"$exists": True}}, {"_id": 1})
-            ids = [doc["_id"] async for doc in cursor.limit(self._batch_size)]
+        while self._dirty:
+            store, ids = self._dirty.popitem()
             for doc_id in ids:
+                try:
+                    sent += await self._relay(store, doc_id)
+                except BaseException:
+                    self._dirty.setdefault(store, set()).add(doc_id)  # retry it next time
+                    raise
+        self.published_total += sent
+        return sent
+
+    async def sweep(self) -> int:
+        """One pass over every store, for what no write told us about."""
+        sent = pending = 0
+        for store in self._stores:
+            cursor = store.collection.find({"outbox.0": {"$exists": True}}, {"outbox": 1})
+            found = [(doc["_id"], len(doc["outbox"])) async for doc in cursor]
+            pending += sum(n for _, n in found)
+            for doc_id, _ in found[: self._batch_size]:
                 sent += await self._relay(store, doc_id)
+        self._pending_at_sweep = max(0, pending - sent)
+        self._last_sweep = asyncio.get_running_loop().time()
         self.published_total += sent
         return sent
 
@@ -193,10 +253,9 @@ class OutboxRelay:
         """Remove sent records, leaving any that another instance appended meanwhile."""
         while doc:
             remaining = [r for r in doc.get("outbox", []) if r["event_id"] not in sent]
-            result = await store.collection.update_one(
-                {"_id": doc["_id"], "version": doc["version"]}, {"$set": {"outbox": remaining}}
-            )
-            if result.matched_count == 1:
+            if await store.update_at_version(
+                doc["_id"], doc["version"], {"$set": {"outbox": remaining}}
+            ):
                 return
             doc = (
                 await store.collection.find_one({"_id": doc["_id"]}, {"outbox": 1, "version": 1})
@@ -204,9 +263,5 @@ class OutboxRelay:
             )
 
     async def backlog(self) -> int:
-        """How many events wait to be published."""
-        total = 0
-        for store in self._stores:
-            async for doc in store.collection.find({"outbox.0": {"$exists": True}}, {"outbox": 1}):
-                total += len(doc["outbox"])
-        return total
+        """Events waiting: those found at the last sweep and not sent since, plus fresh writes."""
+        return self._pending_at_sweep + sum(len(ids) for ids in self._dirty.values())
