@@ -32,6 +32,7 @@ class FaultyHandler:
         self.tempfailed: Counter[str] = Counter()
         self.accepted: Counter[str] = Counter()
         self.held = 0
+        self.relaying = 0  # accepted by us, being handed on to Mailpit
         self.connections: set[object] = set()  # client addresses seen at DATA
         self.hold_after: int | None = None
         self.released = threading.Event()  # set from the test's thread
@@ -61,14 +62,18 @@ class FaultyHandler:
             return "451 4.3.0 Not accepted"
         content = envelope.content
         assert isinstance(content, bytes)
-        await aiosmtplib.send(
-            content,
-            sender=envelope.mail_from,
-            recipients=envelope.rcpt_tos,
-            hostname=self.relay_host,
-            port=self.relay_port,
-        )
-        self.accepted[recipient] += 1
+        self.relaying += 1
+        try:
+            await aiosmtplib.send(
+                content,
+                sender=envelope.mail_from,
+                recipients=envelope.rcpt_tos,
+                hostname=self.relay_host,
+                port=self.relay_port,
+            )
+            self.accepted[recipient] += 1
+        finally:
+            self.relaying -= 1
         return "250 2.0.0 Accepted"
 
 

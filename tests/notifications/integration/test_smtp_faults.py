@@ -62,7 +62,9 @@ async def fleet(
         "NOTIFICATIONS_RETRY_MAX_SECONDS": "1",
         "NOTIFICATIONS_SEND_MAX_ATTEMPTS": "4",
         "NOTIFICATIONS_SEND_CONCURRENCY": "2",
-        "NOTIFICATIONS_CLAIM_LEASE_SECONDS": "3",
+        # A lease well above the longest SMTP conversation, as in production (300 s and 30 s).
+        "NOTIFICATIONS_SMTP_TIMEOUT_SECONDS": "2",
+        "NOTIFICATIONS_CLAIM_LEASE_SECONDS": "8",
     }
     services = Fleet(env, tmp_path_factory.mktemp("faults"))
     services.start()
@@ -87,11 +89,17 @@ def conferences_topic(env: dict[str, str]) -> str:
 async def notification_events(
     infra: Infra, env: dict[str, str], cause: Envelope, n: int
 ) -> list[Envelope]:
+    """The `n` distinct notification events caused by `cause`.
+
+    The outbox relay publishes at least once (two instances may both publish one record before
+    either removes it); a repeat carries the same event id, and subscribers drop it by that id.
+    """
     topic = env["RBN_TOPIC_PREFIX"] + "notifications.events"
 
     def ours(records: list[object]) -> list[Envelope]:
         envelopes = [Envelope.from_wire(r.value) for r in records]  # type: ignore[attr-defined]
-        return [e for e in envelopes if e.causation_id == str(cause.event_id)]
+        unique = {e.event_id: e for e in envelopes if e.causation_id == str(cause.event_id)}
+        return list(unique.values())
 
     records = await read_topic(infra.kafka_bootstrap, topic, until=lambda rs: len(ours(rs)) >= n)
     return ours(records)
@@ -203,11 +211,14 @@ async def test_a_restart_mid_batch_sends_each_mail_once(
     scheduled = event(ex.conference_scheduled(invitees), key=ex.network_id)
     faulty.hold(after_more=4)  # four go through, then the server hangs mid-conversation
     await publish(infra.kafka_bootstrap, conferences_topic(module_env), [scheduled])
+    # Wait until both sending slots (NOTIFICATIONS_SEND_CONCURRENCY=2) hang in DATA: then no
+    # mail is half accepted, which would be the one window the design cannot close.
     for _ in range(600):
-        if faulty.handler.held >= 1:
+        if faulty.handler.held >= 2 and faulty.handler.relaying == 0:
             break
-        await asyncio.sleep(0.1)
-    assert faulty.handler.held >= 1, "a send was in flight"
+        await asyncio.sleep(0.05)
+    assert faulty.handler.held >= 2, "both slots hang in DATA"
+    assert faulty.handler.relaying == 0
     first.kill()  # SIGKILL: no shutdown, the in-flight attempts never learn their outcome
     faulty.release()  # the hung sends end with 451: the server never accepted them
 

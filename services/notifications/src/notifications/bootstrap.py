@@ -38,7 +38,7 @@ from notifications.service_layer.reports import ReportScheduler
 from notifications.settings import DEVELOPMENT_SIGNING_SECRET, NotificationsSettings
 from rbn_shared.auth import TokenTable
 from rbn_shared.events import utc_now
-from rbn_shared.http import CorrelationIdMiddleware, health_router, install_problem_handlers
+from rbn_shared.http import CorrelationIdMiddleware, install_problem_handlers
 from rbn_shared.logging import get_logger
 from rbn_shared.outbox import AggregateStore
 from rbn_shared.runtime import Runtime
@@ -156,6 +156,7 @@ def build(settings: NotificationsSettings) -> NotificationsService:
         pages=PageRenderer(),
         clock=utc_now,
     )
-    app.include_router(health_router(runtime.readiness))
+    for router in runtime.routers():  # /health, /ready, /metrics
+        app.include_router(router)
     app.include_router(api.router)
     return NotificationsService(settings, runtime, notifier, dispatcher, reports, app)

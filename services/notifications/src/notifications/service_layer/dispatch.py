@@ -32,6 +32,7 @@ from rbn_shared.outbox import OutboxRecord, VersionConflict
 log = get_logger(__name__)
 
 Clock = Callable[[], datetime]
+SHUTDOWN_GRACE_SECONDS = 10.0
 Change = Callable[[Delivery], tuple[Delivery, NotificationSent | NotificationFailed | None]]
 
 
@@ -62,41 +63,72 @@ class Dispatcher:
         self._lease = lease
         self._in_doubt = in_doubt
         self._concurrency = concurrency
-        self._slots = asyncio.Semaphore(concurrency)
         self._poll_seconds = poll_seconds
         self._clock = clock
         self._in_flight: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._busy_elsewhere: dict[str, datetime] = {}  # claimed by another sender: until when
         self.instance = uuid.uuid4().hex[:12]
         self.wake = asyncio.Event()
 
     async def run(self) -> None:
-        while True:
-            self.wake.clear()
-            attempted = await self.dispatch_due()
-            if attempted:
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), self._poll_seconds)
+        """Keep up to `concurrency` attempts going; a slow one never holds up the others."""
+        try:
+            while True:
+                self.wake.clear()
+                await self.dispatch_due()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), self._poll_seconds)
+        finally:
+            # On shutdown, let attempts in flight finish and be recorded: an attempt cut off
+            # mid-conversation would come back as "in doubt" after the lease.
+            if self._tasks:
+                await asyncio.wait(set(self._tasks), timeout=SHUTDOWN_GRACE_SECONDS)
+            for task in self._tasks:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def dispatch_due(self) -> int:
-        """One pass over what is due; returns how many attempts were made."""
-        due = await self._deliveries.due(self._clock(), limit=self._concurrency * 8)
-        due = [d for d in due if d.delivery_id not in self._in_flight]
-        results = await asyncio.gather(*(self._attempt(d) for d in due))
-        return sum(results)
-
-    async def _attempt(self, delivery: Delivery) -> bool:
-        async with self._slots:
+        """Start attempts for due deliveries while slots are free; returns how many started."""
+        free = self._concurrency - len(self._in_flight)
+        if free <= 0:
+            return 0
+        now = self._clock()
+        self._busy_elsewhere = {k: t for k, t in self._busy_elsewhere.items() if t > now}
+        skip = self._in_flight | set(self._busy_elsewhere)
+        due = await self._deliveries.due(now, limit=free + len(skip))
+        started = 0
+        for delivery in due:
+            if started >= free:
+                break
+            if delivery.delivery_id in skip:
+                continue
             self._in_flight.add(delivery.delivery_id)
-            try:
-                with bound(
-                    delivery_id=delivery.delivery_id,
-                    correlation_id=delivery.correlation_id,
-                    cause_event_id=delivery.cause_event_id,
-                ):
-                    return await self._attempt_claimed(delivery)
-            finally:
-                self._in_flight.discard(delivery.delivery_id)
+            task = asyncio.create_task(self._attempt(delivery))
+            self._tasks.add(task)
+            task.add_done_callback(self._finished)
+            started += 1
+        return started
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self.wake.set()  # a slot is free: look for more at once
+        if not task.cancelled() and task.exception() is not None:
+            log.error("sending attempt failed unexpectedly", exc_info=task.exception())
+
+    async def _attempt(self, delivery: Delivery) -> None:
+        try:
+            with bound(
+                delivery_id=delivery.delivery_id,
+                correlation_id=delivery.correlation_id,
+                cause_event_id=delivery.cause_event_id,
+            ):
+                if not await self._attempt_claimed(delivery):
+                    # Another sender holds this attempt: look again after a poll interval.
+                    pause = timedelta(seconds=self._poll_seconds)
+                    self._busy_elsewhere[delivery.delivery_id] = self._clock() + pause
+        finally:
+            self._in_flight.discard(delivery.delivery_id)
 
     async def _attempt_claimed(self, delivery: Delivery) -> bool:
         attempt = delivery.next_attempt_number
