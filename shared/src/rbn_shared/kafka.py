@@ -125,7 +125,7 @@ class BrokerDeadLetters:
         await self._broker.publish(value, topic, key=key, headers=headers)
 
 
-async def _raw_body(message: StreamMessage[Any]) -> bytes:
+async def _raw_bodies(message: StreamMessage[Any]) -> Any:
     """Hand the handler the undecoded bytes: the consumer decodes and dead-letters itself."""
     return message.body
 
@@ -136,43 +136,50 @@ def attach_consumer(
     topics: Sequence[str],
     *,
     group_id: str,
+    max_records: int = 500,
     max_poll_interval_ms: int = 10 * 60 * 1000,
 ) -> None:
     """Subscribe `consumer` to `topics` in consumer group `group_id`, from the earliest offset.
 
-    The handler returns only after the record was processed, dead-lettered or skipped; FastStream
-    then commits its offset. An exception (a shutdown mid-record) leaves the offset uncommitted.
+    Records arrive in batches of up to `max_records`. The handler returns only after every
+    record of the batch was processed, dead-lettered or skipped; FastStream then commits the
+    batch's offsets. An exception (a shutdown mid-batch) seeks back: nothing is committed early.
     """
 
     @broker.subscriber(
         *topics,
         group_id=group_id,
+        batch=True,
+        max_records=max_records,
+        batch_timeout_ms=100,
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
-        decoder=_raw_body,
+        decoder=_raw_bodies,
         max_poll_interval_ms=max_poll_interval_ms,
         title=f"{group_id}:{'+'.join(topics)}",
     )
-    async def on_record(body: bytes, message: KafkaMessage) -> None:
-        record = message.raw_message
-        assert not isinstance(record, tuple)  # noqa: S101 - single-record subscriber
-        await consumer.process(
-            Incoming(
-                topic=record.topic,
-                partition=record.partition,
-                offset=record.offset,
-                key=record.key,
-                value=body,
-                headers={k: v.decode(errors="replace") for k, v in (record.headers or ())},
-                highwater=_highwater(record),
-            )
+    async def on_batch(bodies: Any, message: KafkaMessage) -> None:
+        raw = message.raw_message
+        records = raw if isinstance(raw, tuple) else (raw,)
+        await consumer.process_batch(
+            [
+                Incoming(
+                    topic=record.topic,
+                    partition=record.partition,
+                    offset=record.offset,
+                    key=record.key,
+                    value=record.value or b"",
+                    headers={k: v.decode(errors="replace") for k, v in (record.headers or ())},
+                    highwater=_highwater(message.consumer, record),
+                )
+                for record in records
+            ]
         )
 
 
-def _highwater(record: Any) -> int | None:
+def _highwater(client: Any, record: Any) -> int | None:
     """The partition's end offset as the consumer last saw it (for the lag)."""
-    client = getattr(record, "consumer", None)
-    if client is None:
+    if not hasattr(client, "highwater"):
         return None
     try:
         value = client.highwater(TopicPartition(record.topic, record.partition))
