@@ -27,6 +27,7 @@ from rbn_shared.events import new_event
 from rbn_shared.events.notifications import NotificationFailed, NotificationSent
 from rbn_shared.events.registry import DISTRICT_KEY
 from rbn_shared.logging import bound, get_logger
+from rbn_shared.mongo import TRANSIENT_DB_ERRORS
 from rbn_shared.outbox import OutboxRecord, VersionConflict
 
 log = get_logger(__name__)
@@ -172,6 +173,18 @@ class Dispatcher:
         await self._settle(delivery.delivery_id, lambda d: d.in_doubt(attempt, now, self._in_doubt))
 
     async def _settle(self, delivery_id: str, change: Change) -> None:
+        """Record an outcome; if the database is away, keep trying: the outcome must not be lost."""
+        delay = 0.2
+        while True:
+            try:
+                await self._settle_once(delivery_id, change)
+                return
+            except TRANSIENT_DB_ERRORS as error:
+                log.warning("database unreachable while recording an outcome", error=str(error))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+    async def _settle_once(self, delivery_id: str, change: Change) -> None:
         """Apply a transition and store it with its event, in one write."""
         store = self._deliveries.store
         while True:
