@@ -45,7 +45,9 @@ class Clock:
 def scheduler(db: Any, clock: Clock) -> tuple[ReportScheduler, DeliveryRepository]:
     """What one service instance builds: its own locks, the shared database."""
     locks = KeyedLocks()
-    deliveries = DeliveryRepository(AggregateStore(db["deliveries"], locks), db["attempts"])
+    deliveries = DeliveryRepository(
+        AggregateStore(db["deliveries"], locks), db["attempts"], db["delivery_queue"]
+    )
     developments = DevelopmentRepository(db["developments"])
     notifier = Notifier(
         deliveries=deliveries,

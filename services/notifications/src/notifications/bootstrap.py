@@ -15,6 +15,7 @@ from notifications.adapters.repositories import (
     DEVELOPMENTS,
     DIRECTORY,
     PREFERENCES,
+    QUEUE,
     SCHEDULES,
     DeliveryRepository,
     DevelopmentRepository,
@@ -61,7 +62,7 @@ class NotificationsService:
 def build(settings: NotificationsSettings) -> NotificationsService:
     runtime = Runtime(settings, SERVICE)
     db = runtime.db
-    deliveries = DeliveryRepository(runtime.store(DELIVERIES), db[ATTEMPTS])
+    deliveries = DeliveryRepository(runtime.store(DELIVERIES), db[ATTEMPTS], db[QUEUE])
     # Stores without events of their own: versioned and locked, but not scanned by the relay.
     directory = DirectoryRepository(AggregateStore(db[DIRECTORY], runtime.locks))
     preferences = PreferencesRepository(AggregateStore(db[PREFERENCES], runtime.locks))
@@ -93,6 +94,8 @@ def build(settings: NotificationsSettings) -> NotificationsService:
         concurrency=settings.send_concurrency,
         poll_seconds=settings.dispatch_poll_seconds,
         clock=utc_now,
+        repair_seconds=settings.queue_repair_seconds,
+        service=SERVICE,
     )
     notifier = Notifier(
         deliveries=deliveries,
@@ -119,6 +122,7 @@ def build(settings: NotificationsSettings) -> NotificationsService:
         "conferences", [topics.conferences], event_handlers(notifier, CONFERENCE_EVENT_TYPES)
     )
     runtime.background("dispatcher", dispatcher.run)
+    runtime.background("delivery-queue-repair", dispatcher.repair_queue)
     runtime.background("district-report", reports.run)
 
     async def prepare() -> None:

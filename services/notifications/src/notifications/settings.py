@@ -35,6 +35,12 @@ class NotificationsSettings(ServiceSettings):
     retry_base_seconds: float = Field(default=30.0, gt=0)
     retry_max_seconds: float = Field(default=3600.0, gt=0)
     dispatch_poll_seconds: float = Field(default=2.0, gt=0)
+    queue_repair_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="How often pending deliveries missing from the delivery queue are looked "
+        "for (a scan of all deliveries; also once at start-up).",
+    )
     claim_lease_seconds: float = Field(
         default=300.0,
         gt=0,

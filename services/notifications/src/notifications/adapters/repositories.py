@@ -3,12 +3,29 @@
 Every read-decide-write of one document runs under `store.locked(id)` (see rbn_shared.outbox).
 The one decision that must hold across instances, "who may make attempt n of a delivery", is an
 insert with a unique `_id`: atomic on MongoDB and on FerretDB alike.
+
+Every lookup on the paths of an event or a mail is by `_id`: FerretDB uses an index for nothing
+else, and any other filter reads every document of the collection (for deliveries, the rendered
+messages of every mail ever sent). The dispatcher therefore does not search the deliveries for
+due ones: it reads the small `delivery_queue`, one entry `{_id: delivery id, next_attempt_at}`
+per pending delivery. The delivery record stays the truth and the queue is its index, kept by
+separate writes, each after the delivery's own:
+
+- a pending delivery is stored, then its entry is inserted;
+- a retry is rescheduled in the record, then in the entry;
+- a delivery reaches sent/failed/skipped in the record, then its entry is deleted.
+
+A crash between the two writes leaves either an entry without a pending record (the dispatcher
+reads the record by `_id`, sees that, and deletes or corrects the entry) or a pending record
+without an entry, which `requeue_missing()` finds (a scan, run at start-up and every few
+minutes): such a mail is late, never lost.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +42,7 @@ from rbn_shared.outbox import AggregateStore, OutboxRecord
 
 DELIVERIES = "deliveries"
 ATTEMPTS = "delivery_attempts"
+QUEUE = "delivery_queue"
 DIRECTORY = "directory"
 PREFERENCES = "preferences"
 DEVELOPMENTS = "developments"
@@ -33,23 +51,39 @@ SCHEDULES = "schedules"
 REPORT_SCHEDULE_ID = "district-report"
 
 
+@dataclass(frozen=True)
+class QueueEntry:
+    """A pending delivery as the dispatcher's queue knows it."""
+
+    delivery_id: str
+    next_attempt_at: datetime
+
+
 class DeliveryRepository:
-    def __init__(self, store: AggregateStore, attempts: AsyncCollection[Document]) -> None:
+    def __init__(
+        self,
+        store: AggregateStore,
+        attempts: AsyncCollection[Document],
+        queue: AsyncCollection[Document],
+    ) -> None:
         self.store = store
         self._attempts = attempts
+        self._queue = queue
 
     async def create_indexes(self) -> None:
         deliveries = self.store.collection
         await deliveries.create_index([("status", ASCENDING), ("next_attempt_at", ASCENDING)])
         await deliveries.create_index([("recipient", ASCENDING), ("created_at", DESCENDING)])
         await deliveries.create_index([("cause_event_id", ASCENDING)])
+        await self._queue.create_index([("next_attempt_at", ASCENDING)])
 
     async def add(self, delivery: Delivery) -> bool:
-        """Store a new delivery; False if one for this (event, recipient) exists already."""
+        """Store a new delivery, then queue it if pending; False if it existed already."""
         try:
             await self.store.insert(delivery.to_document())
         except DuplicateKeyError:
             return False
+        await self.sync_queue(delivery, known_missing=True)
         return True
 
     async def get(self, delivery_id: str) -> tuple[Delivery, int] | None:
@@ -63,16 +97,70 @@ class DeliveryRepository:
     ) -> int:
         return await self.store.save(delivery.to_document(), expected_version, events)
 
-    async def due(self, now: datetime, limit: int) -> list[Delivery]:
+    # ------------------------------------------------------------------ the queue
+
+    async def due(self, now: datetime, limit: int) -> list[QueueEntry]:
+        """Queue entries due by `now`, earliest first (a scan of the queue, not the deliveries)."""
         cursor = (
-            self.store.collection.find(
-                {"status": DeliveryStatus.PENDING.value, "next_attempt_at": {"$lte": now}},
-                {"outbox": 0},
-            )
+            self._queue.find({"next_attempt_at": {"$lte": now}})
             .sort("next_attempt_at", ASCENDING)
             .limit(limit)
         )
-        return [Delivery.from_document(doc) async for doc in cursor]
+        return [QueueEntry(str(doc["_id"]), doc["next_attempt_at"]) async for doc in cursor]
+
+    async def sync_queue(self, delivery: Delivery, *, known_missing: bool = False) -> None:
+        """Make the queue agree with a stored delivery: an entry if pending, none otherwise.
+
+        Call it after the delivery's own write, never before (see the module's docstring).
+        """
+        if not delivery.is_open():
+            await self._queue.delete_one({"_id": delivery.delivery_id})
+            return
+        at = delivery.next_attempt_at or delivery.created_at
+        if known_missing:
+            with contextlib.suppress(DuplicateKeyError):  # the repair step was quicker
+                await self._queue.insert_one({"_id": delivery.delivery_id, "next_attempt_at": at})
+            return
+        result = await self._queue.update_one(
+            {"_id": delivery.delivery_id}, {"$set": {"next_attempt_at": at}}
+        )
+        if result.matched_count == 0:
+            with contextlib.suppress(DuplicateKeyError):
+                await self._queue.insert_one({"_id": delivery.delivery_id, "next_attempt_at": at})
+
+    async def forget_queued(self, delivery_id: str) -> None:
+        """Drop an entry whose delivery does not exist."""
+        await self._queue.delete_one({"_id": delivery_id})
+
+    async def queued(self) -> int:
+        return await self._queue.count_documents({})
+
+    async def requeue_missing(self) -> int:
+        """Queue every pending delivery that has no entry; returns how many were missing.
+
+        The one scan of the deliveries, for what a crash between two writes left behind. A
+        delivery settled while this runs may get an entry again; the dispatcher drops it.
+        """
+        cursor = self.store.collection.find(
+            {"status": DeliveryStatus.PENDING.value},
+            {"_id": 1, "next_attempt_at": 1, "created_at": 1},
+        )
+        pending = {
+            str(doc["_id"]): doc.get("next_attempt_at") or doc["created_at"] async for doc in cursor
+        }
+        if not pending:
+            return 0
+        queued = {str(doc["_id"]) async for doc in self._queue.find({}, {"_id": 1})}
+        missing = 0
+        for delivery_id, at in pending.items():
+            if delivery_id in queued:
+                continue
+            try:
+                await self._queue.insert_one({"_id": delivery_id, "next_attempt_at": at})
+                missing += 1
+            except DuplicateKeyError:
+                pass  # queued meanwhile
+        return missing
 
     async def search(
         self,

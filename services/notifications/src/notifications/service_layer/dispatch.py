@@ -1,5 +1,10 @@
 """Sending pending deliveries: claim an attempt, hand the mail to SMTP, record the outcome.
 
+Due deliveries are found in the small delivery queue (see adapters.repositories), never by a
+search of the deliveries; each is then read by its id. The record is the truth: a queue entry
+whose delivery is settled, missing or not yet due is corrected, and `repair_queue` re-creates
+entries that a crash left missing.
+
 For each due delivery: insert the claim for attempt n (unique id, so one sender in the world gets
 it); send; then, in ONE write, move the record to sent (or retry later, or failed) and put the
 `notification-sent` / `notification-failed` event into its outbox.
@@ -22,11 +27,12 @@ from typing import Protocol
 
 from notifications.adapters.repositories import DeliveryRepository
 from notifications.adapters.smtp import SendFailed
-from notifications.domain.delivery import Delivery, InDoubtPolicy, RetryPolicy
+from notifications.domain.delivery import Delivery, DeliveryStatus, InDoubtPolicy, RetryPolicy
 from rbn_shared.events import new_event
 from rbn_shared.events.notifications import NotificationFailed, NotificationSent
 from rbn_shared.events.registry import DISTRICT_KEY
 from rbn_shared.logging import bound, get_logger
+from rbn_shared.metrics import MAILS
 from rbn_shared.mongo import TRANSIENT_DB_ERRORS
 from rbn_shared.outbox import OutboxRecord, VersionConflict
 
@@ -55,6 +61,8 @@ class Dispatcher:
         concurrency: int,
         poll_seconds: float,
         clock: Clock,
+        repair_seconds: float = 300.0,
+        service: str = "notifications",
     ) -> None:
         self._deliveries = deliveries
         self._sender = sender
@@ -66,6 +74,8 @@ class Dispatcher:
         self._concurrency = concurrency
         self._poll_seconds = poll_seconds
         self._clock = clock
+        self._repair_seconds = repair_seconds
+        self._service = service
         self._in_flight: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._busy_elsewhere: dict[str, datetime] = {}  # claimed by another sender: until when
@@ -89,6 +99,25 @@ class Dispatcher:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
+    async def repair_queue(self) -> None:
+        """Re-create missing queue entries at start-up and then every `repair_seconds`."""
+        while True:
+            try:
+                await self.requeue_missing()
+            except TRANSIENT_DB_ERRORS as error:
+                log.warning("database unreachable while repairing the queue", error=str(error))
+                await asyncio.sleep(min(self._repair_seconds, 5.0))
+                continue
+            await asyncio.sleep(self._repair_seconds)
+
+    async def requeue_missing(self) -> int:
+        """One repair pass; returns how many pending deliveries had no queue entry."""
+        missing = await self._deliveries.requeue_missing()
+        if missing:
+            log.warning("pending deliveries without a queue entry were queued", count=missing)
+            self.wake.set()
+        return missing
+
     async def dispatch_due(self) -> int:
         """Start attempts for due deliveries while slots are free; returns how many started."""
         free = self._concurrency - len(self._in_flight)
@@ -99,13 +128,13 @@ class Dispatcher:
         skip = self._in_flight | set(self._busy_elsewhere)
         due = await self._deliveries.due(now, limit=free + len(skip))
         started = 0
-        for delivery in due:
+        for entry in due:
             if started >= free:
                 break
-            if delivery.delivery_id in skip:
+            if entry.delivery_id in skip:
                 continue
-            self._in_flight.add(delivery.delivery_id)
-            task = asyncio.create_task(self._attempt(delivery))
+            self._in_flight.add(entry.delivery_id)
+            task = asyncio.create_task(self._attempt(entry.delivery_id))
             self._tasks.add(task)
             task.add_done_callback(self._finished)
             started += 1
@@ -117,8 +146,17 @@ class Dispatcher:
         if not task.cancelled() and task.exception() is not None:
             log.error("sending attempt failed unexpectedly", exc_info=task.exception())
 
-    async def _attempt(self, delivery: Delivery) -> None:
+    async def _attempt(self, delivery_id: str) -> None:
         try:
+            found = await self._deliveries.get(delivery_id)
+            if found is None:
+                await self._deliveries.forget_queued(delivery_id)
+                return
+            delivery = found[0]
+            if not delivery.is_open() or not self._is_due(delivery):
+                # Left by a crash between the record's write and the queue's: correct the queue.
+                await self._deliveries.sync_queue(delivery)
+                return
             with bound(
                 delivery_id=delivery.delivery_id,
                 correlation_id=delivery.correlation_id,
@@ -129,7 +167,10 @@ class Dispatcher:
                     pause = timedelta(seconds=self._poll_seconds)
                     self._busy_elsewhere[delivery.delivery_id] = self._clock() + pause
         finally:
-            self._in_flight.discard(delivery.delivery_id)
+            self._in_flight.discard(delivery_id)
+
+    def _is_due(self, delivery: Delivery) -> bool:
+        return delivery.next_attempt_at is None or delivery.next_attempt_at <= self._clock()
 
     async def _attempt_claimed(self, delivery: Delivery) -> bool:
         attempt = delivery.next_attempt_number
@@ -195,6 +236,7 @@ class Dispatcher:
                 current, version = found
                 changed, payload = change(current)
                 if changed == current:
+                    await self._deliveries.sync_queue(current)
                     return
                 records = []
                 if payload is not None:
@@ -209,6 +251,12 @@ class Dispatcher:
                     records.append(OutboxRecord.of(envelope, self._topic))
                 try:
                     await self._deliveries.save(changed, version, records)
-                    return
                 except VersionConflict:
                     continue  # another instance wrote in between: decide again on what is there
+                if changed.status is DeliveryStatus.SENT:
+                    MAILS.labels(self._service, "sent").inc()
+                elif changed.status is DeliveryStatus.FAILED:
+                    MAILS.labels(self._service, "failed").inc()
+                # Only now the queue: rescheduled, or dropped once settled.
+                await self._deliveries.sync_queue(changed)
+                return

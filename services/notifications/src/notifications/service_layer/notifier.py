@@ -196,8 +196,12 @@ class Notifier:
     ) -> bool:
         recipient = planned.recipient
         delivery_id = delivery_id_for(cause_id, recipient.email)
-        if await self._deliveries.get(delivery_id) is not None:
-            return False  # handled before: a redelivered event
+        existing = await self._deliveries.get(delivery_id)
+        if existing is not None:  # handled before: a redelivered event
+            if existing[0].is_open():
+                # The process may have died between storing it and queueing it.
+                await self._deliveries.sync_queue(existing[0])
+            return False
         preferences, _ = await self._preferences.get(recipient.email)
         wanted = preferences.allows(planned.rule.category.opt_out_topic)
         office = _office_contact(payload, addressing, recipient.network_id)
