@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -69,6 +70,7 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
 
 
 LOCAL_PARTS = {"kafka": 9092, "ferretdb": 27017, "mailpit": 1025}
+_CONTAINERS: dict[str, object] = {}  # the docker backend's containers, for restarts
 
 
 @contextmanager
@@ -104,6 +106,7 @@ def docker_infra() -> Iterator[Infra]:
         DockerContainer(MAILPIT_IMAGE).with_exposed_ports(1025, 8025) as mailpit,
     ):
         wait_for_logs(mailpit, "accessible via", timeout=60)
+        _CONTAINERS.update(kafka=kafka, mongo=mongo, mailpit=mailpit)
         yield Infra(
             backend="docker",
             kafka_bootstrap=kafka.get_bootstrap_server(),
@@ -114,6 +117,19 @@ def docker_infra() -> Iterator[Infra]:
                 f"http://{mailpit.get_container_host_ip()}:{mailpit.get_exposed_port(8025)}"
             ),
         )
+
+
+def restart(infra: Infra, part: str, down_seconds: float = 0.0) -> None:
+    """Stop one server (kafka, ferretdb or mailpit), keep it down a while, start it again."""
+    if infra.backend == "local":
+        subprocess.run([str(INFRA_SCRIPT), "stop", part], check=True)
+        time.sleep(down_seconds)
+        subprocess.run([str(INFRA_SCRIPT), "start", part], check=True)
+        return
+    container = _CONTAINERS[{"ferretdb": "mongo"}.get(part, part)].get_wrapped_container()  # type: ignore[attr-defined]
+    container.stop()
+    time.sleep(down_seconds)
+    container.start()
 
 
 @contextmanager

@@ -205,13 +205,21 @@ class EventConsumer:
                 await asyncio.sleep(self._backoff(min(attempt, 6)))
 
     async def _mark_processed(self, marker: str, envelope: Envelope) -> None:
+        await self._insert_marker({"_id": marker, "type": envelope.type, "processed_at": utc_now()})
+
+    async def _insert_marker(self, document: Document) -> None:
         # A parallel redelivery may have got here first; the effect is the same.
         with contextlib.suppress(DuplicateKeyError):
-            await self._processed.insert_one(
-                {"_id": marker, "type": envelope.type, "processed_at": utc_now()}
-            )
+            await self._processed.insert_one(document)
 
     async def _dead_letter(self, record: Incoming, reason: str, detail: str) -> Outcome:
+        """Send a record to `<topic>.dlq` once, even when it is redelivered after a crash.
+
+        Undecodable records have no event id, so the marker names the record's position.
+        """
+        marker = f"{self.name}:dlq:{record.topic}:{record.partition}:{record.offset}"
+        if await self._retrying_db(self._processed.find_one, {"_id": marker}):
+            return Outcome.DEAD_LETTERED
         topic = Topics.dead_letters_of(record.topic)
         headers = {
             **record.headers,
@@ -224,6 +232,7 @@ class EventConsumer:
             "dlq-failed-at": utc_now().isoformat(),
         }
         await self._dead_letters.send(topic, record.key, record.value, headers)
+        await self._retrying_db(self._insert_marker, {"_id": marker, "dead_lettered_at": utc_now()})
         DEAD_LETTERS.labels(self.service, self.name, reason).inc()
         log.warning(
             "record sent to the dead-letter topic",

@@ -36,6 +36,7 @@ log = get_logger(__name__)
 # Beyond these a service reports itself not ready: it is up, but falling behind.
 MAX_OUTBOX_BACKLOG = 10_000
 MAX_LAG = 10_000
+READINESS_TIMEOUT = 1.0  # seconds per dependency
 
 BackgroundJob = Callable[[], Awaitable[None]]
 
@@ -170,9 +171,13 @@ class Runtime:
     # ------------------------------------------------------------------ readiness
 
     async def readiness(self) -> dict[str, Any]:
-        database_ok = await ping(self.db)
+        """Answers within about two seconds even while a dependency hangs."""
         try:
-            kafka_ok = bool(await self.broker.ping(timeout=2.0))
+            database_ok = await asyncio.wait_for(ping(self.db), READINESS_TIMEOUT)
+        except TimeoutError:
+            database_ok = False
+        try:
+            kafka_ok = bool(await self.broker.ping(timeout=READINESS_TIMEOUT))
         except Exception:  # any failure means: not reachable
             kafka_ok = False
         backlog = await self.relay.backlog() if (self.relay and database_ok) else None
