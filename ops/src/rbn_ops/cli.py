@@ -132,6 +132,35 @@ def status(
     console.print(lag_table)
 
 
+@app.command("rebuild-projection")
+def rebuild_projection(
+    yes: Annotated[bool, typer.Option("--yes", help="do not ask")] = False,
+) -> None:
+    """Empty the conferences' network projection and replay the registry topic into it.
+
+    Uses the conferences' settings (CONFERENCES_MONGO_URL, CONFERENCES_TOPIC_PREFIX, ...). Best
+    run while the conferences service is stopped.
+    """
+    from conferences.service_layer.rebuild import (
+        rebuild_projection as rebuild,
+    )
+    from conferences.settings import ConferencesSettings
+
+    settings = ConferencesSettings()
+    total = asyncio.run(count_records(settings.kafka_bootstrap_servers, settings.topics.registry))
+    if not yes and not typer.confirm(
+        f"Rebuild the projection from {total} records of {settings.topics.registry}?"
+    ):
+        raise typer.Exit(1)
+    with Progress(console=console) as bar:
+        task = bar.add_task("replaying the registry topic", total=total)
+        summary = asyncio.run(rebuild(settings, lambda n: bar.update(task, completed=n)))
+    console.print(
+        f"rebuilt: {summary.events} records read, {summary.applied} applied, "
+        f"{summary.networks} networks"
+    )
+
+
 @app.command("contract-docs")
 def contract_docs(
     check: Annotated[bool, typer.Option("--check", help="only compare, change nothing")] = False,

@@ -7,6 +7,7 @@ that answers given meanwhile read a half-built projection); invitee lists are no
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pydantic import ValidationError
@@ -31,7 +32,10 @@ class RebuildSummary:
     networks: int
 
 
-async def rebuild_projection(settings: ConferencesSettings) -> RebuildSummary:
+async def rebuild_projection(
+    settings: ConferencesSettings, progress: Callable[[int], None] | None = None
+) -> RebuildSummary:
+    """`progress(n)` is told the number of records read so far, every few hundred records."""
     client = connect(settings)
     try:
         projection = NetworkProjection(database(client, settings)[NETWORKS], KeyedLocks())
@@ -40,6 +44,8 @@ async def rebuild_projection(settings: ConferencesSettings) -> RebuildSummary:
         events = applied = 0
         async for value in replay_topic(settings.kafka_bootstrap_servers, settings.topics.registry):
             events += 1
+            if progress is not None and events % 200 == 0:
+                progress(events)
             try:
                 envelope = Envelope.from_wire(value)
                 if envelope.type not in PROJECTED_EVENT_TYPES:
@@ -51,6 +57,8 @@ async def rebuild_projection(settings: ConferencesSettings) -> RebuildSummary:
                 continue
             if await project_registry_event(projection, envelope, payload):
                 applied += 1
+        if progress is not None:
+            progress(events)
         networks = len(await projection.all())
         log.info("projection rebuilt", events=events, applied=applied, networks=networks)
         return RebuildSummary(events=events, applied=applied, networks=networks)
