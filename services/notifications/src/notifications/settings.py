@@ -35,6 +35,12 @@ class NotificationsSettings(ServiceSettings):
     retry_base_seconds: float = Field(default=30.0, gt=0)
     retry_max_seconds: float = Field(default=3600.0, gt=0)
     dispatch_poll_seconds: float = Field(default=2.0, gt=0)
+    outbox_sweep_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="How often the outbox relay looks through all deliveries for events that a "
+        "crash left unpublished (a scan; also at start-up and after an outage).",
+    )
     queue_repair_seconds: float = Field(
         default=300.0,
         gt=0,

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -40,6 +40,9 @@ log = get_logger(__name__)
 
 Clock = Callable[[], datetime]
 SHUTDOWN_GRACE_SECONDS = 10.0
+# However many deliveries this process announced itself, the queue is read at least this often,
+# so that retries and other instances' deliveries are not held up by a long backlog.
+MAX_SCAN_INTERVAL_SECONDS = 10.0
 Change = Callable[[Delivery], tuple[Delivery, NotificationSent | NotificationFailed | None]]
 
 
@@ -79,15 +82,39 @@ class Dispatcher:
         self._in_flight: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._busy_elsewhere: dict[str, datetime] = {}  # claimed by another sender: until when
+        # Deliveries known to be due without reading the queue: those this process just stored,
+        # and those the last read of the queue found beyond the free slots. In order, no repeats.
+        self._ready: dict[str, None] = {}
+        self._scan_batch = max(64, 4 * concurrency)
         self.instance = uuid.uuid4().hex[:12]
         self.wake = asyncio.Event()
 
+    def announce(self, delivery_ids: Iterable[str]) -> None:
+        """New pending deliveries, stored and queued: start them without reading the queue."""
+        for delivery_id in delivery_ids:
+            self._ready[delivery_id] = None
+        self.wake.set()
+
     async def run(self) -> None:
-        """Keep up to `concurrency` attempts going; a slow one never holds up the others."""
+        """Keep up to `concurrency` attempts going; a slow one never holds up the others.
+
+        The queue is read when what is known to be ready does not fill the free slots (at most
+        once per poll interval), and at least every MAX_SCAN_INTERVAL_SECONDS: on FerretDB every
+        read of it is a scan, so it is not read after every single mail.
+        """
+        loop = asyncio.get_running_loop()
+        last_scan = float("-inf")
         try:
             while True:
                 self.wake.clear()
-                await self.dispatch_due()
+                elapsed = loop.time() - last_scan
+                free = self._concurrency - len(self._in_flight)
+                scan = (free > len(self._ready) and elapsed >= self._poll_seconds) or (
+                    elapsed >= max(MAX_SCAN_INTERVAL_SECONDS, self._poll_seconds)
+                )
+                if scan:
+                    last_scan = loop.time()
+                await self.dispatch_due(scan=scan)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wake.wait(), self._poll_seconds)
         finally:
@@ -118,27 +145,39 @@ class Dispatcher:
             self.wake.set()
         return missing
 
-    async def dispatch_due(self) -> int:
-        """Start attempts for due deliveries while slots are free; returns how many started."""
+    async def dispatch_due(self, *, scan: bool = True) -> int:
+        """Start attempts for due deliveries while slots are free; returns how many started.
+
+        With `scan`, the queue is read first (what it finds joins the ready ones); without, only
+        the deliveries already known to be ready are started.
+        """
         free = self._concurrency - len(self._in_flight)
-        if free <= 0:
-            return 0
         now = self._clock()
         self._busy_elsewhere = {k: t for k, t in self._busy_elsewhere.items() if t > now}
         skip = self._in_flight | set(self._busy_elsewhere)
-        due = await self._deliveries.due(now, limit=free + len(skip))
+        if scan:
+            limit = free + len(skip) + len(self._ready) + self._scan_batch
+            for entry in await self._deliveries.due(now, limit=limit):
+                if entry.delivery_id not in skip:
+                    self._ready[entry.delivery_id] = None
         started = 0
-        for entry in due:
+        for delivery_id in list(self._ready):
             if started >= free:
                 break
-            if entry.delivery_id in skip:
+            del self._ready[delivery_id]
+            if delivery_id in skip:
                 continue
-            self._in_flight.add(entry.delivery_id)
-            task = asyncio.create_task(self._attempt(entry.delivery_id))
+            self._in_flight.add(delivery_id)
+            task = asyncio.create_task(self._attempt(delivery_id))
             self._tasks.add(task)
             task.add_done_callback(self._finished)
             started += 1
         return started
+
+    async def drain(self) -> None:
+        """Wait until the attempts in flight are done and recorded."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
@@ -152,7 +191,7 @@ class Dispatcher:
             if found is None:
                 await self._deliveries.forget_queued(delivery_id)
                 return
-            delivery = found[0]
+            delivery, version = found
             if not delivery.is_open() or not self._is_due(delivery):
                 # Left by a crash between the record's write and the queue's: correct the queue.
                 await self._deliveries.sync_queue(delivery)
@@ -162,7 +201,7 @@ class Dispatcher:
                 correlation_id=delivery.correlation_id,
                 cause_event_id=delivery.cause_event_id,
             ):
-                if not await self._attempt_claimed(delivery):
+                if not await self._attempt_claimed(delivery, version):
                     # Another sender holds this attempt: look again after a poll interval.
                     pause = timedelta(seconds=self._poll_seconds)
                     self._busy_elsewhere[delivery.delivery_id] = self._clock() + pause
@@ -172,7 +211,7 @@ class Dispatcher:
     def _is_due(self, delivery: Delivery) -> bool:
         return delivery.next_attempt_at is None or delivery.next_attempt_at <= self._clock()
 
-    async def _attempt_claimed(self, delivery: Delivery) -> bool:
+    async def _attempt_claimed(self, delivery: Delivery, version: int) -> bool:
         attempt = delivery.next_attempt_number
         now = self._clock()
         if not await self._deliveries.claim(delivery.delivery_id, attempt, self.instance, now):
@@ -189,16 +228,20 @@ class Dispatcher:
                 await self._settle(
                     delivery.delivery_id,
                     lambda d: d.permanent_failure(attempt, reason, done),
+                    (delivery, version),
                 )
             else:
                 log.info("mail not sent, will retry", attempt=attempt, reason=failure.reason)
                 await self._settle(
                     delivery.delivery_id,
                     lambda d: d.transient_failure(attempt, reason, done, self._retry),
+                    (delivery, version),
                 )
             return True
         sent_at = self._clock()
-        await self._settle(delivery.delivery_id, lambda d: d.sent(attempt, sent_at))
+        await self._settle(
+            delivery.delivery_id, lambda d: d.sent(attempt, sent_at), (delivery, version)
+        )
         log.info("mail sent", attempt=attempt, template=delivery.template, smtp_answer=answer[:200])
         return True
 
@@ -213,24 +256,33 @@ class Dispatcher:
         )
         await self._settle(delivery.delivery_id, lambda d: d.in_doubt(attempt, now, self._in_doubt))
 
-    async def _settle(self, delivery_id: str, change: Change) -> None:
-        """Record an outcome; if the database is away, keep trying: the outcome must not be lost."""
+    async def _settle(
+        self, delivery_id: str, change: Change, read: tuple[Delivery, int] | None = None
+    ) -> None:
+        """Record an outcome; if the database is away, keep trying: the outcome must not be lost.
+
+        `read` is the record as read before the attempt, with its version: if nothing changed it
+        since, the outcome is written without reading it again (the version guard tells).
+        """
         delay = 0.2
         while True:
             try:
-                await self._settle_once(delivery_id, change)
+                await self._settle_once(delivery_id, change, read)
                 return
             except TRANSIENT_DB_ERRORS as error:
                 log.warning("database unreachable while recording an outcome", error=str(error))
+                read = None
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
 
-    async def _settle_once(self, delivery_id: str, change: Change) -> None:
+    async def _settle_once(
+        self, delivery_id: str, change: Change, read: tuple[Delivery, int] | None
+    ) -> None:
         """Apply a transition and store it with its event, in one write."""
         store = self._deliveries.store
         while True:
             async with store.locked(delivery_id):
-                found = await self._deliveries.get(delivery_id)
+                found, read = read or await self._deliveries.get(delivery_id), None
                 if found is None:
                     return
                 current, version = found

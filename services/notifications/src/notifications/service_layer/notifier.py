@@ -8,7 +8,6 @@ changes nothing the second time, so nobody gets a second mail.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -61,7 +60,7 @@ class Notifier:
         renderer: MailRenderer,
         sender: Sender,
         clock: Clock,
-        on_new_deliveries: asyncio.Event | None = None,
+        on_new_deliveries: Callable[[list[str]], None] | None = None,
     ) -> None:
         self._deliveries = deliveries
         self._directory = directory
@@ -70,7 +69,7 @@ class Notifier:
         self._renderer = renderer
         self._sender = sender
         self._clock = clock
-        self._wake = on_new_deliveries
+        self._announce = on_new_deliveries
 
     # ------------------------------------------------------------------ consumed events
 
@@ -157,15 +156,17 @@ class Notifier:
         planning = plan_with_rejections(event_type, payload, addressing)
         if planning.rejected:
             log.warning("recipients with unusable addresses left out", count=planning.rejected)
-        created = 0
+        created: list[Delivery] = []
         for planned in planning.mails:
-            if await self._store_delivery(
+            stored = await self._store_delivery(
                 planned, payload, event_type, cause_id, correlation_id, stamp, addressing, extra
-            ):
-                created += 1
-        if created and self._wake is not None:
-            self._wake.set()
-        return created
+            )
+            if stored is not None:
+                created.append(stored)
+        pending = [d.delivery_id for d in created if d.is_open()]
+        if pending and self._announce is not None:
+            self._announce(pending)  # stored and queued: the dispatcher may start them at once
+        return len(created)
 
     async def _addressing(self, event_type: str, payload: Any) -> Addressing:
         audiences = {rule.audience for rule in rules_for(event_type)}
@@ -193,17 +194,17 @@ class Notifier:
         stamp: datetime,
         addressing: Addressing,
         extra: Mapping[str, Any] | None,
-    ) -> bool:
+    ) -> Delivery | None:
+        """Render and store the delivery; None if it existed already."""
         recipient = planned.recipient
         delivery_id = delivery_id_for(cause_id, recipient.email)
-        existing = await self._deliveries.get(delivery_id)
-        if existing is not None:  # handled before: a redelivered event
-            if existing[0].is_open():
-                # The process may have died between storing it and queueing it.
-                await self._deliveries.sync_queue(existing[0])
-            return False
-        preferences, _ = await self._preferences.get(recipient.email)
-        wanted = preferences.allows(planned.rule.category.opt_out_topic)
+        # No look-up before rendering whether the delivery exists: on a new event (the usual
+        # case) it does not, and the unique id turns a repeated one away below.
+        topic = planned.rule.category.opt_out_topic
+        wanted = True
+        if topic is not None:  # only then can a preference matter
+            preferences, _ = await self._preferences.get(recipient.email)
+            wanted = preferences.allows(topic)
         office = _office_contact(payload, addressing, recipient.network_id)
         context = {**({"contact": office} if office else {}), **(extra or {})}
         mail = self._renderer.render(planned.rule, recipient, payload, stamp=stamp, extra=context)
@@ -236,15 +237,19 @@ class Notifier:
             next_attempt_at=now if wanted else None,
             last_error=None if wanted else "the recipient opted out of this kind of mail",
         )
-        stored = await self._deliveries.add(delivery)
-        if stored:
-            log.info(
-                "delivery stored" if wanted else "delivery skipped: opted out",
-                delivery_id=delivery_id,
-                template=planned.rule.template,
-                event_type=event_type,
-            )
-        return stored
+        if not await self._deliveries.add(delivery):  # handled before: a redelivered event
+            existing = await self._deliveries.get(delivery_id)
+            if existing is not None and existing[0].is_open():
+                # The process may have died between storing it and queueing it.
+                await self._deliveries.sync_queue(existing[0])
+            return None
+        log.info(
+            "delivery stored" if wanted else "delivery skipped: opted out",
+            delivery_id=delivery_id,
+            template=planned.rule.template,
+            event_type=event_type,
+        )
+        return delivery
 
 
 def _office_contact(payload: Any, addressing: Addressing, network_id: str | None) -> Any:

@@ -1,0 +1,260 @@
+"""The delivery queue against the real FerretDB: the dispatcher finds due deliveries in a small
+collection of pending ones, and what a crash between the two writes leaves behind is repaired.
+
+The dispatcher runs in this process with a recording mail sender and a clock the test sets.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from prometheus_client import REGISTRY
+from pymongo import AsyncMongoClient
+
+from notifications.adapters.repositories import QUEUE, DeliveryRepository
+from notifications.adapters.smtp import SendFailed
+from notifications.domain.delivery import (
+    Delivery,
+    DeliveryStatus,
+    InDoubtPolicy,
+    RetryPolicy,
+    delivery_id_for,
+)
+from notifications.domain.rules import Category
+from notifications.service_layer.dispatch import Dispatcher
+from rbn_shared.outbox import AggregateStore, KeyedLocks
+
+pytestmark = pytest.mark.integration
+
+T0 = datetime(2027, 3, 1, 6, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class RecordingSender:
+    """Accepts every mail, except for the recipients told to fail (4xx or 5xx)."""
+
+    def __init__(
+        self, transient: frozenset[str] = frozenset(), permanent: frozenset[str] = frozenset()
+    ) -> None:
+        self.sent: list[str] = []
+        self._transient = set(transient)
+        self._permanent = set(permanent)
+
+    async def send(self, sender: str, recipient: str, message: str) -> str:
+        if recipient in self._permanent:
+            raise SendFailed("550 no such mailbox", permanent=True, code=550)
+        if recipient in self._transient:
+            raise SendFailed("451 try again later", permanent=False, code=451)
+        self.sent.append(recipient)
+        return "250 OK"
+
+
+def repository(db: Any) -> DeliveryRepository:
+    """What one service instance builds: its own locks, the shared database."""
+    return DeliveryRepository(
+        AggregateStore(db["deliveries"], KeyedLocks()), db["delivery_attempts"], db[QUEUE]
+    )
+
+
+def dispatcher(
+    deliveries: DeliveryRepository, sender: RecordingSender, clock: Clock, service: str
+) -> Dispatcher:
+    return Dispatcher(
+        deliveries=deliveries,
+        sender=sender,
+        envelope_sender="bildungsnetzwerke@example.org",
+        events_topic="test.notifications.events",
+        retry=RetryPolicy(max_attempts=5, base_seconds=30, max_seconds=300),
+        lease=timedelta(minutes=5),
+        in_doubt=InDoubtPolicy.RESEND,
+        concurrency=8,
+        poll_seconds=0.1,
+        clock=clock,
+        service=service,
+    )
+
+
+def pending(recipient: str, at: datetime = T0) -> Delivery:
+    cause = str(uuid.uuid4())
+    delivery_id = delivery_id_for(cause, recipient)
+    return Delivery(
+        delivery_id=delivery_id,
+        cause_event_id=cause,
+        cause_event_type="committee-member-added",
+        correlation_id="test-queue",
+        network_id="bochum",
+        recipient=recipient,
+        template="committee-welcome",
+        category=Category.INFORMATION,
+        subject="Willkommen",
+        message=f"Subject: Willkommen\r\nTo: {recipient}\r\n\r\nHallo\r\n",
+        message_id=f"<{delivery_id}@example.org>",
+        status=DeliveryStatus.PENDING,
+        created_at=at,
+        next_attempt_at=at,
+    )
+
+
+def mails(service: str, outcome: str) -> float:
+    value = REGISTRY.get_sample_value("rbn_mails_total", {"service": service, "outcome": outcome})
+    return value or 0.0
+
+
+async def status_of(deliveries: DeliveryRepository, delivery_id: str) -> DeliveryStatus:
+    found = await deliveries.get(delivery_id)
+    assert found is not None
+    return found[0].status
+
+
+async def test_a_pending_delivery_without_queue_entry_is_sent_after_the_repair(
+    isolated: dict[str, str], mongo: AsyncMongoClient[dict[str, Any]]
+) -> None:
+    db = mongo[isolated["RBN_MONGO_DATABASE"]]
+    deliveries = repository(db)
+    sender = RecordingSender()
+    clock = Clock(T0 + timedelta(seconds=1))
+    service = f"test-{uuid.uuid4().hex[:6]}"
+    sending = dispatcher(deliveries, sender, clock, service)
+    # The process died after storing the delivery and before queueing it.
+    lost = pending("lost.queue@example.org")
+    await deliveries.store.insert(lost.to_document())
+    assert await deliveries.queued() == 0
+
+    assert await sending.dispatch_due() == 0, "the dispatcher only reads the queue"
+    assert await sending.requeue_missing() == 1
+    assert await sending.requeue_missing() == 0, "a second pass finds nothing missing"
+    assert await sending.dispatch_due() == 1
+    await sending.drain()
+
+    assert sender.sent == ["lost.queue@example.org"]
+    assert await status_of(deliveries, lost.delivery_id) is DeliveryStatus.SENT
+    assert await deliveries.queued() == 0
+    assert mails(service, "sent") == 1
+
+
+async def test_the_queue_holds_exactly_the_pending_deliveries_as_they_settle(
+    isolated: dict[str, str], mongo: AsyncMongoClient[dict[str, Any]]
+) -> None:
+    db = mongo[isolated["RBN_MONGO_DATABASE"]]
+    deliveries = repository(db)
+    sender = RecordingSender(
+        transient=frozenset({"later.queue@example.org"}),
+        permanent=frozenset({"refused.queue@example.org"}),
+    )
+    clock = Clock(T0 + timedelta(seconds=1))
+    service = f"test-{uuid.uuid4().hex[:6]}"
+    sending = dispatcher(deliveries, sender, clock, service)
+    accepted, later, refused = (
+        pending("accepted.queue@example.org"),
+        pending("later.queue@example.org"),
+        pending("refused.queue@example.org"),
+    )
+    for delivery in (accepted, later, refused):
+        assert await deliveries.add(delivery) is True
+    assert await deliveries.add(accepted) is False, "one delivery per event and recipient"
+    assert await deliveries.queued() == 3
+
+    assert await sending.dispatch_due() == 3
+    await sending.drain()
+
+    assert sender.sent == ["accepted.queue@example.org"]
+    assert await status_of(deliveries, accepted.delivery_id) is DeliveryStatus.SENT
+    assert await status_of(deliveries, refused.delivery_id) is DeliveryStatus.FAILED
+    assert await deliveries.queued() == 1, "only the one to retry stays queued"
+    retry = await deliveries.get(later.delivery_id)
+    assert retry is not None
+    assert retry[0].status is DeliveryStatus.PENDING
+    assert retry[0].next_attempt_at is not None
+    assert retry[0].next_attempt_at > clock.now
+    entries = await deliveries.due(retry[0].next_attempt_at, limit=10)
+    assert [(e.delivery_id, e.next_attempt_at) for e in entries] == [
+        (later.delivery_id, retry[0].next_attempt_at)
+    ], "the entry follows the rescheduled attempt"
+    assert await deliveries.due(clock.now, limit=10) == [], "not due before its time"
+    assert mails(service, "sent") == 1
+    assert mails(service, "failed") == 1
+
+    clock.now = retry[0].next_attempt_at
+    assert await sending.dispatch_due() == 1
+    await sending.drain()
+    assert await deliveries.queued() == 1, "still failing: rescheduled again"
+    found = await deliveries.get(later.delivery_id)
+    assert found is not None
+    assert found[0].attempts == 2
+
+
+async def test_entries_left_by_a_crash_after_the_record_are_corrected_not_sent(
+    isolated: dict[str, str], mongo: AsyncMongoClient[dict[str, Any]]
+) -> None:
+    db = mongo[isolated["RBN_MONGO_DATABASE"]]
+    deliveries = repository(db)
+    sender = RecordingSender()
+    clock = Clock(T0 + timedelta(seconds=1))
+    sending = dispatcher(deliveries, sender, clock, f"test-{uuid.uuid4().hex[:6]}")
+    queue = db[QUEUE]
+    # Sent, but the process died before removing its entry.
+    settled = pending("settled.queue@example.org")
+    await deliveries.store.insert(
+        {**settled.to_document(), "status": "sent", "attempts": 1, "next_attempt_at": None}
+    )
+    await queue.insert_one({"_id": settled.delivery_id, "next_attempt_at": T0})
+    # Rescheduled to a later attempt, but the process died before moving its entry.
+    later_at = T0 + timedelta(minutes=10)
+    rescheduled = pending("rescheduled.queue@example.org", at=later_at)
+    await deliveries.store.insert(rescheduled.to_document())
+    await queue.insert_one({"_id": rescheduled.delivery_id, "next_attempt_at": T0})
+    # An entry for a delivery that does not exist.
+    await queue.insert_one({"_id": "no-such-delivery", "next_attempt_at": T0})
+
+    assert await sending.dispatch_due() == 3
+    await sending.drain()
+
+    assert sender.sent == [], "nothing was due"
+    entries = await deliveries.due(later_at, limit=10)
+    assert [(e.delivery_id, e.next_attempt_at) for e in entries] == [
+        (rescheduled.delivery_id, later_at)
+    ]
+    assert await deliveries.queued() == 1
+    assert await status_of(deliveries, settled.delivery_id) is DeliveryStatus.SENT
+
+    clock.now = later_at
+    assert await sending.dispatch_due() == 1
+    await sending.drain()
+    assert sender.sent == ["rescheduled.queue@example.org"]
+    assert await deliveries.queued() == 0
+
+
+async def test_two_instances_send_each_queued_delivery_once(
+    isolated: dict[str, str], mongo: AsyncMongoClient[dict[str, Any]]
+) -> None:
+    db = mongo[isolated["RBN_MONGO_DATABASE"]]
+    clock = Clock(T0 + timedelta(seconds=1))
+    first_repo, second_repo = repository(db), repository(db)
+    first_sender, second_sender = RecordingSender(), RecordingSender()
+    first = dispatcher(first_repo, first_sender, clock, f"test-{uuid.uuid4().hex[:6]}")
+    second = dispatcher(second_repo, second_sender, clock, f"test-{uuid.uuid4().hex[:6]}")
+    recipients = [f"twice{n}.queue@example.org" for n in range(6)]
+    for recipient in recipients:
+        assert await first_repo.add(pending(recipient)) is True
+
+    await first.dispatch_due()
+    await second.dispatch_due()
+    await first.drain()
+    await second.drain()
+    # Whatever one instance found claimed by the other is looked at again later.
+    while await first_repo.queued():
+        await first.dispatch_due()
+        await first.drain()
+
+    assert sorted(first_sender.sent + second_sender.sent) == sorted(recipients)
+    assert await first_repo.queued() == 0
