@@ -153,6 +153,31 @@ class CorrelationIdMiddleware:
                     )
 
 
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def version_from_if_match(if_match: str | None) -> int:
+    """The version a client read, from its If-Match header: 428 if missing, 400 if malformed."""
+    if if_match is None:
+        raise Problem(
+            428,
+            "Precondition required",
+            'Send If-Match with the ETag you read (e.g. If-Match: "3").',
+            kind="precondition-required",
+        )
+    value = if_match.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise Problem(
+            400,
+            "Invalid If-Match",
+            f'If-Match {if_match!r} is not an ETag like "3".',
+            errors=[field_error("header.If-Match", "not a version ETag")],
+            kind="invalid-input",
+        )
+    return int(value)
+
+
 QUIET_PATHS = frozenset({"/health", "/ready", "/metrics"})
 
 

@@ -2,35 +2,20 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from rbn_shared.kafka import ensure_topics
-from rbn_shared.settings import ServiceSettings
 from tests.conferences.support import ConferencesService, RegistryFeed
-from tests.conftest import PARTITIONS, RUN_ID
+from tests.conftest import make_isolated
 from tests.support.infra import Infra
 
 
 @pytest.fixture(scope="module")
 async def module_isolated(infra: Infra) -> dict[str, str]:
-    """Like the `isolated` fixture, for a whole module (named so the session cleanup finds it)."""
-    suffix = uuid.uuid4().hex[:6]
-    prefix = f"test.{RUN_ID}.{suffix}."
-    await ensure_topics(
-        infra.kafka_bootstrap,
-        ServiceSettings(topic_prefix=prefix).topics.all(),
-        partitions=PARTITIONS,
-    )
-    return {
-        "RBN_KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap,
-        "RBN_MONGO_URL": infra.mongo_url,
-        "RBN_MONGO_DATABASE": f"test_{RUN_ID}_{suffix}",
-        "RBN_TOPIC_PREFIX": prefix,
-    }
+    """Like the `isolated` fixture, for a whole module."""
+    return await make_isolated(infra)
 
 
 @pytest.fixture(scope="module")

@@ -49,7 +49,7 @@ from conferences.service_layer.services import Cause, ConferenceService
 from rbn_shared.auth import Caller, Principal
 from rbn_shared.events.conferences import ConferenceStatus, StakeholderGroup, Venue
 from rbn_shared.events.conferences import Response as Answer
-from rbn_shared.http import Problem, correlation_id_of, field_error
+from rbn_shared.http import Problem, correlation_id_of, field_error, version_from_if_match
 from rbn_shared.outbox import VersionConflict
 
 router = APIRouter()
@@ -356,27 +356,7 @@ async def _authorised(
     """Check the caller may change this conference's network and parse If-Match."""
     conference, _ = await service.get(conference_id)
     caller.require_write(conference.network.id)
-    return parse_if_match(if_match)
-
-
-def parse_if_match(if_match: str | None) -> int:
-    if if_match is None:
-        raise Problem(
-            428,
-            "Precondition required",
-            'Send If-Match with the ETag you read (e.g. If-Match: "3").',
-            kind="if-match-required",
-        )
-    value = if_match.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
-        raise Problem(
-            400,
-            "Invalid If-Match",
-            'If-Match must be the ETag of a conference, e.g. "3".',
-            errors=[field_error("header.If-Match", "not a version ETag")],
-            kind="invalid-input",
-        )
-    return int(value)
+    return version_from_if_match(if_match)
 
 
 def _utc_pair(starts_at: datetime, ends_at: datetime) -> tuple[datetime, datetime]:

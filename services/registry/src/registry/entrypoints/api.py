@@ -15,7 +15,14 @@ from fastapi.responses import JSONResponse
 from rbn_shared.auth import Caller
 from rbn_shared.events.base import MunicipalityKind, Side
 from rbn_shared.events.registry import CommitteeRole, FieldStatus
-from rbn_shared.http import PROBLEM_JSON, Problem, correlation_id_of, field_error
+from rbn_shared.http import (
+    PROBLEM_JSON,
+    Problem,
+    correlation_id_of,
+    etag,
+    field_error,
+    version_from_if_match,
+)
 from registry.domain.district import Bulletin, DistrictCoordination
 from registry.domain.errors import Conflict, DomainError, NotFound, RuleViolation, StaleVersion
 from registry.domain.model import (
@@ -58,30 +65,6 @@ def get_service(request: Request) -> RegistryService:
 
 
 Service = Annotated[RegistryService, Depends(get_service)]
-
-
-def etag(version: int) -> str:
-    return f'"{version}"'
-
-
-def required_version(if_match: str | None) -> int:
-    if if_match is None:
-        raise Problem(
-            428,
-            "Precondition required",
-            'Send If-Match with the version you read, e.g. If-Match: "3".',
-            kind="precondition-required",
-        )
-    text = if_match.strip().removeprefix("W/").strip('"')
-    if not text.isdigit():
-        raise Problem(
-            400,
-            "Bad request",
-            f'If-Match {if_match!r} is not a version like "3".',
-            errors=[field_error("header.If-Match", "not a version")],
-            kind="bad-request",
-        )
-    return int(text)
 
 
 def as_problem(error: DomainError) -> Problem:
@@ -187,7 +170,7 @@ async def update_network(
     if_match: IfMatch = None,
 ) -> Network:
     caller.require_write(network_id)
-    expected = required_version(if_match)
+    expected = version_from_if_match(if_match)
     changed = await service.change(
         network_id,
         lambda n: n.update(
@@ -251,7 +234,7 @@ async def terminate_agreement(
     if_match: IfMatch = None,
 ) -> Agreement:
     caller.require_write(network_id)
-    expected = required_version(if_match)
+    expected = version_from_if_match(if_match)
     changed = await service.change(
         network_id,
         lambda n: n.terminate_agreement(agreement_id, body.terminated_on, body.reason, expected),
@@ -342,7 +325,7 @@ async def update_member(
     if_match: IfMatch = None,
 ) -> CommitteeMember:
     caller.require_write(network_id)
-    expected = required_version(if_match)
+    expected = version_from_if_match(if_match)
     changed = await service.change(
         network_id,
         lambda n: n.update_member(
@@ -377,7 +360,7 @@ async def remove_member(
     if_match: IfMatch = None,
 ) -> CommitteeMember:
     caller.require_write(network_id)
-    expected = required_version(if_match)
+    expected = version_from_if_match(if_match)
     changed = await service.change(
         network_id,
         lambda n: n.remove_member(member_id, body.removed_on, body.reason, expected),
@@ -458,7 +441,7 @@ async def remove_staff(
     if_match: IfMatch = None,
 ) -> OfficeStaff:
     caller.require_write(network_id)
-    expected = required_version(if_match)
+    expected = version_from_if_match(if_match)
     changed = await service.change(
         network_id,
         lambda n: n.remove_staff(staff_id, body.end_date, body.reason, expected),
@@ -529,7 +512,7 @@ async def update_field(
     if_match: IfMatch = None,
 ) -> FieldOfAction:
     caller.require_write(network_id)
-    expected = required_version(if_match)
+    expected = version_from_if_match(if_match)
     changed = await service.change(
         network_id,
         lambda n: n.update_field(
@@ -560,7 +543,7 @@ async def adopt_field(
     if_match: IfMatch = None,
 ) -> FieldOfAction:
     caller.require_write(network_id)
-    expected = required_version(if_match)
+    expected = version_from_if_match(if_match)
     changed = await service.change(
         network_id,
         lambda n: n.adopt_field(field_id, body.adopted_on, expected),
@@ -585,7 +568,7 @@ async def close_field(
     if_match: IfMatch = None,
 ) -> FieldOfAction:
     caller.require_write(network_id)
-    expected = required_version(if_match)
+    expected = version_from_if_match(if_match)
     changed = await service.change(
         network_id,
         lambda n: n.close_field(field_id, body.closed_on, expected),
@@ -619,7 +602,7 @@ async def put_district(
     if_match: IfMatch = None,
 ) -> DistrictCoordination:
     caller.require_district()
-    expected = required_version(if_match) if if_match is not None else None
+    expected = version_from_if_match(if_match) if if_match is not None else None
     district, version = await service.set_district_coordination(
         body.coordinator.to_person(),
         body.service_unit.to_service_unit(),
