@@ -14,7 +14,13 @@ import pytest
 from prometheus_client import REGISTRY
 from pymongo import AsyncMongoClient
 
-from notifications.adapters.repositories import QUEUE, DeliveryRepository
+from notifications.adapters.repositories import (
+    QUEUE,
+    DeliveryRepository,
+    DevelopmentRepository,
+    DirectoryRepository,
+    PreferencesRepository,
+)
 from notifications.adapters.smtp import SendFailed
 from notifications.domain.delivery import (
     Delivery,
@@ -23,8 +29,15 @@ from notifications.domain.delivery import (
     RetryPolicy,
     delivery_id_for,
 )
+from notifications.domain.preferences import Topic
 from notifications.domain.rules import Category
+from notifications.examples import Examples
+from notifications.rendering.links import UnsubscribeLinks
+from notifications.rendering.mails import MailRenderer
 from notifications.service_layer.dispatch import Dispatcher
+from notifications.service_layer.notifier import Notifier, Sender
+from notifications.service_layer.preferences import change_preferences
+from rbn_shared.events import new_event
 from rbn_shared.outbox import AggregateStore, KeyedLocks
 
 pytestmark = pytest.mark.integration
@@ -258,3 +271,71 @@ async def test_two_instances_send_each_queued_delivery_once(
 
     assert sorted(first_sender.sent + second_sender.sent) == sorted(recipients)
     assert await first_repo.queued() == 0
+
+
+def notifier(db: Any, deliveries: DeliveryRepository, announced: list[str]) -> Notifier:
+    locks = KeyedLocks()
+    return Notifier(
+        deliveries=deliveries,
+        directory=DirectoryRepository(AggregateStore(db["directory"], locks)),
+        preferences=PreferencesRepository(AggregateStore(db["preferences"], locks)),
+        developments=DevelopmentRepository(db["developments"]),
+        renderer=MailRenderer(UnsubscribeLinks("secret", "https://x.example.org")),
+        sender=Sender("bildungsnetzwerke@example.org", "Bildungsnetzwerke"),
+        clock=Clock(T0),
+        on_new_deliveries=announced.extend,
+    )
+
+
+async def test_new_deliveries_are_queued_and_announced_and_a_redelivery_requeues_them(
+    isolated: dict[str, str], mongo: AsyncMongoClient[dict[str, Any]]
+) -> None:
+    db = mongo[isolated["RBN_MONGO_DATABASE"]]
+    deliveries = repository(db)
+    announced: list[str] = []
+    handler = notifier(db, deliveries, announced)
+    ex = Examples(tag=uuid.uuid4().hex[:8])
+    payload = ex.committee_member_added()
+    envelope = new_event(
+        payload, key=ex.network_id, aggregate_id="m-1", aggregate_version=1, correlation_id="c"
+    )
+
+    await handler.handle(envelope, payload)
+    expected = sorted(
+        delivery_id_for(envelope.event_id, address)
+        for address in (ex.email("anna.schmidt"), ex.office_email)
+    )
+    assert sorted(announced) == expected
+    assert sorted(e.delivery_id for e in await deliveries.due(T0, limit=10)) == expected
+
+    # The process died after storing the deliveries and before queueing them.
+    await db[QUEUE].delete_many({})
+    await handler.handle(envelope, payload)  # the event comes again
+    assert sorted(announced) == expected, "nothing new is stored or announced"
+    assert sorted(e.delivery_id for e in await deliveries.due(T0, limit=10)) == expected
+
+
+async def test_a_mail_switched_off_is_skipped_and_never_queued(
+    isolated: dict[str, str], mongo: AsyncMongoClient[dict[str, Any]]
+) -> None:
+    db = mongo[isolated["RBN_MONGO_DATABASE"]]
+    deliveries = repository(db)
+    announced: list[str] = []
+    handler = notifier(db, deliveries, announced)
+    ex = Examples(tag=uuid.uuid4().hex[:8])
+    quiet, keen = ex.invitee(1, local="quiet"), ex.invitee(2, local="keen")
+    preferences = PreferencesRepository(AggregateStore(db["preferences"], KeyedLocks()))
+    await change_preferences(preferences, quiet.person.email, {Topic.REMINDERS: False}, Clock(T0))
+    payload = ex.conference_reminder_due([quiet, keen])
+    envelope = new_event(
+        payload, key=ex.network_id, aggregate_id="k", aggregate_version=1, correlation_id="c"
+    )
+
+    await handler.handle(envelope, payload)
+
+    skipped = delivery_id_for(envelope.event_id, str(quiet.person.email))
+    sent = delivery_id_for(envelope.event_id, str(keen.person.email))
+    assert await status_of(deliveries, skipped) is DeliveryStatus.SKIPPED
+    assert await status_of(deliveries, sent) is DeliveryStatus.PENDING
+    assert announced == [sent]
+    assert [e.delivery_id for e in await deliveries.due(T0, limit=10)] == [sent]
