@@ -33,7 +33,7 @@ MAILPIT_HTTP_PORT=${RBN_MAILPIT_HTTP_PORT:-8025}
 # The jar folder is keyed on the pom too, so a changed dependency list resolves anew.
 KAFKA_LIBS="$CACHE/kafka-$KAFKA_VERSION-$(sha256sum "$HERE/kafka/pom.xml" | cut -c1-12)/libs"
 FERRETDB_BIN="$CACHE/ferretdb-$FERRETDB_VERSION/ferretdb-rbn"
-MAILPIT_BIN="$CACHE/mailpit-$MAILPIT_VERSION/mailpit"
+MAILPIT_BIN="$CACHE/mailpit-$MAILPIT_VERSION-ui/mailpit"
 
 say() { printf '\033[1m[infra]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31m[infra] error:\033[0m %s\n' "$*" >&2; exit 1; }
@@ -78,13 +78,27 @@ install_ferretdb() {
 install_mailpit() {
   [ -x "$MAILPIT_BIN" ] && return
   need go "Mailpit is built from the Go module proxy" "apt-get install -y golang (Go 1.24 or newer)"
-  say "building Mailpit $MAILPIT_VERSION from the Go module proxy (once, about a minute)..."
-  local dir
+  local dir src
   dir=$(dirname "$MAILPIT_BIN")
+  src="$dir.src"
+  say "building Mailpit $MAILPIT_VERSION from the Go module proxy (once, a few minutes)..."
+  local module
+  module=$(go mod download -json "github.com/axllent/mailpit@$MAILPIT_VERSION" \
+    | python3 -c 'import json, sys; print(json.load(sys.stdin)["Dir"])') \
+    || die "could not download the Mailpit module (see the output above)"
+  rm -rf "$src" "$dir.partial" && cp -r "$module" "$src" && chmod -R u+w "$src"
+  # The web UI's bundle is not part of the Go module: it is built from the module's own
+  # package.json. Without npm, Mailpit still receives mail and serves its API.
+  if command -v npm >/dev/null 2>&1; then
+    say "building Mailpit's web UI with npm..."
+    (cd "$src" && npm ci --no-audit --no-fund --loglevel=error && npm run build >/dev/null) \
+      || die "building Mailpit's web UI failed (see the output above)"
+  else
+    say "npm is missing: Mailpit is built without its web UI (SMTP and API work)"
+  fi
   mkdir -p "$dir.partial"
-  GOBIN="$dir.partial" go install "github.com/axllent/mailpit@$MAILPIT_VERSION" \
-    || die "building Mailpit failed (see the output above)"
-  rm -rf "$dir" && mv "$dir.partial" "$dir"
+  (cd "$src" && go build -trimpath -o "$dir.partial/mailpit" .) || die "building Mailpit failed"
+  rm -rf "$dir" "$src" && mv "$dir.partial" "$dir"
 }
 
 # ---------------------------------------------------------------- processes
@@ -204,9 +218,17 @@ start_mailpit() {
   say "mailpit ready"
 }
 
+part_port() { case $1 in kafka) echo "$KAFKA_PORT" ;; ferretdb) echo "$FERRETDB_PORT" ;; mailpit) echo "$SMTP_PORT" ;; esac; }
+
 stop_part() {
   local part=$1 pid
-  pid=$(pid_of "$part") || { rm -f "$RUN/$part.pid"; return 0; }
+  if ! pid=$(pid_of "$part"); then
+    rm -f "$RUN/$part.pid"
+    if port_open "$(part_port "$part")"; then
+      die "$part listens on 127.0.0.1:$(part_port "$part") but was not started from $DATA; stop it where it was started"
+    fi
+    return 0
+  fi
   say "stopping $part (pid $pid)"
   kill -TERM "$pid" 2>/dev/null || true
   for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
