@@ -87,7 +87,7 @@ class Runtime:
     def consume(
         self, name: str, topics: Sequence[str], handlers: dict[str, Handler]
     ) -> EventConsumer:
-        """Consume `topics` in consumer group `<service>.<name>` with idempotent handlers."""
+        """Consume `topics` in consumer group `<topic prefix><service>.<name>`, idempotently."""
         consumer = EventConsumer(
             name=f"{self.service}.{name}",
             service=self.service,
@@ -96,7 +96,10 @@ class Runtime:
             dead_letters=BrokerDeadLetters(self.broker),
             max_attempts=self.settings.consumer_max_attempts,
         )
-        attach_consumer(self.broker, consumer, topics, group_id=f"{self.service}.{name}")
+        # The group id carries the topic prefix, so stacks that share a Kafka (test runs, a
+        # benchmark beside a development stack) never rebalance each other's consumers.
+        group_id = f"{self.settings.topic_prefix}{self.service}.{name}"
+        attach_consumer(self.broker, consumer, topics, group_id=group_id)
         self.consumers.append(consumer)
         return consumer
 
