@@ -119,6 +119,7 @@ class Runtime:
             KafkaPublisher(self.broker),
             service=self.service,
             poll_seconds=self.settings.outbox_poll_seconds,
+            sweep_seconds=self.settings.outbox_sweep_seconds,
         )
         self._spawn("outbox-relay", self.relay.run)
         for name, job in self._jobs:

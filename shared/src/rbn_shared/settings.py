@@ -33,6 +33,12 @@ class ServiceSettings(BaseSettings):
     log_format: Literal["json", "console"] = "json"
 
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
+    outbox_sweep_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="How often the relay scans every store for events a crash or another "
+        "instance left unpublished (also at start-up and after an outage).",
+    )
     consumer_max_attempts: int = Field(default=5, ge=1)
 
     @property

@@ -6,7 +6,6 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from fastapi import FastAPI
 
@@ -40,13 +39,10 @@ from notifications.service_layer.reports import ReportScheduler
 from notifications.settings import DEVELOPMENT_SIGNING_SECRET, NotificationsSettings
 from rbn_shared.auth import TokenTable
 from rbn_shared.events import utc_now
-from rbn_shared.http import CorrelationIdMiddleware, health_router, install_problem_handlers
-from rbn_shared.kafka import KafkaPublisher
+from rbn_shared.http import CorrelationIdMiddleware, install_problem_handlers
 from rbn_shared.logging import get_logger
-from rbn_shared.metrics import OUTBOX_BACKLOG, metrics_router
-from rbn_shared.mongo import TRANSIENT_DB_ERRORS
-from rbn_shared.outbox import AggregateStore, OutboxRelay
-from rbn_shared.runtime import MAX_OUTBOX_BACKLOG, Runtime
+from rbn_shared.outbox import AggregateStore
+from rbn_shared.runtime import Runtime
 
 log = get_logger(__name__)
 
@@ -66,19 +62,10 @@ class NotificationsService:
 def build(settings: NotificationsSettings) -> NotificationsService:
     runtime = Runtime(settings, SERVICE)
     db = runtime.db
-    # The deliveries get a relay of their own instead of the runtime's: its full sweep reads
-    # every delivery (on FerretDB every document, rendered message included), so it runs every
-    # OUTBOX_SWEEP_SECONDS, not every 10 s. Events of this process's own writes go out at once
-    # as before; the sweep is only for what a crash or Kafka outage left behind, and it also
-    # runs at start-up and right after an outage.
-    deliveries_store = AggregateStore(db[DELIVERIES], runtime.locks)
-    relay = OutboxRelay(
-        [deliveries_store],
-        KafkaPublisher(runtime.broker),
-        service=SERVICE,
-        poll_seconds=settings.outbox_poll_seconds,
-        sweep_seconds=settings.outbox_sweep_seconds,
-    )
+    # The relay's full sweep reads every delivery (on FerretDB every document, rendered message
+    # included), so notifications sweeps every OUTBOX_SWEEP_SECONDS (default 300 s), not 10 s.
+    # Events of this process's own writes go out at once regardless.
+    deliveries_store = runtime.store(DELIVERIES)
     deliveries = DeliveryRepository(deliveries_store, db[ATTEMPTS], db[QUEUE])
     # Stores without events of their own: versioned and locked, but not scanned by the relay.
     directory = DirectoryRepository(AggregateStore(db[DIRECTORY], runtime.locks))
@@ -138,7 +125,6 @@ def build(settings: NotificationsSettings) -> NotificationsService:
     runtime.consume(
         "conferences", [topics.conferences], event_handlers(notifier, CONFERENCE_EVENT_TYPES)
     )
-    runtime.background("deliveries-outbox-relay", relay.run)
     runtime.background("dispatcher", dispatcher.run)
     runtime.background("delivery-queue-repair", dispatcher.repair_queue)
     runtime.background("district-report", reports.run)
@@ -179,21 +165,7 @@ def build(settings: NotificationsSettings) -> NotificationsService:
         clock=utc_now,
     )
 
-    async def readiness() -> dict[str, Any]:
-        checks = await runtime.readiness()
-        backlog = await relay.backlog() if checks["database"] else None
-        checks["outbox"] = {
-            "ok": relay.healthy and backlog is not None and backlog <= MAX_OUTBOX_BACKLOG,
-            "backlog": backlog,
-        }
-        return checks
-
-    async def refresh_metrics() -> None:
-        await runtime.refresh_metrics()
-        with contextlib.suppress(*TRANSIENT_DB_ERRORS):
-            OUTBOX_BACKLOG.labels(SERVICE).set(await relay.backlog())
-
-    app.include_router(health_router(readiness))  # /health, /ready
-    app.include_router(metrics_router(refresh_metrics))  # /metrics
+    for router in runtime.routers():  # /health, /ready, /metrics
+        app.include_router(router)
     app.include_router(api.router)
     return NotificationsService(settings, runtime, notifier, dispatcher, reports, app)
