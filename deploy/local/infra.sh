@@ -32,7 +32,9 @@ MAILPIT_HTTP_PORT=${RBN_MAILPIT_HTTP_PORT:-8025}
 
 # The jar folder is keyed on the pom too, so a changed dependency list resolves anew.
 KAFKA_LIBS="$CACHE/kafka-$KAFKA_VERSION-$(sha256sum "$HERE/kafka/pom.xml" | cut -c1-12)/libs"
-FERRETDB_BIN="$CACHE/ferretdb-$FERRETDB_VERSION/ferretdb-rbn"
+# The FerretDB build is keyed on the wrapper and its patches, so a changed patch builds anew.
+FERRETDB_KEY=$(cat "$HERE"/ferretdb/{go.mod,main.go} "$HERE"/ferretdb/patches/*.patch | sha256sum | cut -c1-12)
+FERRETDB_BIN="$CACHE/ferretdb-$FERRETDB_VERSION-$FERRETDB_KEY/ferretdb-rbn"
 MAILPIT_BIN="$CACHE/mailpit-$MAILPIT_VERSION-ui/mailpit"
 
 say() { printf '\033[1m[infra]\033[0m %s\n' "$*" >&2; }
@@ -68,11 +70,23 @@ install_kafka() {
 install_ferretdb() {
   [ -x "$FERRETDB_BIN" ] && return
   need go "FerretDB is built from the Go module proxy" "apt-get install -y golang (Go 1.24 or newer)"
-  say "building FerretDB $FERRETDB_VERSION from the Go module proxy (once, about a minute)..."
-  mkdir -p "$(dirname "$FERRETDB_BIN")"
-  (cd "$HERE/ferretdb" && GOFLAGS=-mod=mod go build -trimpath -o "$FERRETDB_BIN.partial" .) \
+  need patch "FerretDB is patched before it is built (deploy/local/ferretdb/patches)" "apt-get install -y patch"
+  say "building FerretDB $FERRETDB_VERSION from the Go module proxy, with the patches in deploy/local/ferretdb/patches (once, about a minute)..."
+  local build="$FERRETDB_BIN.build" source
+  rm -rf "$build" && mkdir -p "$build/wrapper"
+  source=$(cd "$HERE/ferretdb" && go mod download -json "github.com/FerretDB/FerretDB@$FERRETDB_VERSION" \
+    | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  [ -d "$source" ] || die "could not download FerretDB $FERRETDB_VERSION from the Go module proxy"
+  cp -r "$source" "$build/FerretDB" && chmod -R u+w "$build/FerretDB"
+  for p in "$HERE"/ferretdb/patches/*.patch; do
+    patch -s -d "$build/FerretDB" -p1 <"$p" || die "patch $(basename "$p") does not apply to FerretDB $FERRETDB_VERSION"
+  done
+  cp "$HERE"/ferretdb/{go.mod,go.sum,main.go} "$build/wrapper/"
+  (cd "$build/wrapper" && go mod edit -replace "github.com/FerretDB/FerretDB=../FerretDB" \
+    && GOFLAGS=-mod=mod go build -trimpath -o "$FERRETDB_BIN.partial" .) \
     || die "building FerretDB failed (see the output above)"
   mv "$FERRETDB_BIN.partial" "$FERRETDB_BIN"
+  rm -rf "$build"
 }
 
 install_mailpit() {
