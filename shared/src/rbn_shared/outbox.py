@@ -15,8 +15,10 @@ is atomic on MongoDB. FerretDB also looks a document up by index only when the f
 `_id` alone: there the store reads the version by `_id` and writes by `_id` (the same read-then-
 write FerretDB would do itself), instead of a filter that scans the whole collection.
 
-The relay learns from the stores which documents got events and publishes those at once; a full
-sweep over the collections, every `sweep_seconds`, picks up what a crash or another instance left.
+The relay learns from the stores which events a write appended and publishes those at once,
+from memory, then removes exactly those records with one `$pullAll` (records another write
+appended meanwhile stay). A full sweep over the collections, every `sweep_seconds`, picks up what
+a crash or another instance left.
 """
 
 from __future__ import annotations
@@ -89,13 +91,17 @@ class AggregateStore:
     def __init__(self, collection: AsyncCollection[Document], locks: KeyedLocks) -> None:
         self.collection = collection
         self._locks = locks
-        self._on_write: Callable[[AggregateStore, object], None] | None = None
+        self._on_write: Callable[[AggregateStore, object, Sequence[OutboxRecord]], None] | None = (
+            None
+        )
 
     def locked(self, doc_id: object) -> contextlib.AbstractAsyncContextManager[None]:
         return self._locks.hold((self.collection.name, doc_id))
 
-    def on_write(self, callback: Callable[[AggregateStore, object], None]) -> None:
-        """Call `callback(store, doc_id)` after every write with events (the relay listens)."""
+    def on_write(
+        self, callback: Callable[[AggregateStore, object, Sequence[OutboxRecord]], None]
+    ) -> None:
+        """Call `callback(store, doc_id, events)` after every write with events (for the relay)."""
         self._on_write = callback
 
     async def load(self, doc_id: object) -> Document | None:
@@ -134,7 +140,7 @@ class AggregateStore:
 
     def _written(self, doc_id: object, events: Sequence[OutboxRecord]) -> None:
         if events and self._on_write is not None:
-            self._on_write(self, doc_id)
+            self._on_write(self, doc_id, events)
 
 
 _FILTER_GUARDS: WeakKeyDictionary[Any, bool] = WeakKeyDictionary()
@@ -170,7 +176,8 @@ class OutboxRelay:
         self._sweep_seconds = sweep_seconds
         self._batch_size = batch_size
         self._service = service
-        self._dirty: dict[AggregateStore, set[object]] = {}
+        # Events just written, per document in write order: published without reading them back.
+        self._dirty: dict[AggregateStore, dict[object, list[OutboxRecord]]] = {}
         self._last_sweep = float("-inf")
         self._pending_at_sweep = 0
         self.wake = asyncio.Event()
@@ -179,8 +186,8 @@ class OutboxRelay:
         for store in self._stores:
             store.on_write(self._mark)
 
-    def _mark(self, store: AggregateStore, doc_id: object) -> None:
-        self._dirty.setdefault(store, set()).add(doc_id)
+    def _mark(self, store: AggregateStore, doc_id: object, events: Sequence[OutboxRecord]) -> None:
+        self._dirty.setdefault(store, {}).setdefault(doc_id, []).extend(events)
         self.wake.set()
 
     async def run(self) -> None:
@@ -212,13 +219,21 @@ class OutboxRelay:
     async def _drain_dirty(self) -> int:
         sent = 0
         while self._dirty:
-            store, ids = self._dirty.popitem()
-            for doc_id in ids:
-                try:
-                    sent += await self._relay(store, doc_id)
-                except BaseException:
-                    self._dirty.setdefault(store, set()).add(doc_id)  # retry it next time
-                    raise
+            store, written = self._dirty.popitem()
+            try:
+                while written:
+                    doc_id, records = next(iter(written.items()))
+                    async with store.locked(doc_id):
+                        await self._publish(store, doc_id, records)
+                    del written[doc_id]
+                    sent += len(records)
+            except BaseException:
+                # Keep what is left for the next pass, ahead of anything written meanwhile.
+                newer = self._dirty.get(store, {})
+                for doc_id, records in newer.items():
+                    written.setdefault(doc_id, []).extend(records)
+                self._dirty[store] = written
+                raise
         self.published_total += sent
         return sent
 
@@ -237,30 +252,30 @@ class OutboxRelay:
         return sent
 
     async def _relay(self, store: AggregateStore, doc_id: object) -> int:
+        """Publish what the document holds now (the sweep's way, for what no write told us)."""
         async with store.locked(doc_id):
-            doc = await store.collection.find_one({"_id": doc_id}, {"outbox": 1, "version": 1})
-            if not doc or not doc.get("outbox"):
-                return 0
-            records = [OutboxRecord(r) for r in doc["outbox"]]
-            await self._publisher.publish_all(records)
-            await self._forget(store, doc, {r["event_id"] for r in records})
-            for record in records:
-                EVENTS_PUBLISHED.labels(self._service, record.get("type", "unknown")).inc()
+            doc = await store.collection.find_one({"_id": doc_id}, {"outbox": 1})
+            records = [OutboxRecord(r) for r in (doc or {}).get("outbox", [])]
+            if records:
+                await self._publish(store, doc_id, records)
+            # Whatever a write told us about this document is among them: do not send it twice.
+            self._dirty.get(store, {}).pop(doc_id, None)
             return len(records)
 
-    @staticmethod
-    async def _forget(store: AggregateStore, doc: Document, sent: set[str]) -> None:
-        """Remove sent records, leaving any that another instance appended meanwhile."""
-        while doc:
-            remaining = [r for r in doc.get("outbox", []) if r["event_id"] not in sent]
-            if await store.update_at_version(
-                doc["_id"], doc["version"], {"$set": {"outbox": remaining}}
-            ):
-                return
-            doc = (
-                await store.collection.find_one({"_id": doc["_id"]}, {"outbox": 1, "version": 1})
-                or {}
-            )
+    async def _publish(
+        self, store: AggregateStore, doc_id: object, records: Sequence[OutboxRecord]
+    ) -> None:
+        """Send the records, then remove exactly them from the document (call under its lock).
+
+        `$pullAll` removes records equal to the ones sent and leaves any that another instance
+        appended meanwhile; records already removed by someone else are simply not there.
+        """
+        await self._publisher.publish_all(records)
+        await store.collection.update_one(
+            {"_id": doc_id}, {"$pullAll": {"outbox": [dict(r) for r in records]}}
+        )
+        for record in records:
+            EVENTS_PUBLISHED.labels(self._service, record.get("type", "unknown")).inc()
 
     async def backlog(self) -> int:
         """Events waiting: those found at the last sweep and not sent since, plus fresh writes."""
