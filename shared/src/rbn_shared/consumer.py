@@ -24,14 +24,14 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from rbn_shared.events.catalogue import CATALOGUE, UnknownEvent, parse_payload
 from rbn_shared.events.envelope import Envelope, utc_now
 from rbn_shared.events.topics import Topics
 from rbn_shared.logging import bound, get_logger
 from rbn_shared.metrics import DEAD_LETTERS, EVENTS_CONSUMED, HANDLER_SECONDS
-from rbn_shared.mongo import TRANSIENT_DB_ERRORS, Document
+from rbn_shared.mongo import DUPLICATE_KEY, TRANSIENT_DB_ERRORS, Document
 
 log = get_logger(__name__)
 
@@ -99,8 +99,15 @@ class EventConsumer:
         return sorted(self._handlers)
 
     async def process(self, record: Incoming) -> Outcome:
+        """Process one record and record it as processed."""
+        markers: list[Document] = []
+        outcome = await self._process_one(record, markers)
+        await self._retrying_db(self._insert_markers, markers)
+        return outcome
+
+    async def _process_one(self, record: Incoming, markers: list[Document]) -> Outcome:
         started = time.perf_counter()
-        outcome = await self._process(record)
+        outcome = await self._process(record, markers)
         event_type = record.headers.get("event_type", "unknown")
         self.counts[outcome] += 1
         EVENTS_CONSUMED.labels(self.service, self.name, event_type, outcome.value).inc()
@@ -117,24 +124,29 @@ class EventConsumer:
         """Process a fetched batch: in order within a key, different keys side by side.
 
         Records of one key (one network) share a partition and stay in their order; records of
-        different keys do not depend on each other, so their database round trips overlap.
+        different keys do not depend on each other, so their database round trips overlap. The
+        processed markers of the whole batch are written at the end in one insert, before the
+        offsets are committed: a crash in between redelivers the batch, and the handlers'
+        writes are idempotent, so the repeat has no second effect.
         """
         lanes: dict[tuple[str, int, bytes | None], list[Incoming]] = {}
         for record in records:
             lanes.setdefault((record.topic, record.partition, record.key), []).append(record)
+        markers: list[Document] = []
 
         async def run_lane(lane: list[Incoming]) -> list[Outcome]:
             async with self._lanes:
-                return [await self.process(record) for record in lane]
+                return [await self._process_one(record, markers) for record in lane]
 
         done = await asyncio.gather(*(run_lane(lane) for lane in lanes.values()))
+        await self._retrying_db(self._insert_markers, markers)
         return [outcome for lane_outcomes in done for outcome in lane_outcomes]
 
     @property
     def total_lag(self) -> int:
         return sum(self.lag.values())
 
-    async def _process(self, record: Incoming) -> Outcome:
+    async def _process(self, record: Incoming, markers: list[Document]) -> Outcome:
         try:
             envelope = Envelope.from_wire(record.value)
         except (ValidationError, ValueError) as error:
@@ -154,13 +166,15 @@ class EventConsumer:
             except ValidationError as error:
                 return await self._dead_letter(record, "invalid-payload", _short(error))
             marker = f"{self.name}:{envelope.event_id}"
-            if await self._retrying_db(self._processed.find_one, {"_id": marker}):
+            if any(m["_id"] == marker for m in markers) or await self._retrying_db(
+                self._processed.find_one, {"_id": marker}
+            ):
                 log.debug("event already processed, skipped")
                 return Outcome.DUPLICATE
             failure = await self._run_handler(handler, envelope, payload)
             if failure is not None:
                 return await self._dead_letter(record, "handler-failed", failure)
-            await self._retrying_db(self._mark_processed, marker, envelope)
+            markers.append({"_id": marker, "type": envelope.type, "processed_at": utc_now()})
             log.info("event processed", consumer=self.name)
             return Outcome.PROCESSED
 
@@ -204,11 +218,17 @@ class EventConsumer:
                 log.warning("database unreachable, retrying", error=_short(error))
                 await asyncio.sleep(self._backoff(min(attempt, 6)))
 
-    async def _mark_processed(self, marker: str, envelope: Envelope) -> None:
-        await self._insert_marker({"_id": marker, "type": envelope.type, "processed_at": utc_now()})
+    async def _insert_markers(self, documents: list[Document]) -> None:
+        if not documents:
+            return
+        try:
+            await self._processed.insert_many(documents, ordered=False)
+        except BulkWriteError as error:
+            # A parallel redelivery may have got there first; the effect is the same.
+            if any(e.get("code") != DUPLICATE_KEY for e in error.details.get("writeErrors", [])):
+                raise
 
     async def _insert_marker(self, document: Document) -> None:
-        # A parallel redelivery may have got here first; the effect is the same.
         with contextlib.suppress(DuplicateKeyError):
             await self._processed.insert_one(document)
 

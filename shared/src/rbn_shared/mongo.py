@@ -17,6 +17,8 @@ from rbn_shared.settings import ServiceSettings
 
 Document = dict[str, Any]
 
+DUPLICATE_KEY = 11000  # the server's error code for a unique index refusing a write
+
 # Errors that mean "the database is not reachable right now": retry, never dead-letter.
 TRANSIENT_DB_ERRORS: tuple[type[Exception], ...] = (
     AutoReconnect,

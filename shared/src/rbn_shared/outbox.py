@@ -25,19 +25,40 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Sequence
+import itertools
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from typing import Any, Protocol
 from weakref import WeakKeyDictionary, WeakValueDictionary
 
 from aiokafka.errors import KafkaError
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import BulkWriteError
 
 from rbn_shared.events.envelope import Envelope
 from rbn_shared.logging import get_logger
 from rbn_shared.metrics import EVENTS_PUBLISHED
-from rbn_shared.mongo import TRANSIENT_DB_ERRORS, Document
+from rbn_shared.mongo import DUPLICATE_KEY, TRANSIENT_DB_ERRORS, Document
 
 log = get_logger(__name__)
+
+
+# Removing sent records is one update per document; a few run side by side, not hundreds (many
+# open requests at once exhaust FerretDB's SQLite connections).
+FORGET_CONCURRENCY = 16
+
+
+async def gather_bounded(coroutines: Iterable[Awaitable[None]], *, limit: int) -> None:
+    """Await all, at most `limit` at a time; the first error is raised after all have ended."""
+    gate = asyncio.Semaphore(limit)
+
+    async def gated(coroutine: Awaitable[None]) -> None:
+        async with gate:
+            await coroutine
+
+    results = await asyncio.gather(*(gated(c) for c in coroutines), return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
 
 
 class VersionConflict(Exception):
@@ -111,6 +132,25 @@ class AggregateStore:
         """Store a new document at version 1; DuplicateKeyError if its id or a unique key exists."""
         await self.collection.insert_one({**doc, "version": 1, "outbox": list(events)})
         self._written(doc["_id"], events)
+
+    async def insert_all(self, docs: Sequence[Document]) -> set[object]:
+        """Store new documents (without events) in one write; returns the ids that were new.
+
+        Documents whose id or unique key exists already are left out, the others stored.
+        """
+        if not docs:
+            return set()
+        try:
+            await self.collection.insert_many(
+                [{**doc, "version": 1, "outbox": []} for doc in docs], ordered=False
+            )
+        except BulkWriteError as error:
+            errors = error.details.get("writeErrors", [])
+            if any(e.get("code") != DUPLICATE_KEY for e in errors):
+                raise
+            refused = {e["index"] for e in errors}
+            return {doc["_id"] for i, doc in enumerate(docs) if i not in refused}
+        return {doc["_id"] for doc in docs}
 
     async def save(
         self, doc: Document, expected_version: int, events: Sequence[OutboxRecord] = ()
@@ -217,18 +257,26 @@ class OutboxRelay:
         return await self._drain_dirty() + await self.sweep()
 
     async def _drain_dirty(self) -> int:
+        """Publish the events writes told us about, many documents per round trip to Kafka."""
         sent = 0
         while self._dirty:
             store, written = self._dirty.popitem()
             try:
                 while written:
-                    doc_id, records = next(iter(written.items()))
-                    async with store.locked(doc_id):
-                        await self._publish(store, doc_id, records)
-                    del written[doc_id]
-                    sent += len(records)
+                    chunk = list(itertools.islice(written.items(), self._batch_size))
+                    # One pipelined send for the whole chunk (per document in write order),
+                    # then each document's records removed under its lock, a few at a time.
+                    await self._publisher.publish_all([r for _, rs in chunk for r in rs])
+                    await gather_bounded(
+                        (self._forget(store, doc_id, records) for doc_id, records in chunk),
+                        limit=FORGET_CONCURRENCY,
+                    )
+                    for doc_id, records in chunk:
+                        del written[doc_id]
+                        sent += len(records)
             except BaseException:
                 # Keep what is left for the next pass, ahead of anything written meanwhile.
+                # (A chunk sent but not yet removed is sent again: at least once.)
                 newer = self._dirty.get(store, {})
                 for doc_id, records in newer.items():
                     written.setdefault(doc_id, []).extend(records)
@@ -265,12 +313,25 @@ class OutboxRelay:
     async def _publish(
         self, store: AggregateStore, doc_id: object, records: Sequence[OutboxRecord]
     ) -> None:
-        """Send the records, then remove exactly them from the document (call under its lock).
+        """Send the records, then remove exactly them from the document (call under its lock)."""
+        await self._publisher.publish_all(records)
+        await self._remove(store, doc_id, records)
+
+    async def _forget(
+        self, store: AggregateStore, doc_id: object, records: Sequence[OutboxRecord]
+    ) -> None:
+        async with store.locked(doc_id):
+            await self._remove(store, doc_id, records)
+
+    async def _remove(
+        self, store: AggregateStore, doc_id: object, records: Sequence[OutboxRecord]
+    ) -> None:
+        """Remove sent records from their document.
 
         `$pullAll` removes records equal to the ones sent and leaves any that another instance
-        appended meanwhile; records already removed by someone else are simply not there.
+        appended meanwhile; records already removed by someone else are simply not there. It is
+        a write, so it runs under the document's lock (FerretDB rewrites the whole document).
         """
-        await self._publisher.publish_all(records)
         await store.collection.update_one(
             {"_id": doc_id}, {"$pullAll": {"outbox": [dict(r) for r in records]}}
         )

@@ -283,7 +283,7 @@ def notifier(db: Any, deliveries: DeliveryRepository, announced: list[str]) -> N
         renderer=MailRenderer(UnsubscribeLinks("secret", "https://x.example.org")),
         sender=Sender("bildungsnetzwerke@example.org", "Bildungsnetzwerke"),
         clock=Clock(T0),
-        on_new_deliveries=announced.extend,
+        on_new_deliveries=lambda new: announced.extend(d.delivery_id for d in new),
     )
 
 

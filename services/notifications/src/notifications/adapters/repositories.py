@@ -31,13 +31,13 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from notifications.domain.delivery import Delivery, DeliveryStatus
 from notifications.domain.preferences import Preferences, Topic
 from notifications.domain.recipients import DISTRICT_ID, DistrictCoordination, NetworkDirectory
 from notifications.domain.report import Development, ReportSchedule
-from rbn_shared.mongo import Document
+from rbn_shared.mongo import DUPLICATE_KEY, Document
 from rbn_shared.outbox import AggregateStore, OutboxRecord
 
 DELIVERIES = "deliveries"
@@ -85,6 +85,23 @@ class DeliveryRepository:
             return False
         await self.sync_queue(delivery, known_missing=True)
         return True
+
+    async def add_all(self, deliveries: Sequence[Delivery]) -> set[str]:
+        """Store new deliveries in one write, then queue the pending ones in one more; returns
+        the ids that were new (the others existed already)."""
+        new = {str(i) for i in await self.store.insert_all([d.to_document() for d in deliveries])}
+        entries = [
+            {"_id": d.delivery_id, "next_attempt_at": d.next_attempt_at or d.created_at}
+            for d in deliveries
+            if d.delivery_id in new and d.is_open()
+        ]
+        if entries:
+            try:
+                await self._queue.insert_many(entries, ordered=False)
+            except BulkWriteError as error:  # the repair step was quicker for some
+                if any(e.get("code") != DUPLICATE_KEY for e in error.details["writeErrors"]):
+                    raise
+        return new
 
     async def get(self, delivery_id: str) -> tuple[Delivery, int] | None:
         doc = await self.store.load(delivery_id)

@@ -82,17 +82,18 @@ class Dispatcher:
         self._in_flight: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._busy_elsewhere: dict[str, datetime] = {}  # claimed by another sender: until when
-        # Deliveries known to be due without reading the queue: those this process just stored,
-        # and those the last read of the queue found beyond the free slots. In order, no repeats.
-        self._ready: dict[str, None] = {}
+        # Deliveries known to be due without reading the queue: those this process just stored
+        # (with the record as stored, version 1, so the attempt need not read it back), and those
+        # the last read of the queue found beyond the free slots. In order, no repeats.
+        self._ready: dict[str, Delivery | None] = {}
         self._scan_batch = max(64, 4 * concurrency)
         self.instance = uuid.uuid4().hex[:12]
         self.wake = asyncio.Event()
 
-    def announce(self, delivery_ids: Iterable[str]) -> None:
-        """New pending deliveries, stored and queued: start them without reading the queue."""
-        for delivery_id in delivery_ids:
-            self._ready[delivery_id] = None
+    def announce(self, deliveries: Iterable[Delivery]) -> None:
+        """New pending deliveries, just stored and queued: start them without reading them."""
+        for delivery in deliveries:
+            self._ready[delivery.delivery_id] = delivery
         self.wake.set()
 
     async def run(self) -> None:
@@ -159,16 +160,16 @@ class Dispatcher:
             limit = free + len(skip) + len(self._ready) + self._scan_batch
             for entry in await self._deliveries.due(now, limit=limit):
                 if entry.delivery_id not in skip:
-                    self._ready[entry.delivery_id] = None
+                    self._ready.setdefault(entry.delivery_id, None)
         started = 0
-        for delivery_id in list(self._ready):
+        for delivery_id, stored in list(self._ready.items()):
             if started >= free:
                 break
             del self._ready[delivery_id]
             if delivery_id in skip:
                 continue
             self._in_flight.add(delivery_id)
-            task = asyncio.create_task(self._attempt(delivery_id))
+            task = asyncio.create_task(self._attempt(delivery_id, stored))
             self._tasks.add(task)
             task.add_done_callback(self._finished)
             started += 1
@@ -185,9 +186,11 @@ class Dispatcher:
         if not task.cancelled() and task.exception() is not None:
             log.error("sending attempt failed unexpectedly", exc_info=task.exception())
 
-    async def _attempt(self, delivery_id: str) -> None:
+    async def _attempt(self, delivery_id: str, stored: Delivery | None = None) -> None:
         try:
-            found = await self._deliveries.get(delivery_id)
+            # A delivery this process just stored is at version 1 as it is in memory; should
+            # anything have changed it since, the claim or the version guard on the outcome tells.
+            found = (stored, 1) if stored is not None else await self._deliveries.get(delivery_id)
             if found is None:
                 await self._deliveries.forget_queued(delivery_id)
                 return

@@ -60,7 +60,7 @@ class Notifier:
         renderer: MailRenderer,
         sender: Sender,
         clock: Clock,
-        on_new_deliveries: Callable[[list[str]], None] | None = None,
+        on_new_deliveries: Callable[[list[Delivery]], None] | None = None,
     ) -> None:
         self._deliveries = deliveries
         self._directory = directory
@@ -156,17 +156,39 @@ class Notifier:
         planning = plan_with_rejections(event_type, payload, addressing)
         if planning.rejected:
             log.warning("recipients with unusable addresses left out", count=planning.rejected)
-        created: list[Delivery] = []
-        for planned in planning.mails:
-            stored = await self._store_delivery(
+        # No look-up before rendering whether a delivery exists: on a new event (the usual case)
+        # none does, and the unique ids turn a repeated event's deliveries away when stored.
+        rendered = [
+            await self._render_delivery(
                 planned, payload, event_type, cause_id, correlation_id, stamp, addressing, extra
             )
-            if stored is not None:
-                created.append(stored)
-        pending = [d.delivery_id for d in created if d.is_open()]
+            for planned in planning.mails
+        ]
+        created = await self._store_deliveries(rendered)
+        pending = [d for d in created if d.is_open()]
         if pending and self._announce is not None:
             self._announce(pending)  # stored and queued: the dispatcher may start them at once
         return len(created)
+
+    async def _store_deliveries(self, deliveries: list[Delivery]) -> list[Delivery]:
+        """Store the deliveries in one write; returns the new ones (the others existed)."""
+        new_ids = await self._deliveries.add_all(deliveries)
+        created = []
+        for delivery in deliveries:
+            if delivery.delivery_id not in new_ids:  # handled before: a redelivered event
+                existing = await self._deliveries.get(delivery.delivery_id)
+                if existing is not None and existing[0].is_open():
+                    # The process may have died between storing it and queueing it.
+                    await self._deliveries.sync_queue(existing[0])
+                continue
+            created.append(delivery)
+            log.info(
+                "delivery stored" if delivery.is_open() else "delivery skipped: opted out",
+                delivery_id=delivery.delivery_id,
+                template=delivery.template,
+                event_type=delivery.cause_event_type,
+            )
+        return created
 
     async def _addressing(self, event_type: str, payload: Any) -> Addressing:
         audiences = {rule.audience for rule in rules_for(event_type)}
@@ -184,7 +206,7 @@ class Notifier:
             district, _ = await self._directory.district()
         return Addressing(network=network, networks=networks, district=district)
 
-    async def _store_delivery(
+    async def _render_delivery(
         self,
         planned: PlannedMail,
         payload: Any,
@@ -194,12 +216,10 @@ class Notifier:
         stamp: datetime,
         addressing: Addressing,
         extra: Mapping[str, Any] | None,
-    ) -> Delivery | None:
-        """Render and store the delivery; None if it existed already."""
+    ) -> Delivery:
+        """The delivery of one planned mail, rendered, with the recipient's preference applied."""
         recipient = planned.recipient
         delivery_id = delivery_id_for(cause_id, recipient.email)
-        # No look-up before rendering whether the delivery exists: on a new event (the usual
-        # case) it does not, and the unique id turns a repeated one away below.
         topic = planned.rule.category.opt_out_topic
         wanted = True
         if topic is not None:  # only then can a preference matter
@@ -220,7 +240,7 @@ class Notifier:
             message_id=message_id,
             date=now,
         )
-        delivery = Delivery(
+        return Delivery(
             delivery_id=delivery_id,
             cause_event_id=cause_id,
             cause_event_type=event_type,
@@ -237,19 +257,6 @@ class Notifier:
             next_attempt_at=now if wanted else None,
             last_error=None if wanted else "the recipient opted out of this kind of mail",
         )
-        if not await self._deliveries.add(delivery):  # handled before: a redelivered event
-            existing = await self._deliveries.get(delivery_id)
-            if existing is not None and existing[0].is_open():
-                # The process may have died between storing it and queueing it.
-                await self._deliveries.sync_queue(existing[0])
-            return None
-        log.info(
-            "delivery stored" if wanted else "delivery skipped: opted out",
-            delivery_id=delivery_id,
-            template=planned.rule.template,
-            event_type=event_type,
-        )
-        return delivery
 
 
 def _office_contact(payload: Any, addressing: Addressing, network_id: str | None) -> Any:
