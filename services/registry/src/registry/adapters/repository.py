@@ -56,9 +56,18 @@ def _state(doc: Document) -> dict[str, Any]:
 
 
 class NetworkRepository:
+    """Networks in their documents.
+
+    Validating a stored network checks every member's address again, which costs milliseconds
+    for a large committee on every request. The repository therefore keeps the last network it
+    validated or saved, per id, with its document version, and hands out copies of it while the
+    document is still at that version.
+    """
+
     def __init__(self, store: AggregateStore, topics: Topics) -> None:
         self._store = store
         self._topics = topics
+        self._validated: dict[str, tuple[int, Network]] = {}
 
     def locked(self, network_id: str) -> contextlib.AbstractAsyncContextManager[None]:
         return self._store.locked(network_id)
@@ -71,8 +80,17 @@ class NetworkRepository:
         doc = await self._store.load(network_id)
         if doc is None:
             raise NotFound(f"no network {network_id!r}")
-        network = Network.model_validate({**_state(doc), "id": doc["_id"]})
-        return network, int(doc["version"]), int(doc.get("event_count", 0))
+        version = int(doc["version"])
+        known = self._validated.get(network_id)
+        if known is not None and known[0] == version:
+            network = known[1].model_copy(deep=True)
+        else:
+            network = Network.model_validate({**_state(doc), "id": doc["_id"]})
+            self._remember(network, version)
+        return network, version, int(doc.get("event_count", 0))
+
+    def _remember(self, network: Network, version: int) -> None:
+        self._validated[network.id] = (version, network.model_copy(deep=True))
 
     async def exists(self, network_id: str) -> bool:
         return await self._store.collection.count_documents({"_id": network_id}, limit=1) > 0
@@ -105,7 +123,7 @@ class NetworkRepository:
         if not events:
             return version
         state = network.model_dump(mode="json", exclude={"id"})
-        return await self._store.save(
+        saved = await self._store.save(
             {"_id": network.id, **state, "event_count": event_count + len(events)},
             version,
             _records(
@@ -118,6 +136,8 @@ class NetworkRepository:
                 causation_id=None,
             ),
         )
+        self._remember(network, saved)
+        return saved
 
     async def search(
         self, *, kind: str | None, name_contains: str | None, limit: int, offset: int
