@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import time
 import uuid
 from datetime import date
@@ -29,7 +30,7 @@ from rbn_shared.settings import ServiceSettings
 from tests.notifications.integration.support import Service
 
 KAFKA = "127.0.0.1:9092"
-MONGO = "mongodb://127.0.0.1:27017"
+MONGO = os.environ.get("RBN_BENCH_MONGO_URL", "mongodb://127.0.0.1:27017")
 MAILPIT = "http://127.0.0.1:8025/api/v1"
 NETWORKS = ["bochum", "dortmund", "hagen", "hamm", "herne", "kreis-soest"]
 

@@ -38,6 +38,7 @@ from rbn_shared.events.envelope import Envelope
 from rbn_shared.logging import get_logger
 from rbn_shared.metrics import EVENTS_PUBLISHED
 from rbn_shared.mongo import DUPLICATE_KEY, TRANSIENT_DB_ERRORS, Document
+from rbn_shared.waiting import wait_at_most
 
 log = get_logger(__name__)
 
@@ -249,8 +250,7 @@ class OutboxRelay:
                 sent = 0
             if sent or self._dirty:
                 continue  # there may be more
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), self._poll_seconds)
+            await wait_at_most(self.wake, self._poll_seconds)
 
     async def drain(self) -> int:
         """Publish everything pending now: the documents just written, then a full sweep."""

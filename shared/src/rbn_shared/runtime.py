@@ -37,6 +37,20 @@ log = get_logger(__name__)
 MAX_OUTBOX_BACKLOG = 10_000
 MAX_LAG = 10_000
 READINESS_TIMEOUT = 1.0  # seconds per dependency
+STOP_SECONDS = 15.0  # how long a shutdown waits for the background jobs to end
+
+
+def _where(task: asyncio.Task[None]) -> str:
+    """Where a task waits: its chain of awaits, innermost last."""
+    places: list[str] = []
+    awaited: Any = task.get_coro()
+    while awaited is not None:
+        frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "gi_frame", None)
+        if frame is not None:
+            places.append(f"{frame.f_code.co_name} ({frame.f_code.co_filename}:{frame.f_lineno})")
+        awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "gi_yieldfrom", None)
+    return " -> ".join(places)
+
 
 BackgroundJob = Callable[[], Awaitable[None]]
 
@@ -144,9 +158,12 @@ class Runtime:
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self._tasks:
+            _, stuck = await asyncio.wait(self._tasks, timeout=STOP_SECONDS)
+            for task in stuck:  # never hang a shutdown on one job; say where it was
+                log.error(
+                    "a background job did not stop in time", job=task.get_name(), at=_where(task)
+                )
         self._tasks.clear()
         await self.broker.stop()
         await self.client.close()

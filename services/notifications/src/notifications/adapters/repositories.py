@@ -13,7 +13,8 @@ separate writes, each after the delivery's own:
 
 - a pending delivery is stored, then its entry is inserted;
 - a retry is rescheduled in the record, then in the entry;
-- a delivery reaches sent/failed/skipped in the record, then its entry is deleted.
+- a delivery reaches sent/failed/skipped in the record, then its entry is deleted (with those
+  of other settled deliveries, in one delete, shortly after).
 
 A crash between the two writes leaves either an entry without a pending record (the dispatcher
 reads the record by `_id`, sees that, and deletes or corrects the entry) or a pending record
@@ -148,6 +149,11 @@ class DeliveryRepository:
     async def forget_queued(self, delivery_id: str) -> None:
         """Drop an entry whose delivery does not exist."""
         await self._queue.delete_one({"_id": delivery_id})
+
+    async def forget_all_queued(self, delivery_ids: Sequence[str]) -> None:
+        """Drop the entries of settled deliveries, in one delete (a scan of the small queue)."""
+        if delivery_ids:
+            await self._queue.delete_many({"_id": {"$in": list(delivery_ids)}})
 
     async def queued(self) -> int:
         return await self._queue.count_documents({})

@@ -35,6 +35,7 @@ from rbn_shared.logging import bound, get_logger
 from rbn_shared.metrics import MAILS
 from rbn_shared.mongo import TRANSIENT_DB_ERRORS
 from rbn_shared.outbox import OutboxRecord, VersionConflict
+from rbn_shared.waiting import wait_at_most
 
 log = get_logger(__name__)
 
@@ -43,6 +44,10 @@ SHUTDOWN_GRACE_SECONDS = 10.0
 # However many deliveries this process announced itself, the queue is read at least this often,
 # so that retries and other instances' deliveries are not held up by a long backlog.
 MAX_SCAN_INTERVAL_SECONDS = 10.0
+# Queue entries of settled deliveries are deleted together, once this many are waiting or at the
+# next read of the queue: one delete for many instead of one per mail. An entry left behind by a
+# crash meanwhile is harmless: the dispatcher reads its record, sees it settled, and drops it.
+SETTLED_BATCH = 64
 Change = Callable[[Delivery], tuple[Delivery, NotificationSent | NotificationFailed | None]]
 
 
@@ -87,6 +92,7 @@ class Dispatcher:
         # the last read of the queue found beyond the free slots. In order, no repeats.
         self._ready: dict[str, Delivery | None] = {}
         self._scan_batch = max(64, 4 * concurrency)
+        self._settled: list[str] = []  # settled deliveries whose queue entries are to go
         self.instance = uuid.uuid4().hex[:12]
         self.wake = asyncio.Event()
 
@@ -104,7 +110,7 @@ class Dispatcher:
         read of it is a scan, so it is not read after every single mail.
         """
         loop = asyncio.get_running_loop()
-        last_scan = float("-inf")
+        last_scan = last_forget = float("-inf")
         try:
             while True:
                 self.wake.clear()
@@ -115,9 +121,11 @@ class Dispatcher:
                 )
                 if scan:
                     last_scan = loop.time()
+                elif self._settled and loop.time() - last_forget >= self._poll_seconds:
+                    await self.forget_settled()
+                    last_forget = loop.time()
                 await self.dispatch_due(scan=scan)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), self._poll_seconds)
+                await wait_at_most(self.wake, self._poll_seconds)
         finally:
             # On shutdown, let attempts in flight finish and be recorded: an attempt cut off
             # mid-conversation would come back as "in doubt" after the lease.
@@ -126,6 +134,8 @@ class Dispatcher:
             for task in self._tasks:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
+            with contextlib.suppress(*TRANSIENT_DB_ERRORS):
+                await self.forget_settled()
 
     async def repair_queue(self) -> None:
         """Re-create missing queue entries at start-up and then every `repair_seconds`."""
@@ -157,6 +167,7 @@ class Dispatcher:
         self._busy_elsewhere = {k: t for k, t in self._busy_elsewhere.items() if t > now}
         skip = self._in_flight | set(self._busy_elsewhere)
         if scan:
+            await self.forget_settled()  # so that the read does not find them
             limit = free + len(skip) + len(self._ready) + self._scan_batch
             for entry in await self._deliveries.due(now, limit=limit):
                 if entry.delivery_id not in skip:
@@ -179,6 +190,16 @@ class Dispatcher:
         """Wait until the attempts in flight are done and recorded."""
         while self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.forget_settled()
+
+    async def forget_settled(self) -> None:
+        """Delete the queue entries of the deliveries settled since the last time."""
+        settled, self._settled = self._settled, []
+        try:
+            await self._deliveries.forget_all_queued(settled)
+        except BaseException:
+            self._settled.extend(settled)
+            raise
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
@@ -312,6 +333,11 @@ class Dispatcher:
                     MAILS.labels(self._service, "sent").inc()
                 elif changed.status is DeliveryStatus.FAILED:
                     MAILS.labels(self._service, "failed").inc()
-                # Only now the queue: rescheduled, or dropped once settled.
-                await self._deliveries.sync_queue(changed)
+                # Only now the queue: rescheduled, or dropped once settled (with others).
+                if changed.is_open():
+                    await self._deliveries.sync_queue(changed)
+                else:
+                    self._settled.append(changed.delivery_id)
+                    if len(self._settled) >= SETTLED_BATCH:
+                        await self.forget_settled()
                 return

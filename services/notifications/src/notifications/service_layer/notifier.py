@@ -74,7 +74,7 @@ class Notifier:
     # ------------------------------------------------------------------ consumed events
 
     async def handle(self, envelope: Envelope, payload: Any) -> None:
-        await self.update_projection(envelope, payload)
+        network = await self.update_projection(envelope, payload)
         development = development_of(
             envelope.type, payload, str(envelope.event_id), envelope.occurred_at, self._clock()
         )
@@ -86,41 +86,45 @@ class Notifier:
             cause_id=str(envelope.event_id),
             correlation_id=envelope.correlation_id,
             stamp=envelope.occurred_at,
+            network=network,
         )
 
-    async def update_projection(self, envelope: Envelope, payload: Any) -> None:
+    async def update_projection(self, envelope: Envelope, payload: Any) -> NetworkDirectory | None:
+        """Apply the event to the recipients projection; returns the network as it now stands
+        if the event changed one (the rules then address it without reading it again)."""
         version = envelope.aggregate_version
         match envelope.type:
             case "district-coordination-changed":
                 await self._save_district(payload)
-                return
+                return None
             case "network-registered" | "network-updated":
                 office = Contact(str(payload.office.email).lower(), payload.office.name, version)
-                await self._change_network(
+                return await self._change_network(
                     payload, lambda n: n.with_network(payload.network.name, office, version)
                 )
             case "committee-member-added" | "committee-member-updated":
                 contact = Contact(str(payload.person.email).lower(), payload.person.name, version)
-                await self._change_network(
+                return await self._change_network(
                     payload, lambda n: n.with_member(payload.member_id, contact)
                 )
             case "committee-member-removed":
-                await self._change_network(
+                return await self._change_network(
                     payload, lambda n: n.without_member(payload.member_id, version)
                 )
             case "office-staff-assigned":
                 contact = Contact(str(payload.person.email).lower(), payload.person.name, version)
-                await self._change_network(
+                return await self._change_network(
                     payload, lambda n: n.with_staff(payload.staff_id, contact)
                 )
             case "office-staff-removed":
-                await self._change_network(
+                return await self._change_network(
                     payload, lambda n: n.without_staff(payload.staff_id, version)
                 )
+        return None
 
     async def _change_network(
         self, payload: Any, change: Callable[[NetworkDirectory], NetworkDirectory]
-    ) -> None:
+    ) -> NetworkDirectory:
         network_id = payload.network.id
         async with self._directory.store.locked(network_id):
             known, version = await self._directory.network(network_id)
@@ -128,6 +132,7 @@ class Notifier:
             changed = change(current)
             if known is None or changed != known:
                 await self._directory.save_network(changed, version)
+            return changed
 
     async def _save_district(self, payload: Any) -> None:
         district = DistrictCoordination(
@@ -150,9 +155,13 @@ class Notifier:
         correlation_id: str,
         stamp: datetime,
         extra: Mapping[str, Any] | None = None,
+        network: NetworkDirectory | None = None,
     ) -> int:
-        """Store one delivery per recipient the rules name; returns how many are new."""
-        addressing = await self._addressing(event_type, payload)
+        """Store one delivery per recipient the rules name; returns how many are new.
+
+        `network` is the event's network as the projection just stored it, if at hand.
+        """
+        addressing = await self._addressing(event_type, payload, network)
         planning = plan_with_rejections(event_type, payload, addressing)
         if planning.rejected:
             log.warning("recipients with unusable addresses left out", count=planning.rejected)
@@ -190,11 +199,15 @@ class Notifier:
             )
         return created
 
-    async def _addressing(self, event_type: str, payload: Any) -> Addressing:
+    async def _addressing(
+        self, event_type: str, payload: Any, known: NetworkDirectory | None
+    ) -> Addressing:
         audiences = {rule.audience for rule in rules_for(event_type)}
         network_ref = getattr(payload, "network", None)
         network = None
-        if network_ref is not None:
+        if known is not None and network_ref is not None and known.network_id == network_ref.id:
+            network = known
+        elif network_ref is not None:
             network, _ = await self._directory.network(network_ref.id)
         networks = (
             await self._directory.networks()
