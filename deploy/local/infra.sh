@@ -70,7 +70,7 @@ install_kafka() {
 install_ferretdb() {
   [ -x "$FERRETDB_BIN" ] && return
   need go "FerretDB is built from the Go module proxy" "apt-get install -y golang (Go 1.24 or newer)"
-  need patch "FerretDB is patched before it is built (deploy/local/ferretdb/patches)" "apt-get install -y patch"
+  need git "FerretDB is patched with 'git apply' before it is built (deploy/local/ferretdb/patches)" "apt-get install -y git"
   say "building FerretDB $FERRETDB_VERSION from the Go module proxy, with the patches in deploy/local/ferretdb/patches (once, about a minute)..."
   local build="$FERRETDB_BIN.build" source
   rm -rf "$build" && mkdir -p "$build/wrapper"
@@ -79,7 +79,8 @@ install_ferretdb() {
   [ -d "$source" ] || die "could not download FerretDB $FERRETDB_VERSION from the Go module proxy"
   cp -r "$source" "$build/FerretDB" && chmod -R u+w "$build/FerretDB"
   for p in "$HERE"/ferretdb/patches/*.patch; do
-    patch -s -d "$build/FerretDB" -p1 <"$p" || die "patch $(basename "$p") does not apply to FerretDB $FERRETDB_VERSION"
+    # the ceiling keeps git from taking a repository around the cache folder for this one
+    (cd "$build/FerretDB" && GIT_CEILING_DIRECTORIES="$build" git apply -p1 "$p") || die "patch $(basename "$p") does not apply to FerretDB $FERRETDB_VERSION"
   done
   cp "$HERE"/ferretdb/{go.mod,go.sum,main.go} "$build/wrapper/"
   (cd "$build/wrapper" && go mod edit -replace "github.com/FerretDB/FerretDB=../FerretDB" \
