@@ -42,27 +42,14 @@ from rbn_shared.events.registry import (
 from rbn_shared.kafka import ensure_topics
 from rbn_shared.settings import ServiceSettings
 from tests.support.env import service_env
-from tests.support.services import DISTRICT, ServiceProcess
+from tests.support.services import DISTRICT, NETWORK_IDS, ServiceProcess
 
 console = Console()
 KAFKA = "127.0.0.1:9092"
 MONGO = "mongodb://127.0.0.1:27017"
 MAILPIT = "http://127.0.0.1:8025/api/v1"
 OUT = REPO / "docs" / "benchmarks"
-NETWORKS = [
-    "bochum",
-    "dortmund",
-    "hagen",
-    "hamm",
-    "herne",
-    "ennepe-ruhr-kreis",
-    "hochsauerlandkreis",
-    "maerkischer-kreis",
-    "kreis-olpe",
-    "kreis-siegen-wittgenstein",
-    "kreis-soest",
-    "kreis-unna",
-]
+NETWORKS = NETWORK_IDS
 
 
 @dataclass

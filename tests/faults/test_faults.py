@@ -26,28 +26,13 @@ from aiokafka import AIOKafkaProducer
 from tests.conftest import make_isolated
 from tests.e2e.conftest import wait_until
 from tests.notifications.integration.support import Mailpit
-from tests.support.env import service_env
 from tests.support.infra import Infra, restart
 from tests.support.kafka_reader import header, read_topic
-from tests.support.processes import Process
-from tests.support.services import DISTRICT, ServiceProcess
+from tests.support.services import DISTRICT, NETWORK_IDS, ServiceProcess, running
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults, pytest.mark.timeout(900)]
 
-NETWORKS = [
-    "bochum",
-    "dortmund",
-    "hagen",
-    "hamm",
-    "herne",
-    "ennepe-ruhr-kreis",
-    "hochsauerlandkreis",
-    "maerkischer-kreis",
-    "kreis-olpe",
-    "kreis-siegen-wittgenstein",
-    "kreis-soest",
-    "kreis-unna",
-]
+NETWORKS = NETWORK_IDS
 MEMBERS_PER_NETWORK = 8
 UPDATES = 2_000
 POISON_EACH = 10
@@ -98,32 +83,26 @@ async def services(
             CLAIM_LEASE_SECONDS="20",
         ),
     }
-    try:
-        for service in started.values():
-            service.start()
-        seed = Process.python_module(
-            "seed",
-            "registry.entrypoints.main",
-            "seed",
-            env=service_env("REGISTRY_", env["registry"]),
-            log_dir=logs,
-        ).start()
-        assert seed.wait(120) == 0, seed.output
+    with running(list(started.values()), env["registry"], logs):
         yield {**started, "isolated": isolated}
-    finally:
-        for service in started.values():
-            service.stop()
 
 
 async def call(
-    service: ServiceProcess, method: str, path: str, stream: Stream, **kwargs: Any
+    service: ServiceProcess,
+    method: str,
+    path: str,
+    stream: Stream,
+    headers: dict[str, str] | None = None,
+    **kwargs: Any,
 ) -> httpx.Response:
     """Retry through outages: connection errors and 5xx mean 'try again'."""
     deadline = time.monotonic() + 180
     while True:
         try:
             async with httpx.AsyncClient(base_url=service.url, timeout=15) as http:
-                response = await http.request(method, path, headers=DISTRICT, **kwargs)
+                response = await http.request(
+                    method, path, headers={**DISTRICT, **(headers or {})}, **kwargs
+                )
             if response.status_code < 500:
                 return response
         except httpx.HTTPError:
@@ -170,7 +149,14 @@ async def add_members(registry: ServiceProcess, stream: Stream) -> None:
 async def rename(registry: ServiceProcess, stream: Stream, member: Member, name: str) -> None:
     path = f"/networks/{member.network}/committee/members/{member.member_id}"
     while True:
-        response = await _patch(registry, path, stream, name, member)
+        response = await call(
+            registry,
+            "PATCH",
+            path,
+            stream,
+            json={"person": {"name": name, "email": member.email}},
+            headers={"If-Match": f'"{member.version}"'},
+        )
         if response.status_code == 200:
             member.version, member.name = int(response.headers["ETag"].strip('"')), name
             stream.events_written += 1
@@ -182,28 +168,6 @@ async def rename(registry: ServiceProcess, stream: Stream, member: Member, name:
             member.name = name
             stream.events_written += 1
             return
-
-
-async def _patch(
-    registry: ServiceProcess, path: str, stream: Stream, name: str, member: Member
-) -> httpx.Response:
-    deadline = time.monotonic() + 180
-    while True:
-        try:
-            async with httpx.AsyncClient(base_url=registry.url, timeout=15) as http:
-                response = await http.patch(
-                    path,
-                    json={"person": {"name": name, "email": member.email}},
-                    headers={**DISTRICT, "If-Match": f'"{member.version}"'},
-                )
-            if response.status_code < 500:
-                return response
-        except httpx.HTTPError:
-            pass
-        stream.api_errors += 1
-        if time.monotonic() > deadline:
-            raise AssertionError(f"PATCH {path} kept failing")
-        await asyncio.sleep(0.5)
 
 
 async def updates(registry: ServiceProcess, stream: Stream) -> None:

@@ -16,10 +16,8 @@ from tests.conftest import make_isolated
 from tests.e2e.conftest import wait_until
 from tests.faults.test_faults import NETWORKS, Stream, add_members, updates
 from tests.notifications.integration.support import Mailpit
-from tests.support.env import service_env
 from tests.support.infra import Infra
-from tests.support.processes import Process
-from tests.support.services import DISTRICT, ServiceProcess
+from tests.support.services import DISTRICT, ServiceProcess, running
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults, pytest.mark.timeout(900)]
 
@@ -50,21 +48,8 @@ async def instances(
         "notifications-a": ServiceProcess("notifications", env["notifications"], logs, **mail),
         "notifications-b": ServiceProcess("notifications", env["notifications"], logs, **mail),
     }
-    try:
-        for service in started.values():
-            service.start()
-        seed = Process.python_module(
-            "seed",
-            "registry.entrypoints.main",
-            "seed",
-            env=service_env("REGISTRY_", env["registry"]),
-            log_dir=logs,
-        ).start()
-        assert seed.wait(120) == 0, seed.output
+    with running(list(started.values()), env["registry"], logs):
         yield started
-    finally:
-        for service in started.values():
-            service.stop()
 
 
 async def test_rebalances_during_load_lose_nothing_and_send_nothing_twice(

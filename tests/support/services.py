@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,21 @@ TOKENS = {
     "olpe-token": "office:kreis-olpe",
 }
 DISTRICT = {"Authorization": "Bearer district-token"}
+# The twelve networks of the seed file, by id.
+NETWORK_IDS = [
+    "bochum",
+    "dortmund",
+    "hagen",
+    "hamm",
+    "herne",
+    "ennepe-ruhr-kreis",
+    "hochsauerlandkreis",
+    "maerkischer-kreis",
+    "kreis-olpe",
+    "kreis-siegen-wittgenstein",
+    "kreis-soest",
+    "kreis-unna",
+]
 OLPE = {"Authorization": "Bearer olpe-token"}
 
 MODULES = {
@@ -102,3 +118,25 @@ class ServiceProcess:
 
     def client(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(base_url=self.url, timeout=15)
+
+
+@contextlib.contextmanager
+def running(
+    services: list[ServiceProcess], registry_env: Mapping[str, str], log_dir: Path
+) -> Iterator[None]:
+    """Start the services, seed the twelve networks, and stop the services afterwards."""
+    try:
+        for service in services:
+            service.start()
+        seed = Process.python_module(
+            "seed",
+            "registry.entrypoints.main",
+            "seed",
+            env=service_env("REGISTRY_", registry_env),
+            log_dir=log_dir,
+        ).start()
+        assert seed.wait(120) == 0, seed.output
+        yield
+    finally:
+        for service in services:
+            service.stop()

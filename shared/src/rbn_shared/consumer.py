@@ -24,14 +24,14 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import DuplicateKeyError
 
 from rbn_shared.events.catalogue import CATALOGUE, UnknownEvent, parse_payload
 from rbn_shared.events.envelope import Envelope, utc_now
 from rbn_shared.events.topics import Topics
 from rbn_shared.logging import bound, get_logger
 from rbn_shared.metrics import DEAD_LETTERS, EVENTS_CONSUMED, HANDLER_SECONDS
-from rbn_shared.mongo import DUPLICATE_KEY, TRANSIENT_DB_ERRORS, Document
+from rbn_shared.mongo import TRANSIENT_DB_ERRORS, Document, insert_new
 
 log = get_logger(__name__)
 
@@ -219,14 +219,8 @@ class EventConsumer:
                 await asyncio.sleep(self._backoff(min(attempt, 6)))
 
     async def _insert_markers(self, documents: list[Document]) -> None:
-        if not documents:
-            return
-        try:
-            await self._processed.insert_many(documents, ordered=False)
-        except BulkWriteError as error:
-            # A parallel redelivery may have got there first; the effect is the same.
-            if any(e.get("code") != DUPLICATE_KEY for e in error.details.get("writeErrors", [])):
-                raise
+        # A parallel redelivery may have got there first; the effect is the same.
+        await insert_new(self._processed, documents)
 
     async def _insert_marker(self, document: Document) -> None:
         with contextlib.suppress(DuplicateKeyError):

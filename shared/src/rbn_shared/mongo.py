@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from pymongo import AsyncMongoClient
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import (
     AutoReconnect,
+    BulkWriteError,
     ConnectionFailure,
     NetworkTimeout,
     ServerSelectionTimeoutError,
@@ -51,3 +54,18 @@ async def ping(db: AsyncDatabase[Document]) -> bool:
     except TRANSIENT_DB_ERRORS:
         return False
     return True
+
+
+async def insert_new(collection: AsyncCollection[Document], docs: Sequence[Document]) -> set[int]:
+    """Insert documents in one write, leaving out those whose id or unique key exists already;
+    returns the positions of the ones left out. Any other refusal is raised."""
+    if not docs:
+        return set()
+    try:
+        await collection.insert_many(list(docs), ordered=False)
+    except BulkWriteError as error:
+        errors = error.details.get("writeErrors", [])
+        if any(e.get("code") != DUPLICATE_KEY for e in errors):
+            raise
+        return {int(e["index"]) for e in errors}
+    return set()

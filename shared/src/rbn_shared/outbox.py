@@ -32,12 +32,11 @@ from weakref import WeakKeyDictionary, WeakValueDictionary
 
 from aiokafka.errors import KafkaError
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import BulkWriteError
 
 from rbn_shared.events.envelope import Envelope
 from rbn_shared.logging import get_logger
 from rbn_shared.metrics import EVENTS_PUBLISHED
-from rbn_shared.mongo import DUPLICATE_KEY, TRANSIENT_DB_ERRORS, Document
+from rbn_shared.mongo import TRANSIENT_DB_ERRORS, Document, insert_new
 from rbn_shared.waiting import wait_at_most
 
 log = get_logger(__name__)
@@ -139,19 +138,10 @@ class AggregateStore:
 
         Documents whose id or unique key exists already are left out, the others stored.
         """
-        if not docs:
-            return set()
-        try:
-            await self.collection.insert_many(
-                [{**doc, "version": 1, "outbox": []} for doc in docs], ordered=False
-            )
-        except BulkWriteError as error:
-            errors = error.details.get("writeErrors", [])
-            if any(e.get("code") != DUPLICATE_KEY for e in errors):
-                raise
-            refused = {e["index"] for e in errors}
-            return {doc["_id"] for i, doc in enumerate(docs) if i not in refused}
-        return {doc["_id"] for doc in docs}
+        refused = await insert_new(
+            self.collection, [{**doc, "version": 1, "outbox": []} for doc in docs]
+        )
+        return {doc["_id"] for i, doc in enumerate(docs) if i not in refused}
 
     async def save(
         self, doc: Document, expected_version: int, events: Sequence[OutboxRecord] = ()

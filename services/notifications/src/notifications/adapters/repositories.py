@@ -32,13 +32,13 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import DuplicateKeyError
 
 from notifications.domain.delivery import Delivery, DeliveryStatus
 from notifications.domain.preferences import Preferences, Topic
 from notifications.domain.recipients import DISTRICT_ID, DistrictCoordination, NetworkDirectory
 from notifications.domain.report import Development, ReportSchedule
-from rbn_shared.mongo import DUPLICATE_KEY, Document
+from rbn_shared.mongo import Document, insert_new
 from rbn_shared.outbox import AggregateStore, OutboxRecord
 
 DELIVERIES = "deliveries"
@@ -96,12 +96,7 @@ class DeliveryRepository:
             for d in deliveries
             if d.delivery_id in new and d.is_open()
         ]
-        if entries:
-            try:
-                await self._queue.insert_many(entries, ordered=False)
-            except BulkWriteError as error:  # the repair step was quicker for some
-                if any(e.get("code") != DUPLICATE_KEY for e in error.details["writeErrors"]):
-                    raise
+        await insert_new(self._queue, entries)  # the repair step may have been quicker for some
         return new
 
     async def get(self, delivery_id: str) -> tuple[Delivery, int] | None:
