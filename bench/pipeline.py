@@ -12,18 +12,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import statistics
 import sys
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
+import aiosmtplib
 import httpx
 import psutil
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from pymongo import AsyncMongoClient
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -31,23 +34,23 @@ from rich.table import Table
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from rbn_shared.events import new_event
-from rbn_shared.events.base import NetworkRef, Person, Side
-from rbn_shared.events.registry import (
-    CommitteeMember,
-    CommitteeMemberAdded,
-    CommitteeMemberUpdated,
-    CommitteeRole,
-)
+from rbn_shared.events import Envelope
+from rbn_shared.events.registry import CommitteeMemberUpdated
 from rbn_shared.kafka import ensure_topics
 from rbn_shared.settings import ServiceSettings
 from tests.support.env import service_env
+from tests.support.load import conference_scheduled, member_event, publish
 from tests.support.services import DISTRICT, NETWORK_IDS, ServiceProcess
 
 console = Console()
 KAFKA = "127.0.0.1:9092"
 MONGO = "mongodb://127.0.0.1:27017"
 MAILPIT = "http://127.0.0.1:8025/api/v1"
+SMTP = ("127.0.0.1", 1025)
+INVITEES = 80  # a Regionale Bildungskonferenz invites about that many
+# The servers, by process name or a word of their command line, for the CPU they use.
+SERVERS = {"FerretDB": "ferretdb-rbn", "Mailpit": "mailpit", "Kafka": "kafka.Kafka"}
+CPU_PARTS = ["notifications", "FerretDB", "Mailpit", "Kafka"]
 OUT = REPO / "docs" / "benchmarks"
 NETWORKS = NETWORK_IDS
 
@@ -58,7 +61,11 @@ class Results:
     raw_consume: float = 0.0
     message_bytes: int = 0
     projection_rate: float = 0.0
-    mail_rate: float = 0.0
+    mail_rates: dict[str, float] = field(default_factory=dict)  # by load
+    cpu_ms_per_mail: dict[str, dict[str, float]] = field(default_factory=dict)  # load → part
+    mail_bytes: dict[str, int] = field(default_factory=dict)
+    smtp_limit: float = 0.0
+    smtp_cpu_ms: float = 0.0
     latencies: dict[int, dict[str, float]] = field(default_factory=dict)
     memory_mib: dict[str, float] = field(default_factory=dict)
 
@@ -73,40 +80,10 @@ def progress() -> Progress:
     )
 
 
-def member_event(
-    network: str,
-    n: int,
-    run: str,
-    version: int,
-    model: type[CommitteeMember] = CommitteeMemberAdded,
-) -> bytes:
-    """A committee member event; `added` makes two mails, `updated` none (projection only)."""
-    payload = model(
-        network=NetworkRef(
-            id=network, name=f"RBN {network}", office_email=f"office.{run}@bench.example"
-        ),
-        member_id=f"mem-{run}-{n}",
-        person=Person(
-            name=f"Mitglied {n}", email=f"m{n}.{run}@bench.example", organisation="Schule"
-        ),
-        side=Side.MUNICIPALITY,
-        role=CommitteeRole.MEMBER,
-        term_start=date(2027, 1, 1),
-    )
-    envelope = new_event(
-        payload,
-        key=network,
-        aggregate_id=network,
-        aggregate_version=version,
-        correlation_id=f"bench-{run}-{n}",
-    )
-    return envelope.to_wire()
-
-
 async def raw_limit(results: Results, count: int, prefix: str) -> None:
     topic = prefix + "raw"
     await ensure_topics(KAFKA, [topic], partitions=6)
-    value = member_event("hamm", 0, "raw", 1)
+    value = member_event("hamm", 0, "raw", 1).to_wire()
     results.message_bytes = len(value)
     producer = AIOKafkaProducer(
         bootstrap_servers=KAFKA,
@@ -163,16 +140,23 @@ async def metric_sum(url: str, name: str, **labels: str) -> float:
     return total
 
 
-async def publish(topic: str, values: list[tuple[str, bytes]]) -> None:
-    producer = AIOKafkaProducer(
-        bootstrap_servers=KAFKA, acks="all", enable_idempotence=True, linger_ms=5
-    )
-    await producer.start()
-    try:
-        futures = [await producer.send(topic, v, key=k.encode()) for k, v in values]
-        await asyncio.gather(*futures)
-    finally:
-        await producer.stop()
+def cpu_seconds(services: list[ServiceProcess]) -> dict[str, float]:
+    """CPU time used so far by each server and service process (user and system)."""
+    used: dict[str, float] = {}
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        command = f"{proc.info['name']} {' '.join(proc.info['cmdline'] or [])}"
+        for part, word in SERVERS.items():
+            if word in command:
+                with contextlib.suppress(psutil.Error):
+                    times = proc.cpu_times()
+                    used[part] = used.get(part, 0.0) + times.user + times.system
+    for service in services:
+        popen = service.process._popen if service.process else None
+        if popen is not None:
+            with contextlib.suppress(psutil.Error):
+                times = psutil.Process(popen.pid).cpu_times()
+                used[service.name] = times.user + times.system
+    return used
 
 
 def sample_memory(services: list[ServiceProcess], into: dict[str, float]) -> None:
@@ -187,17 +171,14 @@ def sample_memory(services: list[ServiceProcess], into: dict[str, float]) -> Non
 async def projection_throughput(
     results: Results, conferences: ServiceProcess, count: int, prefix: str, run: str
 ) -> None:
-    values = [
-        (
-            NETWORKS[i % 12],
-            member_event(NETWORKS[i % 12], i, run, 1000 + i // 12, CommitteeMemberUpdated),
-        )
+    envelopes = [
+        member_event(NETWORKS[i % 12], i, run, 1000 + i // 12, CommitteeMemberUpdated)
         for i in range(count)
     ]
     before = await metric_sum(
         conferences.url, "rbn_events_consumed_total", consumer="conferences.registry-projection"
     )
-    await publish(prefix + "registry.events", values)
+    await publish(KAFKA, prefix + "registry.events", envelopes)
     with progress() as bar:
         task = bar.add_task("conferences projection", total=count)
         started = time.perf_counter()
@@ -223,17 +204,19 @@ async def mailpit_total() -> int:
 
 
 async def mail_throughput(
-    results: Results, notifications: ServiceProcess, events: int, prefix: str, run: str
+    results: Results,
+    notifications: ServiceProcess,
+    load: str,
+    envelopes: list[Envelope],
+    topic: str,
+    expected: int,
 ) -> None:
-    values = [
-        (NETWORKS[i % 12], member_event(NETWORKS[i % 12], i, run + "m", 5000 + i // 12))
-        for i in range(events)
-    ]
-    expected = 2 * events  # the new member and the office
+    """Mails per second into Mailpit for one kind of load, and the CPU each part spent per mail."""
     before = await mailpit_total()
-    await publish(prefix + "registry.events", values)
+    cpu_before = cpu_seconds([notifications])
+    await publish(KAFKA, topic, envelopes)
     with progress() as bar:
-        task = bar.add_task("mails into Mailpit", total=expected)
+        task = bar.add_task(f"mails into Mailpit ({load})", total=expected)
         # The sustained rate: from the first mail Mailpit holds to the last, so the consumer's
         # start (joining its group, first fetch) does not count against it.
         sent, first, last = 0, 0, -1
@@ -247,7 +230,47 @@ async def mail_throughput(
             bar.update(task, completed=sent)
             sample_memory([notifications], results.memory_mib)
             await asyncio.sleep(0.25)
-        results.mail_rate = (sent - first) / max(last_change - first_at, 1e-9)
+    cpu_after = cpu_seconds([notifications])
+    results.mail_rates[load] = (sent - first) / max(last_change - first_at, 1e-9)
+    results.cpu_ms_per_mail[load] = {
+        part: 1000 * (cpu_after[part] - cpu_before.get(part, 0.0)) / max(sent, 1)
+        for part in cpu_after
+    }
+    console.print(f"  mails ({load}): {results.mail_rates[load]:,.1f} mails/s, {sent}/{expected}")
+
+
+async def smtp_limit(results: Results, database: str, count: int) -> None:
+    """The SMTP server's own limit: a stored invitation sent again and again, 16 connections."""
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(MONGO)
+    try:
+        stored = await client[database]["deliveries"].find_one(
+            {"template": "conference-invitation"}, {"message": 1}
+        )
+    finally:
+        await client.close()
+    if stored is None:
+        return
+    message = str(stored["message"])
+    results.mail_bytes["invitations"] = len(message)
+    left = iter(range(count))
+    cpu_before = cpu_seconds([])
+
+    async def connection(bar: Progress, task: object) -> None:
+        smtp = aiosmtplib.SMTP(hostname=SMTP[0], port=SMTP[1])
+        await smtp.connect()
+        for _ in left:
+            await smtp.sendmail("bench@bench.example", ["smtp-limit@bench.example"], message)
+            bar.advance(task)  # type: ignore[arg-type]
+        await smtp.quit()
+
+    with progress() as bar:
+        task = bar.add_task("SMTP server alone (aiosmtplib)", total=count)
+        started = time.perf_counter()
+        await asyncio.gather(*(connection(bar, task) for _ in range(16)))
+        results.smtp_limit = count / (time.perf_counter() - started)
+    used = cpu_seconds([])
+    results.smtp_cpu_ms = 1000 * (used["Mailpit"] - cpu_before.get("Mailpit", 0.0)) / count
+    console.print(f"  SMTP server alone: {results.smtp_limit:,.0f} mails/s")
 
 
 async def latency_at(
@@ -346,25 +369,46 @@ async def accepted_times(addresses: set[str], timeout: float) -> dict[str, float
 
 
 def report(results: Results, args: argparse.Namespace) -> str:
-    ratio = results.mail_rate / results.raw_consume if results.raw_consume else 0
+    members = results.mail_rates.get("members", 0.0)
+    invitations = results.mail_rates.get("invitations", 0.0)
+    raw = results.raw_consume or float("nan")
     lines = [
         "# Pipeline benchmark",
         "",
         f"`uv run python bench/pipeline.py{' --quick' if args.quick else ''}` on the 2-core, 24 GiB "
         f"development machine, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; Kafka 4.3.1, FerretDB "
-        "v1.24.2 (SQLite), Mailpit as the SMTP server, all on this machine.",
+        "v1.24.2 (SQLite, with the project's patches), Mailpit as the SMTP server, all on this "
+        "machine.",
         "",
         "| measure | value |",
         "|---|---|",
         f"| message size (a committee-member-added event) | {results.message_bytes} bytes |",
         f"| raw limit: aiokafka produce (acks=all, idempotent) | {results.raw_produce:,.0f} msg/s |",
         f"| raw limit: aiokafka consume | {results.raw_consume:,.0f} msg/s |",
+        f"| raw limit: the SMTP server alone, an invitation ({results.mail_bytes.get('invitations', 0):,} bytes) sent over 16 connections | {results.smtp_limit:,.0f} mails/s |",
         f"| conferences projection (registry events applied) | {results.projection_rate:,.1f} events/s |",
-        f"| notifications delivered into Mailpit | {results.mail_rate:,.1f} mails/s |",
-        f"| ratio: projection / raw consume | {results.projection_rate / results.raw_consume:.4f} |"
-        if results.raw_consume
-        else "",
-        f"| ratio: mails / raw consume | {ratio:.4f} |",
+        f"| mails into Mailpit: committee members added (2 mails per event) | {members:,.1f} mails/s |",
+        f"| mails into Mailpit: conferences scheduled ({INVITEES} invitations with calendar per event) | {invitations:,.1f} mails/s |",
+        f"| ratio: projection / raw consume | {results.projection_rate / raw:.4f} |",
+        f"| ratio: mails (invitations) / raw consume | {invitations / raw:.4f} |",
+        f"| ratio: mails (invitations) / the SMTP server alone | {invitations / (results.smtp_limit or float('nan')):.3f} |",
+        "",
+        "CPU time per mail delivered, by process (from /proc, during each mail run; 2 cores give "
+        "2,000 ms per second, so 1,000 mails/s would allow 2 ms per mail for all of them "
+        "together):",
+        "",
+        "| load | " + " | ".join(CPU_PARTS) + " | total |",
+        "|---|" + "---|" * (len(CPU_PARTS) + 1),
+    ]  # fmt: skip
+    for load, parts in sorted(results.cpu_ms_per_mail.items()):
+        cells = [f"{parts.get(part, 0.0):.2f} ms" for part in CPU_PARTS]
+        lines.append(f"| {load} | " + " | ".join(cells) + f" | {sum(parts.values()):.2f} ms |")
+    if results.smtp_cpu_ms:
+        lines.append(
+            "\nThe SMTP server alone used "
+            f"{results.smtp_cpu_ms:.2f} ms of CPU per invitation it accepted."
+        )
+    lines += [
         "",
         "Latency from the registry API call to the SMTP server's acceptance (a new committee "
         "member's welcome mail; two mails per call). `delivered` counts welcome mails that "
@@ -396,9 +440,19 @@ def plot(results: Results) -> None:
     import matplotlib.pyplot as plt
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
-    names = ["raw produce", "raw consume", "projection", "mails"]
-    values = [results.raw_produce, results.raw_consume, results.projection_rate, results.mail_rate]
-    left.bar(names, values, color=["#888", "#888", "#2a7", "#27a"])
+    names = ["raw\nproduce", "raw\nconsume", "SMTP\nalone", "projection", "mails\nmembers",
+             "mails\ninvitations"]  # fmt: skip
+    values = [
+        results.raw_produce,
+        results.raw_consume,
+        results.smtp_limit,
+        results.projection_rate,
+        results.mail_rates.get("members", 0.0),
+        results.mail_rates.get("invitations", 0.0),
+    ]
+    left.bar(names, values, color=["#888", "#888", "#888", "#2a7", "#27a", "#27a"])
+    left.axhline(1000, color="#c33", linestyle="--", linewidth=1, label="target: 1,000 mails/s")
+    left.legend(loc="upper right", fontsize=8)
     left.set_yscale("log")
     left.set_ylabel("per second (log)")
     left.set_title("Throughput: raw Kafka limit vs pipeline")
@@ -423,8 +477,8 @@ async def main(args: argparse.Namespace) -> None:
     run = uuid.uuid4().hex[:6]
     prefix = f"bench.{run}."
     results = Results()
-    raw_count, projection_count, mail_events = (
-        (5_000, 1_000, 600) if args.quick else (50_000, 5_000, 1_500)
+    raw_count, projection_count, mail_events, conferences_count, smtp_count = (
+        (5_000, 1_000, 600, 15, 2_000) if args.quick else (50_000, 5_000, 1_500, 40, 5_000)
     )
     rates, seconds = ([5, 50, 200], 5.0) if args.quick else ([5, 50, 200, 500], 10.0)
     await ensure_topics(KAFKA, ServiceSettings(topic_prefix=prefix).topics.all(), partitions=6)
@@ -461,8 +515,25 @@ async def main(args: argparse.Namespace) -> None:
         await projection_throughput(results, conferences, projection_count, prefix, run)
         console.print(f"  projection: {results.projection_rate:,.1f} events/s")
         notifications.start()
-        await mail_throughput(results, notifications, mail_events, prefix, run)
-        console.print(f"  mails: {results.mail_rate:,.1f} mails/s")
+        members = [
+            member_event(NETWORKS[i % 12], i, run + "m", 5000 + i // 12) for i in range(mail_events)
+        ]
+        await mail_throughput(
+            results, notifications, "members", members, prefix + "registry.events", 2 * len(members)
+        )
+        conferences_scheduled = [
+            conference_scheduled(NETWORKS[i % 12], i, run + "c", INVITEES)
+            for i in range(conferences_count)
+        ]
+        await mail_throughput(
+            results,
+            notifications,
+            "invitations",
+            conferences_scheduled,
+            prefix + "conferences.events",
+            INVITEES * len(conferences_scheduled),
+        )
+        await smtp_limit(results, f"bench_{run}_notifications", smtp_count)
         registry.start()
         seed = await asyncio.create_subprocess_exec(
             sys.executable,

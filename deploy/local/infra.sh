@@ -214,7 +214,8 @@ start_ferretdb() {
   # cut may lose the last moments; about three times the write rate of the default (full).
   launch ferretdb "$FERRETDB_BIN" --listen-addr="127.0.0.1:$FERRETDB_PORT" \
     --sqlite-url="file:$DATA/ferretdb/?_pragma=synchronous(normal)" \
-    --log-level="${RBN_FERRETDB_LOG_LEVEL:-warn}"
+    --log-level="${RBN_FERRETDB_LOG_LEVEL:-warn}" \
+    ${RBN_FERRETDB_DEBUG_ADDR:+--debug-addr="$RBN_FERRETDB_DEBUG_ADDR"}
   wait_ready ferretdb 30 port_open $FERRETDB_PORT
   say "ferretdb ready"
 }

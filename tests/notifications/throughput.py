@@ -1,12 +1,13 @@
 """Mail throughput of the notifications service alone (not a test: figures, not pass/fail).
 
     uv run python -m tests.notifications.throughput --events 300 [--rounds 2]
+    uv run python -m tests.notifications.throughput --load invitations --events 25 --invitees 80
 
 Needs the local servers (Kafka, FerretDB, Mailpit). Runs the service as a process with its own
-topics and database, publishes `committee-member-added` events for fresh member addresses (each
-event means two mails: the new member and the network's office) and times until all of them are
-in Mailpit. Every round publishes into the same database, so later rounds show how the rate holds
-up as the deliveries collection grows.
+topics and database, publishes events (see tests.support.load: `members`, two mails per event;
+`invitations`, one per invitee) and times until all mails are in Mailpit; then prints the
+service's database commands per mail. Every round publishes into the same database, so later
+rounds show how the rate holds up as the deliveries collection grows.
 """
 
 from __future__ import annotations
@@ -16,18 +17,15 @@ import asyncio
 import os
 import time
 import uuid
-from datetime import date
 from pathlib import Path
 
 import httpx
-from aiokafka import AIOKafkaProducer
+from prometheus_client.parser import text_string_to_metric_families
 
-from rbn_shared.events import Envelope, new_event
-from rbn_shared.events.base import NetworkRef, Person, Side
-from rbn_shared.events.registry import CommitteeMemberAdded, CommitteeRole
 from rbn_shared.kafka import ensure_topics
 from rbn_shared.settings import ServiceSettings
 from tests.notifications.integration.support import Service
+from tests.support.load import conference_scheduled, member_event, publish
 
 KAFKA = "127.0.0.1:9092"
 MONGO = os.environ.get("RBN_BENCH_MONGO_URL", "mongodb://127.0.0.1:27017")
@@ -35,40 +33,41 @@ MAILPIT = "http://127.0.0.1:8025/api/v1"
 NETWORKS = ["bochum", "dortmund", "hagen", "hamm", "herne", "kreis-soest"]
 
 
-def member_added(run: str, n: int, version: int) -> Envelope:
-    network = NETWORKS[n % len(NETWORKS)]
-    payload = CommitteeMemberAdded(
-        network=NetworkRef(
-            id=network, name=f"RBN {network}", office_email=f"office.{run}@tp.example.org"
-        ),
-        member_id=f"mem-{run}-{n}",
-        person=Person(
-            name=f"Mitglied {n}", email=f"m{n}.{run}@tp.example.org", organisation="Schule"
-        ),
-        side=Side.MUNICIPALITY,
-        role=CommitteeRole.MEMBER,
-        term_start=date(2027, 1, 1),
-    )
-    return new_event(
-        payload, key=network, aggregate_id=network, aggregate_version=version, correlation_id=run
-    )
-
-
-async def publish(topic: str, envelopes: list[Envelope]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=KAFKA, acks="all", linger_ms=5)
-    await producer.start()
-    try:
-        sends = [await producer.send(topic, e.to_wire(), key=e.key.encode()) for e in envelopes]
-        await asyncio.gather(*sends)
-    finally:
-        await producer.stop()
-
-
 async def mailpit_total() -> int:
     """All messages Mailpit holds: a cheap count (a search would load Mailpit while it counts)."""
     async with httpx.AsyncClient(timeout=10) as client:
         page = await client.get(MAILPIT + "/messages", params={"limit": "1"})
     return int(page.json()["total"])
+
+
+async def database_commands(service_url: str) -> dict[str, tuple[int, float]]:
+    """The service's database commands so far, by name: (how many, seconds in total)."""
+    async with httpx.AsyncClient(timeout=10) as client:
+        text = (await client.get(service_url + "/metrics")).text
+    totals: dict[str, list[float]] = {}
+    for family in text_string_to_metric_families(text):
+        if family.name != "rbn_db_command_seconds":
+            continue
+        for sample in family.samples:
+            field = {"rbn_db_command_seconds_count": 0, "rbn_db_command_seconds_sum": 1}
+            if sample.name in field:
+                name = f"{sample.labels['command']} {sample.labels['collection']}"
+                totals.setdefault(name, [0, 0.0])[field[sample.name]] += sample.value
+    return {name: (int(n), seconds) for name, (n, seconds) in totals.items()}
+
+
+def print_commands(
+    before: dict[str, tuple[int, float]], after: dict[str, tuple[int, float]], mails: int
+) -> None:
+    """Database commands per mail in a round, and the mean wait for each kind."""
+    for name in sorted(after, key=lambda k: after[k][0] - before.get(k, (0, 0.0))[0], reverse=True):
+        count = after[name][0] - before.get(name, (0, 0.0))[0]
+        seconds = after[name][1] - before.get(name, (0, 0.0))[1]
+        if count:
+            print(
+                f"  {name:<32} {count:>7} commands  {count / max(mails, 1):6.2f} per mail  "
+                f"{1000 * seconds / count:6.2f} ms each"
+            )
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -89,11 +88,22 @@ async def main(args: argparse.Namespace) -> None:
         for round_no in range(args.rounds):
             tag = f"{run}r{round_no}"
             base = round_no * args.events
-            envelopes = [member_added(tag, base + n, 1000 + base + n) for n in range(args.events)]
-            expected = 2 * args.events
+            if args.load == "members":
+                envelopes = [
+                    member_event(NETWORKS[n % len(NETWORKS)], base + n, tag, 1000 + base + n)
+                    for n in range(args.events)
+                ]
+                expected, topic = 2 * args.events, "registry.events"
+            else:
+                envelopes = [
+                    conference_scheduled(NETWORKS[n % len(NETWORKS)], base + n, tag, args.invitees)
+                    for n in range(args.events)
+                ]
+                expected, topic = args.invitees * args.events, "conferences.events"
             before = await mailpit_total()
+            commands_before = await database_commands(service.url)
             started = time.perf_counter()
-            await publish(prefix + "registry.events", envelopes)
+            await publish(KAFKA, prefix + topic, envelopes)
             sent, last_change, last = 0, time.perf_counter(), -1
             while sent < expected and time.perf_counter() - last_change < 60:
                 sent = await mailpit_total() - before
@@ -106,13 +116,16 @@ async def main(args: argparse.Namespace) -> None:
                 f"= {sent / elapsed:.1f} mails/s",
                 flush=True,
             )
+            print_commands(commands_before, await database_commands(service.url), sent)
     finally:
         service.stop()
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--load", choices=["members", "invitations"], default="members")
     parser.add_argument("--events", type=int, default=300)
+    parser.add_argument("--invitees", type=int, default=80, help="per conference (invitations)")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=16)
     asyncio.run(main(parser.parse_args()))

@@ -64,6 +64,10 @@ class DeadLetterSink(Protocol):
     ) -> None: ...
 
 
+# Markers looked up per read: FerretDB narrows `_id: {$in: [...]}` by its index up to 1,000 ids.
+MARKER_LOOKUP_BATCH = 500
+
+
 class EventConsumer:
     def __init__(
         self,
@@ -105,9 +109,27 @@ class EventConsumer:
         await self._retrying_db(self._insert_markers, markers)
         return outcome
 
-    async def _process_one(self, record: Incoming, markers: list[Document]) -> Outcome:
+    async def _processed_before(self, records: Sequence[Incoming]) -> dict[str, bool]:
+        """Which of the batch's events were processed before, by their markers, in one read.
+
+        The event id is taken from the record's header; an event whose body names another id is
+        looked up on its own in `_process`.
+        """
+        wanted = sorted(
+            {f"{self.name}:{r.headers['event_id']}" for r in records if "event_id" in r.headers}
+        )
+        done: set[str] = set()
+        for start in range(0, len(wanted), MARKER_LOOKUP_BATCH):
+            chunk = wanted[start : start + MARKER_LOOKUP_BATCH]
+            found = self._processed.find({"_id": {"$in": chunk}}, {"_id": 1})
+            done.update([str(doc["_id"]) async for doc in found])
+        return {marker: marker in done for marker in wanted}
+
+    async def _process_one(
+        self, record: Incoming, markers: list[Document], known: Mapping[str, bool] | None = None
+    ) -> Outcome:
         started = time.perf_counter()
-        outcome = await self._process(record, markers)
+        outcome = await self._process(record, markers, known or {})
         event_type = record.headers.get("event_type", "unknown")
         self.counts[outcome] += 1
         EVENTS_CONSUMED.labels(self.service, self.name, event_type, outcome.value).inc()
@@ -133,10 +155,11 @@ class EventConsumer:
         for record in records:
             lanes.setdefault((record.topic, record.partition, record.key), []).append(record)
         markers: list[Document] = []
+        known = await self._retrying_db(self._processed_before, records)
 
         async def run_lane(lane: list[Incoming]) -> list[Outcome]:
             async with self._lanes:
-                return [await self._process_one(record, markers) for record in lane]
+                return [await self._process_one(record, markers, known) for record in lane]
 
         done = await asyncio.gather(*(run_lane(lane) for lane in lanes.values()))
         await self._retrying_db(self._insert_markers, markers)
@@ -146,7 +169,9 @@ class EventConsumer:
     def total_lag(self) -> int:
         return sum(self.lag.values())
 
-    async def _process(self, record: Incoming, markers: list[Document]) -> Outcome:
+    async def _process(
+        self, record: Incoming, markers: list[Document], known: Mapping[str, bool]
+    ) -> Outcome:
         try:
             envelope = Envelope.from_wire(record.value)
         except (ValidationError, ValueError) as error:
@@ -166,9 +191,7 @@ class EventConsumer:
             except ValidationError as error:
                 return await self._dead_letter(record, "invalid-payload", _short(error))
             marker = f"{self.name}:{envelope.event_id}"
-            if any(m["_id"] == marker for m in markers) or await self._retrying_db(
-                self._processed.find_one, {"_id": marker}
-            ):
+            if any(m["_id"] == marker for m in markers) or await self._was_processed(marker, known):
                 log.debug("event already processed, skipped")
                 return Outcome.DUPLICATE
             failure = await self._run_handler(handler, envelope, payload)
@@ -177,6 +200,11 @@ class EventConsumer:
             markers.append({"_id": marker, "type": envelope.type, "processed_at": utc_now()})
             log.info("event processed", consumer=self.name)
             return Outcome.PROCESSED
+
+    async def _was_processed(self, marker: str, known: Mapping[str, bool]) -> bool:
+        if marker in known:
+            return known[marker]
+        return bool(await self._retrying_db(self._processed.find_one, {"_id": marker}))
 
     async def _run_handler(self, handler: Handler, envelope: Envelope, payload: Any) -> str | None:
         """Run until it succeeds (None) or fails for good (the reason)."""

@@ -44,6 +44,13 @@ MAILS = Counter(
     ["service", "outcome"],
 )
 
+DB_COMMAND_SECONDS = Histogram(
+    "rbn_db_command_seconds",
+    "Database commands by name, collection and outcome, with the time until the answer arrived.",
+    ["service", "command", "collection", "outcome"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5),
+)
+
 
 def metrics_router(refresh: Callable[[], Awaitable[None]]) -> APIRouter:
     """`/metrics` in Prometheus' text format; `refresh` updates gauges that are read on demand."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, monitoring
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import (
@@ -16,6 +16,7 @@ from pymongo.errors import (
     ServerSelectionTimeoutError,
 )
 
+from rbn_shared.metrics import DB_COMMAND_SECONDS
 from rbn_shared.settings import ServiceSettings
 
 Document = dict[str, Any]
@@ -31,14 +32,42 @@ TRANSIENT_DB_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
+class CommandTimer(monitoring.CommandListener):
+    """Counts and times every database command, by its name and collection, for `/metrics`."""
+
+    def __init__(self, service: str) -> None:
+        self._service = service
+        self._collections: dict[int, str] = {}  # request id → collection, until the answer
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        target = event.command.get(event.command_name)
+        self._collections[event.request_id] = target if isinstance(target, str) else ""
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        self._observe(event, "ok")
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        self._observe(event, "error")
+
+    def _observe(
+        self, event: monitoring.CommandSucceededEvent | monitoring.CommandFailedEvent, outcome: str
+    ) -> None:
+        collection = self._collections.pop(event.request_id, "")
+        DB_COMMAND_SECONDS.labels(self._service, event.command_name, collection, outcome).observe(
+            event.duration_micros / 1e6
+        )
+
+
 def connect(settings: ServiceSettings) -> AsyncMongoClient[Document]:
+    service = settings.model_config.get("env_prefix", "rbn").strip("_").lower()
     return AsyncMongoClient(
         settings.mongo_url.get_secret_value(),
         tz_aware=True,
         uuidRepresentation="standard",
         serverSelectionTimeoutMS=5_000,
         connectTimeoutMS=5_000,
-        appname=settings.model_config.get("env_prefix", "rbn").strip("_").lower(),
+        appname=service,
+        event_listeners=[CommandTimer(service)],
     )
 
 

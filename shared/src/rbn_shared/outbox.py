@@ -11,9 +11,9 @@ FerretDB (the local stand-in for MongoDB) evaluates a conditional update as a re
 write, so two concurrent updates of one document could both pass the version check. Every write
 and every relay pass on a document therefore runs under a per-document lock of this process
 (`KeyedLocks`). Between several instances of one service the version guard alone decides, which
-is atomic on MongoDB. FerretDB also looks a document up by index only when the filter is the
-`_id` alone: there the store reads the version by `_id` and writes by `_id` (the same read-then-
-write FerretDB would do itself), instead of a filter that scans the whole collection.
+is atomic on MongoDB. (Upstream FerretDB looks a document up by index only when the filter is
+the `_id` alone; the project's build narrows `{_id, version}` by the index too, see
+deploy/local/ferretdb/patches.)
 
 The relay learns from the stores which events a write appended and publishes those at once,
 from memory, then removes exactly those records with one `$pullAll` (records another write
@@ -26,9 +26,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, Protocol
-from weakref import WeakKeyDictionary, WeakValueDictionary
+from weakref import WeakValueDictionary
 
 from aiokafka.errors import KafkaError
 from pymongo.asynchronous.collection import AsyncCollection
@@ -42,23 +42,9 @@ from rbn_shared.waiting import wait_at_most
 log = get_logger(__name__)
 
 
-# Removing sent records is one update per document; a few run side by side, not hundreds (many
-# open requests at once exhaust FerretDB's SQLite connections).
-FORGET_CONCURRENCY = 16
-
-
-async def gather_bounded(coroutines: Iterable[Awaitable[None]], *, limit: int) -> None:
-    """Await all, at most `limit` at a time; the first error is raised after all have ended."""
-    gate = asyncio.Semaphore(limit)
-
-    async def gated(coroutine: Awaitable[None]) -> None:
-        async with gate:
-            await coroutine
-
-    results = await asyncio.gather(*(gated(c) for c in coroutines), return_exceptions=True)
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
+# Sent records are removed from up to this many documents in one write. Each document's own
+# records are compared with all of the write's, so the write is kept small.
+FORGET_BATCH = 64
 
 
 class VersionConflict(Exception):
@@ -160,32 +146,12 @@ class AggregateStore:
 
     async def update_at_version(self, doc_id: object, version: int, update: Document) -> bool:
         """Apply `update` if the document is still at `version`; False if it is not."""
-        if await guards_in_filter(self.collection):
-            result = await self.collection.update_one({"_id": doc_id, "version": version}, update)
-            return result.matched_count == 1
-        current = await self.collection.find_one({"_id": doc_id}, {"version": 1})
-        if current is None or current.get("version") != version:
-            return False
-        result = await self.collection.update_one({"_id": doc_id}, update)
+        result = await self.collection.update_one({"_id": doc_id, "version": version}, update)
         return result.matched_count == 1
 
     def _written(self, doc_id: object, events: Sequence[OutboxRecord]) -> None:
         if events and self._on_write is not None:
             self._on_write(self, doc_id, events)
-
-
-_FILTER_GUARDS: WeakKeyDictionary[Any, bool] = WeakKeyDictionary()
-
-
-async def guards_in_filter(collection: AsyncCollection[Document]) -> bool:
-    """True for MongoDB (an atomic conditional update); False for FerretDB (see above)."""
-    client = collection.database.client
-    known = _FILTER_GUARDS.get(client)
-    if known is None:
-        info = await client.admin.command("buildInfo")
-        known = "ferretdbVersion" not in info
-        _FILTER_GUARDS[client] = known
-    return known
 
 
 class OutboxRelay:
@@ -255,12 +221,10 @@ class OutboxRelay:
                 while written:
                     chunk = list(itertools.islice(written.items(), self._batch_size))
                     # One pipelined send for the whole chunk (per document in write order),
-                    # then each document's records removed under its lock, a few at a time.
+                    # then the records removed, many documents per write.
                     await self._publisher.publish_all([r for _, rs in chunk for r in rs])
-                    await gather_bounded(
-                        (self._forget(store, doc_id, records) for doc_id, records in chunk),
-                        limit=FORGET_CONCURRENCY,
-                    )
+                    for start in range(0, len(chunk), FORGET_BATCH):
+                        await self._forget(store, chunk[start : start + FORGET_BATCH])
                     for doc_id, records in chunk:
                         del written[doc_id]
                         sent += len(records)
@@ -305,25 +269,29 @@ class OutboxRelay:
     ) -> None:
         """Send the records, then remove exactly them from the document (call under its lock)."""
         await self._publisher.publish_all(records)
-        await self._remove(store, doc_id, records)
+        await self._remove(store, [(doc_id, records)])
 
     async def _forget(
-        self, store: AggregateStore, doc_id: object, records: Sequence[OutboxRecord]
+        self, store: AggregateStore, sent: Sequence[tuple[object, Sequence[OutboxRecord]]]
     ) -> None:
-        async with store.locked(doc_id):
-            await self._remove(store, doc_id, records)
+        async with contextlib.AsyncExitStack() as locks:
+            for doc_id, _ in sent:
+                await locks.enter_async_context(store.locked(doc_id))
+            await self._remove(store, sent)
 
     async def _remove(
-        self, store: AggregateStore, doc_id: object, records: Sequence[OutboxRecord]
+        self, store: AggregateStore, sent: Sequence[tuple[object, Sequence[OutboxRecord]]]
     ) -> None:
-        """Remove sent records from their document.
+        """Remove sent records from their documents, in one write (call under their locks).
 
         `$pullAll` removes records equal to the ones sent and leaves any that another instance
-        appended meanwhile; records already removed by someone else are simply not there. It is
-        a write, so it runs under the document's lock (FerretDB rewrites the whole document).
+        appended meanwhile; records already removed by someone else are simply not there (event
+        ids are unique, so one document's records never match another's). It is a write, so it
+        runs under the documents' locks (FerretDB rewrites each whole document).
         """
-        await store.collection.update_one(
-            {"_id": doc_id}, {"$pullAll": {"outbox": [dict(r) for r in records]}}
+        records = [dict(r) for _, rs in sent for r in rs]
+        await store.collection.update_many(
+            {"_id": {"$in": [doc_id for doc_id, _ in sent]}}, {"$pullAll": {"outbox": records}}
         )
         for record in records:
             EVENTS_PUBLISHED.labels(self._service, record.get("type", "unknown")).inc()

@@ -12,7 +12,13 @@ import pytest
 from icalendar import Calendar
 
 from notifications.domain.preferences import Topic
-from notifications.domain.recipients import Contact, DistrictCoordination, NetworkDirectory
+from notifications.domain.recipients import (
+    Contact,
+    DistrictCoordination,
+    NetworkDirectory,
+    Recipient,
+    Role,
+)
 from notifications.domain.report import build_report, development_of
 from notifications.domain.rules import RULES, Addressing, plan
 from notifications.examples import ENDS, STARTS, Examples
@@ -172,6 +178,47 @@ def test_line_breaks_in_names_and_titles_cannot_add_headers() -> None:
     assert "\nBcc:" not in raw
     assert message["To"].addresses[0].addr_spec == str(evil.person.email)
     assert "\n" not in str(message["Subject"])
+
+
+@pytest.mark.parametrize(
+    ("event_type", "template", "mail"),
+    rendered_all(),
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_every_mail_is_well_formed_mime_that_reads_back_as_written(
+    event_type: str, template: str, mail: RenderedMail
+) -> None:
+    """Parsed with the strict modern parser: no defects, each header once, the text unchanged."""
+    recipient = Recipient("sabine.krueger@schule.example.org", "Sabine Krüger", Role.INVITEE)
+    raw = compose(
+        mail,
+        recipient=recipient,
+        sender_email="bildungsnetzwerke@bezreg.example.org",
+        sender_name="Regionales Bildungsnetzwerk Bochum",
+        reply_to=EX.office_email,
+        message_id="<d-1@rbn-arnsberg.nrw.de>",
+        date=STAMP,
+    )
+    assert raw.isascii()
+    assert "\n" not in raw.replace("\r\n", "")  # CRLF only, as SMTP wants
+    assert all(len(line) <= 998 for line in raw.split("\r\n"))
+    message = parse(raw)
+    for part in message.walk():
+        assert not part.defects, (template, part.get_content_type(), part.defects)
+    head = raw.split("\r\n\r\n", 1)[0]
+    for name in ("Subject", "From", "To", "Reply-To", "Date", "Message-ID", "MIME-Version"):
+        assert sum(1 for line in head.split("\r\n") if line.startswith(name + ":")) == 1, name
+    assert raw.count("MIME-Version:") == 1  # once, at the top
+    assert str(message["Subject"]) == mail.subject
+    assert message["To"].addresses[0].display_name == "Sabine Krüger"
+    assert message["From"].addresses[0].display_name == "Regionales Bildungsnetzwerk Bochum"
+    text, html = message.get_body(("plain",)), message.get_body(("html",))
+    assert text is not None
+    assert html is not None
+    assert text.get_content().replace("\r\n", "\n").strip() == mail.text.strip()
+    assert html.get_content().replace("\r\n", "\n").strip() == mail.html.strip()
+    calendars = [p for p in message.walk() if p.get_content_type() == "text/calendar"]
+    assert len(calendars) == (1 if mail.calendar is not None else 0)
 
 
 def test_markup_in_any_field_is_escaped_in_html() -> None:

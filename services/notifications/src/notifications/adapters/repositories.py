@@ -2,7 +2,7 @@
 
 Every read-decide-write of one document runs under `store.locked(id)` (see rbn_shared.outbox).
 The one decision that must hold across instances, "who may make attempt n of a delivery", is an
-insert with a unique `_id`: atomic on MongoDB and on FerretDB alike.
+insert with a unique `_id`: atomic on MongoDB and on FerretDB alike (also within a bulk insert).
 
 Every lookup on the paths of an event or a mail is by `_id`: FerretDB uses an index for nothing
 else, and any other filter reads every document of the collection (for deliveries, the rendered
@@ -34,6 +34,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from notifications.adapters.batching import Batcher
 from notifications.domain.delivery import Delivery, DeliveryStatus
 from notifications.domain.preferences import Preferences, Topic
 from notifications.domain.recipients import DISTRICT_ID, DistrictCoordination, NetworkDirectory
@@ -70,6 +71,7 @@ class DeliveryRepository:
         self.store = store
         self._attempts = attempts
         self._queue = queue
+        self._claims: Batcher[Document, bool] = Batcher(self._insert_claims)
 
     async def create_indexes(self) -> None:
         deliveries = self.store.collection
@@ -208,20 +210,23 @@ class DeliveryRepository:
     # ------------------------------------------------------------------ attempts
 
     async def claim(self, delivery_id: str, attempt: int, instance: str, now: datetime) -> bool:
-        """Reserve attempt `attempt` of a delivery; only one claimant in the world gets it."""
-        try:
-            await self._attempts.insert_one(
-                {
-                    "_id": f"{delivery_id}#{attempt}",
-                    "delivery_id": delivery_id,
-                    "attempt": attempt,
-                    "instance": instance,
-                    "started_at": now,
-                }
-            )
-        except DuplicateKeyError:
-            return False
-        return True
+        """Reserve attempt `attempt` of a delivery; only one claimant in the world gets it.
+
+        Claims made at the same moment (the dispatcher starts many attempts at once) are inserted
+        together; each claim is still its own document with a unique `_id`.
+        """
+        claim = {
+            "_id": f"{delivery_id}#{attempt}",
+            "delivery_id": delivery_id,
+            "attempt": attempt,
+            "instance": instance,
+            "started_at": now,
+        }
+        return await self._claims.submit(claim)
+
+    async def _insert_claims(self, claims: list[Document]) -> list[bool]:
+        refused = await insert_new(self._attempts, claims)
+        return [i not in refused for i in range(len(claims))]
 
     async def claim_started_at(self, delivery_id: str, attempt: int) -> datetime | None:
         doc = await self._attempts.find_one({"_id": f"{delivery_id}#{attempt}"})

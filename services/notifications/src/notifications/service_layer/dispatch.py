@@ -173,10 +173,10 @@ class Dispatcher:
                 if entry.delivery_id not in skip:
                     self._ready.setdefault(entry.delivery_id, None)
         started = 0
-        for delivery_id, stored in list(self._ready.items()):
-            if started >= free:
-                break
-            del self._ready[delivery_id]
+        while started < free and self._ready:
+            # Taken from the front one by one: the ready ones can be thousands (a bulletin).
+            delivery_id = next(iter(self._ready))
+            stored = self._ready.pop(delivery_id)
             if delivery_id in skip:
                 continue
             self._in_flight.add(delivery_id)
