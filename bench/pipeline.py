@@ -1,11 +1,13 @@
-"""Benchmark: the raw Kafka limit beside the pipeline's throughput, latency and memory.
+"""Benchmark: the raw limits of Kafka and of the SMTP server beside the pipeline's throughput,
+latency, CPU and memory.
 
     uv run python bench/pipeline.py            the full run (several minutes)
     uv run python bench/pipeline.py --quick    smaller numbers, for a first look
 
-Needs the local servers (`./dev infra start`). Runs the services as processes on free ports with
-their own topics and databases, prints a table, and writes docs/benchmarks/pipeline.md and
-docs/benchmarks/pipeline.png. Kept out of the test suite: figures, not pass/fail.
+Needs the local servers (`./dev infra start`); empties Mailpit first. Runs the services as
+processes on free ports with their own topics and databases, prints a table, and writes
+docs/benchmarks/pipeline.md and docs/benchmarks/pipeline.png. Kept out of the test suite: figures,
+not pass/fail.
 """
 
 from __future__ import annotations
@@ -39,7 +41,13 @@ from rbn_shared.events.registry import CommitteeMemberUpdated
 from rbn_shared.kafka import ensure_topics
 from rbn_shared.settings import ServiceSettings
 from tests.support.env import service_env
-from tests.support.load import conference_scheduled, member_event, publish
+from tests.support.load import conference_scheduled, member_event, publish, seat_of
+from tests.support.measure import (
+    clear_mailpit,
+    commands_per_mail,
+    database_commands,
+    mailpit_total,
+)
 from tests.support.services import DISTRICT, NETWORK_IDS, ServiceProcess
 
 console = Console()
@@ -50,7 +58,7 @@ SMTP = ("127.0.0.1", 1025)
 INVITEES = 80  # a Regionale Bildungskonferenz invites about that many
 # The servers, by process name or a word of their command line, for the CPU they use.
 SERVERS = {"FerretDB": "ferretdb-rbn", "Mailpit": "mailpit", "Kafka": "kafka.Kafka"}
-CPU_PARTS = ["notifications", "FerretDB", "Mailpit", "Kafka"]
+CPU_PARTS = ["notifications", "conferences", "FerretDB", "Mailpit", "Kafka"]
 OUT = REPO / "docs" / "benchmarks"
 NETWORKS = NETWORK_IDS
 
@@ -63,6 +71,7 @@ class Results:
     projection_rate: float = 0.0
     mail_rates: dict[str, float] = field(default_factory=dict)  # by load
     cpu_ms_per_mail: dict[str, dict[str, float]] = field(default_factory=dict)  # load → part
+    commands: dict[str, list[str]] = field(default_factory=dict)  # load → lines per service
     mail_bytes: dict[str, int] = field(default_factory=dict)
     smtp_limit: float = 0.0
     smtp_cpu_ms: float = 0.0
@@ -172,7 +181,9 @@ async def projection_throughput(
     results: Results, conferences: ServiceProcess, count: int, prefix: str, run: str
 ) -> None:
     envelopes = [
-        member_event(NETWORKS[i % 12], i, run, 1000 + i // 12, CommitteeMemberUpdated)
+        member_event(
+            NETWORKS[i % 12], i, run, 1000 + i // 12, CommitteeMemberUpdated, seat=seat_of(i, 12)
+        )
         for i in range(count)
     ]
     before = await metric_sum(
@@ -198,22 +209,30 @@ async def projection_throughput(
         results.projection_rate = count / (time.perf_counter() - started)
 
 
-async def mailpit_total() -> int:
-    async with httpx.AsyncClient(timeout=10) as client:
-        return int((await client.get(MAILPIT + "/messages", params={"limit": "1"})).json()["total"])
+async def caught_up(service: ServiceProcess, consumer: str, count: int) -> None:
+    """Wait until a consumer of the service has finished `count` records."""
+    with progress() as bar:
+        task = bar.add_task(f"{consumer} catching up", total=count)
+        done = 0.0
+        while done < count:
+            done = await metric_sum(service.url, "rbn_events_consumed_total", consumer=consumer)
+            bar.update(task, completed=int(done))
+            await asyncio.sleep(0.25)
 
 
 async def mail_throughput(
     results: Results,
-    notifications: ServiceProcess,
+    services: list[ServiceProcess],
     load: str,
     envelopes: list[Envelope],
     topic: str,
     expected: int,
 ) -> None:
-    """Mails per second into Mailpit for one kind of load, and the CPU each part spent per mail."""
+    """Mails per second into Mailpit for one kind of load, and per mail the CPU each part spent
+    and the database commands each service made (the services that consume the load)."""
+    commands_before = {s.name: await database_commands(s.url) for s in services}
     before = await mailpit_total()
-    cpu_before = cpu_seconds([notifications])
+    cpu_before = cpu_seconds(services)
     await publish(KAFKA, topic, envelopes)
     with progress() as bar:
         task = bar.add_task(f"mails into Mailpit ({load})", total=expected)
@@ -228,9 +247,13 @@ async def mail_throughput(
                 if not first and sent:
                     first, first_at = sent, last_change
             bar.update(task, completed=sent)
-            sample_memory([notifications], results.memory_mib)
+            sample_memory(services, results.memory_mib)
             await asyncio.sleep(0.25)
-    cpu_after = cpu_seconds([notifications])
+    cpu_after = cpu_seconds(services)
+    for service in services:
+        after = await database_commands(service.url)
+        lines = commands_per_mail(commands_before[service.name], after, sent)
+        results.commands.setdefault(load, []).extend(f"{service.name}: {line}" for line in lines)
     results.mail_rates[load] = (sent - first) / max(last_change - first_at, 1e-9)
     results.cpu_ms_per_mail[load] = {
         part: 1000 * (cpu_after[part] - cpu_before.get(part, 0.0)) / max(sent, 1)
@@ -403,6 +426,13 @@ def report(results: Results, args: argparse.Namespace) -> str:
     for load, parts in sorted(results.cpu_ms_per_mail.items()):
         cells = [f"{parts.get(part, 0.0):.2f} ms" for part in CPU_PARTS]
         lines.append(f"| {load} | " + " | ".join(cells) + f" | {sum(parts.values()):.2f} ms |")
+    lines += [
+        "",
+        "Database commands per mail, by service, command and collection, with the mean time to "
+        "the answer (from each service's `rbn_db_command_seconds`):",
+    ]
+    for load, commands in sorted(results.commands.items()):
+        lines += ["", f"{load}:", "", "```", *commands, "```"]
     if results.smtp_cpu_ms:
         lines.append(
             "\nThe SMTP server alone used "
@@ -483,6 +513,7 @@ async def main(args: argparse.Namespace) -> None:
     rates, seconds = ([5, 50, 200], 5.0) if args.quick else ([5, 50, 200, 500], 10.0)
     await ensure_topics(KAFKA, ServiceSettings(topic_prefix=prefix).topics.all(), partitions=6)
     console.print(f"[bold]Benchmark run {run}[/] (topics {prefix}*)")
+    console.print(f"Mailpit emptied for counting ({await clear_mailpit()} messages deleted)")
     await raw_limit(results, raw_count, prefix)
 
     logs = Path(f"/tmp/rbn-bench-{run}")  # noqa: S108 - scratch logs of this run
@@ -515,11 +546,20 @@ async def main(args: argparse.Namespace) -> None:
         await projection_throughput(results, conferences, projection_count, prefix, run)
         console.print(f"  projection: {results.projection_rate:,.1f} events/s")
         notifications.start()
+        # It reads the registry's topic from the start: the projection run's events (no mails)
+        # are handled first, so that the mail runs measure mails only.
+        await caught_up(notifications, "notifications.registry", projection_count)
         members = [
-            member_event(NETWORKS[i % 12], i, run + "m", 5000 + i // 12) for i in range(mail_events)
+            member_event(NETWORKS[i % 12], i, run, 5000 + i // 12, seat=seat_of(i, 12))
+            for i in range(mail_events)
         ]
         await mail_throughput(
-            results, notifications, "members", members, prefix + "registry.events", 2 * len(members)
+            results,
+            [notifications, conferences],
+            "members",
+            members,
+            prefix + "registry.events",
+            2 * len(members),
         )
         conferences_scheduled = [
             conference_scheduled(NETWORKS[i % 12], i, run + "c", INVITEES)
@@ -527,7 +567,7 @@ async def main(args: argparse.Namespace) -> None:
         ]
         await mail_throughput(
             results,
-            notifications,
+            [notifications, conferences],
             "invitations",
             conferences_scheduled,
             prefix + "conferences.events",

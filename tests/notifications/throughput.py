@@ -3,11 +3,11 @@
     uv run python -m tests.notifications.throughput --events 300 [--rounds 2]
     uv run python -m tests.notifications.throughput --load invitations --events 25 --invitees 80
 
-Needs the local servers (Kafka, FerretDB, Mailpit). Runs the service as a process with its own
-topics and database, publishes events (see tests.support.load: `members`, two mails per event;
-`invitations`, one per invitee) and times until all mails are in Mailpit; then prints the
-service's database commands per mail. Every round publishes into the same database, so later
-rounds show how the rate holds up as the deliveries collection grows.
+Needs the local servers (Kafka, FerretDB, Mailpit); empties Mailpit first. Runs the service as a
+process with its own topics and database, publishes events (see tests.support.load: `members`,
+two mails per event; `invitations`, one per invitee) and times until all mails are in Mailpit;
+then prints the service's database commands per mail. Every round publishes into the same
+database, so later rounds show how the rate holds up as the deliveries collection grows.
 """
 
 from __future__ import annotations
@@ -19,55 +19,20 @@ import time
 import uuid
 from pathlib import Path
 
-import httpx
-from prometheus_client.parser import text_string_to_metric_families
-
 from rbn_shared.kafka import ensure_topics
 from rbn_shared.settings import ServiceSettings
 from tests.notifications.integration.support import Service
-from tests.support.load import conference_scheduled, member_event, publish
+from tests.support.load import conference_scheduled, member_event, publish, seat_of
+from tests.support.measure import (
+    clear_mailpit,
+    commands_per_mail,
+    database_commands,
+    mailpit_total,
+)
 
 KAFKA = "127.0.0.1:9092"
 MONGO = os.environ.get("RBN_BENCH_MONGO_URL", "mongodb://127.0.0.1:27017")
-MAILPIT = "http://127.0.0.1:8025/api/v1"
 NETWORKS = ["bochum", "dortmund", "hagen", "hamm", "herne", "kreis-soest"]
-
-
-async def mailpit_total() -> int:
-    """All messages Mailpit holds: a cheap count (a search would load Mailpit while it counts)."""
-    async with httpx.AsyncClient(timeout=10) as client:
-        page = await client.get(MAILPIT + "/messages", params={"limit": "1"})
-    return int(page.json()["total"])
-
-
-async def database_commands(service_url: str) -> dict[str, tuple[int, float]]:
-    """The service's database commands so far, by name: (how many, seconds in total)."""
-    async with httpx.AsyncClient(timeout=10) as client:
-        text = (await client.get(service_url + "/metrics")).text
-    totals: dict[str, list[float]] = {}
-    for family in text_string_to_metric_families(text):
-        if family.name != "rbn_db_command_seconds":
-            continue
-        for sample in family.samples:
-            field = {"rbn_db_command_seconds_count": 0, "rbn_db_command_seconds_sum": 1}
-            if sample.name in field:
-                name = f"{sample.labels['command']} {sample.labels['collection']}"
-                totals.setdefault(name, [0, 0.0])[field[sample.name]] += sample.value
-    return {name: (int(n), seconds) for name, (n, seconds) in totals.items()}
-
-
-def print_commands(
-    before: dict[str, tuple[int, float]], after: dict[str, tuple[int, float]], mails: int
-) -> None:
-    """Database commands per mail in a round, and the mean wait for each kind."""
-    for name in sorted(after, key=lambda k: after[k][0] - before.get(k, (0, 0.0))[0], reverse=True):
-        count = after[name][0] - before.get(name, (0, 0.0))[0]
-        seconds = after[name][1] - before.get(name, (0, 0.0))[1]
-        if count:
-            print(
-                f"  {name:<32} {count:>7} commands  {count / max(mails, 1):6.2f} per mail  "
-                f"{1000 * seconds / count:6.2f} ms each"
-            )
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -83,6 +48,7 @@ async def main(args: argparse.Namespace) -> None:
         "NOTIFICATIONS_DISPATCH_POLL_SECONDS": "0.05",
         "NOTIFICATIONS_SEND_CONCURRENCY": str(args.concurrency),
     }
+    print(f"Mailpit emptied for counting ({await clear_mailpit()} messages deleted)", flush=True)
     service = Service(env, Path(f"/tmp/tp-{run}")).start()  # noqa: S108 - scratch logs
     try:
         for round_no in range(args.rounds):
@@ -90,7 +56,13 @@ async def main(args: argparse.Namespace) -> None:
             base = round_no * args.events
             if args.load == "members":
                 envelopes = [
-                    member_event(NETWORKS[n % len(NETWORKS)], base + n, tag, 1000 + base + n)
+                    member_event(
+                        NETWORKS[n % len(NETWORKS)],
+                        base + n,
+                        tag,
+                        1000 + base + n,
+                        seat=seat_of(base + n, len(NETWORKS)),
+                    )
                     for n in range(args.events)
                 ]
                 expected, topic = 2 * args.events, "registry.events"
@@ -116,7 +88,9 @@ async def main(args: argparse.Namespace) -> None:
                 f"= {sent / elapsed:.1f} mails/s",
                 flush=True,
             )
-            print_commands(commands_before, await database_commands(service.url), sent)
+            commands = await database_commands(service.url)
+            for line in commands_per_mail(commands_before, commands, sent):
+                print("  " + line)
     finally:
         service.stop()
 

@@ -1,7 +1,7 @@
 """Event load for the throughput script and the benchmark, published as the services publish.
 
 Two kinds of load: committee members added (two mails per event, the new member and the network's
-office; each event also changes the notifications' projection of the committee) and conferences
+office; each event also changes the projections of the committee) and conferences
 scheduled (one invitation with a calendar entry per invitee, recipients taken from the event).
 """
 
@@ -17,6 +17,16 @@ from rbn_shared.events import Envelope, new_event
 from rbn_shared.events.base import NetworkRef, Person, Side
 from rbn_shared.events.registry import CommitteeMember, CommitteeMemberAdded, CommitteeRole
 
+# A Lenkungskreis has 15 to 30 members: the load fills seats in turn (a new person replaces the
+# seat's previous holder) instead of growing one committee to hundreds of members, which would
+# measure the size of the committee documents rather than the pipeline.
+COMMITTEE_SIZE = 30
+
+
+def seat_of(n: int, networks: int) -> int:
+    """The seat the n-th member event fills when events go round `networks` networks."""
+    return (n // networks) % COMMITTEE_SIZE
+
 
 def member_event(
     network: str,
@@ -25,13 +35,15 @@ def member_event(
     version: int,
     model: type[CommitteeMember] = CommitteeMemberAdded,
     domain: str = "load.example.org",
+    seat: int | None = None,
 ) -> Envelope:
-    """A committee member event; `added` makes two mails, `updated` none (projection only)."""
+    """A committee member event for a new person (`n`) in a seat of the committee (`n` itself
+    unless given); `added` makes two mails, `updated` none (projection only)."""
     payload = model(
         network=NetworkRef(
             id=network, name=f"RBN {network}", office_email=f"office.{run}@{domain}"
         ),
-        member_id=f"mem-{run}-{n}",
+        member_id=f"mem-{run}-{n if seat is None else seat}",
         person=Person(name=f"Mitglied {n}", email=f"m{n}.{run}@{domain}", organisation="Schule"),
         side=Side.MUNICIPALITY,
         role=CommitteeRole.MEMBER,

@@ -199,11 +199,13 @@ class ConferenceService:
 
     # ------------------------------------------------------------------ following the registry
 
-    async def follow_roster(self, network_id: str, cause: Cause) -> int:
+    async def follow_roster(
+        self, network_id: str, cause: Cause, network: NetworkView | None = None
+    ) -> int:
         """Bring the invitee lists of the network's planned conferences in line with the
-        projection. Idempotent: a repeated call finds nothing to change. Returns how many
-        invitations it sent."""
-        network = await self.networks.get(network_id)
+        projection (`network`, the view just stored, saves reading it again). Idempotent: a
+        repeated call finds nothing to change. Returns how many invitations it sent."""
+        network = network or await self.networks.get(network_id)
         if network is None:
             return 0
         invited = 0
@@ -287,8 +289,17 @@ async def project_registry_event(
     networks: NetworkProjection, envelope: Envelope, payload: EventPayload
 ) -> bool:
     """Fold one registry event into the network's view; False if it was stale or repeated."""
+    changed, _ = await fold_registry_event(networks, envelope, payload)
+    return changed
+
+
+async def fold_registry_event(
+    networks: NetworkProjection, envelope: Envelope, payload: EventPayload
+) -> tuple[bool, NetworkView | None]:
+    """Fold one registry event into the network's view: whether it changed the view (False if
+    the event was stale or repeated), and the view as stored now (None for other events)."""
     if not isinstance(payload, NetworkEvent):
-        return False
+        return False, None
     network_id = payload.network.id
     facts = EventFacts(
         type=envelope.type,
@@ -297,8 +308,9 @@ async def project_registry_event(
         occurred_at=envelope.occurred_at,
     )
     async with networks.locked(network_id):
-        view = await networks.get(network_id) or NetworkView(network_id)
+        stored = await networks.get(network_id)
+        view = stored or NetworkView(network_id)
         if not view.apply(facts, payload):
-            return False
+            return False, stored
         await networks.put(view)
-        return True
+        return True, view
