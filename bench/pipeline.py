@@ -49,6 +49,7 @@ from tests.support.measure import (
     commands_per_mail,
     database_commands,
     mailpit_total,
+    metric_sum,
 )
 from tests.support.services import DISTRICT, NETWORK_IDS, ServiceProcess
 
@@ -139,16 +140,6 @@ async def raw_limit(results: Results, count: int, prefix: str) -> None:
         await consumer.commit()
         results.raw_consume = count / (time.perf_counter() - started)
     await consumer.stop()
-
-
-async def metric_sum(url: str, name: str, **labels: str) -> float:
-    async with httpx.AsyncClient(timeout=10) as client:
-        text = (await client.get(url + "/metrics")).text
-    total = 0.0
-    for line in text.splitlines():
-        if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
-            total += float(line.rsplit(" ", 1)[1])
-    return total
 
 
 def cpu_seconds(services: list[ServiceProcess]) -> dict[str, float]:

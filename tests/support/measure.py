@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
 
 MAILPIT_API = "http://127.0.0.1:8025/api/v1"
 
@@ -26,19 +27,35 @@ async def clear_mailpit(api: str = MAILPIT_API) -> int:
     return held
 
 
-async def database_commands(service_url: str) -> Commands:
-    """A service's database commands so far, from its `rbn_db_command_seconds` metric."""
+async def metric_samples(service_url: str, family: str) -> list[Sample]:
+    """The samples of one metric family from a service's `/metrics`."""
     async with httpx.AsyncClient(timeout=10) as client:
         text = (await client.get(service_url + "/metrics")).text
+    return [
+        sample
+        for found in text_string_to_metric_families(text)
+        if found.name == family
+        for sample in found.samples
+    ]
+
+
+async def metric_sum(service_url: str, counter: str, **labels: str) -> float:
+    """A counter's total over the series whose labels include `labels`."""
+    return sum(
+        sample.value
+        for sample in await metric_samples(service_url, counter.removesuffix("_total"))
+        if sample.name == counter and labels.items() <= sample.labels.items()
+    )
+
+
+async def database_commands(service_url: str) -> Commands:
+    """A service's database commands so far, from its `rbn_db_command_seconds` metric."""
     totals: dict[str, list[float]] = {}
     fields = {"rbn_db_command_seconds_count": 0, "rbn_db_command_seconds_sum": 1}
-    for family in text_string_to_metric_families(text):
-        if family.name != "rbn_db_command_seconds":
-            continue
-        for sample in family.samples:
-            if sample.name in fields:
-                name = f"{sample.labels['command']} {sample.labels['collection']}"
-                totals.setdefault(name, [0, 0.0])[fields[sample.name]] += sample.value
+    for sample in await metric_samples(service_url, "rbn_db_command_seconds"):
+        if sample.name in fields:
+            name = f"{sample.labels['command']} {sample.labels['collection']}"
+            totals.setdefault(name, [0, 0.0])[fields[sample.name]] += sample.value
     return {name: (int(n), seconds) for name, (n, seconds) in totals.items()}
 
 

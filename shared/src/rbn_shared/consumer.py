@@ -105,12 +105,13 @@ class EventConsumer:
     async def process(self, record: Incoming) -> Outcome:
         """Process one record and record it as processed."""
         markers: list[Document] = []
-        outcome = await self._process_one(record, markers)
+        outcome = await self._process_one(record, markers, {})
         await self._retrying_db(self._insert_markers, markers)
         return outcome
 
     async def _processed_before(self, records: Sequence[Incoming]) -> dict[str, bool]:
-        """Which of the batch's events were processed before, by their markers, in one read.
+        """Which of the batch's events were processed before, by their markers, in one read;
+        the batch then notes there what it processes itself.
 
         The event id is taken from the record's header; an event whose body names another id is
         looked up on its own in `_process`.
@@ -126,10 +127,10 @@ class EventConsumer:
         return {marker: marker in done for marker in wanted}
 
     async def _process_one(
-        self, record: Incoming, markers: list[Document], known: Mapping[str, bool] | None = None
+        self, record: Incoming, markers: list[Document], known: dict[str, bool]
     ) -> Outcome:
         started = time.perf_counter()
-        outcome = await self._process(record, markers, known or {})
+        outcome = await self._process(record, markers, known)
         event_type = record.headers.get("event_type", "unknown")
         self.counts[outcome] += 1
         EVENTS_CONSUMED.labels(self.service, self.name, event_type, outcome.value).inc()
@@ -170,7 +171,7 @@ class EventConsumer:
         return sum(self.lag.values())
 
     async def _process(
-        self, record: Incoming, markers: list[Document], known: Mapping[str, bool]
+        self, record: Incoming, markers: list[Document], known: dict[str, bool]
     ) -> Outcome:
         try:
             envelope = Envelope.from_wire(record.value)
@@ -191,20 +192,21 @@ class EventConsumer:
             except ValidationError as error:
                 return await self._dead_letter(record, "invalid-payload", _short(error))
             marker = f"{self.name}:{envelope.event_id}"
-            if any(m["_id"] == marker for m in markers) or await self._was_processed(marker, known):
+            if await self._was_processed(marker, known):
                 log.debug("event already processed, skipped")
                 return Outcome.DUPLICATE
             failure = await self._run_handler(handler, envelope, payload)
             if failure is not None:
                 return await self._dead_letter(record, "handler-failed", failure)
             markers.append({"_id": marker, "type": envelope.type, "processed_at": utc_now()})
+            known[marker] = True  # a repeat later in the same batch is a duplicate
             log.info("event processed", consumer=self.name)
             return Outcome.PROCESSED
 
-    async def _was_processed(self, marker: str, known: Mapping[str, bool]) -> bool:
-        if marker in known:
-            return known[marker]
-        return bool(await self._retrying_db(self._processed.find_one, {"_id": marker}))
+    async def _was_processed(self, marker: str, known: dict[str, bool]) -> bool:
+        if marker not in known:  # not looked up with the batch (no or another event_id header)
+            known[marker] = bool(await self._retrying_db(self._processed.find_one, {"_id": marker}))
+        return known[marker]
 
     async def _run_handler(self, handler: Handler, envelope: Envelope, payload: Any) -> str | None:
         """Run until it succeeds (None) or fails for good (the reason)."""

@@ -259,17 +259,11 @@ class OutboxRelay:
             doc = await store.collection.find_one({"_id": doc_id}, {"outbox": 1})
             records = [OutboxRecord(r) for r in (doc or {}).get("outbox", [])]
             if records:
-                await self._publish(store, doc_id, records)
+                await self._publisher.publish_all(records)
+                await self._remove(store, [(doc_id, records)])
             # Whatever a write told us about this document is among them: do not send it twice.
             self._dirty.get(store, {}).pop(doc_id, None)
             return len(records)
-
-    async def _publish(
-        self, store: AggregateStore, doc_id: object, records: Sequence[OutboxRecord]
-    ) -> None:
-        """Send the records, then remove exactly them from the document (call under its lock)."""
-        await self._publisher.publish_all(records)
-        await self._remove(store, [(doc_id, records)])
 
     async def _forget(
         self, store: AggregateStore, sent: Sequence[tuple[object, Sequence[OutboxRecord]]]

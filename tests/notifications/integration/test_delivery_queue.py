@@ -172,9 +172,9 @@ async def test_the_queue_holds_exactly_the_pending_deliveries_as_they_settle(
         pending("later.queue@example.org"),
         pending("refused.queue@example.org"),
     )
-    for delivery in (accepted, later, refused):
-        assert await deliveries.add(delivery) is True
-    assert await deliveries.add(accepted) is False, "one delivery per event and recipient"
+    new = await deliveries.add_all([accepted, later, refused])
+    assert new == {accepted.delivery_id, later.delivery_id, refused.delivery_id}
+    assert await deliveries.add_all([accepted]) == set(), "one delivery per event and recipient"
     assert await deliveries.queued() == 3
 
     assert await sending.dispatch_due() == 3
@@ -257,8 +257,8 @@ async def test_two_instances_send_each_queued_delivery_once(
     first = dispatcher(first_repo, first_sender, clock, f"test-{uuid.uuid4().hex[:6]}")
     second = dispatcher(second_repo, second_sender, clock, f"test-{uuid.uuid4().hex[:6]}")
     recipients = [f"twice{n}.queue@example.org" for n in range(6)]
-    for recipient in recipients:
-        assert await first_repo.add(pending(recipient)) is True
+    stored = [pending(recipient) for recipient in recipients]
+    assert await first_repo.add_all(stored) == {d.delivery_id for d in stored}
 
     await first.dispatch_due()
     await second.dispatch_due()

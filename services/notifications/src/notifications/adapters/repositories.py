@@ -80,15 +80,6 @@ class DeliveryRepository:
         await deliveries.create_index([("cause_event_id", ASCENDING)])
         await self._queue.create_index([("next_attempt_at", ASCENDING)])
 
-    async def add(self, delivery: Delivery) -> bool:
-        """Store a new delivery, then queue it if pending; False if it existed already."""
-        try:
-            await self.store.insert(delivery.to_document())
-        except DuplicateKeyError:
-            return False
-        await self.sync_queue(delivery, known_missing=True)
-        return True
-
     async def add_all(self, deliveries: Sequence[Delivery]) -> set[str]:
         """Store new deliveries in one write, then queue the pending ones in one more; returns
         the ids that were new (the others existed already)."""
@@ -123,7 +114,7 @@ class DeliveryRepository:
         )
         return [QueueEntry(str(doc["_id"]), doc["next_attempt_at"]) async for doc in cursor]
 
-    async def sync_queue(self, delivery: Delivery, *, known_missing: bool = False) -> None:
+    async def sync_queue(self, delivery: Delivery) -> None:
         """Make the queue agree with a stored delivery: an entry if pending, none otherwise.
 
         Call it after the delivery's own write, never before (see the module's docstring).
@@ -132,10 +123,6 @@ class DeliveryRepository:
             await self._queue.delete_one({"_id": delivery.delivery_id})
             return
         at = delivery.next_attempt_at or delivery.created_at
-        if known_missing:
-            with contextlib.suppress(DuplicateKeyError):  # the repair step was quicker
-                await self._queue.insert_one({"_id": delivery.delivery_id, "next_attempt_at": at})
-            return
         result = await self._queue.update_one(
             {"_id": delivery.delivery_id}, {"$set": {"next_attempt_at": at}}
         )
@@ -148,7 +135,7 @@ class DeliveryRepository:
         await self._queue.delete_one({"_id": delivery_id})
 
     async def forget_all_queued(self, delivery_ids: Sequence[str]) -> None:
-        """Drop the entries of settled deliveries, in one delete (a scan of the small queue)."""
+        """Drop the entries of settled deliveries, in one delete."""
         if delivery_ids:
             await self._queue.delete_many({"_id": {"$in": list(delivery_ids)}})
 
