@@ -6,14 +6,17 @@ and, for bad input, `errors`: one entry per offending field with the reason.
 
 from __future__ import annotations
 
+import copy
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
+import json_merge_patch
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -82,6 +85,55 @@ def _problem_response(problem: Problem, request: Request) -> JSONResponse:
     )
 
 
+_HTTP_TITLES = {
+    400: ("Bad request", "bad-request"),
+    404: ("Not found", "not-found"),
+    405: ("Method not allowed", "method-not-allowed"),
+    413: ("Payload too large", "payload-too-large"),
+    415: ("Unsupported media type", "unsupported-media-type"),
+}
+
+
+def _reason(message: str) -> str:
+    """pydantic's message without its "Value error, " prefix (our validators say it all)."""
+    return message.removeprefix("Value error, ")
+
+
+def invalid_input(errors: Sequence[Mapping[str, Any]], prefix: str = "") -> Problem:
+    """422 with one entry per field, from pydantic's (or FastAPI's) error list."""
+    fields = [
+        field_error(
+            ".".join(p for p in (prefix, _field_path(e.get("loc", ()))) if p),
+            _reason(str(e.get("msg", "invalid"))),
+        )
+        for e in errors
+    ]
+    return Problem(
+        422,
+        "Invalid input",
+        "Some fields are missing or invalid.",
+        errors=fields,
+        kind="invalid-input",
+    )
+
+
+def _malformed_json(error: Mapping[str, Any], body: Any) -> Problem:
+    """400 for a body that is no JSON, with the line and column where parsing stopped."""
+    location = error.get("loc", ())
+    position = location[-1] if location and isinstance(location[-1], int) else 0
+    text = body.decode(errors="replace") if isinstance(body, bytes | bytearray) else str(body)
+    line = text.count("\n", 0, position) + 1
+    column = position - (text.rfind("\n", 0, position) + 1) + 1
+    reason = str((error.get("ctx") or {}).get("error", "invalid JSON"))
+    return Problem(
+        400,
+        "Malformed JSON",
+        f"The body is not valid JSON: {reason} at line {line}, column {column}.",
+        errors=[field_error("body", f"{reason} (line {line}, column {column})")],
+        kind="malformed-json",
+    )
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     async def on_problem(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, Problem)  # noqa: S101 - registered for Problem only
@@ -89,24 +141,17 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     async def on_validation(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, RequestValidationError)  # noqa: S101
-        errors = [
-            field_error(_field_path(e.get("loc", ())), str(e.get("msg", "invalid")))
-            for e in error.errors()
-        ]
-        problem = Problem(
-            422,
-            "Invalid input",
-            "Some fields are missing or invalid.",
-            errors=errors,
-            kind="invalid-input",
-        )
-        return _problem_response(problem, request)
+        malformed = [e for e in error.errors() if e.get("type") == "json_invalid"]
+        if malformed:
+            return _problem_response(_malformed_json(malformed[0], error.body), request)
+        return _problem_response(invalid_input(error.errors()), request)
 
     async def on_http(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, StarletteHTTPException)  # noqa: S101
-        title = {404: "Not found", 405: "Method not allowed"}.get(error.status_code, "Error")
+        title, kind = _HTTP_TITLES.get(error.status_code, ("Error", None))
         detail = error.detail if isinstance(error.detail, str) else None
-        return _problem_response(Problem(error.status_code, title, detail), request)
+        problem = Problem(error.status_code, title, detail, kind=kind, headers=error.headers)
+        return _problem_response(problem, request)
 
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)
@@ -214,3 +259,25 @@ def health_router(readiness: ReadinessCheck) -> APIRouter:
         )
 
     return router
+
+
+# ---------------------------------------------------------------------------- JSON merge patch
+
+MERGE_PATCH_JSON = "application/merge-patch+json"
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def merge_patch(current: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
+    """RFC 7386: `patch` applied to `current` (neither is changed). A member set to null is
+    removed, an object is merged member by member, anything else replaces what was there."""
+    merged: dict[str, Any] = json_merge_patch.merge(copy.deepcopy(dict(current)), dict(patch))
+    return merged
+
+
+def validated(model: type[ModelT], data: Mapping[str, Any]) -> ModelT:
+    """`data` as `model`, or 422 naming every offending field (for merged PATCH results)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise invalid_input(error.errors()) from error
+

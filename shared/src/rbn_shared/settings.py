@@ -40,6 +40,11 @@ class ServiceSettings(BaseSettings):
         "instance left unpublished (also at start-up and after an outage).",
     )
     consumer_max_attempts: int = Field(default=5, ge=1)
+    max_body_bytes: int = Field(
+        default=256 * 1024,
+        ge=1024,
+        description="Request bodies above this size are refused with 413 before they are read.",
+    )
 
     @property
     def topics(self) -> Topics:

@@ -5,9 +5,13 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, ClassVar
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+from rbn_shared.addresses import EventAddress
+
+# Readers take what the producers checked at their edges as it is (tolerant reader): no
+# trimming or cleaning here, so a payload valid against its JSON Schema is valid to every reader.
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Text = Annotated[str, StringConstraints(max_length=20_000)]
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 
@@ -40,7 +44,7 @@ class Person(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     name: Name
-    email: EmailStr
+    email: EventAddress
     organisation: Name | None = None
     function: Name | None = None
 
@@ -52,7 +56,7 @@ class NetworkRef(BaseModel):
 
     id: Identifier
     name: Name
-    office_email: EmailStr | None = Field(
+    office_email: EventAddress | None = Field(
         default=None, description="The education office's address, the usual sender and contact."
     )
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import ClassVar
 
-from pydantic import EmailStr, Field
+from pydantic import Field
 
+from rbn_shared.addresses import EventAddress
 from rbn_shared.events.base import EventPayload, Identifier, Name, Text
 from rbn_shared.events.envelope import UtcDatetime
 
@@ -16,7 +17,13 @@ class Delivery(EventPayload):
     cause_event_id: uuid.UUID = Field(description="The event this mail was written for.")
     cause_event_type: Name
     network_id: Identifier | None = None
-    recipient: EmailStr
+    recipient: EventAddress
+    conference_id: Identifier | None = Field(
+        default=None, description="For a mail about a conference: which one."
+    )
+    invitation_id: Identifier | None = Field(
+        default=None, description="For a mail to an invitee: their invitation."
+    )
     template: Name
     subject: Name
     attempts: int = Field(ge=1)

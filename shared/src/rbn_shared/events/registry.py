@@ -10,8 +10,9 @@ from datetime import date
 from enum import StrEnum
 from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from rbn_shared.addresses import EventAddress
 from rbn_shared.events.base import (
     EventPayload,
     Identifier,
@@ -43,7 +44,7 @@ class OfficeContact(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     name: Name
-    email: EmailStr
+    email: EventAddress
     address: Name | None = None
     phone: Name | None = None
 
@@ -206,7 +207,7 @@ class ServiceUnit(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     name: Name
-    email: EmailStr
+    email: EventAddress
     phone: Name | None = None
     address: Name | None = None
 
