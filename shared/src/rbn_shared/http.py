@@ -280,4 +280,3 @@ def validated(model: type[ModelT], data: Mapping[str, Any]) -> ModelT:
         return model.model_validate(data)
     except ValidationError as error:
         raise invalid_input(error.errors()) from error
-

@@ -43,6 +43,17 @@ MAILS = Counter(
     "Mails handed to the SMTP server (sent) or given up (failed).",
     ["service", "outcome"],
 )
+DELIVERIES_FAILED = Counter(
+    "rbn_deliveries_failed_total",
+    "Deliveries given up, by the consumer whose event caused them and the stage that failed "
+    "(address, compose, smtp).",
+    ["service", "consumer", "stage"],
+)
+DEAD_LETTERS_UNRESOLVED = Gauge(
+    "rbn_dead_letters_unresolved",
+    "Dead letters of a consumer that were neither processed after a replay nor discarded.",
+    ["service", "consumer"],
+)
 
 DB_COMMAND_SECONDS = Histogram(
     "rbn_db_command_seconds",

@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, Protocol
 from weakref import WeakValueDictionary
 
@@ -119,15 +119,25 @@ class AggregateStore:
         await self.collection.insert_one({**doc, "version": 1, "outbox": list(events)})
         self._written(doc["_id"], events)
 
-    async def insert_all(self, docs: Sequence[Document]) -> set[object]:
-        """Store new documents (without events) in one write; returns the ids that were new.
+    async def insert_all(
+        self,
+        docs: Sequence[Document],
+        events: Mapping[object, Sequence[OutboxRecord]] | None = None,
+    ) -> set[object]:
+        """Store new documents in one write, each with its events (`events` by document id);
+        returns the ids that were new.
 
         Documents whose id or unique key exists already are left out, the others stored.
         """
+        events = events or {}
         refused = await insert_new(
-            self.collection, [{**doc, "version": 1, "outbox": []} for doc in docs]
+            self.collection,
+            [{**doc, "version": 1, "outbox": list(events.get(doc["_id"], ()))} for doc in docs],
         )
-        return {doc["_id"] for i, doc in enumerate(docs) if i not in refused}
+        new = {doc["_id"] for i, doc in enumerate(docs) if i not in refused}
+        for doc_id in new:
+            self._written(doc_id, events.get(doc_id, ()))
+        return new
 
     async def save(
         self, doc: Document, expected_version: int, events: Sequence[OutboxRecord] = ()
