@@ -5,6 +5,8 @@
 #   deploy/local/infra.sh start [PART...]    install if needed, start, wait until ready
 #   deploy/local/infra.sh stop [PART...]     stop what this script started
 #   deploy/local/infra.sh status             which parts run, where, with which pid
+#   deploy/local/infra.sh bin mailpit        install if needed, print the binary's path (tests
+#                                            start a second Mailpit with other settings)
 #
 # PART is kafka, ferretdb or mailpit (default: all three). Nothing here needs Docker.
 # Environment: RBN_CACHE_DIR (default ~/.cache/rbn) holds the pinned builds and jars,
@@ -271,6 +273,9 @@ case "$cmd" in
   start)   for p in $(parts "$@"); do "start_$p"; done ;;
   stop)    for p in $(parts "$@"); do stop_part "$p"; done ;;
   restart) for p in $(parts "$@"); do stop_part "$p"; "start_$p"; done ;;
+  bin)
+    [ "${1:-}" = mailpit ] || die "bin knows only mailpit"
+    install_mailpit >&2; echo "$MAILPIT_BIN" ;;
   status)
     status_part kafka $KAFKA_PORT; status_part ferretdb $FERRETDB_PORT; status_part mailpit $SMTP_PORT
     echo "data: $DATA   cache: $CACHE" ;;

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -44,10 +45,13 @@ async def wait_until(check, timeout: float = 60.0, what: str = "condition"):  # 
     raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
 
 
-@pytest.fixture(scope="module")
-async def system(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[System]:
+@contextlib.asynccontextmanager
+async def started_system(
+    infra: Infra, logs: Path, *, smtp_host: str, smtp_port: int, mailpit_api: str
+) -> AsyncIterator[System]:
+    """The three services as processes on their own topics and databases, seeded, sending to
+    the given SMTP server; stopped afterwards."""
     isolated = await make_isolated(infra)
-    logs: Path = tmp_path_factory.mktemp("e2e-logs")
     per_service = {
         name: {**isolated, "RBN_MONGO_DATABASE": f"{isolated['RBN_MONGO_DATABASE']}_{name}"}
         for name in ("registry", "conferences", "notifications")
@@ -64,8 +68,8 @@ async def system(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Asyn
         "notifications",
         per_service["notifications"],
         logs,
-        SMTP_HOST=infra.smtp_host,
-        SMTP_PORT=str(infra.smtp_port),
+        SMTP_HOST=smtp_host,
+        SMTP_PORT=str(smtp_port),
         UNSUBSCRIBE_SECRET="e2e-" + uuid.uuid4().hex,
         DISPATCH_POLL_SECONDS="0.3",
         RETRY_BASE_SECONDS="1",
@@ -86,7 +90,7 @@ async def system(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Asyn
             registry,
             conferences,
             notifications,
-            Mailpit(infra.mailpit_api),
+            Mailpit(mailpit_api),
             isolated,
             infra.kafka_bootstrap,
         )
@@ -101,3 +105,15 @@ async def system(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Asyn
     finally:
         for service in started:
             service.stop()
+
+
+@pytest.fixture(scope="module")
+async def system(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[System]:
+    async with started_system(
+        infra,
+        tmp_path_factory.mktemp("e2e-logs"),
+        smtp_host=infra.smtp_host,
+        smtp_port=infra.smtp_port,
+        mailpit_api=infra.mailpit_api,
+    ) as running:
+        yield running

@@ -18,13 +18,15 @@ from tests.support.kafka_reader import header, read_topic
 pytestmark = pytest.mark.integration
 
 
-def run(env: dict[str, str], *args: str, input: str | None = None) -> str:
+def run(env: dict[str, str], *args: str, input: str | None = None, expect: int = 0) -> str:
     result = CliRunner().invoke(app, list(args), env={**env, "COLUMNS": "200"}, input=input)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == expect, result.output
     return result.output
 
 
-async def _dead_letter(infra: Infra, dlq_topic: str, original: str) -> None:
+async def _dead_letter(
+    infra: Infra, dlq_topic: str, original: str, *extra: tuple[str, bytes]
+) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap, acks="all")
     await producer.start()
     try:
@@ -38,6 +40,7 @@ async def _dead_letter(infra: Infra, dlq_topic: str, original: str) -> None:
                 ("dlq-original-topic", original.encode()),
                 ("dlq-consumer", b"conferences.registry"),
                 ("event_type", b"committee-member-added"),
+                *extra,
             ],
         )
     finally:
@@ -52,11 +55,13 @@ def test_topics_list_and_replay_dead_letters_and_status(
 
     prefix = isolated["RBN_TOPIC_PREFIX"]
     original, dead = f"{prefix}registry.events", f"{prefix}registry.events.dlq"
-    asyncio.run(_dead_letter(infra, dead, original))
+    asyncio.run(_dead_letter(infra, dead, original, ("event_id", b"ev-17")))
 
     listing = run(env, "dlq", "list", "--topic", "registry")
     assert "invalid-payload" in listing
     assert "committee-member-added" in listing
+    assert "conferences.registry" in listing
+    assert "conferences.registry:ev-17" in listing, "the id to discard it by"
 
     assert "replayed 1 records" in run(env, "dlq", "replay", "--topic", "registry", "--yes")
     [replayed] = asyncio.run(
@@ -82,6 +87,8 @@ def test_topics_list_and_replay_dead_letters_and_status(
     )
     assert report["dead_letters"] == {"registry": 1, "conferences": 0, "notifications": 0}
     assert report["services"]["registry"] is None, "an unreachable service is reported as such"
+    assert report["dead_letters_by_consumer"] == {}, "no service answered"
+    assert report["failed_deliveries"] is None, "the notifications service did not answer"
 
 
 def test_replay_asks_before_it_acts(isolated: dict[str, str], infra: Infra) -> None:
@@ -105,6 +112,24 @@ def test_replay_asks_before_it_acts(isolated: dict[str, str], infra: Infra) -> N
         )
         == []
     )
+
+
+DISCARD = ["dlq", "discard", "conferences.registry:ev-1", "--reason", "test garbage"]
+NOWHERE = ["--conferences", "http://127.0.0.1:9"]
+
+
+def test_discard_refuses_without_a_token_and_says_so() -> None:
+    output = run({}, *DISCARD, "--service", "conferences", *NOWHERE, expect=2)
+    assert "RBN_OPS_TOKEN is not set" in output
+
+
+def test_discard_names_the_services_and_an_unreachable_one() -> None:
+    env = {"RBN_OPS_TOKEN": "district-token"}
+    assert "choose one of registry, conferences" in run(
+        env, *DISCARD, "--service", "mails", expect=2
+    )
+    output = run(env, *DISCARD, "--service", "conferences", *NOWHERE, expect=1)
+    assert "conferences at http://127.0.0.1:9 did not answer" in output
 
 
 def test_contract_docs_are_up_to_date_and_their_examples_are_valid() -> None:

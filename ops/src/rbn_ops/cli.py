@@ -1,13 +1,16 @@
 """`rbn`: the operator's tool. Run `rbn --help`.
 
 Reads the common settings with the `RBN_` prefix (RBN_KAFKA_BOOTSTRAP_SERVERS, RBN_TOPIC_PREFIX,
-RBN_MONGO_URL, ...), the same defaults as the services.
+RBN_MONGO_URL, ...), the same defaults as the services. Commands that change a service through
+its API (`rbn dlq discard`) send the bearer token in RBN_OPS_TOKEN (a district token).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,11 +18,13 @@ from typing import Annotated, Any
 import httpx
 import typer
 from aiokafka import AIOKafkaProducer
+from prometheus_client.parser import text_string_to_metric_families
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
 from rbn_ops.kafka_admin import consumer_lag, count_records, read_all
+from rbn_shared.consumer import dead_letter_id
 from rbn_shared.events.topics import PRODUCERS, Topics
 from rbn_shared.kafka import ensure_project_topics
 from rbn_shared.settings import ServiceSettings
@@ -27,7 +32,7 @@ from rbn_shared.settings import ServiceSettings
 app = typer.Typer(
     help="Operate the RBN platform: topics, seed, status, dead letters.", no_args_is_help=True
 )
-dlq = typer.Typer(help="Dead letters: list and replay.", no_args_is_help=True)
+dlq = typer.Typer(help="Dead letters: list, replay and discard.", no_args_is_help=True)
 app.add_typer(dlq, name="dlq")
 console = Console()
 
@@ -36,6 +41,13 @@ DEFAULT_SERVICES = {
     "conferences": "http://127.0.0.1:8002",
     "notifications": "http://127.0.0.1:8003",
 }
+OPS_AUTH_VARIABLE = "RBN_OPS_TOKEN"
+FAILED_DELIVERIES = "rbn_deliveries_failed_total"  # the notifications service's counter
+
+# Service URLs, as options of every command that talks to the services.
+RegistryUrl = Annotated[str, typer.Option("--registry", help="the registry's URL")]
+ConferencesUrl = Annotated[str, typer.Option("--conferences", help="the conferences' URL")]
+NotificationsUrl = Annotated[str, typer.Option("--notifications", help="the notifications' URL")]
 
 
 def settings() -> ServiceSettings:
@@ -80,14 +92,56 @@ async def _readiness(url: str) -> dict[str, Any] | None:
         return None
 
 
+async def _metrics_text(url: str) -> str | None:
+    try:
+        async with httpx.AsyncClient(timeout=3.0) as client:
+            response = await client.get(f"{url}/metrics")
+            response.raise_for_status()
+            return response.text
+    except httpx.HTTPError:
+        return None
+
+
+def failed_deliveries(metrics_text: str) -> dict[str, dict[str, Any]]:
+    """Per consumer: deliveries given up in all and by stage, from Prometheus' text format."""
+    failed: dict[str, dict[str, Any]] = {}
+    for family in text_string_to_metric_families(metrics_text):
+        for sample in family.samples:
+            if sample.name != FAILED_DELIVERIES:  # not its `_created` timestamps
+                continue
+            entry = failed.setdefault(sample.labels["consumer"], {"total": 0, "by_stage": {}})
+            count = int(sample.value)
+            entry["total"] += count
+            stage = sample.labels.get("stage", "")
+            entry["by_stage"][stage] = entry["by_stage"].get(stage, 0) + count
+    return failed
+
+
+def unresolved_by_consumer(services: Mapping[str, Mapping[str, Any] | None]) -> dict[str, int]:
+    """The unresolved dead letters each reachable service reports for its consumers."""
+    unresolved: dict[str, int] = {}
+    for ready in services.values():
+        dead_letters = ((ready or {}).get("checks") or {}).get("dead_letters") or {}
+        unresolved.update(dead_letters.get("by_consumer") or {})
+    return dict(sorted(unresolved.items()))
+
+
+STATUS_STYLES = {"ready": "green", "degraded": "yellow"}
+
+
 @app.command()
 def status(
-    registry: str = DEFAULT_SERVICES["registry"],
-    conferences: str = DEFAULT_SERVICES["conferences"],
-    notifications: str = DEFAULT_SERVICES["notifications"],
+    registry: RegistryUrl = DEFAULT_SERVICES["registry"],
+    conferences: ConferencesUrl = DEFAULT_SERVICES["conferences"],
+    notifications: NotificationsUrl = DEFAULT_SERVICES["notifications"],
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
-    """Readiness, outbox backlog, consumer lag and dead letters of every service."""
+    """Readiness, outbox backlog, consumer lag and dead letters of every service.
+
+    Unresolved dead letters and failed deliveries are shown per consumer (the one that gave up);
+    `dead_letters` in the JSON counts the records in each producer's dead-letter topic,
+    resolved ones included.
+    """
     s = settings()
     urls = {"registry": registry, "conferences": conferences, "notifications": notifications}
 
@@ -99,37 +153,74 @@ def status(
             )
             for producer in PRODUCERS
         }
+        metrics = await _metrics_text(notifications)
         lag = await consumer_lag(s.kafka_bootstrap_servers, s.topic_prefix)
-        return {"services": ready, "dead_letters": dead, "lag": [lg.__dict__ for lg in lag]}
+        return {
+            "services": ready,
+            "dead_letters": dead,
+            "dead_letters_by_consumer": unresolved_by_consumer(ready),
+            # None: the notifications service did not answer
+            "failed_deliveries": failed_deliveries(metrics) if metrics is not None else None,
+            "lag": [lg.__dict__ for lg in lag],
+        }
 
     report = asyncio.run(gather())
     if as_json:
         console.print_json(json.dumps(report))
         return
     table = Table(title="Services")
-    for column in ("service", "ready", "database", "kafka", "outbox backlog", "dead letters"):
+    for column in ("service", "status", "database", "kafka", "outbox backlog"):
         table.add_column(column)
     for name, ready in report["services"].items():
-        dead = str(report["dead_letters"].get(name, 0))
         if ready is None:
-            table.add_row(name, "[red]unreachable[/]", "", "", "", dead)
+            table.add_row(name, "[red]unreachable[/]", "", "", "")
             continue
         checks = ready.get("checks", {})
+        state = str(ready.get("status"))
         table.add_row(
             name,
-            "[green]ready[/]" if ready.get("status") == "ready" else "[red]not ready[/]",
+            f"[{STATUS_STYLES.get(state, 'red')}]{state}[/]",
             "ok" if checks.get("database") else "[red]down[/]",
             "ok" if checks.get("kafka") else "[red]down[/]",
             str(checks.get("outbox", {}).get("backlog")),
-            dead,
         )
     console.print(table)
+    _print_consumers(report)
+    topics_table = Table(title="Dead-letter topics (records, resolved ones included)")
+    for column in ("topic", "records"):
+        topics_table.add_column(column)
+    for producer, count in report["dead_letters"].items():
+        topics_table.add_row(Topics.dead_letters_of(s.topics.events_of(producer)), str(count))
+    console.print(topics_table)
     lag_table = Table(title="Consumer lag")
     for column in ("group", "topic", "lag"):
         lag_table.add_column(column)
     for row in report["lag"]:
         lag_table.add_row(row["group"], row["topic"], str(row["lag"]))
     console.print(lag_table)
+
+
+def _print_consumers(report: Mapping[str, Any]) -> None:
+    unresolved: dict[str, int] = report["dead_letters_by_consumer"]
+    failed: dict[str, dict[str, Any]] | None = report["failed_deliveries"]
+    table = Table(title="Consumers")
+    for column in ("consumer", "unresolved dead letters", "failed deliveries"):
+        table.add_column(column)
+    for consumer in sorted({*unresolved, *(failed or {})}):
+        count = unresolved.get(consumer)
+        shown = "?" if count is None else f"[yellow]{count}[/]" if count else "0"
+        table.add_row(consumer, shown, _failed_text(failed, consumer))
+    console.print(table)
+
+
+def _failed_text(failed: Mapping[str, Mapping[str, Any]] | None, consumer: str) -> str:
+    if failed is None:
+        return "?"  # the notifications service did not answer
+    entry = failed.get(consumer)
+    if not entry or not entry["total"]:
+        return "0"
+    stages = ", ".join(f"{stage} {n}" for stage, n in sorted(entry["by_stage"].items()) if n)
+    return f"{entry['total']} ({stages})"
 
 
 @app.command("rebuild-projection")
@@ -200,7 +291,8 @@ def dlq_list(
     s = settings()
     records = asyncio.run(read_all(s.kafka_bootstrap_servers, _dlq_topic(s, topic), limit))
     table = Table(title=f"Dead letters of {s.topics.events_of(topic)} ({len(records)})")
-    for column in ("partition:offset", "failed at", "consumer", "reason", "error", "type"):
+    columns = ("partition:offset", "failed at", "consumer", "reason", "error", "type", "id")
+    for column in columns:
         table.add_column(column, overflow="fold")
     for record in records:
         h = _headers(record)
@@ -211,8 +303,23 @@ def dlq_list(
             h.get("dlq-reason", ""),
             h.get("dlq-error", "")[:200],
             h.get("event_type", "?"),
+            _dead_letter_id(h),
         )
     console.print(table)
+
+
+def _dead_letter_id(h: Mapping[str, str]) -> str:
+    """The id the consumer's service knows the dead letter by (for `rbn dlq discard`); empty
+    when the headers name neither the event nor the original position."""
+    consumer, event_id = h.get("dlq-consumer"), h.get("event_id")
+    topic = h.get("dlq-original-topic", "")
+    partition, offset = h.get("dlq-original-partition", ""), h.get("dlq-original-offset", "")
+    has_position = bool(topic) and partition.isdigit() and offset.isdigit()
+    if not consumer or not (event_id or has_position):
+        return ""
+    if event_id:
+        return dead_letter_id(consumer, event_id, topic, 0, 0)
+    return dead_letter_id(consumer, None, topic, int(partition), int(offset))
 
 
 @dlq.command("replay")
@@ -261,3 +368,53 @@ def dlq_replay(
 
     count = asyncio.run(replay())
     console.print(f"replayed {count} records to their original topic")
+
+
+@dlq.command("discard")
+def dlq_discard(
+    dead_letter: Annotated[str, typer.Argument(metavar="ID", help="as `rbn dlq list` shows it")],
+    service: Annotated[str, typer.Option(help="the service whose consumer dead-lettered it")],
+    reason: Annotated[str, typer.Option(help="why it needs no processing")],
+    registry: RegistryUrl = DEFAULT_SERVICES["registry"],
+    conferences: ConferencesUrl = DEFAULT_SERVICES["conferences"],
+    notifications: NotificationsUrl = DEFAULT_SERVICES["notifications"],
+) -> None:
+    """Mark a dead letter resolved without processing it (it stays in the dead-letter topic).
+
+    Needs a district token in RBN_OPS_TOKEN.
+    """
+    urls = {"registry": registry, "conferences": conferences, "notifications": notifications}
+    if service not in urls:
+        raise typer.BadParameter(f"choose one of {', '.join(urls)}", param_hint="--service")
+    token = os.environ.get(OPS_AUTH_VARIABLE, "").strip()
+    if not token:
+        console.print(
+            f"[red]{OPS_AUTH_VARIABLE} is not set.[/] Export a bearer token with the district role "
+            f"(one of the {service} service's auth tokens) and try again."
+        )
+        raise typer.Exit(2)
+    try:
+        response = httpx.post(
+            f"{urls[service]}/dead-letters/{dead_letter}/discard",
+            json={"reason": reason},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10.0,
+        )
+    except httpx.HTTPError as error:
+        console.print(f"[red]{service} at {urls[service]} did not answer:[/] {error}")
+        raise typer.Exit(1) from error
+    if response.status_code != 200:
+        console.print(f"[red]not discarded ({response.status_code}):[/] {_problem_text(response)}")
+        raise typer.Exit(1)
+    console.print(f"discarded {dead_letter}: {response.json()['resolution']}")
+
+
+def _problem_text(response: httpx.Response) -> str:
+    """The problem document's detail (or title), else the body as it came."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:500]
+    if isinstance(body, dict):
+        return str(body.get("detail") or body.get("title") or body)
+    return str(body)

@@ -78,6 +78,28 @@ def sendable(address: str) -> Sendable:
     return Sendable(canonical, needs_smtputf8=True)
 
 
+MAX_RECORDED_LENGTH = 320
+
+
+def as_written(text: str) -> str:
+    """An address the policy refuses, as it is still recorded (a failed delivery names it):
+    NFC, trimmed, lower case, at most 320 characters."""
+    return unicodedata.normalize("NFC", str(text)).strip().lower()[:MAX_RECORDED_LENGTH]
+
+
+def address_key(text: str) -> str:
+    """What makes two addresses one mailbox: the canonical form, or, for an address the policy
+    refuses (events carry addresses leniently), the address as written."""
+    try:
+        return canonical_address(str(text))
+    except AddressRefused:
+        return as_written(text)
+
+
+def same_address(a: str, b: str) -> bool:
+    return address_key(a) == address_key(b)
+
+
 def _canonical(value: str) -> str:
     try:
         return canonical_address(value)

@@ -9,6 +9,10 @@ event), so a redelivery after the effect but before the record has no second eff
 A handler that fails because the database is unreachable is retried until it comes back (the
 record must not be lost); any other failure is retried a bounded number of times and then the
 record goes to `<topic>.dlq` with the reason in its headers, and the partition moves on.
+
+Every dead letter is also logged in the consumer's database (`dead_letters`), so a service can
+show what is unresolved; a dead letter is resolved when its event, replayed by `rbn dlq replay`
+(header `dlq-replayed-at`), is processed, or when an operator discards it.
 """
 
 from __future__ import annotations
@@ -19,10 +23,13 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
 from pydantic import ValidationError
+from pymongo import DESCENDING
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -38,6 +45,9 @@ log = get_logger(__name__)
 Handler = Callable[[Envelope, Any], Awaitable[None]]
 
 PROCESSED_COLLECTION = "processed_events"
+DEAD_LETTERS_COLLECTION = "dead_letters"
+REPLAYED_HEADER = "dlq-replayed-at"  # set by `rbn dlq replay` on every record it sends back
+RESOLVED_BY_REPLAY = "processed after replay"
 
 
 class Outcome(StrEnum):
@@ -62,6 +72,67 @@ class DeadLetterSink(Protocol):
     async def send(
         self, topic: str, key: bytes | None, value: bytes, headers: dict[str, str]
     ) -> None: ...
+
+
+def dead_letter_id(
+    consumer: str, event_id: str | None, topic: str, partition: int, offset: int
+) -> str:
+    """One dead letter per consumer and event; a record without an event id by its position."""
+    if event_id:
+        return f"{consumer}:{event_id}"
+    return f"{consumer}:{topic}:{partition}:{offset}"
+
+
+class DeadLetterLog:
+    """The `dead_letters` collection: one document per dead letter, until it is resolved.
+
+    Written only when something is dead-lettered or resolved, read by readiness and the operator
+    API; the ordinary record never touches it.
+    """
+
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self._collection: AsyncCollection[Document] = db[DEAD_LETTERS_COLLECTION]
+
+    async def record(self, document: Document) -> None:
+        """Log a dead letter; a repeat (redelivery, a replay that failed again) refreshes it."""
+        fields = {k: v for k, v in document.items() if k != "_id"}
+        await self._collection.update_one(
+            {"_id": document["_id"]},
+            {"$set": {**fields, "resolved_at": None, "resolution": None}},
+            upsert=True,
+        )
+
+    async def resolve(self, dead_letter_id: str, resolution: str) -> bool:
+        """Mark a dead letter resolved; False if there is no unresolved one of that id."""
+        result = await self._collection.update_one(
+            {"_id": dead_letter_id, "resolved_at": None},
+            {"$set": {"resolved_at": utc_now(), "resolution": resolution}},
+        )
+        return result.modified_count == 1
+
+    async def get(self, dead_letter_id: str) -> Document | None:
+        return await self._collection.find_one({"_id": dead_letter_id})
+
+    async def unresolved(self, *, limit: int, offset: int) -> tuple[list[Document], int]:
+        """The unresolved dead letters, newest first, and how many there are in all."""
+        found = (
+            self._collection.find({"resolved_at": None})
+            .sort([("dead_lettered_at", DESCENDING), ("_id", DESCENDING)])
+            .skip(offset)
+            .limit(limit)
+        )
+        items = [doc async for doc in found]
+        return items, await self._collection.count_documents({"resolved_at": None})
+
+    async def unresolved_by_consumer(self) -> dict[str, int]:
+        """Unresolved dead letters per consumer, counted by the database in one command."""
+        grouped = await self._collection.aggregate(
+            [
+                {"$match": {"resolved_at": None}},
+                {"$group": {"_id": "$consumer", "count": {"$sum": 1}}},
+            ]
+        )
+        return {str(doc["_id"]): int(doc["count"]) async for doc in grouped}
 
 
 # Markers looked up per read: FerretDB narrows `_id: {$in: [...]}` by its index up to 1,000 ids.
@@ -89,6 +160,7 @@ class EventConsumer:
         self.service = service
         self.lag: dict[tuple[str, int], int] = {}
         self._processed = db[PROCESSED_COLLECTION]
+        self.dead_letter_log = DeadLetterLog(db)
         self._handlers = dict(handlers)
         self._dead_letters = dead_letters
         self._max_attempts = max_attempts
@@ -188,20 +260,32 @@ class EventConsumer:
             try:
                 payload = parse_payload(envelope)
             except UnknownEvent as error:
-                return await self._dead_letter(record, "unsupported-version", str(error))
+                return await self._dead_letter(record, "unsupported-version", str(error), envelope)
             except ValidationError as error:
-                return await self._dead_letter(record, "invalid-payload", _short(error))
+                return await self._dead_letter(record, "invalid-payload", _short(error), envelope)
             marker = f"{self.name}:{envelope.event_id}"
             if await self._was_processed(marker, known):
                 log.debug("event already processed, skipped")
+                await self._resolve_if_replayed(record, envelope)
                 return Outcome.DUPLICATE
             failure = await self._run_handler(handler, envelope, payload)
             if failure is not None:
-                return await self._dead_letter(record, "handler-failed", failure)
+                return await self._dead_letter(record, "handler-failed", failure, envelope)
             markers.append({"_id": marker, "type": envelope.type, "processed_at": utc_now()})
             known[marker] = True  # a repeat later in the same batch is a duplicate
             log.info("event processed", consumer=self.name)
+            await self._resolve_if_replayed(record, envelope)
             return Outcome.PROCESSED
+
+    async def _resolve_if_replayed(self, record: Incoming, envelope: Envelope) -> None:
+        """A replayed event this consumer has now processed (or had processed): its dead letter,
+        if it has one, is resolved. Only replayed records cost this one database command."""
+        if REPLAYED_HEADER not in record.headers:
+            return
+        dead_letter = dead_letter_id(
+            self.name, str(envelope.event_id), record.topic, record.partition, record.offset
+        )
+        await self._retrying_db(self.dead_letter_log.resolve, dead_letter, RESOLVED_BY_REPLAY)
 
     async def _was_processed(self, marker: str, known: dict[str, bool]) -> bool:
         if marker not in known:  # not looked up with the batch (no or another event_id header)
@@ -256,8 +340,11 @@ class EventConsumer:
         with contextlib.suppress(DuplicateKeyError):
             await self._processed.insert_one(document)
 
-    async def _dead_letter(self, record: Incoming, reason: str, detail: str) -> Outcome:
-        """Send a record to `<topic>.dlq` once, even when it is redelivered after a crash.
+    async def _dead_letter(
+        self, record: Incoming, reason: str, detail: str, envelope: Envelope | None = None
+    ) -> Outcome:
+        """Send a record to `<topic>.dlq` once, even when it is redelivered after a crash, and
+        log it in `dead_letters` (a repeat after a crash refreshes the same document).
 
         Undecodable records have no event id, so the marker names the record's position.
         """
@@ -265,6 +352,7 @@ class EventConsumer:
         if await self._retrying_db(self._processed.find_one, {"_id": marker}):
             return Outcome.DEAD_LETTERED
         topic = Topics.dead_letters_of(record.topic)
+        failed_at = utc_now()
         headers = {
             **record.headers,
             "dlq-reason": reason,
@@ -273,9 +361,13 @@ class EventConsumer:
             "dlq-original-topic": record.topic,
             "dlq-original-partition": str(record.partition),
             "dlq-original-offset": str(record.offset),
-            "dlq-failed-at": utc_now().isoformat(),
+            "dlq-failed-at": failed_at.isoformat(),
         }
         await self._dead_letters.send(topic, record.key, record.value, headers)
+        await self._retrying_db(
+            self.dead_letter_log.record,
+            self._dead_letter_document(record, reason, detail, envelope, failed_at),
+        )
         await self._retrying_db(self._insert_marker, {"_id": marker, "dead_lettered_at": utc_now()})
         DEAD_LETTERS.labels(self.service, self.name, reason).inc()
         log.warning(
@@ -286,6 +378,31 @@ class EventConsumer:
             offset=record.offset,
         )
         return Outcome.DEAD_LETTERED
+
+    def _dead_letter_document(
+        self,
+        record: Incoming,
+        reason: str,
+        detail: str,
+        envelope: Envelope | None,
+        failed_at: datetime,
+    ) -> Document:
+        # An undecodable record may still name its event in the headers the producer set.
+        event_id = str(envelope.event_id) if envelope else record.headers.get("event_id")
+        return {
+            "_id": dead_letter_id(
+                self.name, event_id, record.topic, record.partition, record.offset
+            ),
+            "consumer": self.name,
+            "topic": record.topic,
+            "partition": record.partition,
+            "offset": record.offset,
+            "event_id": event_id,
+            "event_type": envelope.type if envelope else record.headers.get("event_type"),
+            "reason": reason,
+            "error": detail[:2000],
+            "dead_lettered_at": failed_at,
+        }
 
     def _backoff(self, attempt: int) -> float:
         ceiling = min(self._retry_max, self._retry_base * 2**attempt)

@@ -242,23 +242,91 @@ ReadinessCheck = Callable[[], Awaitable[Mapping[str, Any]]]
 
 
 def health_router(readiness: ReadinessCheck) -> APIRouter:
-    """`/health`: the process is alive. `/ready`: it can work (503 with the reasons if not)."""
+    """`/health`: the process is alive. `/ready`: it can work (503 with the reasons if not).
+
+    Unresolved dead letters (`checks.dead_letters.unresolved`) make it "degraded", still 200:
+    the instance serves, and a load balancer or orchestrator must not take it out for that.
+    """
     router = APIRouter(tags=["health"])
 
     @router.get("/health", summary="The process is alive")
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/ready", summary="Kafka and the database are reachable, backlogs within bounds")
+    @router.get(
+        "/ready",
+        summary="Kafka and the database are reachable, backlogs within bounds",
+        responses={
+            200: {"description": '"ready", or "degraded" while dead letters are unresolved'},
+            503: {"description": '"not ready", with the checks that failed'},
+        },
+    )
     async def ready() -> JSONResponse:
         checks = dict(await readiness())
-        ok = all(bool(v.get("ok")) if isinstance(v, Mapping) else bool(v) for v in checks.values())
-        return JSONResponse(
-            {"status": "ready" if ok else "not ready", "checks": checks},
-            status_code=200 if ok else 503,
-        )
+        dead_letters = checks.get("dead_letters")
+        outage_checks = [v for k, v in checks.items() if k != "dead_letters"]
+        ok = all(bool(v.get("ok")) if isinstance(v, Mapping) else bool(v) for v in outage_checks)
+        degraded = isinstance(dead_letters, Mapping) and bool(dead_letters.get("unresolved"))
+        status = "not ready" if not ok else "degraded" if degraded else "ready"
+        return JSONResponse({"status": status, "checks": checks}, status_code=200 if ok else 503)
 
     return router
+
+
+# ---------------------------------------------------------------------------- body size
+
+
+class BodySizeLimit:
+    """Refuses request bodies over the limit with 413: at once when Content-Length says so;
+    a body without it (chunked) is read up to the limit first and then handed on."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope.get("headers") or ()).get(b"content-length")
+        if length is not None:
+            if not length.isdigit() or int(length) > self.max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+            await self.app(scope, receive, send)
+            return
+        body = b""
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
+            body += message.get("body", b"")
+            if len(body) > self.max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+            if not message.get("more_body", False):
+                break
+        delivered = False
+
+        async def replay() -> Message:
+            nonlocal delivered
+            if delivered:
+                return await receive()
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        problem = Problem(
+            413,
+            "Payload too large",
+            f"Request bodies are limited to {self.max_bytes} bytes.",
+            kind="payload-too-large",
+        )
+        body = problem.body(instance=scope.get("path"))
+        response = JSONResponse(body, status_code=413, media_type=PROBLEM_JSON)
+        await response(scope, receive, send)
 
 
 # ---------------------------------------------------------------------------- JSON merge patch

@@ -3,6 +3,9 @@
 A service's bootstrap builds one `Runtime`, registers its stores, consumers and background jobs,
 and hands `runtime.lifespan` to FastAPI. Start-up creates the topics, connects, and starts the
 relay and the consumers; shutdown stops them in reverse order.
+
+`routers()` gives every service `/health`, `/ready`, `/metrics` and the operator's view of its
+dead letters (`/dead-letters`: list the unresolved ones, discard one).
 """
 
 from __future__ import annotations
@@ -10,14 +13,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Any, Union
+from datetime import datetime
+from typing import Annotated, Any, Union
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Query
+from pydantic import BaseModel, ConfigDict, Field
 
-from rbn_shared.consumer import EventConsumer, Handler
+from rbn_shared.auth import Caller
+from rbn_shared.consumer import DeadLetterLog, EventConsumer, Handler
 from rbn_shared.events.catalogue import CATALOGUE
 from rbn_shared.events.export import typed_envelope
-from rbn_shared.http import health_router
+from rbn_shared.http import Problem, health_router
 from rbn_shared.kafka import (
     BrokerDeadLetters,
     KafkaPublisher,
@@ -26,10 +32,16 @@ from rbn_shared.kafka import (
     make_broker,
 )
 from rbn_shared.logging import get_logger
-from rbn_shared.metrics import CONSUMER_LAG, OUTBOX_BACKLOG, metrics_router
-from rbn_shared.mongo import TRANSIENT_DB_ERRORS, connect, database, ping
+from rbn_shared.metrics import (
+    CONSUMER_LAG,
+    DEAD_LETTERS_UNRESOLVED,
+    OUTBOX_BACKLOG,
+    metrics_router,
+)
+from rbn_shared.mongo import TRANSIENT_DB_ERRORS, Document, connect, database, ping
 from rbn_shared.outbox import AggregateStore, KeyedLocks, OutboxRelay
 from rbn_shared.settings import ServiceSettings
+from rbn_shared.text import Reason
 
 log = get_logger(__name__)
 
@@ -66,6 +78,7 @@ class Runtime:
         self.stores: list[AggregateStore] = []
         self.consumers: list[EventConsumer] = []
         self.relay: OutboxRelay | None = None
+        self.dead_letter_log = DeadLetterLog(self.db)  # what its consumers dead-lettered
         self._jobs: list[tuple[str, BackgroundJob]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._started = False
@@ -192,7 +205,11 @@ class Runtime:
     # ------------------------------------------------------------------ readiness
 
     async def readiness(self) -> dict[str, Any]:
-        """Answers within about two seconds even while a dependency hangs."""
+        """Answers within about three seconds even while a dependency hangs.
+
+        Unresolved dead letters are reported, not counted as an outage: `/ready` then says
+        "degraded" and the instance keeps serving.
+        """
         try:
             database_ok = await asyncio.wait_for(ping(self.db), READINESS_TIMEOUT)
         except TimeoutError:
@@ -202,6 +219,7 @@ class Runtime:
         except Exception:  # any failure means: not reachable
             kafka_ok = False
         backlog = await self.relay.backlog() if (self.relay and database_ok) else None
+        dead_letters = await self._unresolved_dead_letters() if database_ok else None
         return {
             "started": self._started,
             "database": database_ok,
@@ -217,16 +235,148 @@ class Runtime:
                 "ok": all(c.healthy and c.total_lag <= MAX_LAG for c in self.consumers),
                 "lag": {c.name: c.total_lag for c in self.consumers},
             },
+            "dead_letters": {
+                # None: not known while the database is unreachable
+                "unresolved": sum(dead_letters.values()) if dead_letters is not None else None,
+                "by_consumer": dead_letters or {},
+            },
         }
 
+    async def _unresolved_dead_letters(self) -> dict[str, int] | None:
+        """Unresolved dead letters per consumer (this service's consumers always named), or None
+        if the database does not answer in time. Shared by all instances of the service."""
+        try:
+            counts = await asyncio.wait_for(
+                self.dead_letter_log.unresolved_by_consumer(), READINESS_TIMEOUT
+            )
+        except TimeoutError:
+            return None
+        except TRANSIENT_DB_ERRORS:
+            return None
+        return {**{c.name: 0 for c in self.consumers}, **counts}
+
     async def refresh_metrics(self) -> None:
-        """Gauges read on demand: the outbox backlog and the consumers' lag."""
+        """Gauges read on demand: the outbox backlog, the consumers' lag, unresolved dead
+        letters."""
         if self.relay is not None:
             with contextlib.suppress(*TRANSIENT_DB_ERRORS):
                 OUTBOX_BACKLOG.labels(self.service).set(await self.relay.backlog())
         for consumer in self.consumers:
             CONSUMER_LAG.labels(self.service, consumer.name).set(consumer.total_lag)
+        dead_letters = await self._unresolved_dead_letters()
+        for name, count in (dead_letters or {}).items():  # unknown: keep the last value
+            DEAD_LETTERS_UNRESOLVED.labels(self.service, name).set(count)
 
     def routers(self) -> list[APIRouter]:
-        """/health, /ready and /metrics for the service's FastAPI app."""
-        return [health_router(self.readiness), metrics_router(self.refresh_metrics)]
+        """/health, /ready, /metrics and /dead-letters for the service's FastAPI app."""
+        return [
+            health_router(self.readiness),
+            metrics_router(self.refresh_metrics),
+            dead_letters_router(self.dead_letter_log),
+        ]
+
+
+# ---------------------------------------------------------------------------- dead letters API
+
+
+class DeadLetter(BaseModel):
+    """A record one of the service's consumers gave up on (its copy is in `<topic>.dlq`)."""
+
+    id: str = Field(
+        description="`<consumer>:<event id>`, or `<consumer>:<topic>:<partition>:<offset>` for "
+        "a record without an event id"
+    )
+    consumer: str = Field(description="The consumer that failed, e.g. `conferences.registry`")
+    topic: str = Field(description="Where the record was read")
+    partition: int
+    offset: int
+    event_id: str | None
+    event_type: str | None
+    reason: str = Field(
+        description="undecodable, invalid-payload, unsupported-version or handler-failed"
+    )
+    error: str = Field(description="What went wrong, shortened")
+    dead_lettered_at: datetime
+    resolved_at: datetime | None = Field(description="None while unresolved")
+    resolution: str | None = Field(
+        description='"processed after replay" or "discarded: <reason>"; None while unresolved'
+    )
+
+    @classmethod
+    def of(cls, document: Document) -> DeadLetter:
+        return cls.model_validate({**document, "id": document["_id"]})
+
+
+class DeadLetterPage(BaseModel):
+    items: list[DeadLetter] = Field(description="Newest first")
+    total: int = Field(description="Unresolved dead letters in all")
+    limit: int
+    offset: int
+
+
+class DiscardRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Reason = Field(description="Why the dead letter needs no processing")
+
+
+class ProblemDocument(BaseModel):
+    """RFC 9457 problem details, as every error of the API is sent (application/problem+json)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+
+
+_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ProblemDocument, "description": "No valid bearer token"},
+    403: {"model": ProblemDocument, "description": "Not the district coordination"},
+}
+
+
+def dead_letters_router(log: DeadLetterLog) -> APIRouter:
+    """The operator's view of the service's dead letters; district role only."""
+    router = APIRouter(prefix="/dead-letters", tags=["dead letters"])
+
+    @router.get("", summary="The unresolved dead letters, newest first", responses=_PROBLEMS)
+    async def list_dead_letters(
+        caller: Caller,
+        limit: Annotated[int, Query(ge=1, le=500, description="Page size")] = 50,
+        offset: Annotated[int, Query(ge=0, le=100_000, description="Items to skip")] = 0,
+    ) -> DeadLetterPage:
+        caller.require_district()
+        documents, total = await log.unresolved(limit=limit, offset=offset)
+        items = [DeadLetter.of(d) for d in documents]
+        return DeadLetterPage(items=items, total=total, limit=limit, offset=offset)
+
+    @router.post(
+        "/{dead_letter_id}/discard",
+        summary="Mark a dead letter resolved without processing it",
+        responses={
+            **_PROBLEMS,
+            404: {"model": ProblemDocument, "description": "No dead letter of that id"},
+            409: {"model": ProblemDocument, "description": "Resolved already"},
+        },
+    )
+    async def discard_dead_letter(
+        dead_letter_id: str, body: DiscardRequest, caller: Caller
+    ) -> DeadLetter:
+        caller.require_district()
+        resolved = await log.resolve(dead_letter_id, f"discarded: {body.reason}")
+        document = await log.get(dead_letter_id)
+        if document is None:
+            raise Problem(
+                404, "Not found", f"There is no dead letter {dead_letter_id!r}.", kind="not-found"
+            )
+        if not resolved:
+            raise Problem(
+                409,
+                "Already resolved",
+                f"Dead letter {dead_letter_id!r} was resolved already: {document['resolution']}.",
+                kind="already-resolved",
+            )
+        return DeadLetter.of(document)
+
+    return router

@@ -280,6 +280,10 @@ def test_roster_changes_invite_newcomers_withdraw_leavers_and_repeat_harmlessly(
     }
     assert conference.sync_roster(view) == [], "idempotent"
     view.staff["s1"] = {"person": {"name": "Clara Becker", "email": "c.becker@example.org"}}
+    # A changed address is taken over, and the invitation goes to it (once).
+    [reinvited] = conference.sync_roster(view)
+    assert isinstance(reinvited, ParticipantInvited)
+    assert reinvited.invitee.person.email == "c.becker@example.org"
     assert conference.sync_roster(view) == []
     clara = next(i for i in conference.invitees() if i.person.name == "Clara Becker")
     assert clara.person.email == "c.becker@example.org", "a changed address is taken over"

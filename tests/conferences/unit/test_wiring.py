@@ -6,6 +6,7 @@ import pytest
 
 from conferences.bootstrap import build
 from conferences.settings import ConferencesSettings
+from rbn_shared.http import BodySizeLimit
 
 
 def test_openapi_lists_the_resources_and_reads_settings_from_the_environment(
@@ -35,3 +36,18 @@ def test_openapi_lists_the_resources_and_reads_settings_from_the_environment(
         "/metrics",
     } <= set(paths)
     assert wiring.service.reminder_offsets == [3600]
+
+
+def test_the_invitation_correction_is_a_documented_merge_patch_and_feedback_is_consumed() -> None:
+    wiring = build(ConferencesSettings())
+    operation = wiring.app.openapi()["paths"][
+        "/conferences/{conference_id}/invitations/{invitation_id}"
+    ]["patch"]
+    assert set(operation["requestBody"]["content"]) == {"application/merge-patch+json"}
+    assert {"400", "404", "409", "413", "422", "428"} <= set(operation["responses"])
+    assert "registry" in operation["responses"]["409"]["description"]
+    limits = [m.kwargs for m in wiring.app.user_middleware if m.cls is BodySizeLimit]  # type: ignore[comparison-overlap]
+    assert limits == [{"max_bytes": ConferencesSettings().max_body_bytes}]
+    consumers = {c.name: c for c in wiring.runtime.consumers}
+    assert "conferences.delivery-feedback" in consumers
+    assert "notification-failed" in consumers["conferences.delivery-feedback"]._handlers

@@ -8,7 +8,8 @@ affects only the service under test. Recipients whose local part starts with
 - anything else is accepted.
 Accepted mail is relayed to Mailpit, so the tests read what arrived from Mailpit's API. `hold()`
 makes the server stop answering DATA after some more acceptances (as if it hung); `release()`
-lets held messages go with 451, never relayed: they were not accepted.
+lets held messages go with 451, never relayed: they were not accepted. With `smtputf8=True` its
+EHLO offers SMTPUTF8 (aiosmtpd's default is not to), and such mail is relayed with SMTPUTF8.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ class FaultyHandler:
             return "451 4.3.0 Not accepted"
         content = envelope.content
         assert isinstance(content, bytes)
+        utf8 = any(o.upper() == "SMTPUTF8" for o in envelope.mail_options)
         self.relaying += 1
         try:
             await aiosmtplib.send(
@@ -70,6 +72,7 @@ class FaultyHandler:
                 recipients=envelope.rcpt_tos,
                 hostname=self.relay_host,
                 port=self.relay_port,
+                mail_options=["SMTPUTF8"] if utf8 else None,
             )
             self.accepted[recipient] += 1
         finally:
@@ -78,10 +81,12 @@ class FaultyHandler:
 
 
 class FaultySmtp:
-    def __init__(self, relay_host: str, relay_port: int) -> None:
+    def __init__(self, relay_host: str, relay_port: int, *, smtputf8: bool = False) -> None:
         self.handler = FaultyHandler(relay_host, relay_port)
         self.port = free_port()
-        self._controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self._controller = Controller(
+            self.handler, hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=smtputf8
+        )
 
     def start(self) -> FaultySmtp:
         self._controller.start()

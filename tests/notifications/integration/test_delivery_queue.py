@@ -63,7 +63,9 @@ class RecordingSender:
         self._transient = set(transient)
         self._permanent = set(permanent)
 
-    async def send(self, sender: str, recipient: str, message: str) -> str:
+    async def send(
+        self, sender: str, recipient: str, message: str, *, smtputf8: bool = False
+    ) -> str:
         if recipient in self._permanent:
             raise SendFailed("550 no such mailbox", permanent=True, code=550)
         if recipient in self._transient:

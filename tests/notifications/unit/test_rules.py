@@ -7,11 +7,9 @@ import pytest
 from notifications.domain.recipients import (
     Contact,
     DistrictCoordination,
-    InvalidAddress,
     NetworkDirectory,
     Recipient,
     Role,
-    normalised_address,
 )
 from notifications.domain.rules import (
     RULES,
@@ -24,6 +22,7 @@ from notifications.domain.rules import (
 )
 from notifications.entrypoints.consumers import CONFERENCE_EVENT_TYPES, REGISTRY_EVENT_TYPES
 from notifications.examples import Examples
+from rbn_shared.addresses import AddressRefused, canonical_address
 from rbn_shared.events import CATALOGUE
 
 EX = Examples()
@@ -134,8 +133,8 @@ def test_stale_registry_versions_do_not_overwrite_newer_ones() -> None:
     "address", ["anna@schule.example.org\r\nBcc: x@evil.example.org", "no-at-sign", "a@b@c.de"]
 )
 def test_addresses_are_validated(address: str) -> None:
-    with pytest.raises(InvalidAddress):
-        normalised_address(address)
+    with pytest.raises(AddressRefused):
+        canonical_address(address)
 
 
 def test_names_lose_line_breaks() -> None:

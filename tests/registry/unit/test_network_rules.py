@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -18,7 +19,7 @@ from rbn_shared.events.registry import (
 )
 from registry.domain.district import DistrictCoordination, prepare_bulletin
 from registry.domain.errors import Conflict, NotFound, RuleViolation, StaleVersion
-from registry.domain.model import Network
+from registry.domain.model import CommitteeMember, FieldOfAction, Network
 
 D = date
 
@@ -42,6 +43,37 @@ def types(n: Network) -> list[str]:
     return [e.event_type for e in n.take_events()]
 
 
+def update_member(
+    n: Network, member: CommitteeMember, version: int | None, **changes: Any
+) -> CommitteeMember:
+    """Updates take complete values: the member as it is, with `changes` replaced."""
+    new = member.model_copy(update=changes)
+    return n.update_member(
+        member.id,
+        version,
+        person=new.person,
+        side=new.side,
+        role=new.role,
+        supervision=new.supervision,
+        term_start=new.term_start,
+        term_end=new.term_end,
+    )
+
+
+def update_field(
+    n: Network, field: FieldOfAction, version: int | None, **changes: Any
+) -> FieldOfAction:
+    """Updates take complete values: the field's texts, with `changes` replaced."""
+    new = field.model_copy(update=changes)
+    return n.update_field(
+        field.id,
+        version,
+        title=new.title,
+        starting_situation=new.starting_situation,
+        development_needs=new.development_needs,
+    )
+
+
 def test_registering_records_the_event_with_the_office_contact() -> None:
     n = Network.register(
         "hamm",
@@ -56,9 +88,9 @@ def test_registering_records_the_event_with_the_office_contact() -> None:
 
 def test_update_records_an_event_only_when_something_changed() -> None:
     n = network()
-    assert n.update(name=n.name) is False
+    assert n.update(name=n.name, municipality=n.municipality, office=n.office) is False
     assert types(n) == []
-    assert n.update(name="RBN Hamm (neu)") is True
+    assert n.update(name="RBN Hamm (neu)", municipality=n.municipality, office=n.office) is True
     assert types(n) == ["network-updated"]
 
 
@@ -131,14 +163,53 @@ def test_member_update_checks_version_and_records_only_real_changes() -> None:
     member = n.add_member(person(), Side.STATE, CommitteeRole.MEMBER, D(2026, 1, 1))
     n.take_events()
     with pytest.raises(StaleVersion):
-        n.update_member(member.id, 7, role=CommitteeRole.CHAIR)
-    assert n.update_member(member.id, 1, role=CommitteeRole.MEMBER).version == 1
+        update_member(n, member, 7, role=CommitteeRole.CHAIR)
+    assert update_member(n, member, 1, role=CommitteeRole.MEMBER).version == 1
     assert types(n) == []
-    updated = n.update_member(member.id, 1, role=CommitteeRole.CHAIR)
+    updated = update_member(n, member, 1, role=CommitteeRole.CHAIR)
     assert updated.version == 2
     [event] = n.take_events()
     assert event.event_type == "committee-member-updated"
     assert event.role is CommitteeRole.CHAIR  # type: ignore[attr-defined]
+
+
+def test_member_update_replaces_everything_so_none_clears_supervision_and_term_end() -> None:
+    n = network()
+    member = n.add_member(
+        person(),
+        Side.STATE,
+        CommitteeRole.MEMBER,
+        D(2026, 1, 1),
+        D(2028, 12, 31),
+        supervision=Supervision.LOWER,
+    )
+    n.take_events()
+    updated = update_member(
+        n, member, 1, person=person(name="Dr. Anna Schmidt"), supervision=None, term_end=None
+    )
+    assert (updated.supervision, updated.term_end, updated.version) == (None, None, 2)
+    assert updated.person.name == "Dr. Anna Schmidt"
+    [event] = n.take_events()
+    assert event.supervision is None  # type: ignore[attr-defined]
+    assert event.term_end is None  # type: ignore[attr-defined]
+
+
+def test_member_update_keeps_the_rules_of_adding() -> None:
+    n = network()
+    member = n.add_member(person(), Side.STATE, CommitteeRole.MEMBER, D(2026, 1, 1))
+    n.add_member(person("k@stadt.example"), Side.MUNICIPALITY, CommitteeRole.MEMBER, D(2026, 1, 1))
+    n.take_events()
+    with pytest.raises(Conflict) as conflict:
+        update_member(n, member, 1, person=person("K@Stadt.example"))
+    assert conflict.value.field == "person.email"
+    with pytest.raises(RuleViolation) as violation:
+        update_member(n, member, 1, side=Side.MUNICIPALITY, supervision=Supervision.UPPER)
+    assert violation.value.field == "supervision"
+    with pytest.raises(RuleViolation) as violation:
+        update_member(n, member, 1, term_end=D(2025, 12, 31))
+    assert violation.value.field == "term_end"
+    assert types(n) == []
+    assert n.committee[0] == member
 
 
 def test_removal_records_the_reason_and_the_person_may_join_again_later() -> None:
@@ -150,7 +221,7 @@ def test_removal_records_the_reason_and_the_person_may_join_again_later() -> Non
     assert event.event_type == "committee-member-removed"
     assert event.reason == "Ruhestand"  # type: ignore[attr-defined]
     with pytest.raises(NotFound, match="was removed"):
-        n.update_member(member.id, None, role=CommitteeRole.CHAIR)
+        update_member(n, member, None, role=CommitteeRole.CHAIR)
     again = n.add_member(person(), Side.STATE, CommitteeRole.DEPUTY, D(2027, 1, 1))
     assert again.id != member.id
 
@@ -188,7 +259,7 @@ def test_field_of_action_lifecycle() -> None:
     n.adopt_field(field.id, D(2026, 3, 1), expected_version=1)
     with pytest.raises(Conflict, match="not proposed"):
         n.adopt_field(field.id, D(2026, 3, 2), None)
-    n.update_field(field.id, 2, development_needs="Mehr Beratung und Praktika")
+    update_field(n, field, 2, development_needs="Mehr Beratung und Praktika")
     with pytest.raises(RuleViolation) as error:
         n.close_field(field.id, D(2026, 2, 1), None)
     assert error.value.field == "closed_on"
@@ -201,7 +272,7 @@ def test_field_of_action_lifecycle() -> None:
         "field-of-action-closed",
     ]
     with pytest.raises(Conflict, match="is closed"):
-        n.update_field(field.id, None, title="Neu")
+        update_field(n, field, None, title="Neu")
 
 
 def test_two_open_fields_may_not_share_a_title() -> None:
@@ -209,6 +280,20 @@ def test_two_open_fields_may_not_share_a_title() -> None:
     n.propose_field("Inklusion", "a", "b")
     with pytest.raises(Conflict) as error:
         n.propose_field("inklusion", "c", "d")
+    assert error.value.field == "title"
+
+
+def test_a_field_keeps_its_own_title_and_may_change_its_case() -> None:
+    n = network()
+    field = n.propose_field("Inklusion", "a", "b")
+    other = n.propose_field("Ganztag", "c", "d")
+    n.take_events()
+    assert update_field(n, field, 1, title="Inklusion").version == 1
+    assert types(n) == []
+    assert update_field(n, field, 1, title="INKLUSION").title == "INKLUSION"
+    assert types(n) == ["field-of-action-updated"]
+    with pytest.raises(Conflict) as error:
+        update_field(n, other, 1, title="inklusion")
     assert error.value.field == "title"
 
 

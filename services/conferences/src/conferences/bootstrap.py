@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conferences.adapters.links import ResponseLinks
 from conferences.adapters.repositories import (
@@ -18,17 +16,12 @@ from conferences.adapters.repositories import (
     NetworkProjection,
 )
 from conferences.entrypoints import api, page
-from conferences.entrypoints.consumers import registry_handlers
+from conferences.entrypoints.consumers import delivery_feedback_handlers, registry_handlers
 from conferences.service_layer.services import Clock, ConferenceService
 from conferences.settings import ConferencesSettings
 from rbn_shared.auth import TokenTable
 from rbn_shared.events import utc_now
-from rbn_shared.http import (
-    PROBLEM_JSON,
-    CorrelationIdMiddleware,
-    Problem,
-    install_problem_handlers,
-)
+from rbn_shared.http import BodySizeLimit, CorrelationIdMiddleware, install_problem_handlers
 from rbn_shared.logging import get_logger
 from rbn_shared.runtime import Runtime
 
@@ -71,6 +64,9 @@ def build(settings: ConferencesSettings) -> Wiring:
         reminder_offsets=settings.reminder_offsets_seconds,
     )
     runtime.consume("registry-projection", [settings.topics.registry], registry_handlers(service))
+    runtime.consume(
+        "delivery-feedback", [settings.topics.notifications], delivery_feedback_handlers(service)
+    )
 
     async def reminders() -> None:
         while True:
@@ -91,6 +87,7 @@ def build(settings: ConferencesSettings) -> Wiring:
         ),
         version="1",
         lifespan=runtime.fastapi_lifespan(prepare),
+        # FastAPI's own limit: 413 before a larger body is read (our handler makes it a problem).
     )
     app.state.tokens = TokenTable(settings.auth_tokens)
     app.state.service = service
@@ -103,55 +100,3 @@ def build(settings: ConferencesSettings) -> Wiring:
     app.add_middleware(CorrelationIdMiddleware)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return Wiring(runtime, service, app)
-
-
-class BodySizeLimit:
-    """Refuses request bodies over the limit with 413: at once when Content-Length says so;
-    a body without it (chunked) is read up to the limit first and then handed on."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        length = dict(scope.get("headers") or ()).get(b"content-length")
-        if length is not None:
-            if not length.isdigit() or int(length) > self.max_bytes:
-                await self._refuse(scope, receive, send)
-                return
-            await self.app(scope, receive, send)
-            return
-        body = b""
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                return  # the client went away
-            body += message.get("body", b"")
-            if len(body) > self.max_bytes:
-                await self._refuse(scope, receive, send)
-                return
-            if not message.get("more_body", False):
-                break
-        delivered = False
-
-        async def replay() -> Message:
-            nonlocal delivered
-            if delivered:
-                return await receive()
-            delivered = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        await self.app(scope, replay, send)
-
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        problem = Problem(
-            413,
-            "Payload too large",
-            f"Request bodies are limited to {self.max_bytes} bytes.",
-            kind="payload-too-large",
-        )
-        response = JSONResponse(problem.body(), status_code=413, media_type=PROBLEM_JSON)
-        await response(scope, receive, send)

@@ -38,4 +38,3 @@ class ConferencesSettings(ServiceSettings):
         default=0.0,
         description="Added to the wall clock; for tests and drills only (moves 'now' forward).",
     )
-    max_body_bytes: int = Field(default=256 * 1024, ge=1024)

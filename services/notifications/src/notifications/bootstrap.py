@@ -39,7 +39,7 @@ from notifications.service_layer.reports import ReportScheduler
 from notifications.settings import DEVELOPMENT_SIGNING_SECRET, NotificationsSettings
 from rbn_shared.auth import TokenTable
 from rbn_shared.events import utc_now
-from rbn_shared.http import CorrelationIdMiddleware, install_problem_handlers
+from rbn_shared.http import BodySizeLimit, CorrelationIdMiddleware, install_problem_handlers
 from rbn_shared.logging import get_logger
 from rbn_shared.outbox import AggregateStore
 from rbn_shared.runtime import Runtime
@@ -100,6 +100,8 @@ def build(settings: NotificationsSettings) -> NotificationsService:
         clock=utc_now,
         repair_seconds=settings.queue_repair_seconds,
         service=SERVICE,
+        # A failed committee welcome is remembered, to go again to a corrected address.
+        on_failed=lambda delivery: notifier.remember_unsent_welcome(delivery),
     )
     notifier = Notifier(
         deliveries=deliveries,
@@ -110,6 +112,7 @@ def build(settings: NotificationsSettings) -> NotificationsService:
         sender=Sender(str(settings.mail_from), settings.mail_from_name),
         clock=utc_now,
         on_new_deliveries=dispatcher.announce,
+        events_topic=settings.topics.notifications,
     )
     reports = ReportScheduler(
         schedules=schedules,
@@ -154,6 +157,7 @@ def build(settings: NotificationsSettings) -> NotificationsService:
         lifespan=lifespan,
     )
     app.add_middleware(CorrelationIdMiddleware)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     install_problem_handlers(app)
     app.state.tokens = TokenTable(settings.auth_tokens)
     app.state.services = api.ApiServices(

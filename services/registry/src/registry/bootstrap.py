@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from fastapi import FastAPI
 
 from rbn_shared.auth import TokenTable
-from rbn_shared.http import CorrelationIdMiddleware, install_problem_handlers
+from rbn_shared.http import BodySizeLimit, CorrelationIdMiddleware, install_problem_handlers
 from rbn_shared.runtime import Runtime
 from registry.adapters.repository import DistrictRepository, NetworkRepository
 from registry.entrypoints.api import install_domain_errors, router
@@ -46,6 +46,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
             "district coordination. Every change is published as an event."
         ),
         lifespan=registry.runtime.fastapi_lifespan(registry.prepare),
+        # Refused with 413 before a byte of it is parsed (Content-Length, or while it arrives).
     )
     app.state.service = registry.service
     app.state.runtime = registry.runtime
@@ -53,6 +54,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
     install_problem_handlers(app)
     install_domain_errors(app)
     app.add_middleware(CorrelationIdMiddleware)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     for operational in registry.runtime.routers():
         app.include_router(operational)
     app.include_router(router)

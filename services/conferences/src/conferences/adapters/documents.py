@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conferences.domain.model import Conference, Invitation, Reminder
+from conferences.domain.model import Conference, DeliveryProblem, Invitation, Reminder
 from conferences.domain.projection import NetworkView
 from rbn_shared.events.base import NetworkRef, Person
 from rbn_shared.events.conferences import (
@@ -96,6 +96,7 @@ def conference_to_document(c: Conference) -> Document:
                 "waitlist_seq": i.waitlist_seq,
                 "withdrawn": i.withdrawn,
                 "responded_at": i.responded_at,
+                "delivery_problem": _problem_to_document(i.delivery_problem),
             }
             for i in c.invitations
         ],
@@ -145,6 +146,7 @@ def conference_from_document(doc: Document) -> Conference:
                 waitlist_seq=i.get("waitlist_seq"),
                 withdrawn=i.get("withdrawn", False),
                 responded_at=i.get("responded_at"),
+                delivery_problem=_problem_from_document(i.get("delivery_problem")),
             )
             for i in doc.get("invitations", [])
         ],
@@ -163,3 +165,15 @@ def conference_from_document(doc: Document) -> Conference:
         summary=doc.get("summary"),
         recommendations=[Recommendation.model_validate(r) for r in doc.get("recommendations", [])],
     )
+
+
+def _problem_to_document(problem: DeliveryProblem | None) -> Document | None:
+    if problem is None:
+        return None
+    return {"reason": problem.reason, "failed_at": problem.failed_at, "address": problem.address}
+
+
+def _problem_from_document(doc: Document | None) -> DeliveryProblem | None:
+    if not doc:
+        return None
+    return DeliveryProblem(reason=doc["reason"], failed_at=doc["failed_at"], address=doc["address"])

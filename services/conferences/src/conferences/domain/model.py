@@ -14,6 +14,7 @@ from pydantic import AnyHttpUrl
 
 from conferences.domain.errors import InvalidInput, NotFound, Refused
 from conferences.domain.projection import NetworkView
+from rbn_shared.addresses import address_key, same_address
 from rbn_shared.events.base import EventPayload, NetworkRef, Person
 from rbn_shared.events.conferences import (
     AgendaItem,
@@ -39,6 +40,15 @@ STAFF_SOURCE = "staff:"
 EXTERNAL_SOURCE = "external"
 
 
+@dataclass(frozen=True)
+class DeliveryProblem:
+    """The last mail to an invitation's address failed (as the notifications service reported)."""
+
+    reason: str
+    failed_at: datetime
+    address: str  # the address it failed for
+
+
 @dataclass
 class Invitation:
     invitation_id: str
@@ -50,10 +60,24 @@ class Invitation:
     waitlist_seq: int | None = None  # order on the waiting list: lower is promoted first
     withdrawn: bool = False  # left the committee or the office before the conference
     responded_at: datetime | None = None
+    delivery_problem: DeliveryProblem | None = None
 
     @property
     def has_seat(self) -> bool:
         return self.response == Response.ACCEPTED and not self.waitlisted and not self.withdrawn
+
+    @property
+    def undeliverable(self) -> bool:
+        return self.delivery_problem is not None
+
+    def readdress(self, person: Person) -> bool:
+        """Take over the person's data; True if that moved the invitation to another address.
+        A delivery problem belongs to the old address, so it goes with it."""
+        moved = not same_address(self.person.email, person.email)
+        self.person = person
+        if moved:
+            self.delivery_problem = None
+        return moved
 
     def as_invitee(self) -> Invitee:
         return Invitee(
@@ -88,6 +112,9 @@ class Delegate:
     email: str
     institution: str | None
     group: StakeholderGroup
+
+    def person(self) -> Person:
+        return Person(name=self.name, email=self.email, organisation=self.institution)
 
 
 @dataclass(frozen=True)
@@ -157,9 +184,9 @@ class Conference:
         errors += agenda_errors
         seen: set[str] = set()
         for i, delegate in enumerate(draft.delegates):
-            if delegate.email.lower() in seen:
+            if address_key(delegate.email) in seen:
                 errors.append((f"delegates.{i}.email", "this address is already invited"))
-            seen.add(delegate.email.lower())
+            seen.add(address_key(delegate.email))
         if errors:
             raise InvalidInput(errors)
         _require_agreement(network)
@@ -181,11 +208,7 @@ class Conference:
         )
         conference.sync_roster(network)
         for delegate in draft.delegates:
-            conference._add_invitation(
-                EXTERNAL_SOURCE,
-                Person(name=delegate.name, email=delegate.email, organisation=delegate.institution),
-                delegate.group,
-            )
+            conference._add_invitation(EXTERNAL_SOURCE, delegate.person(), delegate.group)
         conference.reminders = [
             Reminder(offset, draft.starts_at - timedelta(seconds=offset))
             for offset in sorted(set(reminder_offsets), reverse=True)
@@ -304,20 +327,53 @@ class Conference:
 
     def invite_delegate(self, delegate: Delegate, *, now: datetime) -> list[EventPayload]:
         self._require_planned(now)
-        if any(
-            i.person.email.lower() == delegate.email.lower()
-            for i in self.invitations
-            if not i.withdrawn
-        ):
-            raise Refused(
-                "already-invited", "Already invited", f"{delegate.email} is already invited."
-            )
-        invitation = self._add_invitation(
-            EXTERNAL_SOURCE,
-            Person(name=delegate.name, email=delegate.email, organisation=delegate.institution),
-            delegate.group,
-        )
+        self._require_not_invited(delegate.email)
+        invitation = self._add_invitation(EXTERNAL_SOURCE, delegate.person(), delegate.group)
         return [ParticipantInvited(**self._snapshot(), invitee=invitation.as_invitee())]
+
+    def delegate_of(self, invitation_id: str) -> Delegate:
+        """The external delegate behind an invitation, as a correction starts from it."""
+        invitation = self.invitation(invitation_id)
+        _require_external(invitation)
+        return Delegate(
+            name=invitation.person.name,
+            email=invitation.person.email,
+            institution=invitation.person.organisation,
+            group=invitation.group,
+        )
+
+    def change_delegate(
+        self, invitation_id: str, delegate: Delegate, *, now: datetime
+    ) -> list[EventPayload]:
+        """Correct an external delegate's data. A new address gets the invitation again (the
+        old one never had it, or should not have it any more); other corrections send nothing."""
+        self._require_planned(now)
+        invitation = self.invitation(invitation_id)
+        _require_external(invitation)
+        if not same_address(invitation.person.email, delegate.email):
+            self._require_not_invited(delegate.email)
+        moved = invitation.readdress(delegate.person())
+        invitation.group = delegate.group
+        if not moved:
+            return []
+        return [ParticipantInvited(**self._snapshot(), invitee=invitation.as_invitee())]
+
+    def mark_undeliverable(
+        self, invitation_id: str, recipient: str, reason: str, failed_at: datetime
+    ) -> bool:
+        """Record that mail to an invitation failed; True if that changed anything.
+
+        Ignored (False): unknown or withdrawn invitations, failures for another address than the
+        current one (corrected since: the failure is stale), and repeats or older failures.
+        """
+        invitation = self._current_invitation(invitation_id)
+        if invitation is None or not same_address(invitation.person.email, recipient):
+            return False
+        known = invitation.delivery_problem
+        if known is not None and known.failed_at >= failed_at:
+            return False
+        invitation.delivery_problem = DeliveryProblem(reason, failed_at, recipient)
+        return True
 
     def sync_roster(self, network: NetworkView) -> list[EventPayload]:
         """Follow the registry: invite new committee members and office staff, update changed
@@ -325,6 +381,8 @@ class Conference:
 
         A plenary conference invites the steering committee and the education office; a partial
         one (Teilversammlung) only the office by default, its other invitees are chosen by topic.
+        A corrected address gets the invitation again (and loses the old address's delivery
+        problem); the caller follows only conferences still open for answers.
         Idempotent: a second call with the same view changes nothing.
         """
         self.network = _network_ref(network)
@@ -349,11 +407,11 @@ class Conference:
                 )
             elif existing.withdrawn:
                 existing.withdrawn = False
-                existing.person = person
+                existing.readdress(person)
                 existing.response, existing.waitlisted = Response.PENDING, False
                 events.append(ParticipantInvited(**self._snapshot(), invitee=existing.as_invitee()))
-            else:
-                existing.person = person
+            elif existing.readdress(person):
+                events.append(ParticipantInvited(**self._snapshot(), invitee=existing.as_invitee()))
         for source, invitation in by_source.items():
             if source not in wanted and not invitation.withdrawn:
                 had_seat = invitation.has_seat
@@ -398,10 +456,10 @@ class Conference:
         return events
 
     def invitation(self, invitation_id: str) -> Invitation:
-        for invitation in self.invitations:
-            if invitation.invitation_id == invitation_id and not invitation.withdrawn:
-                return invitation
-        raise NotFound(f"invitation {invitation_id}")
+        invitation = self._current_invitation(invitation_id)
+        if invitation is None:
+            raise NotFound(f"invitation {invitation_id}")
+        return invitation
 
     def waitlist_position(self, invitation: Invitation) -> int | None:
         if not invitation.waitlisted:
@@ -467,6 +525,9 @@ class Conference:
             waitlisted=sum(1 for i in current if i.waitlisted),
         )
 
+    def undeliverable_count(self) -> int:
+        return sum(1 for i in self._current() if i.undeliverable)
+
     def open_for_answers(self, now: datetime) -> bool:
         return self.status == ConferenceStatus.SCHEDULED and now < self.starts_at
 
@@ -474,6 +535,16 @@ class Conference:
 
     def _current(self) -> list[Invitation]:
         return [i for i in self.invitations if not i.withdrawn]
+
+    def _current_invitation(self, invitation_id: str) -> Invitation | None:
+        for invitation in self._current():
+            if invitation.invitation_id == invitation_id:
+                return invitation
+        return None
+
+    def _require_not_invited(self, email: str) -> None:
+        if any(same_address(i.person.email, email) for i in self._current()):
+            raise Refused("already-invited", "Already invited", f"{email} is already invited.")
 
     def _full(self) -> bool:
         return self.capacity is not None and self.counts().accepted >= self.capacity
@@ -576,6 +647,16 @@ def _resolve_agenda(
     return items, errors
 
 
+def _require_external(invitation: Invitation) -> None:
+    if invitation.source != EXTERNAL_SOURCE:
+        raise Refused(
+            "managed-in-registry",
+            "Managed in the registry",
+            f"Invitation {invitation.invitation_id} belongs to a committee member or office staff "
+            "member; change it in the registry, the invitation follows.",
+        )
+
+
 def _require_agreement(network: NetworkView) -> None:
     if not network.agreement_active:
         raise Refused(
@@ -610,7 +691,8 @@ def _network_ref(network: NetworkView) -> NetworkRef:
 
 def _organizer(network: NetworkView) -> Person:
     return Person(
-        name=network.office_name or f"Regionales Bildungsbüro {network.name}",
+        # Cut to the name's limit: a long network name must not stop following the registry.
+        name=(network.office_name or f"Regionales Bildungsbüro {network.name}")[:200],
         email=network.office_email or "bildungsbuero@example.org",
         organisation=network.name,
     )

@@ -104,11 +104,11 @@ class NetworkView:
         return None if found is None else str(found["title"])
 
     def committee_people(self) -> dict[str, Person]:
-        """Current steering committee members by member id."""
-        return {k: Person.model_validate(v["person"]) for k, v in self.committee.items()}
+        """Current steering committee members by member id (unusable entries left out)."""
+        return _people(self.committee)
 
     def staff_people(self) -> dict[str, Person]:
-        return {k: Person.model_validate(v["person"]) for k, v in self.staff.items()}
+        return _people(self.staff)
 
     # ------------------------------------------------------------------ folding events
 
@@ -157,3 +157,15 @@ class NetworkView:
             case _:
                 pass
         return True
+
+
+def _people(entries: dict[str, dict[str, Any]]) -> dict[str, Person]:
+    """The persons of roster entries. An entry whose person data cannot be used is skipped:
+    one bad entry must never stop a network's projection or the invitee lists following it."""
+    people: dict[str, Person] = {}
+    for key, entry in entries.items():
+        try:
+            people[key] = Person.model_validate(entry["person"])
+        except (KeyError, TypeError, ValueError):  # pydantic's ValidationError is a ValueError
+            continue
+    return people

@@ -8,9 +8,9 @@ reads and writes, `If-Match` required on every change of an existing conference 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
+from fastapi import APIRouter, Body, Depends, FastAPI, Header, Query, Request
 from fastapi.responses import JSONResponse
 
 from conferences.adapters.links import InvalidLink, LinkClaims
@@ -35,6 +35,7 @@ from conferences.entrypoints.schemas import (
     ConferenceOut,
     CountsOut,
     DelegateIn,
+    DeliveryProblemOut,
     InvitationAnswerOut,
     InvitationOut,
     NetworkViewOut,
@@ -49,7 +50,16 @@ from conferences.service_layer.services import Cause, ConferenceService
 from rbn_shared.auth import Caller, Principal
 from rbn_shared.events.conferences import ConferenceStatus, StakeholderGroup, Venue
 from rbn_shared.events.conferences import Response as Answer
-from rbn_shared.http import Problem, correlation_id_of, field_error, version_from_if_match
+from rbn_shared.http import (
+    MERGE_PATCH_JSON,
+    PROBLEM_JSON,
+    Problem,
+    correlation_id_of,
+    field_error,
+    merge_patch,
+    validated,
+    version_from_if_match,
+)
 from rbn_shared.outbox import VersionConflict
 
 router = APIRouter()
@@ -61,6 +71,14 @@ IfMatch = Annotated[
         description='The ETag of the version you read, e.g. "3". Required on every change.',
     ),
 ]
+
+
+def _problems(descriptions: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for error answers: each a problem document, with what it means here."""
+    return {
+        code: {"description": text, "content": {PROBLEM_JSON: {}}}
+        for code, text in descriptions.items()
+    }
 
 
 def service_of(request: Request) -> ConferenceService:
@@ -217,6 +235,62 @@ async def invite(
     return _conference_response(service, caller, conference, version, 201)
 
 
+@router.patch(
+    "/conferences/{conference_id}/invitations/{invitation_id}",
+    tags=["invitations"],
+    summary="Correct an external delegate's invitation (name, address, institution, group)",
+    description=(
+        "The body is a JSON merge patch (RFC 7386, `application/merge-patch+json`; "
+        "`application/json` is accepted too) over `{name, email, institution, group}`; `null` "
+        "removes the institution. The result is checked like a new delegate. A new address gets "
+        "the invitation again, once (and clears the undeliverable mark); other corrections are "
+        "stored and send nothing. Committee members and office staff are changed in the "
+        "registry; their invitations follow."
+    ),
+    responses=_problems(
+        {
+            400: "Malformed JSON (with line and column), or a malformed If-Match.",
+            403: "The caller may not change this network's conferences.",
+            404: "No such conference or invitation.",
+            409: (
+                "Version conflict (If-Match is stale); the invitation belongs to a committee "
+                "member or office staff member (change it in the registry); the address is "
+                "already invited; or the conference is no longer planned."
+            ),
+            413: "The body is larger than the limit.",
+            422: "The corrected delegate breaks a rule; `errors` names each field.",
+            428: "If-Match is missing.",
+        }
+    ),
+)
+async def change_invitation(
+    conference_id: str,
+    invitation_id: str,
+    patch: Annotated[
+        dict[str, Any],
+        Body(
+            media_type=MERGE_PATCH_JSON,
+            description='Only the fields to change, e.g. {"email": "anna@schule.de"}.',
+            examples=[{"email": "dora.yilmaz@gesamtschule.example.org"}],
+        ),
+    ],
+    caller: Caller,
+    service: Service,
+    request: Request,
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    expected = await _authorised(service, caller, conference_id, if_match)
+
+    def corrected(current: Delegate) -> Delegate:
+        merged = merge_patch(_delegate_fields(current), patch)
+        return _delegate(validated(DelegateIn, merged))
+
+    conference, version = await service.change_delegate(
+        conference_id, expected, invitation_id, corrected, _cause(request)
+    )
+    return _conference_response(service, caller, conference, version)
+
+
 @router.put(
     "/conferences/{conference_id}/invitations/{invitation_id}/response",
     tags=["invitations"],
@@ -288,8 +362,8 @@ async def get_network(network_id: str, caller: Caller, service: Service) -> Netw
         name=view.name,
         office_email=view.office_email,
         agreement_active=view.agreement_active,
-        committee={k: v["person"]["name"] for k, v in view.committee.items()},
-        staff={k: v["person"]["name"] for k, v in view.staff.items()},
+        committee={k: p.name for k, p in view.committee_people().items()},
+        staff={k: p.name for k, p in view.staff_people().items()},
         fields_of_action={k: v["status"] for k, v in view.fields.items()},
     )
 
@@ -385,6 +459,17 @@ def _delegate(body: DelegateIn) -> Delegate:
     )
 
 
+def _delegate_fields(delegate: Delegate) -> dict[str, Any]:
+    """A delegate as the JSON document a merge patch applies to (absent, not null, if unset)."""
+    fields = {
+        "name": delegate.name,
+        "email": delegate.email,
+        "institution": delegate.institution,
+        "group": delegate.group.value,
+    }
+    return {k: v for k, v in fields.items() if v is not None}
+
+
 def _conference_response(
     service: ConferenceService,
     caller: Principal,
@@ -425,7 +510,7 @@ def _out(
         agenda=[AgendaItemOut.model_validate(a.model_dump()) for a in c.agenda],
         capacity=c.capacity,
         sequence=c.sequence,
-        counts=CountsOut.model_validate(counts.model_dump()),
+        counts=CountsOut(**counts.model_dump(), undeliverable=c.undeliverable_count()),
         invitations=[
             InvitationOut(
                 invitation_id=i.invitation_id,
@@ -437,6 +522,16 @@ def _out(
                 response=i.response.value,
                 waitlisted=i.waitlisted,
                 waitlist_position=c.waitlist_position(i),
+                undeliverable=i.undeliverable,
+                delivery_problem=(
+                    DeliveryProblemOut(
+                        reason=i.delivery_problem.reason,
+                        failed_at=i.delivery_problem.failed_at,
+                        address=i.delivery_problem.address,
+                    )
+                    if i.delivery_problem
+                    else None
+                ),
                 response_url=(
                     service.links.url(c.conference_id, i.invitation_id, now=now)
                     if show_links

@@ -1,17 +1,20 @@
-"""The HTTP API's request and response bodies. Requests reject unknown fields and limit sizes."""
+"""The HTTP API's request and response bodies. Requests reject unknown fields and limit sizes.
+
+Request fields use the shared clean-text and address types: one-line texts refuse line breaks and
+control characters, ids are matched exactly (never trimmed), addresses are checked and stored in
+their canonical form (no display names), so what is stored is clean wherever it is shown or sent.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
+from rbn_shared.addresses import Address
 from rbn_shared.events.conferences import ConferenceKind, ConferenceStatus, StakeholderGroup
-
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
-Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+from rbn_shared.text import Key, Line, LongText, Reason, Slug
 
 LOCAL_TIME_HELP = (
     "Local time in Europe/Berlin, e.g. 2027-03-10T14:00 (an explicit offset is also accepted). "
@@ -24,14 +27,14 @@ class Strict(BaseModel):
 
 
 class VenueIn(Strict):
-    name: Title
-    address: Title
+    name: Line
+    address: Line
 
 
 class AgendaItemIn(Strict):
-    title: Title
+    title: Line
     description: LongText | None = None
-    field_of_action_id: Id | None = Field(
+    field_of_action_id: Key | None = Field(
         default=None, description="An adopted field of action of the same network."
     )
 
@@ -48,17 +51,17 @@ ExternalGroup = Literal[
 
 
 class DelegateIn(Strict):
-    name: Title
-    email: EmailStr
-    institution: Title | None = None
+    name: Line
+    email: Address = Field(description="The address alone (no display name), e.g. anna@schule.de")
+    institution: Line | None = None
     group: ExternalGroup = Field(description="The stakeholder group the delegate speaks for.")
 
 
 class ScheduleIn(Strict):
-    network_id: Id
-    title: Title
+    network_id: Slug = Field(description="The network's id as the registry gives it, e.g. hagen")
+    title: Line
     kind: ConferenceKind = ConferenceKind.PLENARY
-    topic: Title | None = Field(default=None, description="Required for a partial conference.")
+    topic: Line | None = Field(default=None, description="Required for a partial conference.")
     starts_at: datetime = Field(description=LOCAL_TIME_HELP)
     ends_at: datetime = Field(description=LOCAL_TIME_HELP)
     venue: VenueIn | None = None
@@ -76,11 +79,11 @@ class RescheduleIn(Strict):
 
 
 class CancelIn(Strict):
-    reason: LongText
+    reason: Reason
 
 
 class RecommendationIn(Strict):
-    field_of_action_id: Id
+    field_of_action_id: Key
     text: LongText
 
 
@@ -102,6 +105,13 @@ class CountsOut(BaseModel):
     tentative: int
     pending: int
     waitlisted: int
+    undeliverable: int = Field(description="Invitations whose last mail could not be delivered")
+
+
+class DeliveryProblemOut(BaseModel):
+    reason: str = Field(description="Why the mail failed, as the mail server said")
+    failed_at: datetime = Field(description="UTC")
+    address: str = Field(description="The address it failed for")
 
 
 class InvitationOut(BaseModel):
@@ -114,6 +124,10 @@ class InvitationOut(BaseModel):
     response: str
     waitlisted: bool
     waitlist_position: int | None
+    undeliverable: bool = Field(
+        description="The last mail to this address failed; correct the address to send it again"
+    )
+    delivery_problem: DeliveryProblemOut | None
     response_url: str | None = Field(
         default=None, description="The personal response link; shown to writers only."
     )

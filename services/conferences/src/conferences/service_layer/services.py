@@ -161,6 +161,47 @@ class ConferenceService:
             events = conference.invite_delegate(delegate, now=self.clock())
             return conference, await self._save(conference, version, events, cause)
 
+    async def change_delegate(
+        self,
+        conference_id: str,
+        expected_version: int,
+        invitation_id: str,
+        edit: Callable[[Delegate], Delegate],
+        cause: Cause,
+    ) -> tuple[Conference, int]:
+        """Correct an external delegate: `edit` turns the delegate as stored into the corrected
+        one (the API merges its patch there, on the very state the change is checked against)."""
+        async with self.conferences.store.locked(conference_id):
+            conference, version = await self._load_at(conference_id, expected_version)
+            corrected = edit(conference.delegate_of(invitation_id))
+            before = _roster_fingerprint(conference)
+            events = conference.change_delegate(invitation_id, corrected, now=self.clock())
+            if not events and _roster_fingerprint(conference) == before:
+                return conference, version  # nothing to correct: no new version
+            return conference, await self._save(conference, version, events, cause)
+
+    async def mark_undeliverable(
+        self,
+        conference_id: str,
+        invitation_id: str,
+        *,
+        recipient: str,
+        reason: str,
+        failed_at: datetime,
+        cause: Cause,
+    ) -> bool:
+        """Note a failed delivery on the invitation (no event of its own). False if there was
+        nothing to mark: an unknown conference or invitation, a stale failure, or a repeat."""
+        async with self.conferences.store.locked(conference_id):
+            found = await self.conferences.get(conference_id)
+            if found is None:
+                return False
+            conference, version = found
+            if not conference.mark_undeliverable(invitation_id, recipient, reason, failed_at):
+                return False
+            await self._save(conference, version, [], cause)
+            return True
+
     async def respond(
         self,
         conference_id: str,
@@ -281,7 +322,8 @@ class ConferenceService:
 
 def _roster_fingerprint(conference: Conference) -> list[tuple[str, str, bool]]:
     return [
-        (i.invitation_id, i.person.model_dump_json(), i.withdrawn) for i in conference.invitations
+        (i.invitation_id, i.person.model_dump_json() + i.group.value, i.withdrawn)
+        for i in conference.invitations
     ] + [("network", conference.network.model_dump_json(), False)]
 
 

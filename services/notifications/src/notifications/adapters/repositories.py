@@ -25,7 +25,7 @@ minutes): such a mail is late, never lost.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -80,10 +80,16 @@ class DeliveryRepository:
         await deliveries.create_index([("cause_event_id", ASCENDING)])
         await self._queue.create_index([("next_attempt_at", ASCENDING)])
 
-    async def add_all(self, deliveries: Sequence[Delivery]) -> set[str]:
-        """Store new deliveries in one write, then queue the pending ones in one more; returns
-        the ids that were new (the others existed already)."""
-        new = {str(i) for i in await self.store.insert_all([d.to_document() for d in deliveries])}
+    async def add_all(
+        self,
+        deliveries: Sequence[Delivery],
+        events: Mapping[str, Sequence[OutboxRecord]] | None = None,
+    ) -> set[str]:
+        """Store new deliveries in one write (each with its events, by delivery id), then queue
+        the pending ones in one more; returns the ids that were new (the others existed)."""
+        docs = [d.to_document() for d in deliveries]
+        by_id: dict[object, Sequence[OutboxRecord]] = dict((events or {}).items())
+        new = {str(i) for i in await self.store.insert_all(docs, by_id)}
         entries = [
             {"_id": d.delivery_id, "next_attempt_at": d.next_attempt_at or d.created_at}
             for d in deliveries

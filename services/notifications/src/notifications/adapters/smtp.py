@@ -4,6 +4,9 @@ Each send takes a connection from the pool (opening one if none is idle), sends 
 one recipient, and returns the connection for the next send. An error closes that connection.
 The outcome is classified: 4xx answers and connection problems are transient (retry later),
 5xx answers are permanent (the server refuses this mail for good).
+
+A mail to an address with a non-ASCII local part goes with the SMTPUTF8 option (RFC 6531), and
+only if the server's EHLO offers it; otherwise that one delivery fails for good with the reason.
 """
 
 from __future__ import annotations
@@ -61,17 +64,41 @@ class SmtpSender:
         self._idle: list[aiosmtplib.SMTP] = []
         self._slots = asyncio.Semaphore(config.pool_size)
 
-    async def send(self, sender: str, recipient: str, message: str) -> str:
-        """Send; returns the server's answer, or raises SendFailed."""
+    async def send(
+        self, sender: str, recipient: str, message: str, *, smtputf8: bool = False
+    ) -> str:
+        """Send; returns the server's answer, or raises SendFailed.
+
+        `smtputf8`: the recipient's address (and so the To header) is UTF-8 (RFC 6531/6532).
+        """
+        refusal: SendFailed | None = None
         async with self._slots:
             client = await self._connection()
             try:
-                _refused, answer = await client.sendmail(sender, [recipient], message.encode())
+                if smtputf8 and not await self._offers_smtputf8(client):
+                    refusal = SendFailed(
+                        f"the mail server does not support SMTPUTF8, which the address "
+                        f"{recipient} needs (its local part is not ASCII)",
+                        permanent=True,
+                    )
+                else:
+                    options = ["SMTPUTF8"] if smtputf8 else []
+                    _refused, answer = await client.sendmail(
+                        sender, [recipient], message.encode(), mail_options=options
+                    )
             except Exception as error:
                 await self._discard(client)
                 raise classify(error) from error
-            self._idle.append(client)
+            self._idle.append(client)  # also after a refusal: the connection is fine
+            if refusal is not None:
+                raise refusal
             return answer
+
+    @staticmethod
+    async def _offers_smtputf8(client: aiosmtplib.SMTP) -> bool:
+        if client.is_ehlo_or_helo_needed:
+            await client.ehlo()
+        return client.supports_extension("smtputf8")
 
     async def _connection(self) -> aiosmtplib.SMTP:
         while self._idle:

@@ -4,6 +4,8 @@
        │  └─transient failure (4xx, no connection): stays pending, retried later with backoff
        ├─refused for good (5xx), or retries used up──▶ failed
     skipped: the recipient opted out of this kind of mail; never sent, never pending
+    failed from the start: the address was refused, or the mail could not be composed; stored
+      with its reason and its `notification-failed` event, so one bad value fails one delivery
 
 The delivery id is made of the cause event's id and the recipient's address, and it is the
 record's unique key: a second delivery for the same pair cannot be stored, so an event handled
@@ -86,6 +88,10 @@ class Delivery:
     in_doubt_attempts: int = 0
     sent_at: datetime | None = None
     failed_at: datetime | None = None
+    conference_id: str | None = None  # for a mail about a conference
+    invitation_id: str | None = None  # for a mail to an invitee
+    needs_smtputf8: bool = False  # the address's local part is not ASCII (RFC 6531/6532)
+    consumer: str | None = None  # the consumer whose event caused it (for the metrics)
 
     @property
     def next_attempt_number(self) -> int:
@@ -139,6 +145,28 @@ class Delivery:
             return self, None
         return self._failed(max(self.attempts, attempt), reason, now, True)
 
+    def failed_before_sending(
+        self, reason: str, now: datetime
+    ) -> tuple[Delivery, NotificationFailed | None]:
+        """A delivery that cannot be sent at all (address refused, mail not composed)."""
+        failed = replace(
+            self,
+            status=DeliveryStatus.FAILED,
+            last_error=reason,
+            failed_at=now,
+            next_attempt_at=None,
+        )
+        try:
+            event = NotificationFailed(
+                **failed._event_fields(attempts=1),
+                failed_at=now,
+                reason=reason[:20_000],
+                permanent=True,
+            )
+        except ValueError:  # pydantic's ValidationError: a recipient text no event can carry
+            return failed, None
+        return failed, event
+
     def in_doubt(
         self, attempt: int, now: datetime, policy: InDoubtPolicy
     ) -> tuple[Delivery, NotificationFailed | None]:
@@ -186,6 +214,8 @@ class Delivery:
             "cause_event_type": self.cause_event_type,
             "network_id": self.network_id,
             "recipient": self.recipient,
+            "conference_id": self.conference_id,
+            "invitation_id": self.invitation_id,
             "template": self.template,
             "subject": self.subject[:SUBJECT_LIMIT],
             "attempts": attempts if attempts is not None else max(self.attempts, 1),
@@ -214,6 +244,10 @@ class Delivery:
             "in_doubt_attempts": self.in_doubt_attempts,
             "sent_at": self.sent_at,
             "failed_at": self.failed_at,
+            "conference_id": self.conference_id,
+            "invitation_id": self.invitation_id,
+            "needs_smtputf8": self.needs_smtputf8,
+            "consumer": self.consumer,
         }
 
     @classmethod
@@ -238,4 +272,8 @@ class Delivery:
             in_doubt_attempts=int(doc.get("in_doubt_attempts", 0)),
             sent_at=doc.get("sent_at"),
             failed_at=doc.get("failed_at"),
+            conference_id=doc.get("conference_id"),
+            invitation_id=doc.get("invitation_id"),
+            needs_smtputf8=bool(doc.get("needs_smtputf8", False)),
+            consumer=doc.get("consumer"),
         )

@@ -11,30 +11,15 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
+from rbn_shared.addresses import AddressRefused, address_key, as_written, canonical_address
 
 DISTRICT_ID = "district"
 _LINE_BREAKS = re.compile(r"[\r\n\t\x00-\x1f\x7f\u2028\u2029\x85]+")
 
 
-class InvalidAddress(ValueError):
-    """An address no mail should be sent to."""
-
-
 def single_line(text: str) -> str:
     """Collapse line breaks and control characters, so a name can never start a new header."""
     return _LINE_BREAKS.sub(" ", text).strip()
-
-
-def normalised_address(address: str) -> str:
-    """The address as it is stored and compared: validated, without display name, lower case."""
-    if _LINE_BREAKS.search(address):
-        raise InvalidAddress("an address must not contain line breaks or control characters")
-    try:
-        checked = validate_email(address, check_deliverability=False)
-    except EmailNotValidError as error:
-        raise InvalidAddress(str(error)) from error
-    return checked.normalized.lower()
 
 
 class Role(StrEnum):
@@ -49,11 +34,12 @@ class Role(StrEnum):
 
 @dataclass(frozen=True)
 class Recipient:
-    email: str
+    email: str  # canonical (rbn_shared.addresses)
     name: str
     role: Role
     network_id: str | None = None
     network_name: str | None = None
+    invitation_id: str | None = None  # for an invitee: their invitation
 
     @classmethod
     def of(
@@ -63,8 +49,64 @@ class Recipient:
         role: Role,
         network_id: str | None = None,
         network_name: str | None = None,
+        invitation_id: str | None = None,
     ) -> Recipient:
-        return cls(normalised_address(email), single_line(name), role, network_id, network_name)
+        """The recipient, or AddressRefused if the policy refuses the address."""
+        return cls(
+            canonical_address(email),
+            single_line(name),
+            role,
+            network_id,
+            network_name,
+            invitation_id,
+        )
+
+    @classmethod
+    def candidate(
+        cls,
+        email: str,
+        name: str,
+        role: Role,
+        network_id: str | None = None,
+        network_name: str | None = None,
+        invitation_id: str | None = None,
+    ) -> Recipient | Refused:
+        """The recipient, or what is known of one whose address the policy refuses."""
+        try:
+            return cls.of(email, name, role, network_id, network_name, invitation_id)
+        except AddressRefused as error:
+            return Refused(
+                as_written(email),
+                single_line(name),
+                role,
+                str(error),
+                network_id,
+                network_name,
+                invitation_id,
+            )
+
+
+@dataclass(frozen=True)
+class Refused:
+    """Someone a mail is meant for whose address the policy refuses: a failed delivery."""
+
+    address: str  # as_written() of what came
+    name: str
+    role: Role
+    reason: str
+    network_id: str | None = None
+    network_name: str | None = None
+    invitation_id: str | None = None
+
+
+@dataclass(frozen=True)
+class UnsentWelcome:
+    """A committee welcome that failed to `address`: sent again once the address is corrected,
+    under the original cause event, so that it is still one delivery per cause and address."""
+
+    cause_event_id: str
+    template: str
+    address: str
 
 
 @dataclass(frozen=True)
@@ -74,6 +116,7 @@ class Contact:
     email: str
     name: str
     version: int = 0
+    unsent_welcome: UnsentWelcome | None = None
 
 
 @dataclass(frozen=True)
@@ -96,7 +139,24 @@ class NetworkDirectory:
         known = self.committee.get(member_id)
         if known is not None and known.version > contact.version:
             return self
+        if known is not None and contact.unsent_welcome is None:
+            # A changed record keeps the memory: the change may be the corrected address.
+            contact = replace(contact, unsent_welcome=known.unsent_welcome)
         return replace(self, committee={**self.committee, member_id: contact})
+
+    def with_unsent_welcome(
+        self, member_id: str, welcome: UnsentWelcome | None
+    ) -> NetworkDirectory:
+        """Remember (or, with None, forget) a failed welcome of a member."""
+        known = self.committee.get(member_id)
+        if known is None:
+            return self
+        changed = replace(known, unsent_welcome=welcome)
+        return replace(self, committee={**self.committee, member_id: changed})
+
+    def members_at(self, address: str) -> list[str]:
+        """The ids of the committee members with this address."""
+        return [k for k, c in self.committee.items() if c.email == address_key(address)]
 
     def without_member(self, member_id: str, version: int) -> NetworkDirectory:
         known = self.committee.get(member_id)
@@ -116,20 +176,30 @@ class NetworkDirectory:
             return self
         return replace(self, staff={k: v for k, v in self.staff.items() if k != staff_id})
 
-    def office_recipients(self, office_email_fallback: str | None = None) -> list[Recipient]:
+    def office_recipients(
+        self, office_email_fallback: str | None = None
+    ) -> list[Recipient | Refused]:
         address = self.office.email if self.office else office_email_fallback
         if not address:
             return []
         name = self.office.name if self.office else f"Regionales Bildungsbüro {self.name}"
         return _usable([(address, name)], Role.EDUCATION_OFFICE, self.network_id, self.name)
 
-    def committee_recipients(self) -> list[Recipient]:
+    def committee_recipients(self) -> list[Recipient | Refused]:
         contacts = [(c.email, c.name) for c in self.committee.values()]
         return _usable(contacts, Role.COMMITTEE_MEMBER, self.network_id, self.name)
 
     def to_document(self) -> dict[str, Any]:
         def contact(c: Contact) -> dict[str, Any]:
-            return {"email": c.email, "name": c.name, "version": c.version}
+            doc: dict[str, Any] = {"email": c.email, "name": c.name, "version": c.version}
+            if c.unsent_welcome is not None:
+                w = c.unsent_welcome
+                doc["unsent_welcome"] = {
+                    "cause_event_id": w.cause_event_id,
+                    "template": w.template,
+                    "address": w.address,
+                }
+            return doc
 
         return {
             "_id": self.network_id,
@@ -143,7 +213,13 @@ class NetworkDirectory:
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> NetworkDirectory:
         def contact(d: dict[str, Any]) -> Contact:
-            return Contact(d["email"], d["name"], int(d.get("version", 0)))
+            w = d.get("unsent_welcome")
+            welcome = (
+                UnsentWelcome(str(w["cause_event_id"]), str(w["template"]), str(w["address"]))
+                if w
+                else None
+            )
+            return Contact(d["email"], d["name"], int(d.get("version", 0)), welcome)
 
         return cls(
             network_id=str(doc["_id"]),
@@ -155,11 +231,11 @@ class NetworkDirectory:
         )
 
     def knows_address(self, email: str) -> bool:
-        wanted = email.lower()
+        wanted = address_key(email)
         contacts = [*self.committee.values(), *self.staff.values()]
         if self.office:
             contacts.append(self.office)
-        return any(c.email.lower() == wanted for c in contacts)
+        return any(address_key(c.email) == wanted for c in contacts)
 
 
 @dataclass(frozen=True)
@@ -169,7 +245,7 @@ class DistrictCoordination:
     coordinator: Contact
     service_unit: Contact
 
-    def recipients(self) -> list[Recipient]:
+    def recipients(self) -> list[Recipient | Refused]:
         contacts = [
             (self.coordinator.email, self.coordinator.name),
             (self.service_unit.email, self.service_unit.name),
@@ -196,15 +272,9 @@ def _usable(
     role: Role,
     network_id: str | None = None,
     network_name: str | None = None,
-) -> list[Recipient]:
-    """Recipients of the contacts whose address can be used; the others are left out."""
-    usable = []
-    for email, name in contacts:
-        try:
-            usable.append(Recipient.of(email, name, role, network_id, network_name))
-        except InvalidAddress:
-            continue
-    return usable
+) -> list[Recipient | Refused]:
+    """Recipients of the contacts; those with a refused address as Refused."""
+    return [Recipient.candidate(e, n, role, network_id, network_name) for e, n in contacts]
 
 
 def unique_by_address(recipients: list[Recipient]) -> list[Recipient]:

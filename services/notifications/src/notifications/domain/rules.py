@@ -16,9 +16,9 @@ from typing import Any
 from notifications.domain.preferences import Topic
 from notifications.domain.recipients import (
     DistrictCoordination,
-    InvalidAddress,
     NetworkDirectory,
     Recipient,
+    Refused,
     Role,
     unique_by_address,
 )
@@ -107,6 +107,10 @@ class Addressing:
     district: DistrictCoordination | None = None
 
 
+# The welcome of a new committee member: sent again once a failed address is corrected.
+WELCOME_RULE = next(r for r in RULES if r.template == "committee-welcome")
+
+
 @dataclass(frozen=True)
 class PlannedMail:
     rule: Rule
@@ -114,9 +118,22 @@ class PlannedMail:
 
 
 @dataclass(frozen=True)
+class RefusedMail:
+    """A mail the rules call for to an address the policy refuses: it becomes a failed delivery."""
+
+    rule: Rule
+    refused: Refused
+
+
+@dataclass(frozen=True)
 class Plan:
     mails: list[PlannedMail]
-    rejected: int  # recipients whose address could not be used
+    refused: list[RefusedMail]
+
+    @property
+    def rejected(self) -> int:
+        """How many recipients' addresses could not be used."""
+        return len(self.refused)
 
 
 def plan(event_type: str, payload: Any, addressing: Addressing) -> list[PlannedMail]:
@@ -125,28 +142,30 @@ def plan(event_type: str, payload: Any, addressing: Addressing) -> list[PlannedM
 
 
 def plan_with_rejections(event_type: str, payload: Any, addressing: Addressing) -> Plan:
-    """Like `plan`; an unusable address drops that one recipient, never the others."""
+    """Like `plan`, and the refused addresses, each once: they never hold up the others."""
     planned: list[PlannedMail] = []
+    refused: list[RefusedMail] = []
     seen: set[str] = set()
-    rejected = 0
     for rule in rules_for(event_type):
         candidates: list[Recipient] = []
         for recipient in recipients_of(rule.audience, payload, addressing):
-            if recipient is None:
-                rejected += 1
+            if isinstance(recipient, Refused):
+                if recipient.address not in seen:
+                    seen.add(recipient.address)
+                    refused.append(RefusedMail(rule, recipient))
             else:
                 candidates.append(recipient)
         for recipient in unique_by_address(candidates):
             if recipient.email not in seen:
                 seen.add(recipient.email)
                 planned.append(PlannedMail(rule, recipient))
-    return Plan(planned, rejected)
+    return Plan(planned, refused)
 
 
 def recipients_of(
     audience: Audience, payload: Any, addressing: Addressing
-) -> list[Recipient | None]:
-    """The audience's recipients; None stands for one whose address is unusable."""
+) -> list[Recipient | Refused]:
+    """The audience's recipients, those with a refused address as Refused."""
     network_ref = getattr(payload, "network", None)
     network_id = network_ref.id if network_ref is not None else None
     network_name = network_ref.name if network_ref is not None else None
@@ -154,11 +173,13 @@ def recipients_of(
         NetworkDirectory(network_id, network_name) if network_id and network_name else None
     )
 
-    def person(p: Any, role: Role) -> Recipient | None:
-        try:
-            return Recipient.of(str(p.email), p.name, role, network_id, network_name)
-        except InvalidAddress:
-            return None
+    def person(p: Any, role: Role, invitation_id: str | None = None) -> Recipient | Refused:
+        return Recipient.candidate(
+            str(p.email), p.name, role, network_id, network_name, invitation_id
+        )
+
+    def invitee(i: Any) -> Recipient | Refused:
+        return person(i.person, Role.INVITEE, i.invitation_id)
 
     match audience:
         case Audience.SUBJECT_PERSON:
@@ -170,16 +191,16 @@ def recipients_of(
         case Audience.STEERING_COMMITTEE:
             return [*directory.committee_recipients()] if directory else []
         case Audience.INVITEES:
-            return [person(i.person, Role.INVITEE) for i in payload.invitees]
+            return [invitee(i) for i in payload.invitees]
         case Audience.INVITEE:
-            return [person(payload.invitee.person, Role.INVITEE)]
+            return [invitee(payload.invitee)]
         case Audience.REMINDER_RECIPIENTS:
-            return [person(i.person, Role.INVITEE) for i in payload.recipients]
+            return [invitee(i) for i in payload.recipients]
         case Audience.DISTRICT_COORDINATION:
             return [*addressing.district.recipients()] if addressing.district else []
         case Audience.ALL_OFFICES_AND_COMMITTEES:
             wanted = set(getattr(payload, "network_ids", []) or [])
-            found: list[Recipient | None] = []
+            found: list[Recipient | Refused] = []
             for network in addressing.networks:
                 if network.network_id in wanted:
                     found += network.office_recipients() + network.committee_recipients()

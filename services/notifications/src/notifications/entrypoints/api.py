@@ -15,7 +15,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from notifications.adapters.repositories import (
     DeliveryRepository,
@@ -24,10 +24,10 @@ from notifications.adapters.repositories import (
 )
 from notifications.domain.delivery import Delivery, DeliveryStatus
 from notifications.domain.preferences import TOPIC_LABELS_DE, Preferences, Topic
-from notifications.domain.recipients import InvalidAddress, normalised_address
 from notifications.rendering.links import InvalidLink, UnsubscribeLinks
 from notifications.rendering.mails import PageRenderer
 from notifications.service_layer.preferences import change_preferences
+from rbn_shared.addresses import AddressRefused, canonical_address
 from rbn_shared.auth import DISTRICT, READER, Caller
 from rbn_shared.http import Problem, field_error
 from rbn_shared.logging import get_logger
@@ -63,6 +63,11 @@ class DeliveryView(BaseModel):
     correlation_id: str
     network_id: str | None
     recipient: str
+    conference_id: str | None = Field(default=None, description="For a mail about a conference")
+    invitation_id: str | None = Field(default=None, description="For a mail to an invitee")
+    needs_smtputf8: bool = Field(
+        default=False, description="The address's local part is not ASCII: sent with SMTPUTF8"
+    )
     template: str
     category: str
     subject: str
@@ -84,6 +89,9 @@ class DeliveryView(BaseModel):
             correlation_id=d.correlation_id,
             network_id=d.network_id,
             recipient=d.recipient,
+            conference_id=d.conference_id,
+            invitation_id=d.invitation_id,
+            needs_smtputf8=d.needs_smtputf8,
             template=d.template,
             category=d.category.value,
             subject=d.subject,
@@ -129,14 +137,17 @@ router = APIRouter()
 async def list_deliveries(
     _caller: Caller,
     services: Services,
-    recipient: Annotated[EmailStr | None, Query(description="The recipient's address")] = None,
+    recipient: Annotated[
+        str | None, Query(max_length=320, description="The recipient's address, without a name")
+    ] = None,
     event_id: Annotated[uuid.UUID | None, Query(description="The cause event's id")] = None,
     status: DeliveryStatus | None = None,
     network_id: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[DeliveryView]:
+    address = _address(recipient, "query.recipient") if recipient else None
     found = await services.deliveries.search(
-        recipient=str(recipient) if recipient else None,
+        recipient=address,
         cause_event_id=str(event_id) if event_id else None,
         status=status,
         network_id=network_id,
@@ -153,22 +164,24 @@ async def get_delivery(delivery_id: str, _caller: Caller, services: Services) ->
     return DeliveryView.of(found[0])
 
 
-def _address(email: str) -> str:
+def _address(email: str, field: str = "path.email") -> str:
+    """The address in the system's one canonical form, or 422 naming the field."""
     try:
-        return normalised_address(email)
-    except InvalidAddress as error:
+        return canonical_address(email)
+    except AddressRefused as error:
         raise Problem(
             422,
             "Invalid input",
             "The address is not valid.",
-            errors=[field_error("path.email", str(error))],
+            errors=[field_error(field, str(error))],
             kind="invalid-input",
         ) from error
 
 
 @router.get("/preferences/{email}", tags=["preferences"], summary="What an address receives")
 async def get_preferences(email: str, _caller: Caller, services: Services) -> PreferencesView:
-    preferences, _ = await services.preferences.get(_address(email))
+    address = _address(email)
+    preferences, _ = await services.preferences.get(address)
     return PreferencesView.of(preferences)
 
 

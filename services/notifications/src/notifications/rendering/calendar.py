@@ -22,6 +22,7 @@ from icalendar import (
 
 from notifications.domain.recipients import single_line
 from notifications.domain.rules import CalendarMethod
+from rbn_shared.addresses import AddressRefused, sendable
 from rbn_shared.events.conferences import Conference
 
 PRODUCT_ID = "-//Bezirksregierung Arnsberg//Regionale Bildungsnetzwerke//DE"
@@ -54,8 +55,17 @@ def berlin_timezone() -> Timezone:
     return zone
 
 
+def _mailto(email: str) -> str:
+    """The address as SMTP takes it (IDNA domain), as calendars answer to it by mail; an
+    organiser's address the policy refuses stays as it came rather than fail every invitee."""
+    try:
+        return sendable(email).address
+    except AddressRefused:
+        return email
+
+
 def _address(email: str, name: str) -> vCalAddress:
-    address = vCalAddress(f"mailto:{email}")
+    address = vCalAddress(f"mailto:{_mailto(email)}")
     address.params["CN"] = vText(single_line(name))
     return address
 

@@ -2,7 +2,9 @@
 
 Templates live in `templates/<kind>.txt.j2` and `templates/<kind>.html.j2`; the text template's
 `subject` block is the subject line. HTML templates are autoescaped, so markup in any field shows
-as text; the subject and names pass through `single_line`, so no field can start a mail header.
+as text; the subject and names pass through `single_line`, so no field can start a mail header,
+and text templates print names and titles through `one_line`, so a name from an event with a
+line break in it cannot show as a line of its own (say, a forged "Bcc:" in the body).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from notifications.domain.rules import CalendarMethod, Rule
 from notifications.rendering import german
 from notifications.rendering.calendar import conference_calendar
 from notifications.rendering.links import UnsubscribeLinks
+from rbn_shared.addresses import address_key
 
 DISTRICT_NAME = "Regionale Bildungsnetzwerke im Regierungsbezirk Arnsberg"
 DISTRICT_SHORT = "Bildungsnetzwerke Arnsberg"
@@ -96,7 +99,7 @@ def _environment() -> Environment:
         long_date=german.long_date,
         short_date=german.short_date,
         paragraphs=_paragraphs,
-        one_line=single_line,
+        one_line=lambda v: single_line(str(v)),  # names and titles in text mails
         role_de=lambda v: german.ROLE.get(str(v), str(v)),
         side_de=lambda v: german.SIDE.get(str(v), str(v)),
         supervision_de=lambda v: german.SUPERVISION.get(str(v), str(v)),
@@ -134,7 +137,7 @@ class MailRenderer:
             "greeting": _greeting(recipient),
             "network_name": network_name,
             "district_name": DISTRICT_NAME,
-            "invitee": _invitee_of(payload, recipient.email),
+            "invitee": _invitee_of(payload, recipient),
             "calendar_attached": rule.calendar is not None,
             "unsubscribe_url": unsubscribe_url,
             "opt_out_label": TOPIC_LABELS_DE[topic] if topic else None,
@@ -170,7 +173,7 @@ def _greeting(recipient: Recipient) -> str:
     return f"Guten Tag {recipient.name},"
 
 
-def _invitee_of(payload: Any, email: str) -> Any:
+def _invitee_of(payload: Any, recipient: Recipient) -> Any:
     candidates = list(getattr(payload, "invitees", []) or []) + list(
         getattr(payload, "recipients", []) or []
     )
@@ -178,7 +181,10 @@ def _invitee_of(payload: Any, email: str) -> Any:
     if single is not None:
         candidates.append(single)
     for invitee in candidates:
-        if str(invitee.person.email).lower() == email:
+        if recipient.invitation_id is not None:
+            if invitee.invitation_id == recipient.invitation_id:
+                return invitee
+        elif address_key(str(invitee.person.email)) == recipient.email:
             return invitee
     return None
 

@@ -5,6 +5,10 @@ line of plain characters (addresses, ids, links), so a name with a line break ca
 header. Text parts are quoted-printable: the stored message is plain ASCII and goes to the SMTP
 server byte for byte as stored, on every attempt.
 
+Addresses go into headers in the form SMTP takes (`rbn_shared.addresses.sendable`): the domain
+as IDNA ("xn--"), so that any server delivers it. Only a recipient whose local part is not ASCII
+gets a To header in UTF-8 (RFC 6532); such a mail can be sent only with SMTPUTF8.
+
 Built with the `email` package's classic MIME classes rather than `EmailMessage`: the modern API
 parses every header it is given into objects, which made composing a mail cost about 2.5 ms, more
 than rendering it (docs/benchmarks/README.md); the classic classes produce the same structure for
@@ -23,11 +27,12 @@ from email.mime.application import MIMEApplication
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.policy import compat32
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime, formataddr, quote
 
 from notifications.domain.recipients import Recipient, single_line
 from notifications.domain.rules import CalendarMethod
 from notifications.rendering.mails import RenderedMail
+from rbn_shared.addresses import AddressRefused, sendable
 
 MESSAGE_ID_DOMAIN = "rbn-arnsberg.nrw.de"
 CALENDAR_FILE = {CalendarMethod.REQUEST: "einladung.ics", CalendarMethod.CANCEL: "absage.ics"}
@@ -65,8 +70,26 @@ class _OneLine:
         return self._value
 
 
-def _address(email: str, name: str | None) -> str:
-    return formataddr((single_line(name or ""), _plain(email)), charset="utf-8")
+def _address(email: str, name: str | None) -> str | _OneLine:
+    """The address header in the form SMTP takes; AddressRefused if the policy refuses it."""
+    form = sendable(email)
+    if not form.needs_smtputf8:
+        return formataddr((single_line(name or ""), _plain(form.address)), charset="utf-8")
+    if any(c.isspace() or not c.isprintable() for c in form.address):
+        raise ValueError(f"not a single plain header value: {form.address!r}")
+    # RFC 6532: the header is UTF-8 as it is; an encoded word must not stand for an address.
+    shown = single_line(name or "")
+    return _OneLine(f'"{quote(shown)}" <{form.address}>' if shown else form.address)
+
+
+def _reply_to(email: str) -> str | None:
+    """The Reply-To header, or None if the address cannot go into any mail's header (an
+    organiser's bad address must not fail the mails of all invitees)."""
+    try:
+        form = sendable(email)
+    except AddressRefused:
+        return None
+    return None if form.needs_smtputf8 else formataddr(("", form.address))
 
 
 def _text(body: str, subtype: str) -> MIMEText:
@@ -109,10 +132,11 @@ def compose(
     # Header objects (here and _OneLine below) are what the classic API takes for encoded and
     # unfolded values; typeshed knows only strings.
     message["Subject"] = Header(single_line(mail.subject), UTF8_QP)  # type: ignore[assignment]
-    message["From"] = _address(sender_email, sender_name)
-    message["To"] = _address(recipient.email, recipient.name)
-    if reply_to:
-        message["Reply-To"] = _address(reply_to, None)
+    message["From"] = _address(sender_email, sender_name)  # type: ignore[assignment]
+    message["To"] = _address(recipient.email, recipient.name)  # type: ignore[assignment]
+    reply_header = _reply_to(reply_to) if reply_to else None
+    if reply_header:
+        message["Reply-To"] = reply_header
     message["Date"] = format_datetime(date)
     message["Message-ID"] = _plain(message_id)
     message["Content-Language"] = "de"

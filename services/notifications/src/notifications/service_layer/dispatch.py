@@ -21,18 +21,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from notifications.adapters.repositories import DeliveryRepository
 from notifications.adapters.smtp import SendFailed
 from notifications.domain.delivery import Delivery, DeliveryStatus, InDoubtPolicy, RetryPolicy
+from rbn_shared.addresses import sendable
 from rbn_shared.events import new_event
 from rbn_shared.events.notifications import NotificationFailed, NotificationSent
 from rbn_shared.events.registry import DISTRICT_KEY
 from rbn_shared.logging import bound, get_logger
-from rbn_shared.metrics import MAILS
+from rbn_shared.metrics import DELIVERIES_FAILED, MAILS
 from rbn_shared.mongo import TRANSIENT_DB_ERRORS
 from rbn_shared.outbox import OutboxRecord, VersionConflict
 from rbn_shared.waiting import wait_at_most
@@ -52,7 +53,12 @@ Change = Callable[[Delivery], tuple[Delivery, NotificationSent | NotificationFai
 
 
 class MailSender(Protocol):
-    async def send(self, sender: str, recipient: str, message: str) -> str: ...
+    async def send(
+        self, sender: str, recipient: str, message: str, *, smtputf8: bool = False
+    ) -> str: ...
+
+
+OnFailed = Callable[[Delivery], Awaitable[None]]
 
 
 class Dispatcher:
@@ -71,6 +77,7 @@ class Dispatcher:
         clock: Clock,
         repair_seconds: float = 300.0,
         service: str = "notifications",
+        on_failed: OnFailed | None = None,
     ) -> None:
         self._deliveries = deliveries
         self._sender = sender
@@ -84,6 +91,7 @@ class Dispatcher:
         self._clock = clock
         self._repair_seconds = repair_seconds
         self._service = service
+        self._on_failed = on_failed  # told of each delivery that ended failed here
         self._in_flight: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._busy_elsewhere: dict[str, datetime] = {}  # claimed by another sender: until when
@@ -242,8 +250,12 @@ class Dispatcher:
             await self._recover_if_abandoned(delivery, attempt, now)
             return False
         try:
+            # RCPT in the form SMTP takes: the domain as IDNA, or UTF-8 with SMTPUTF8.
             answer = await self._sender.send(
-                self._envelope_sender, delivery.recipient, delivery.message
+                self._envelope_sender,
+                sendable(delivery.recipient).address,
+                delivery.message,
+                smtputf8=delivery.needs_smtputf8,
             )
         except SendFailed as failure:
             done, reason = self._clock(), failure.reason
@@ -333,6 +345,8 @@ class Dispatcher:
                     MAILS.labels(self._service, "sent").inc()
                 elif changed.status is DeliveryStatus.FAILED:
                     MAILS.labels(self._service, "failed").inc()
+                    consumer = changed.consumer or "unknown"
+                    DELIVERIES_FAILED.labels(self._service, consumer, "smtp").inc()
                 # Only now the queue: rescheduled, or dropped once settled (with others).
                 if changed.is_open():
                     await self._deliveries.sync_queue(changed)
@@ -340,4 +354,6 @@ class Dispatcher:
                     self._settled.append(changed.delivery_id)
                     if len(self._settled) >= SETTLED_BATCH:
                         await self.forget_settled()
-                return
+            if changed.status is DeliveryStatus.FAILED and self._on_failed is not None:
+                await self._on_failed(changed)  # outside the lock: it writes elsewhere
+            return

@@ -170,26 +170,15 @@ class Network(BaseModel):
     def ref(self) -> NetworkRef:
         return NetworkRef(id=self.id, name=self.name, office_email=self.office.email)
 
-    def update(
-        self,
-        *,
-        name: str | None = None,
-        municipality: Municipality | None = None,
-        office: OfficeContact | None = None,
-    ) -> bool:
-        """Apply what differs; record `network-updated` only if something did."""
-        changed = False
-        if name is not None and name != self.name:
-            self.name, changed = name, True
-        if municipality is not None and municipality != self.municipality:
-            self.municipality, changed = municipality, True
-        if office is not None and office != self.office:
-            self.office, changed = office, True
-        if changed:
-            self._record(
-                NetworkUpdated(network=self.ref, municipality=self.municipality, office=self.office)
-            )
-        return changed
+    def update(self, *, name: str, municipality: Municipality, office: OfficeContact) -> bool:
+        """Replace name and contacts; record `network-updated` only if something differs."""
+        if (name, municipality, office) == (self.name, self.municipality, self.office):
+            return False
+        self.name, self.municipality, self.office = name, municipality, office
+        self._record(
+            NetworkUpdated(network=self.ref, municipality=self.municipality, office=self.office)
+        )
+        return True
 
     # ------------------------------------------------------------------ cooperation agreements
 
@@ -275,35 +264,32 @@ class Network(BaseModel):
         member_id: str,
         expected_version: int | None,
         *,
-        person: Person | None = None,
-        side: Side | None = None,
-        role: CommitteeRole | None = None,
-        supervision: Supervision | None = None,
-        clear_supervision: bool = False,
-        term_start: date | None = None,
-        term_end: date | None = None,
+        person: Person,
+        side: Side,
+        role: CommitteeRole,
+        supervision: Supervision | None,
+        term_start: date,
+        term_end: date | None,
     ) -> CommitteeMember:
+        """Replace what the member is (all of it, so None clears supervision or term end);
+        record `committee-member-updated` only if something differs."""
         member = self._active_member(member_id)
         member.check_version(expected_version)
-        if person is not None and any(
+        if any(
             m.active and m.id != member.id and _same_person(m.person, person)
             for m in self.committee
         ):
             raise Conflict(f"{person.email} is already a member of this committee", "person.email")
-        new_side = side or member.side
-        new_supervision = None if clear_supervision else (supervision or member.supervision)
-        _check_supervision(new_side, new_supervision)
-        new_start = term_start or member.term_start
-        new_end = term_end if term_end is not None else member.term_end
-        _check_order(new_start, new_end, "term_end", "the end of the term")
+        _check_supervision(side, supervision)
+        _check_order(term_start, term_end, "term_end", "the end of the term")
         candidate = member.model_copy(
             update={
-                "person": person or member.person,
-                "side": new_side,
-                "role": role or member.role,
-                "supervision": new_supervision,
-                "term_start": new_start,
-                "term_end": new_end,
+                "person": person,
+                "side": side,
+                "role": role,
+                "supervision": supervision,
+                "term_start": term_start,
+                "term_end": term_end,
             }
         )
         if candidate == member:
@@ -443,25 +429,22 @@ class Network(BaseModel):
         field_id: str,
         expected_version: int | None,
         *,
-        title: str | None = None,
-        starting_situation: str | None = None,
-        development_needs: str | None = None,
+        title: str,
+        starting_situation: str,
+        development_needs: str,
     ) -> FieldOfAction:
+        """Replace the texts of an open field; record `field-of-action-updated` only if they
+        differ."""
         field = self._find(self.fields_of_action, field_id, "field of action")
         field.check_version(expected_version)
         if field.status is FieldStatus.CLOSED:
             raise Conflict(f"field of action {field_id} is closed")
-        if title is not None and title != field.title:
-            self._check_title_free(title)
+        self._check_title_free(title, but=field)
         candidate = field.model_copy(
             update={
-                "title": title if title is not None else field.title,
-                "starting_situation": starting_situation
-                if starting_situation is not None
-                else field.starting_situation,
-                "development_needs": development_needs
-                if development_needs is not None
-                else field.development_needs,
+                "title": title,
+                "starting_situation": starting_situation,
+                "development_needs": development_needs,
             }
         )
         if candidate == field:
@@ -488,9 +471,12 @@ class Network(BaseModel):
         self._record(FieldOfActionClosed(network=self.ref, **self._field_fields(field)))
         return field
 
-    def _check_title_free(self, title: str) -> None:
+    def _check_title_free(self, title: str, but: FieldOfAction | None = None) -> None:
+        """No other open field has this title (`but` itself may: a field keeps its own)."""
         if any(
-            f.title.casefold() == title.casefold() and f.status is not FieldStatus.CLOSED
+            f.title.casefold() == title.casefold()
+            and f.status is not FieldStatus.CLOSED
+            and f is not but
             for f in self.fields_of_action
         ):
             raise Conflict(f"{self.name} already has an open field of action {title!r}", "title")

@@ -2,27 +2,36 @@
 
 Versions travel as ETags: every entity answers with `ETag: "<version>"`, and every change of an
 existing entity needs `If-Match` with the version it was read at (a stale one gets 409).
+
+A PATCH body is a JSON merge patch (RFC 7386) of the entity: the route merges it into what the
+entity is now and validates the result with the same schema as a new one, so the domain always
+gets complete values and a null can clear an optional member.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response, status
+from fastapi import APIRouter, Body, Depends, FastAPI, Header, Query, Request, Response, status
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from rbn_shared.auth import Caller
 from rbn_shared.events.base import MunicipalityKind, Side
 from rbn_shared.events.registry import CommitteeRole, FieldStatus
 from rbn_shared.http import (
+    MERGE_PATCH_JSON,
     PROBLEM_JSON,
     Problem,
     correlation_id_of,
     etag,
     field_error,
+    merge_patch,
+    validated,
     version_from_if_match,
 )
+from rbn_shared.text import Line
 from registry.domain.district import Bulletin, DistrictCoordination
 from registry.domain.errors import Conflict, DomainError, NotFound, RuleViolation, StaleVersion
 from registry.domain.model import (
@@ -40,19 +49,20 @@ from registry.entrypoints.schemas import (
     FieldAdoption,
     FieldClosure,
     FieldCreate,
-    FieldPatch,
     MemberCreate,
-    MemberPatch,
     MemberRemoval,
+    NetworkChange,
     NetworkCreate,
-    NetworkPatch,
     Page,
     StaffCreate,
     StaffRemoval,
+    Strict,
+    editable,
 )
 from registry.service_layer.services import RegistryService
 
 T = TypeVar("T")
+SchemaT = TypeVar("SchemaT", bound=Strict)
 
 Limit = Annotated[int, Query(ge=1, le=100, description="Page size")]
 Offset = Annotated[int, Query(ge=0, le=100_000, description="Items to skip")]
@@ -109,6 +119,23 @@ def entity(response: Response, value: T, version: int) -> T:
     return value
 
 
+def merge_patch_body(schema: type[Strict], example: dict[str, Any]) -> Any:
+    """A PATCH body: a JSON merge patch of `schema`; application/json is taken as well."""
+    return Body(
+        media_type=MERGE_PATCH_JSON,
+        description=(
+            f"A JSON merge patch (RFC 7386) of the {schema.__name__} form: members left out stay "
+            "as they are, null removes an optional member, objects merge member by member."
+        ),
+        openapi_examples={"change one member": {"value": example}},
+    )
+
+
+def patched(schema: type[SchemaT], current: BaseModel, patch: dict[str, Any]) -> SchemaT:
+    """`current` with the merge patch applied, as `schema` accepts it (422 naming the fields)."""
+    return validated(schema, merge_patch(editable(schema, current), patch))
+
+
 router = APIRouter()
 
 
@@ -122,7 +149,7 @@ async def list_networks(
     limit: Limit = 20,
     offset: Offset = 0,
     kind: MunicipalityKind | None = None,
-    name: Annotated[str | None, Query(max_length=200, description="Part of the name")] = None,
+    name: Annotated[Line | None, Query(description="Part of the name")] = None,
 ) -> Page[Network]:
     items, total = await service.networks.search(
         kind=kind.value if kind else None, name_contains=name, limit=limit, offset=offset
@@ -162,7 +189,9 @@ async def get_network(
 @router.patch("/networks/{network_id}", tags=["networks"], summary="Change name or contacts")
 async def update_network(
     network_id: str,
-    body: NetworkPatch,
+    patch: Annotated[
+        dict[str, Any], merge_patch_body(NetworkChange, {"office": {"phone": "0231 50-0"}})
+    ],
     caller: Caller,
     service: Service,
     request: Request,
@@ -171,12 +200,17 @@ async def update_network(
 ) -> Network:
     caller.require_write(network_id)
     expected = version_from_if_match(if_match)
+    current, version = await service.network(network_id)
+    if expected != version:
+        raise StaleVersion(f"network {network_id} is at version {version}, not {expected}")
+    body = patched(NetworkChange, current, patch)
+    # `change` checks the version again under the network's lock: nothing in between is lost.
     changed = await service.change(
         network_id,
         lambda n: n.update(
             name=body.name,
-            municipality=body.municipality.to_municipality() if body.municipality else None,
-            office=body.office.to_office() if body.office else None,
+            municipality=body.municipality.to_municipality(),
+            office=body.office.to_office(),
         ),
         correlation_id=correlation_id_of(request),
         expected_network_version=expected,
@@ -317,7 +351,9 @@ async def get_member(
 async def update_member(
     network_id: str,
     member_id: str,
-    body: MemberPatch,
+    patch: Annotated[
+        dict[str, Any], merge_patch_body(MemberCreate, {"person": {"function": "Schulleiterin"}})
+    ],
     caller: Caller,
     service: Service,
     request: Request,
@@ -326,16 +362,20 @@ async def update_member(
 ) -> CommitteeMember:
     caller.require_write(network_id)
     expected = version_from_if_match(if_match)
+    current, _ = await service.network(network_id)
+    member = _find(current.committee, lambda m: m.id, member_id, "committee member")
+    member.check_version(expected)
+    body = patched(MemberCreate, member, patch)
+    # The domain checks the version again under the network's lock: nothing in between is lost.
     changed = await service.change(
         network_id,
         lambda n: n.update_member(
             member_id,
             expected,
-            person=body.person.to_person() if body.person else None,
+            person=body.person.to_person(),
             side=body.side,
             role=body.role,
             supervision=body.supervision,
-            clear_supervision="supervision" in body.model_fields_set and body.supervision is None,
             term_start=body.term_start,
             term_end=body.term_end,
         ),
@@ -504,7 +544,9 @@ async def get_field(
 async def update_field(
     network_id: str,
     field_id: str,
-    body: FieldPatch,
+    patch: Annotated[
+        dict[str, Any], merge_patch_body(FieldCreate, {"development_needs": "Mehr Beratung"})
+    ],
     caller: Caller,
     service: Service,
     request: Request,
@@ -513,6 +555,10 @@ async def update_field(
 ) -> FieldOfAction:
     caller.require_write(network_id)
     expected = version_from_if_match(if_match)
+    current, _ = await service.network(network_id)
+    field = _find(current.fields_of_action, lambda f: f.id, field_id, "field of action")
+    field.check_version(expected)
+    body = patched(FieldCreate, field, patch)
     changed = await service.change(
         network_id,
         lambda n: n.update_field(

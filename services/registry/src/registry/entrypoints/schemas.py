@@ -1,12 +1,18 @@
-"""What the HTTP API accepts. Unknown fields are refused; every text has a size limit."""
+"""What the HTTP API accepts. Unknown fields are refused; every text has a size limit.
+
+Texts and addresses use the shared clean-input types (rbn_shared.text, rbn_shared.addresses): one
+line without control characters for names, canonical addresses, ids matched exactly. So what
+the registry stores and publishes is already clean; the event payloads do not clean it again.
+"""
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
+from rbn_shared.addresses import Address
 from rbn_shared.events import Person
 from rbn_shared.events.base import MunicipalityKind, Side, Supervision
 from rbn_shared.events.registry import (
@@ -16,29 +22,31 @@ from rbn_shared.events.registry import (
     OfficeContact,
     ServiceUnit,
 )
-
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
-Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=60)]
+from rbn_shared.text import Line, LongText, Reason, Slug
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_max_length=20_000)
 
 
+def editable(schema: type[Strict], entity: BaseModel) -> dict[str, Any]:
+    """`entity` as `schema` would accept it (JSON, empty members left out): the document a
+    merge patch of the entity applies to."""
+    return entity.model_dump(mode="json", include=set(schema.model_fields), exclude_none=True)
+
+
 class PersonIn(Strict):
-    name: Name
-    email: EmailStr = Field(max_length=254)
-    organisation: Name | None = None
-    function: Name | None = None
+    name: Line
+    email: Address
+    organisation: Line | None = None
+    function: Line | None = None
 
     def to_person(self) -> Person:
         return Person(**self.model_dump())
 
 
 class MunicipalityIn(Strict):
-    name: Name
+    name: Line
     kind: MunicipalityKind
 
     def to_municipality(self) -> Municipality:
@@ -46,26 +54,25 @@ class MunicipalityIn(Strict):
 
 
 class OfficeIn(Strict):
-    name: Name
-    email: EmailStr = Field(max_length=254)
-    address: Name | None = None
-    phone: Name | None = None
+    name: Line
+    email: Address
+    address: Line | None = None
+    phone: Line | None = None
 
     def to_office(self) -> OfficeContact:
         return OfficeContact(**self.model_dump())
 
 
-class NetworkCreate(Strict):
-    id: Slug
-    name: Name
+class NetworkChange(Strict):
+    """A network's editable part: what PATCH /networks/{id} merges into."""
+
+    name: Line
     municipality: MunicipalityIn
     office: OfficeIn
 
 
-class NetworkPatch(Strict):
-    name: Name | None = None
-    municipality: MunicipalityIn | None = None
-    office: OfficeIn | None = None
+class NetworkCreate(NetworkChange):
+    id: Slug
 
 
 class AgreementCreate(Strict):
@@ -79,20 +86,13 @@ class AgreementTermination(Strict):
 
 
 class MemberCreate(Strict):
+    """A committee member as added, and as a merge patch of one must leave it."""
+
     person: PersonIn
     side: Side
     role: CommitteeRole
     supervision: Supervision | None = None
     term_start: date
-    term_end: date | None = None
-
-
-class MemberPatch(Strict):
-    person: PersonIn | None = None
-    side: Side | None = None
-    role: CommitteeRole | None = None
-    supervision: Supervision | None = None
-    term_start: date | None = None
     term_end: date | None = None
 
 
@@ -104,7 +104,7 @@ class MemberRemoval(Strict):
 class StaffCreate(Strict):
     person: PersonIn
     employer: Employer
-    released_from_school: Name | None = None
+    released_from_school: Line | None = None
     hours_share: float | None = Field(default=None, gt=0, le=1)
     start_date: date
     end_date: date | None = None
@@ -116,15 +116,11 @@ class StaffRemoval(Strict):
 
 
 class FieldCreate(Strict):
-    title: Name
+    """A field of action as proposed, and as a merge patch of one must leave it."""
+
+    title: Line
     starting_situation: LongText
     development_needs: LongText
-
-
-class FieldPatch(Strict):
-    title: Name | None = None
-    starting_situation: LongText | None = None
-    development_needs: LongText | None = None
 
 
 class FieldAdoption(Strict):
@@ -136,10 +132,10 @@ class FieldClosure(Strict):
 
 
 class ServiceUnitIn(Strict):
-    name: Name
-    email: EmailStr = Field(max_length=254)
-    phone: Name | None = None
-    address: Name | None = None
+    name: Line
+    email: Address
+    phone: Line | None = None
+    address: Line | None = None
 
     def to_service_unit(self) -> ServiceUnit:
         return ServiceUnit(**self.model_dump())
@@ -151,7 +147,7 @@ class DistrictPut(Strict):
 
 
 class BulletinCreate(Strict):
-    title: Name
+    title: Line
     body: LongText
     author: PersonIn
 

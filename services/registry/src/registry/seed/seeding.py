@@ -17,8 +17,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from rbn_shared.text import Line, Slug
 from registry.domain.errors import NotFound
-from registry.entrypoints.schemas import MunicipalityIn, OfficeIn, PersonIn, ServiceUnitIn, Slug
+from registry.entrypoints.schemas import MunicipalityIn, OfficeIn, PersonIn, ServiceUnitIn
 from registry.service_layer.services import RegistryService
 
 SEED_CORRELATION_ID = "registry-seed"
@@ -33,7 +34,7 @@ class AgreementSeed(BaseModel):
 class NetworkSeed(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: Slug
-    name: str
+    name: Line
     municipality: MunicipalityIn
     office: OfficeIn
     agreement: AgreementSeed | None = None
