@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import unicodedata
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -18,41 +17,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rbn_shared.addresses import AddressRefused, canonical_address
-from tests.registry.integration.conftest import RegistryUnderTest, auth, settings_for
+from tests.registry.integration.conftest import RegistryUnderTest, auth
+from tests.registry.integration.conftest import registry as registry  # the seeded app
 from tests.support.events import events_with_correlation
-from tests.support.infra import Infra
 from tests.support.schema_strategies import HOSTILE_TEXT, _address
 
 pytestmark = [pytest.mark.integration]
 
 EXAMPLES = 60
 ONE_LINE_FIELDS = ("name", "organisation", "function")
-
-
-@pytest.fixture(scope="module")
-async def registry(
-    isolated_module: dict[str, str], infra: Infra
-) -> AsyncIterator[RegistryUnderTest]:
-    import httpx
-
-    from registry.bootstrap import create_app
-
-    settings = settings_for(isolated_module)
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://registry") as http:
-            await http.post(
-                "/networks",
-                headers=auth("district-token"),
-                json={
-                    "id": "hagen",
-                    "name": "Regionales Bildungsnetzwerk Hagen",
-                    "municipality": {"name": "Hagen", "kind": "city"},
-                    "office": {"name": "Bildungsbüro Hagen", "email": "bb@hagen.example"},
-                },
-            )
-            yield RegistryUnderTest(http, app.state.service, settings, infra.kafka_bootstrap)
 
 
 def _clean_line(value: str) -> bool:

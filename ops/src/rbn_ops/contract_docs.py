@@ -103,6 +103,7 @@ def sample(node: dict[str, Any], root: dict[str, Any], name: str = "") -> Any:
         return False
     formats = {
         "email": "anna.schmidt@schulamt-hamm.example",
+        "idn-email": "anna.schmidt@schulamt-hamm.example",
         "date": "2027-03-10",
         "date-time": "2027-03-10T13:00:00Z",
         "uuid": "6f1c2f0e-8a4b-4c8e-9a55-0c2b7f7d1e01",
@@ -127,6 +128,11 @@ def catalogue_page(consumers: dict[str, list[str]]) -> str:
         "",
         "How to subscribe, and the compatibility promise: see the README's subscriber section and",
         "`examples/subscriber/`.",
+        "",
+        "Addresses (`email`, `recipient`, `office_email`; JSON Schema format `idn-email`) are in the",
+        "system's canonical form: lower case, NFC, an internationalised domain in Unicode (SMTP",
+        "needs it as IDNA), possibly a non-ASCII local part (SMTP needs SMTPUTF8 for it). Do not",
+        "assume ASCII. See the README, \"Addresses and input\".",
         "",
         "| event | version | producer | topic | consumers in the project | schema |",
         "|---|---|---|---|---|---|",
