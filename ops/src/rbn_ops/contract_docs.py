@@ -132,7 +132,7 @@ def catalogue_page(consumers: dict[str, list[str]]) -> str:
         "Addresses (`email`, `recipient`, `office_email`; JSON Schema format `idn-email`) are in",
         "the system's canonical form: lower case, NFC, an internationalised domain in Unicode",
         "(SMTP needs it as IDNA), possibly a non-ASCII local part (SMTP needs SMTPUTF8 for it).",
-        "Do not assume ASCII. See the README, \"Addresses and input\".",
+        'Do not assume ASCII. See the README, "Addresses and input".',
         "",
         "| event | version | producer | topic | consumers in the project | schema |",
         "|---|---|---|---|---|---|",
