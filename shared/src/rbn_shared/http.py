@@ -348,3 +348,73 @@ def validated(model: type[ModelT], data: Mapping[str, Any]) -> ModelT:
         return model.model_validate(data)
     except ValidationError as error:
         raise invalid_input(error.errors()) from error
+
+
+# ---------------------------------------------------------------------------- OpenAPI
+
+
+class FieldErrorDocument(BaseModel):
+    field: str
+    reason: str
+
+
+class ProblemDocument(BaseModel):
+    """RFC 9457 problem details, as every error of every service is answered."""
+
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    errors: list[FieldErrorDocument] | None = None
+
+
+PROBLEM_DESCRIPTIONS = {
+    400: "Malformed JSON or a malformed header",
+    401: "No valid bearer token",
+    403: "The caller's role may not do this",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict with the current state, or a stale If-Match version",
+    413: "Request body too large",
+    415: "Unsupported media type",
+    422: "Invalid input, field by field",
+    428: "If-Match missing",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a route: these error answers, documented as problem documents."""
+    return {
+        status: {"model": ProblemDocument, "description": PROBLEM_DESCRIPTIONS[status]}
+        for status in statuses
+    }
+
+
+def document_problems(app: FastAPI) -> None:
+    """Make the OpenAPI document say what the problem handlers send: every 4xx/5xx answer as
+    `application/problem+json` with the ProblemDocument schema (FastAPI would say
+    `application/json`, and its own validation-error schema for 422)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        problem = {"$ref": "#/components/schemas/ProblemDocument"}
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        for model in (ProblemDocument, FieldErrorDocument):
+            own = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            own.pop("$defs", None)
+            components.setdefault(model.__name__, own)
+        for path in schema.get("paths", {}).values():
+            for operation in path.values():
+                for status, response in operation.get("responses", {}).items():
+                    if str(status)[0] in "45":
+                        response["content"] = {PROBLEM_JSON: {"schema": problem}}
+        for unused in ("HTTPValidationError", "ValidationError"):
+            components.pop(unused, None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

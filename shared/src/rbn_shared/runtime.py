@@ -40,6 +40,7 @@ from rbn_shared.metrics import (
 )
 from rbn_shared.mongo import TRANSIENT_DB_ERRORS, Document, connect, database, ping
 from rbn_shared.outbox import AggregateStore, KeyedLocks, OutboxRelay
+from rbn_shared.reactions import Reactions
 from rbn_shared.settings import ServiceSettings
 from rbn_shared.text import Reason
 
@@ -129,6 +130,10 @@ class Runtime:
         attach_consumer(self.broker, consumer, topics, group_id=group_id)
         self.consumers.append(consumer)
         return consumer
+
+    def react(self, name: str, reactions: Reactions) -> EventConsumer:
+        """Consume the events of a reaction table, from the topics its payloads arrive on."""
+        return self.consume(name, reactions.topics(self.settings.topics), reactions.handlers())
 
     def background(self, name: str, job: BackgroundJob) -> None:
         """A coroutine that runs as long as the service does (a scheduler, say)."""
