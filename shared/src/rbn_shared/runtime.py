@@ -139,6 +139,27 @@ class Runtime:
         """A coroutine that runs as long as the service does (a scheduler, say)."""
         self._jobs.append((name, job))
 
+    def every(self, name: str, seconds: float, job: BackgroundJob) -> None:
+        """Run `job` now and then every `seconds` (after the last run ended), as long as the
+        service runs. A run that fails is logged; the next one comes as planned. A database
+        outage is not an error here: the next run tries again."""
+
+        async def periodically() -> None:
+            while True:
+                try:
+                    await job()
+                except asyncio.CancelledError:
+                    raise
+                except TRANSIENT_DB_ERRORS as error:
+                    log.warning(
+                        "database unreachable in a periodic job", job=name, error=str(error)
+                    )
+                except Exception:
+                    log.exception("periodic job failed; it runs again as planned", job=name)
+                await asyncio.sleep(seconds)
+
+        self.background(name, periodically)
+
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self, prepare: Callable[[], Awaitable[None]] | None = None) -> None:
