@@ -33,6 +33,7 @@ from weakref import WeakValueDictionary
 from aiokafka.errors import KafkaError
 from pymongo.asynchronous.collection import AsyncCollection
 
+from rbn_shared.errors import VersionConflict
 from rbn_shared.events.envelope import Envelope
 from rbn_shared.logging import get_logger
 from rbn_shared.metrics import EVENTS_PUBLISHED
@@ -41,14 +42,12 @@ from rbn_shared.waiting import wait_at_most
 
 log = get_logger(__name__)
 
+__all__ = ["AggregateStore", "KeyedLocks", "OutboxRecord", "OutboxRelay", "VersionConflict"]
+
 
 # Sent records are removed from up to this many documents in one write. Each document's own
 # records are compared with all of the write's, so the write is kept small.
 FORGET_BATCH = 64
-
-
-class VersionConflict(Exception):
-    """The document changed since it was read: the caller's write was not applied."""
 
 
 class Publisher(Protocol):
