@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 
 import pytest
 from aiokafka import AIOKafkaProducer
 from typer.testing import CliRunner
 
 from rbn_ops.cli import app
-from tests.support.env import service_env
 from tests.support.events import validate_against_schema
 from tests.support.infra import Infra
 from tests.support.kafka_reader import header, read_topic
@@ -132,10 +133,28 @@ def test_discard_names_the_services_and_an_unreachable_one() -> None:
     assert "conferences at http://127.0.0.1:9 did not answer" in output
 
 
-def test_contract_docs_are_up_to_date_and_their_examples_are_valid() -> None:
-    from rbn_ops import contract_docs
+def test_the_operator_cli_keeps_to_the_services_apis() -> None:
+    """`rbn` reaches the services through HTTP and Kafka only: it imports none of their code,
+    and their maintenance (seed, projection rebuild) and the developers' generator are not
+    among its commands."""
+    probe = (
+        "import sys, rbn_ops.cli; "
+        "print(sorted(m for m in sys.modules "
+        "if m.split('.')[0] in ('registry', 'conferences', 'notifications', 'rbn_tools')))"
+    )
+    imported = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    assert imported.strip() == "[]"
+    for command in ("seed", "rebuild-projection", "contract-docs"):
+        assert "No such command" in run({}, command, expect=2)
 
-    assert contract_docs.stale() == [], "run `uv run rbn contract-docs` and commit the result"
+
+def test_contract_docs_are_up_to_date_and_their_examples_are_valid() -> None:
+    from rbn_tools import contract_docs
+
+    assert contract_docs.stale() == [], "run `uv run rbn-contract-docs` and commit the result"
+    assert contract_docs.main(["--check"]) == 0
     page = contract_docs.CATALOGUE_PAGE.read_text()
     examples = [json.loads(block.split("```", 1)[0]) for block in page.split("```json\n")[1:]]
     assert len(examples) == 24
@@ -144,70 +163,3 @@ def test_contract_docs_are_up_to_date_and_their_examples_are_valid() -> None:
     asyncapi = json.loads((contract_docs.ASYNCAPI_FOLDER / "registry.json").read_text())
     assert asyncapi["asyncapi"] == "3.0.0"
     assert "rbn.registry.events" in json.dumps(asyncapi["channels"])
-
-
-def test_rebuild_projection_replays_the_registry_topic(
-    isolated: dict[str, str], infra: Infra
-) -> None:
-    from datetime import date
-
-    from pymongo import MongoClient
-
-    from conferences.adapters.documents import view_from_document
-    from conferences.adapters.repositories import NETWORKS
-    from rbn_shared.events import new_event
-    from rbn_shared.events.base import MunicipalityKind
-    from rbn_shared.events.registry import (
-        CooperationAgreementSigned,
-        Municipality,
-        NetworkRegistered,
-        OfficeContact,
-    )
-    from tests.examples.test_subscriber import NETWORK
-
-    registered = NetworkRegistered(
-        network=NETWORK,
-        municipality=Municipality(name="Soest", kind=MunicipalityKind.DISTRICT),
-        office=OfficeContact(name="Büro", email="rbn@soest.example"),
-    )
-    signed = CooperationAgreementSigned(
-        network=NETWORK,
-        agreement_id="agr-1",
-        signed_on=date(2009, 6, 1),
-        valid_from=date(2009, 6, 1),
-    )
-    values = [
-        new_event(
-            p,
-            key="kreis-soest",
-            aggregate_id="kreis-soest",
-            aggregate_version=v,
-            correlation_id="c",
-        ).to_wire()
-        for v, p in ((1, registered), (2, signed))
-    ]
-
-    async def publish() -> None:
-        producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap, acks="all")
-        await producer.start()
-        try:
-            for value in values:
-                await producer.send_and_wait(
-                    isolated["RBN_TOPIC_PREFIX"] + "registry.events", value, key=b"kreis-soest"
-                )
-        finally:
-            await producer.stop()
-
-    asyncio.run(publish())
-    env = service_env("CONFERENCES_", isolated)
-    output = run(env, "rebuild-projection", "--yes")
-    assert "2 records read, 2 applied, 1 networks" in output
-    client: MongoClient[dict[str, object]] = MongoClient(infra.mongo_url)
-    try:
-        doc = client[isolated["RBN_MONGO_DATABASE"]][NETWORKS].find_one({"_id": "kreis-soest"})
-    finally:
-        client.close()
-    assert doc is not None
-    view = view_from_document(doc)
-    assert view.agreement_active
-    assert view.name == NETWORK.name

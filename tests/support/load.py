@@ -12,10 +12,10 @@ from datetime import date
 
 from aiokafka import AIOKafkaProducer
 
-from notifications.examples import Examples
 from rbn_shared.events import Envelope, new_event
 from rbn_shared.events.base import NetworkRef, Person, Side
 from rbn_shared.events.registry import CommitteeMember, CommitteeMemberAdded, CommitteeRole
+from rbn_tools.mail_examples import Examples
 
 # A Lenkungskreis has 15 to 30 members: the load fills seats in turn (a new person replaces the
 # seat's previous holder) instead of growing one committee to hundreds of members, which would

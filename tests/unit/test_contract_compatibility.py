@@ -7,7 +7,7 @@ from typing import Any
 
 from rbn_shared.events import CATALOGUE
 from rbn_shared.events.compatibility import compare, compare_folders
-from rbn_shared.events.export import schema_of
+from rbn_shared.events.schemas import schema_of
 
 
 def member_added() -> dict[str, Any]:

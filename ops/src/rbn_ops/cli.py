@@ -1,5 +1,8 @@
 """`rbn`: the operator's tool. Run `rbn --help`.
 
+It talks to the services only through their HTTP APIs and Kafka, never through their code. Their
+own maintenance lives with them: `rbn-registry seed`, `rbn-conferences rebuild-projection`.
+
 Reads the common settings with the `RBN_` prefix (RBN_KAFKA_BOOTSTRAP_SERVERS, RBN_TOPIC_PREFIX,
 RBN_MONGO_URL, ...), the same defaults as the services. Commands that change a service through
 its API (`rbn dlq discard`) send the bearer token in RBN_OPS_TOKEN (a district token).
@@ -12,7 +15,6 @@ import json
 import os
 from collections.abc import Mapping
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
@@ -30,7 +32,7 @@ from rbn_shared.kafka import ensure_project_topics
 from rbn_shared.settings import ServiceSettings
 
 app = typer.Typer(
-    help="Operate the RBN platform: topics, seed, status, dead letters.", no_args_is_help=True
+    help="Operate the RBN platform: topics, status, dead letters.", no_args_is_help=True
 )
 dlq = typer.Typer(help="Dead letters: list, replay and discard.", no_args_is_help=True)
 app.add_typer(dlq, name="dlq")
@@ -65,21 +67,6 @@ def topics() -> None:
             console.print(f"  {name}")
     else:
         console.print(f"all {len(s.topics.all())} topics exist")
-
-
-@app.command()
-def seed(
-    file: Annotated[Path | None, typer.Option(help="seed file (default: the twelve)")] = None,
-) -> None:
-    """Register the twelve networks and the district coordination in the registry, idempotently.
-
-    Uses the registry's settings (REGISTRY_MONGO_URL, REGISTRY_TOPIC_PREFIX, ...).
-    """
-    from registry.entrypoints.main import run_seed
-    from registry.seed.seeding import default_seed_file
-    from registry.settings import RegistrySettings
-
-    asyncio.run(run_seed(RegistrySettings(), file or default_seed_file()))
 
 
 async def _readiness(url: str) -> dict[str, Any] | None:
@@ -221,55 +208,6 @@ def _failed_text(failed: Mapping[str, Mapping[str, Any]] | None, consumer: str) 
         return "0"
     stages = ", ".join(f"{stage} {n}" for stage, n in sorted(entry["by_stage"].items()) if n)
     return f"{entry['total']} ({stages})"
-
-
-@app.command("rebuild-projection")
-def rebuild_projection(
-    yes: Annotated[bool, typer.Option("--yes", help="do not ask")] = False,
-) -> None:
-    """Empty the conferences' network projection and replay the registry topic into it.
-
-    Uses the conferences' settings (CONFERENCES_MONGO_URL, CONFERENCES_TOPIC_PREFIX, ...). Best
-    run while the conferences service is stopped.
-    """
-    from conferences.service_layer.rebuild import (
-        rebuild_projection as rebuild,
-    )
-    from conferences.settings import ConferencesSettings
-
-    settings = ConferencesSettings()
-    total = asyncio.run(count_records(settings.kafka_bootstrap_servers, settings.topics.registry))
-    if not yes and not typer.confirm(
-        f"Rebuild the projection from {total} records of {settings.topics.registry}?"
-    ):
-        raise typer.Exit(1)
-    with Progress(console=console) as bar:
-        task = bar.add_task("replaying the registry topic", total=total)
-        summary = asyncio.run(rebuild(settings, lambda n: bar.update(task, completed=n)))
-    console.print(
-        f"rebuilt: {summary.events} records read, {summary.applied} applied, "
-        f"{summary.networks} networks"
-    )
-
-
-@app.command("contract-docs")
-def contract_docs(
-    check: Annotated[bool, typer.Option("--check", help="only compare, change nothing")] = False,
-) -> None:
-    """Write the event catalogue page and each service's AsyncAPI document (or check them)."""
-    from rbn_ops import contract_docs as docs
-
-    if check:
-        outdated = docs.stale()
-        if outdated:
-            for path in outdated:
-                console.print(f"[red]out of date:[/] {path.relative_to(docs.REPO)}")
-            console.print("Run `uv run rbn contract-docs` and commit the result.")
-            raise typer.Exit(1)
-        console.print("the event catalogue and the AsyncAPI documents are up to date")
-        return
-    for path in docs.write():
-        console.print(f"wrote {path.relative_to(docs.REPO)}")
 
 
 def _dlq_topic(s: ServiceSettings, producer: str) -> str:

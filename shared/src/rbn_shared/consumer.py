@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,7 +37,8 @@ from rbn_shared.events.envelope import Envelope, utc_now
 from rbn_shared.events.topics import Topics
 from rbn_shared.logging import bound, get_logger
 from rbn_shared.metrics import DEAD_LETTERS, EVENTS_CONSUMED, HANDLER_SECONDS
-from rbn_shared.mongo import TRANSIENT_DB_ERRORS, Document, insert_new
+from rbn_shared.mongo import Document, insert_new
+from rbn_shared.retrying import DATABASE_OUTAGE, HANDLER_FAILURE
 
 log = get_logger(__name__)
 
@@ -163,9 +163,13 @@ class EventConsumer:
         self.dead_letter_log = DeadLetterLog(db)
         self._handlers = dict(handlers)
         self._dead_letters = dead_letters
-        self._max_attempts = max_attempts
-        self._retry_base = retry_base_seconds
-        self._retry_max = retry_max_seconds
+        waits = {
+            "wait_initial": retry_base_seconds,
+            "wait_max": retry_max_seconds,
+            "wait_jitter": retry_base_seconds,
+        }
+        self._database_outage = DATABASE_OUTAGE.but(**waits, on_failure=self._database_unreachable)
+        self._handler_failure = HANDLER_FAILURE.but(**waits, attempts=max_attempts)
         self._lanes = asyncio.Semaphore(concurrency)
         self.healthy = True
         self.counts: dict[Outcome, int] = dict.fromkeys(Outcome, 0)
@@ -293,44 +297,33 @@ class EventConsumer:
         return known[marker]
 
     async def _run_handler(self, handler: Handler, envelope: Envelope, payload: Any) -> str | None:
-        """Run until it succeeds (None) or fails for good (the reason)."""
-        attempt = 0
-        while True:
-            try:
-                await handler(envelope, payload)
-                self.healthy = True
-                return None
-            except TRANSIENT_DB_ERRORS as error:
-                self.healthy = False
-                log.warning(
-                    "database unreachable while handling an event, retrying", error=_short(error)
-                )
-                await asyncio.sleep(self._backoff(min(attempt, 6)))
-            except Exception as error:
-                attempt += 1
-                if attempt >= self._max_attempts:
-                    log.error(
-                        "handler failed, sending the event to the dead-letter topic",
-                        attempts=attempt,
-                        error=_short(error),
-                        exc_info=True,
-                    )
-                    return f"{type(error).__name__} after {attempt} attempts: {_short(error)}"
-                log.warning("handler failed, retrying", attempt=attempt, error=_short(error))
-                await asyncio.sleep(self._backoff(attempt))
+        """Run until it succeeds (None) or fails for good (the reason).
+
+        A database outage inside the handler is waited out (DATABASE_OUTAGE, not counted); any
+        other error counts as a failed attempt (HANDLER_FAILURE).
+        """
+        try:
+            await self._handler_failure.call(self._retrying_db, handler, envelope, payload)
+        except Exception as error:
+            log.error(
+                "handler failed, sending the event to the dead-letter topic",
+                attempts=self._handler_failure.attempts,
+                error=_short(error),
+                exc_info=True,
+            )
+            attempts = self._handler_failure.attempts
+            return f"{type(error).__name__} after {attempts} attempts: {_short(error)}"
+        return None
 
     async def _retrying_db(self, operation: Callable[..., Awaitable[Any]], *args: Any) -> Any:
-        attempt = 0
-        while True:
-            try:
-                result = await operation(*args)
-                self.healthy = True
-                return result
-            except TRANSIENT_DB_ERRORS as error:
-                self.healthy = False
-                attempt += 1
-                log.warning("database unreachable, retrying", error=_short(error))
-                await asyncio.sleep(self._backoff(min(attempt, 6)))
+        """`operation(*args)`, waiting out a database outage; the consumer is unhealthy while
+        it lasts."""
+        result = await self._database_outage.call(operation, *args)
+        self.healthy = True
+        return result
+
+    def _database_unreachable(self, _error: Exception, _attempt: int) -> None:
+        self.healthy = False
 
     async def _insert_markers(self, documents: list[Document]) -> None:
         # A parallel redelivery may have got there first; the effect is the same.
@@ -403,10 +396,6 @@ class EventConsumer:
             "error": detail[:2000],
             "dead_lettered_at": failed_at,
         }
-
-    def _backoff(self, attempt: int) -> float:
-        ceiling = min(self._retry_max, self._retry_base * 2**attempt)
-        return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not cryptography
 
 
 def _short(error: BaseException) -> str:

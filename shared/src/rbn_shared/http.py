@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rbn_shared.logging import bound, get_logger
@@ -134,6 +135,17 @@ def _malformed_json(error: Mapping[str, Any], body: Any) -> Problem:
     )
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app answers on this path (Starlette names only the
+    first matching route's)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     async def on_problem(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, Problem)  # noqa: S101 - registered for Problem only
@@ -150,7 +162,10 @@ def install_problem_handlers(app: FastAPI) -> None:
         assert isinstance(error, StarletteHTTPException)  # noqa: S101
         title, kind = _HTTP_TITLES.get(error.status_code, ("Error", None))
         detail = error.detail if isinstance(error.detail, str) else None
-        problem = Problem(error.status_code, title, detail, kind=kind, headers=error.headers)
+        headers = dict(error.headers or {})
+        if error.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request))
+        problem = Problem(error.status_code, title, detail, kind=kind, headers=headers)
         return _problem_response(problem, request)
 
     app.add_exception_handler(Problem, on_problem)
@@ -257,8 +272,38 @@ def health_router(readiness: ReadinessCheck) -> APIRouter:
         "/ready",
         summary="Kafka and the database are reachable, backlogs within bounds",
         responses={
-            200: {"description": '"ready", or "degraded" while dead letters are unresolved'},
-            503: {"description": '"not ready", with the checks that failed'},
+            200: {
+                "description": '"ready", or "degraded" while dead letters are unresolved',
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["status", "checks"],
+                            "properties": {
+                                "status": {"enum": ["ready", "degraded"]},
+                                "checks": {"type": "object"},
+                            },
+                        }
+                    }
+                },
+            },
+            # Not a problem document: the same shape as 200, saying what failed
+            # (document_problems leaves a route's own error schema alone).
+            503: {
+                "description": '"not ready", with the checks that failed',
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["status", "checks"],
+                            "properties": {
+                                "status": {"const": "not ready"},
+                                "checks": {"type": "object"},
+                            },
+                        }
+                    }
+                },
+            },
         },
     )
     async def ready() -> JSONResponse:
@@ -404,13 +449,19 @@ def document_problems(app: FastAPI) -> None:
         problem = {"$ref": "#/components/schemas/ProblemDocument"}
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         for model in (ProblemDocument, FieldErrorDocument):
-            own = model.model_json_schema(ref_template="#/components/schemas/{model}")
-            own.pop("$defs", None)
-            components.setdefault(model.__name__, own)
+            model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            model_schema.pop("$defs", None)
+            components.setdefault(model.__name__, model_schema)
         for path in schema.get("paths", {}).values():
             for operation in path.values():
                 for status, response in operation.get("responses", {}).items():
-                    if str(status)[0] in "45":
+                    declared = response.get("content", {})
+                    its_own = any(
+                        c.get("schema", {}).get("$ref", "").rsplit("/", 1)[-1]
+                        not in ("ProblemDocument", "HTTPValidationError")
+                        for c in declared.values()
+                    )
+                    if str(status)[0] in "45" and not its_own:  # not a route's own answer (503)
                         response["content"] = {PROBLEM_JSON: {"schema": problem}}
         for unused in ("HTTPValidationError", "ValidationError"):
             components.pop(unused, None)

@@ -14,7 +14,7 @@ from typing import Any
 
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -22,6 +22,7 @@ from faststream.message import StreamMessage
 
 from rbn_shared.consumer import EventConsumer, Incoming
 from rbn_shared.logging import get_logger
+from rbn_shared.retrying import KAFKA_STARTUP
 from rbn_shared.settings import ServiceSettings
 
 log = get_logger(__name__)
@@ -53,8 +54,8 @@ async def ensure_topics(
     Retries until Kafka answers or `timeout` runs out, so a service may start before the broker.
     """
     wanted = sorted(set(topics))
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
+
+    async def create_missing() -> list[str]:
         admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="rbn-admin")
         try:
             await admin.start()
@@ -68,15 +69,15 @@ async def ensure_topics(
                     )
                 log.info("kafka topics created", topics=missing, partitions=partitions)
             return missing
-        except (KafkaConnectionError, KafkaError, OSError) as error:
-            if asyncio.get_running_loop().time() > deadline:
-                raise RuntimeError(
-                    f"Kafka at {bootstrap_servers} did not answer within {timeout:.0f}s: {error}"
-                ) from error
-            log.warning("kafka not reachable yet, retrying", error=str(error))
-            await asyncio.sleep(1.0)
         finally:
             await admin.close()
+
+    try:
+        return await KAFKA_STARTUP.but(timeout=timeout).call(create_missing)
+    except (KafkaError, OSError) as error:
+        raise RuntimeError(
+            f"Kafka at {bootstrap_servers} did not answer within {timeout:.0f}s: {error}"
+        ) from error
 
 
 async def ensure_project_topics(settings: ServiceSettings) -> list[str]:

@@ -67,7 +67,17 @@ def metrics_router(refresh: Callable[[], Awaitable[None]]) -> APIRouter:
     """`/metrics` in Prometheus' text format; `refresh` updates gauges that are read on demand."""
     router = APIRouter(tags=["health"])
 
-    @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+    @router.get(
+        "/metrics",
+        summary="Prometheus metrics",
+        response_class=Response,
+        responses={
+            200: {
+                "description": "Prometheus' text format",
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+            }
+        },
+    )
     async def metrics() -> Response:
         await refresh()
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

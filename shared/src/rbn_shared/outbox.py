@@ -30,14 +30,14 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, Protocol
 from weakref import WeakValueDictionary
 
-from aiokafka.errors import KafkaError
 from pymongo.asynchronous.collection import AsyncCollection
 
 from rbn_shared.errors import VersionConflict
 from rbn_shared.events.envelope import Envelope
 from rbn_shared.logging import get_logger
 from rbn_shared.metrics import EVENTS_PUBLISHED
-from rbn_shared.mongo import TRANSIENT_DB_ERRORS, Document, insert_new
+from rbn_shared.mongo import Document, insert_new
+from rbn_shared.retrying import RELAY_OUTAGE
 from rbn_shared.waiting import wait_at_most
 
 log = get_logger(__name__)
@@ -197,25 +197,29 @@ class OutboxRelay:
         self.wake.set()
 
     async def run(self) -> None:
-        """Relay until cancelled; survives database and Kafka outages by retrying."""
-        loop = asyncio.get_running_loop()
+        """Relay until cancelled; survives database and Kafka outages by retrying (RELAY_OUTAGE,
+        its waits capped by the poll interval)."""
+        outage = RELAY_OUTAGE.but(
+            wait_max=min(RELAY_OUTAGE.wait_max, self._poll_seconds), on_failure=self._unreachable
+        )
         while True:
             self.wake.clear()
-            try:
-                sent = await self._drain_dirty()
-                if loop.time() - self._last_sweep >= self._sweep_seconds:
-                    sent += await self.sweep()
-                self.healthy = True
-            except (KafkaError, *TRANSIENT_DB_ERRORS) as error:
-                self.healthy = False
-                log.warning(
-                    "outbox relay cannot reach kafka or the database, retrying", error=str(error)
-                )
-                self._last_sweep = float("-inf")  # after an outage, look everywhere
-                sent = 0
+            sent = await outage.call(self._pass)
             if sent or self._dirty:
                 continue  # there may be more
             await wait_at_most(self.wake, self._poll_seconds)
+
+    async def _pass(self) -> int:
+        """Publish what writes announced, and sweep when it is time; how many were sent."""
+        sent = await self._drain_dirty()
+        if asyncio.get_running_loop().time() - self._last_sweep >= self._sweep_seconds:
+            sent += await self.sweep()
+        self.healthy = True
+        return sent
+
+    def _unreachable(self, _error: Exception, _attempt: int) -> None:
+        self.healthy = False
+        self._last_sweep = float("-inf")  # after an outage, look everywhere
 
     async def drain(self) -> int:
         """Publish everything pending now: the documents just written, then a full sweep."""
@@ -225,7 +229,10 @@ class OutboxRelay:
         """Publish the events writes told us about, many documents per round trip to Kafka."""
         sent = 0
         while self._dirty:
-            store, written = self._dirty.popitem()
+            # The store written first goes first: events of one network, written to several of
+            # its aggregates one after another, reach Kafka in the order they were written.
+            store = next(iter(self._dirty))
+            written = self._dirty.pop(store)
             try:
                 while written:
                     chunk = list(itertools.islice(written.items(), self._batch_size))

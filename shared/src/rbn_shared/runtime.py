@@ -22,8 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from rbn_shared.auth import Caller
 from rbn_shared.consumer import DeadLetterLog, EventConsumer, Handler
 from rbn_shared.events.catalogue import CATALOGUE
-from rbn_shared.events.export import typed_envelope
-from rbn_shared.http import Problem, health_router
+from rbn_shared.events.schemas import typed_envelope
+from rbn_shared.http import Problem, health_router, problem_responses
 from rbn_shared.kafka import (
     BrokerDeadLetters,
     KafkaPublisher,
@@ -65,7 +65,7 @@ def _where(task: asyncio.Task[None]) -> str:
     return " -> ".join(places)
 
 
-BackgroundJob = Callable[[], Awaitable[None]]
+BackgroundJob = Callable[[], Awaitable[object]]  # what it returns is not used
 
 
 class Runtime:
@@ -346,27 +346,16 @@ class DiscardRequest(BaseModel):
     reason: Reason = Field(description="Why the dead letter needs no processing")
 
 
-class ProblemDocument(BaseModel):
-    """RFC 9457 problem details, as every error of the API is sent (application/problem+json)."""
-
-    type: str
-    title: str
-    status: int
-    detail: str | None = None
-    instance: str | None = None
-
-
-_PROBLEMS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ProblemDocument, "description": "No valid bearer token"},
-    403: {"model": ProblemDocument, "description": "Not the district coordination"},
-}
-
-
 def dead_letters_router(log: DeadLetterLog) -> APIRouter:
     """The operator's view of the service's dead letters; district role only."""
     router = APIRouter(prefix="/dead-letters", tags=["dead letters"])
 
-    @router.get("", summary="The unresolved dead letters, newest first", responses=_PROBLEMS)
+    # 401 without a valid token, 403 for any role but the district, 422 for a bad page.
+    @router.get(
+        "",
+        summary="The unresolved dead letters, newest first",
+        responses=problem_responses(401, 403, 422),
+    )
     async def list_dead_letters(
         caller: Caller,
         limit: Annotated[int, Query(ge=1, le=500, description="Page size")] = 50,
@@ -380,11 +369,9 @@ def dead_letters_router(log: DeadLetterLog) -> APIRouter:
     @router.post(
         "/{dead_letter_id}/discard",
         summary="Mark a dead letter resolved without processing it",
-        responses={
-            **_PROBLEMS,
-            404: {"model": ProblemDocument, "description": "No dead letter of that id"},
-            409: {"model": ProblemDocument, "description": "Resolved already"},
-        },
+        # 400 malformed JSON, 404 no dead letter of that id, 409 resolved already,
+        # 413 body too large, 422 no reason given.
+        responses=problem_responses(400, 401, 403, 404, 409, 413, 422),
     )
     async def discard_dead_letter(
         dead_letter_id: str, body: DiscardRequest, caller: Caller

@@ -11,7 +11,8 @@ from conferences.adapters.links import ResponseLinks
 from conferences.adapters.repositories import ConferenceRepository, NetworkProjection
 from conferences.domain.model import ConferenceDraft
 from conferences.domain.projection import NetworkView
-from conferences.service_layer.services import Cause, ConferenceService
+from conferences.service_layer.services import ConferenceService
+from rbn_shared.changes import Cause
 from rbn_shared.events import Envelope
 from rbn_shared.events.conferences import ConferenceKind
 from rbn_shared.outbox import AggregateStore, KeyedLocks

@@ -51,3 +51,19 @@ def test_the_invitation_correction_is_a_documented_merge_patch_and_feedback_is_c
     consumers = {c.name: c for c in wiring.runtime.consumers}
     assert "conferences.delivery-feedback" in consumers
     assert "notification-failed" in consumers["conferences.delivery-feedback"]._handlers
+
+
+def test_every_route_documents_its_error_answers() -> None:
+    paths = build(ConferencesSettings()).app.openapi()["paths"]
+    own = {p: ops for p, ops in paths.items() if p.startswith(("/conferences", "/respon", "/net"))}
+    for path, operations in own.items():
+        for method, operation in operations.items():
+            errors = {s: r for s, r in operation["responses"].items() if s[0] in "45"}
+            assert errors, f"{method} {path} documents no error answer"
+            for status, answer in errors.items():
+                html = path.startswith("/respond/") and status in ("403", "409")
+                media = "text/html" if html else "application/problem+json"
+                assert set(answer["content"]) == {media}, (method, path, status)
+    cancel = paths["/conferences/{conference_id}/cancel"]["post"]["responses"]
+    assert {"400", "401", "403", "404", "409", "413", "422", "428"} == set(cancel) - {"200"}
+    assert {"403", "404"} <= set(paths["/responses/{token}"]["get"]["responses"])

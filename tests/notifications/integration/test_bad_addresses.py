@@ -16,13 +16,13 @@ import pytest
 from notifications.adapters.smtp import SendFailed, SmtpConfig, SmtpSender
 from notifications.domain.recipients import Recipient, Role
 from notifications.domain.rules import Addressing, plan
-from notifications.examples import Examples
 from notifications.rendering.links import UnsubscribeLinks
 from notifications.rendering.mails import MailRenderer
 from notifications.rendering.message import compose
 from rbn_shared.events import Envelope
 from rbn_shared.events.base import Person
 from rbn_shared.events.registry import CommitteeMemberUpdated
+from rbn_tools.mail_examples import Examples
 from tests.notifications.integration.faulty_smtp import FaultySmtp
 from tests.notifications.integration.support import Mailpit, Service, event, publish
 from tests.support.infra import Infra

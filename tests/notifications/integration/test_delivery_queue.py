@@ -15,6 +15,7 @@ from prometheus_client import REGISTRY
 from pymongo import AsyncMongoClient
 
 from notifications.adapters.repositories import (
+    MESSAGES,
     QUEUE,
     DeliveryRepository,
     DevelopmentRepository,
@@ -26,19 +27,21 @@ from notifications.domain.delivery import (
     Delivery,
     DeliveryStatus,
     InDoubtPolicy,
+    RenderedMessage,
     RetryPolicy,
     delivery_id_for,
 )
 from notifications.domain.preferences import Topic
 from notifications.domain.rules import Category
-from notifications.examples import Examples
 from notifications.rendering.links import UnsubscribeLinks
 from notifications.rendering.mails import MailRenderer
 from notifications.service_layer.dispatch import Dispatcher
 from notifications.service_layer.notifier import Notifier, Sender
 from notifications.service_layer.preferences import change_preferences
-from rbn_shared.events import new_event
+from rbn_shared.events import Envelope, new_event
 from rbn_shared.outbox import AggregateStore, KeyedLocks
+from rbn_tools.mail_examples import Examples
+from tests.notifications.reacting import react
 
 pytestmark = pytest.mark.integration
 
@@ -60,6 +63,7 @@ class RecordingSender:
         self, transient: frozenset[str] = frozenset(), permanent: frozenset[str] = frozenset()
     ) -> None:
         self.sent: list[str] = []
+        self.texts: list[str] = []
         self._transient = set(transient)
         self._permanent = set(permanent)
 
@@ -71,13 +75,17 @@ class RecordingSender:
         if recipient in self._transient:
             raise SendFailed("451 try again later", permanent=False, code=451)
         self.sent.append(recipient)
+        self.texts.append(message)
         return "250 OK"
 
 
 def repository(db: Any) -> DeliveryRepository:
     """What one service instance builds: its own locks, the shared database."""
     return DeliveryRepository(
-        AggregateStore(db["deliveries"], KeyedLocks()), db["delivery_attempts"], db[QUEUE]
+        AggregateStore(db["deliveries"], KeyedLocks()),
+        db["delivery_attempts"],
+        db[QUEUE],
+        db[MESSAGES],
     )
 
 
@@ -112,12 +120,22 @@ def pending(recipient: str, at: datetime = T0) -> Delivery:
         template="committee-welcome",
         category=Category.INFORMATION,
         subject="Willkommen",
-        message=f"Subject: Willkommen\r\nTo: {recipient}\r\n\r\nHallo\r\n",
-        message_id=f"<{delivery_id}@example.org>",
         status=DeliveryStatus.PENDING,
         created_at=at,
         next_attempt_at=at,
     )
+
+
+def message_of(delivery: Delivery) -> RenderedMessage:
+    text = f"Subject: Willkommen\r\nTo: {delivery.recipient}\r\n\r\nHallo\r\n"
+    return RenderedMessage(delivery.delivery_id, f"<{delivery.delivery_id}@example.org>", text)
+
+
+async def store_unqueued(db: Any, deliveries: DeliveryRepository, doc: dict[str, Any]) -> None:
+    """A delivery (and its message) as written right before a crash, without its queue entry."""
+    delivery = Delivery.from_document(doc)
+    await db[MESSAGES].insert_one(message_of(delivery).to_document())
+    await deliveries.store.insert(doc)
 
 
 def mails(service: str, outcome: str) -> float:
@@ -142,7 +160,7 @@ async def test_a_pending_delivery_without_queue_entry_is_sent_after_the_repair(
     sending = dispatcher(deliveries, sender, clock, service)
     # The process died after storing the delivery and before queueing it.
     lost = pending("lost.queue@example.org")
-    await deliveries.store.insert(lost.to_document())
+    await store_unqueued(db, deliveries, lost.to_document())
     assert await deliveries.queued() == 0
 
     assert await sending.dispatch_due() == 0, "the dispatcher only reads the queue"
@@ -174,9 +192,11 @@ async def test_the_queue_holds_exactly_the_pending_deliveries_as_they_settle(
         pending("later.queue@example.org"),
         pending("refused.queue@example.org"),
     )
-    new = await deliveries.add_all([accepted, later, refused])
+    stored = [accepted, later, refused]
+    new = await deliveries.add_all(stored, [message_of(d) for d in stored])
     assert new == {accepted.delivery_id, later.delivery_id, refused.delivery_id}
-    assert await deliveries.add_all([accepted]) == set(), "one delivery per event and recipient"
+    again = await deliveries.add_all([accepted], [message_of(accepted)])
+    assert again == set(), "one delivery per event and recipient"
     assert await deliveries.queued() == 3
 
     assert await sending.dispatch_due() == 3
@@ -219,14 +239,16 @@ async def test_entries_left_by_a_crash_after_the_record_are_corrected_not_sent(
     queue = db[QUEUE]
     # Sent, but the process died before removing its entry.
     settled = pending("settled.queue@example.org")
-    await deliveries.store.insert(
-        {**settled.to_document(), "status": "sent", "attempts": 1, "next_attempt_at": None}
+    await store_unqueued(
+        db,
+        deliveries,
+        {**settled.to_document(), "status": "sent", "attempts": 1, "next_attempt_at": None},
     )
     await queue.insert_one({"_id": settled.delivery_id, "next_attempt_at": T0})
     # Rescheduled to a later attempt, but the process died before moving its entry.
     later_at = T0 + timedelta(minutes=10)
     rescheduled = pending("rescheduled.queue@example.org", at=later_at)
-    await deliveries.store.insert(rescheduled.to_document())
+    await store_unqueued(db, deliveries, rescheduled.to_document())
     await queue.insert_one({"_id": rescheduled.delivery_id, "next_attempt_at": T0})
     # An entry for a delivery that does not exist.
     await queue.insert_one({"_id": "no-such-delivery", "next_attempt_at": T0})
@@ -260,7 +282,8 @@ async def test_two_instances_send_each_queued_delivery_once(
     second = dispatcher(second_repo, second_sender, clock, f"test-{uuid.uuid4().hex[:6]}")
     recipients = [f"twice{n}.queue@example.org" for n in range(6)]
     stored = [pending(recipient) for recipient in recipients]
-    assert await first_repo.add_all(stored) == {d.delivery_id for d in stored}
+    messages = [message_of(d) for d in stored]
+    assert await first_repo.add_all(stored, messages) == {d.delivery_id for d in stored}
 
     await first.dispatch_due()
     await second.dispatch_due()
@@ -302,7 +325,7 @@ async def test_new_deliveries_are_queued_and_announced_and_a_redelivery_requeues
         payload, key=ex.network_id, aggregate_id="m-1", aggregate_version=1, correlation_id="c"
     )
 
-    await handler.handle(envelope, payload)
+    await react(handler, envelope, payload)
     expected = sorted(
         delivery_id_for(envelope.event_id, address)
         for address in (ex.email("anna.schmidt"), ex.office_email)
@@ -312,7 +335,7 @@ async def test_new_deliveries_are_queued_and_announced_and_a_redelivery_requeues
 
     # The process died after storing the deliveries and before queueing them.
     await db[QUEUE].delete_many({})
-    await handler.handle(envelope, payload)  # the event comes again
+    await react(handler, envelope, payload)  # the event comes again
     assert sorted(announced) == expected, "nothing new is stored or announced"
     assert sorted(e.delivery_id for e in await deliveries.due(T0, limit=10)) == expected
 
@@ -333,7 +356,7 @@ async def test_a_mail_switched_off_is_skipped_and_never_queued(
         payload, key=ex.network_id, aggregate_id="k", aggregate_version=1, correlation_id="c"
     )
 
-    await handler.handle(envelope, payload)
+    await react(handler, envelope, payload)
 
     skipped = delivery_id_for(envelope.event_id, str(quiet.person.email))
     sent = delivery_id_for(envelope.event_id, str(keen.person.email))
@@ -341,3 +364,50 @@ async def test_a_mail_switched_off_is_skipped_and_never_queued(
     assert await status_of(deliveries, sent) is DeliveryStatus.PENDING
     assert announced == [sent]
     assert [e.delivery_id for e in await deliveries.due(T0, limit=10)] == [sent]
+
+
+async def test_the_message_is_stored_apart_once_and_sent_as_stored(
+    isolated: dict[str, str], mongo: AsyncMongoClient[dict[str, Any]]
+) -> None:
+    db = mongo[isolated["RBN_MONGO_DATABASE"]]
+    deliveries = repository(db)
+    sender = RecordingSender()
+    sending = dispatcher(deliveries, sender, Clock(T0 + timedelta(seconds=1)), "test-apart")
+    delivery = pending("apart.queue@example.org")
+    assert await deliveries.add_all([delivery], [message_of(delivery)]) == {delivery.delivery_id}
+    record = await db["deliveries"].find_one({"_id": delivery.delivery_id})
+    assert record is not None
+    assert "message" not in record, "the record holds what changes, not the message"
+
+    assert await sending.dispatch_due() == 1
+    await sending.drain()
+
+    assert sender.texts == [message_of(delivery).text]
+    record = await db["deliveries"].find_one({"_id": delivery.delivery_id})
+    assert record is not None
+    assert (record["status"], record["event_count"]) == ("sent", 1)
+    (event,) = [Envelope.from_wire(str(r["value"]).encode()) for r in record["outbox"]]
+    assert (event.type, event.aggregate_version) == ("notification-sent", 1)
+    assert await db[MESSAGES].count_documents({}) == 1
+
+
+async def test_a_delivery_stored_with_its_message_inside_is_still_sent(
+    isolated: dict[str, str], mongo: AsyncMongoClient[dict[str, Any]]
+) -> None:
+    db = mongo[isolated["RBN_MONGO_DATABASE"]]
+    deliveries = repository(db)
+    sender = RecordingSender()
+    sending = dispatcher(deliveries, sender, Clock(T0 + timedelta(seconds=1)), "test-inside")
+    old = pending("inside.queue@example.org")
+    rendered = message_of(old)
+    # The form of the records before the messages were stored apart.
+    document = {**old.to_document(), "message": rendered.text, "message_id": rendered.message_id}
+    document.pop("event_count")
+    await deliveries.store.insert(document)
+    await db[QUEUE].insert_one({"_id": old.delivery_id, "next_attempt_at": T0})
+
+    assert await sending.dispatch_due() == 1
+    await sending.drain()
+
+    assert sender.texts == [rendered.text]
+    assert await status_of(deliveries, old.delivery_id) is DeliveryStatus.SENT

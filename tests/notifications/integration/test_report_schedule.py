@@ -21,12 +21,12 @@ from notifications.adapters.repositories import (
 )
 from notifications.domain.recipients import Contact, DistrictCoordination
 from notifications.domain.report import development_of
-from notifications.examples import Examples
 from notifications.rendering.links import UnsubscribeLinks
 from notifications.rendering.mails import MailRenderer
 from notifications.service_layer.notifier import Notifier, Sender
 from notifications.service_layer.reports import ReportScheduler
 from rbn_shared.outbox import AggregateStore, KeyedLocks
+from rbn_tools.mail_examples import Examples
 
 pytestmark = pytest.mark.integration
 
@@ -46,7 +46,10 @@ def scheduler(db: Any, clock: Clock) -> tuple[ReportScheduler, DeliveryRepositor
     """What one service instance builds: its own locks, the shared database."""
     locks = KeyedLocks()
     deliveries = DeliveryRepository(
-        AggregateStore(db["deliveries"], locks), db["attempts"], db["delivery_queue"]
+        AggregateStore(db["deliveries"], locks),
+        db["attempts"],
+        db["delivery_queue"],
+        db["delivery_messages"],
     )
     developments = DevelopmentRepository(db["developments"])
     notifier = Notifier(
@@ -63,7 +66,6 @@ def scheduler(db: Any, clock: Clock) -> tuple[ReportScheduler, DeliveryRepositor
         developments=developments,
         notifier=notifier,
         interval=WEEK,
-        check_seconds=60,
         clock=clock,
     )
     return reports, deliveries
@@ -103,7 +105,9 @@ async def test_one_report_per_period_across_instances_and_restarts(
         "servicestelle.report@bezreg.example.org",
     ]
     assert {d.template for d in sent} == {"district-report"}
-    text = email.message_from_string(sent[0].message, policy=email.policy.default)
+    rendered = await deliveries.message(sent[0].delivery_id)
+    assert rendered is not None
+    text = email.message_from_string(rendered.text, policy=email.policy.default)
     assert isinstance(text, EmailMessage)
     body = text.get_body(("plain",))
     assert body is not None

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from notifications.adapters.smtp import SmtpConfig, SmtpSender
-from notifications.examples import Examples
 from rbn_shared.events import Envelope
+from rbn_tools.mail_examples import Examples
 from tests.notifications.integration.faulty_smtp import FaultySmtp
 from tests.notifications.integration.support import Mailpit, Service, event, publish
 from tests.support.infra import Infra

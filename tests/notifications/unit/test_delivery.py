@@ -12,10 +12,13 @@ from notifications.domain.delivery import (
     Delivery,
     DeliveryStatus,
     InDoubtPolicy,
+    RenderedMessage,
     RetryPolicy,
     delivery_id_for,
 )
 from notifications.domain.rules import Category
+from notifications.service_layer.delivery_events import delivery_records
+from rbn_shared.events import Envelope
 
 NOW = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
 CAUSE = uuid.uuid4()
@@ -33,8 +36,6 @@ def pending() -> Delivery:
         template="conference-invitation",
         category=Category.ESSENTIAL,
         subject="[Bildungsnetzwerk Bochum] Einladung",
-        message="...",
-        message_id="<x@y>",
         status=DeliveryStatus.PENDING,
         created_at=NOW,
         next_attempt_at=NOW,
@@ -113,3 +114,32 @@ def test_an_interrupted_attempt_follows_the_in_doubt_policy(
 def test_storage_round_trip() -> None:
     delivery, _ = pending().transient_failure(1, "451", NOW, RETRY, random.Random(2))
     assert Delivery.from_document(delivery.to_document()) == delivery
+
+
+def test_an_event_takes_the_next_position_of_the_delivery() -> None:
+    retried, none = pending().transient_failure(1, "451 later", NOW, RETRY, random.Random(3))
+    assert (none, retried.event_count) == (None, 0), "no event, no position"
+    sent, event = retried.sent(2, NOW)
+    assert event is not None
+    assert sent.event_count == 1
+    (record,) = delivery_records(retried, [event], "rbn.notifications.events")
+    envelope = Envelope.from_wire(str(record["value"]).encode())
+    assert (envelope.aggregate_id, envelope.aggregate_version) == (sent.delivery_id, 1)
+    assert (envelope.key, envelope.correlation_id) == ("bochum", "corr-1")
+    assert envelope.causation_id == str(CAUSE)
+
+
+def test_the_record_keeps_no_rendered_message() -> None:
+    document = pending().to_document()
+    assert "message" not in document
+    assert "message_id" not in document
+    message = RenderedMessage(pending().delivery_id, "<x@y>", "Subject: x\r\n\r\nHallo\r\n")
+    assert RenderedMessage.from_document(message.to_document()) == message
+
+
+def test_a_record_stored_before_event_count_knows_its_one_event() -> None:
+    sent, _ = pending().sent(1, NOW)
+    old_form = {k: v for k, v in sent.to_document().items() if k != "event_count"}
+    assert Delivery.from_document(old_form).event_count == 1
+    old_pending = {k: v for k, v in pending().to_document().items() if k != "event_count"}
+    assert Delivery.from_document(old_pending).event_count == 0

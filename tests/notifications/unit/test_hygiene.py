@@ -16,13 +16,13 @@ from fastapi import FastAPI
 from notifications.domain.recipients import Contact, NetworkDirectory
 from notifications.domain.rules import Addressing, plan
 from notifications.entrypoints import api
-from notifications.examples import Examples
 from notifications.rendering.links import UnsubscribeLinks
 from notifications.rendering.mails import MailRenderer, PageRenderer
 from notifications.rendering.message import compose
 from rbn_shared.auth import TokenTable
 from rbn_shared.events.base import Person
 from rbn_shared.http import install_problem_handlers
+from rbn_tools.mail_examples import Examples
 
 EX = Examples()
 STAMP = datetime(2027, 2, 1, 8, 0, tzinfo=UTC)

@@ -23,7 +23,12 @@ from notifications.adapters.repositories import (
     DirectoryRepository,
     PreferencesRepository,
 )
-from notifications.domain.delivery import Delivery, DeliveryStatus, delivery_id_for
+from notifications.domain.delivery import (
+    Delivery,
+    DeliveryStatus,
+    RenderedMessage,
+    delivery_id_for,
+)
 from notifications.domain.preferences import Preferences
 from notifications.domain.recipients import (
     DistrictCoordination,
@@ -33,7 +38,6 @@ from notifications.domain.recipients import (
 )
 from notifications.domain.report import Development
 from notifications.domain.rules import Rule
-from notifications.examples import Examples
 from notifications.rendering.links import UnsubscribeLinks
 from notifications.rendering.mails import MailRenderer, RenderedMail
 from notifications.service_layer.notifier import Notifier, Sender
@@ -42,6 +46,8 @@ from rbn_shared.events.base import Person
 from rbn_shared.events.conferences import Invitee
 from rbn_shared.events.registry import CommitteeMemberUpdated
 from rbn_shared.outbox import AggregateStore, KeyedLocks, OutboxRecord
+from rbn_tools.mail_examples import Examples
+from tests.notifications.reacting import react
 
 NOW = datetime(2027, 2, 1, 8, 0, tzinfo=UTC)
 TOPIC = "rbn.notifications.events"
@@ -66,12 +72,16 @@ class MemoryDeliveries(DeliveryRepository):
         self.store = _store("deliveries")
         self.stored: dict[str, Delivery] = {}
         self.events: dict[str, list[OutboxRecord]] = {}
+        self.messages: dict[str, RenderedMessage] = {}
 
     async def add_all(
         self,
         deliveries: Sequence[Delivery],
+        messages: Sequence[RenderedMessage] = (),
         events: Mapping[str, Sequence[OutboxRecord]] | None = None,
     ) -> set[str]:
+        for message in messages:  # first, and kept as first written
+            self.messages.setdefault(message.delivery_id, message)
         new = set()
         for delivery in deliveries:
             if delivery.delivery_id not in self.stored:
@@ -85,6 +95,14 @@ class MemoryDeliveries(DeliveryRepository):
     async def get(self, delivery_id: str) -> tuple[Delivery, int] | None:
         found = self.stored.get(delivery_id)
         return (found, 1) if found is not None else None
+
+    async def message(self, delivery_id: str) -> RenderedMessage | None:
+        return self.messages.get(delivery_id)
+
+    def text(self, delivery_id: str) -> str:
+        """The rendered message of a stored delivery."""
+        assert delivery_id in self.stored, "a message is stored with its delivery"
+        return self.messages[delivery_id].text
 
     async def sync_queue(self, delivery: Delivery) -> None:
         return None
@@ -198,7 +216,7 @@ async def handle(handler: Notifier, payload: Any, version: int = 1) -> Envelope:
         aggregate_version=version,
         correlation_id="corr-1",
     )
-    await handler.handle(envelope, payload)
+    await react(handler, envelope, payload)
     return envelope
 
 
@@ -226,6 +244,8 @@ async def test_a_refused_address_fails_one_delivery_and_the_eleven_others_are_st
     assert event.type == "notification-failed"
     assert event.causation_id == str(envelope.event_id)
     assert event.aggregate_id == failed.delivery_id
+    assert (event.aggregate_version, failed.event_count) == (1, 1), "its first event"
+    assert failed.delivery_id not in deliveries.messages, "nothing to send: no message"
     assert event.payload["permanent"] is True
     assert event.payload["reason"] == failed.last_error
     assert event.payload["invitation_id"] == "inv-12"
@@ -234,7 +254,7 @@ async def test_a_refused_address_fails_one_delivery_and_the_eleven_others_are_st
     assert {d.invitation_id for d in pending} == {f"inv-{n}" for n in range(1, 12)}
 
     # The same event again: nothing new, no second event, no second count.
-    await handler.handle(envelope, ex.conference_scheduled(invitees))
+    await react(handler, envelope, ex.conference_scheduled(invitees))
     assert len(deliveries.stored) == 12
     assert len(failed_events(deliveries, failed.delivery_id)) == 1
     assert failures("notifications.conferences", "address") == before + 1
@@ -263,7 +283,9 @@ async def test_a_mail_that_cannot_be_composed_fails_alone() -> None:
     umlaut = deliveries.stored[delivery_id_for(envelope.event_id, UMLAUT_DOMAIN)]
     assert umlaut.status is DeliveryStatus.PENDING
     assert umlaut.needs_smtputf8 is False
-    assert parse(umlaut.message)["To"].addresses[0].addr_spec == UMLAUT_PUNYCODE
+    assert (
+        parse(deliveries.text(umlaut.delivery_id))["To"].addresses[0].addr_spec == UMLAUT_PUNYCODE
+    )
 
 
 async def test_an_idn_address_is_written_in_punycode_in_to_and_attendee() -> None:
@@ -273,8 +295,8 @@ async def test_an_idn_address_is_written_in_punycode_in_to_and_attendee() -> Non
 
     delivery = deliveries.stored[delivery_id_for(envelope.event_id, UMLAUT_DOMAIN)]
     assert delivery.recipient == UMLAUT_DOMAIN, "stored and compared in the canonical form"
-    assert delivery.message.isascii()
-    message = parse(delivery.message)
+    assert deliveries.text(delivery.delivery_id).isascii()
+    message = parse(deliveries.text(delivery.delivery_id))
     assert message["To"].addresses[0].addr_spec == UMLAUT_PUNYCODE
     (calendar,) = [p for p in message.walk() if p.get_content_type() == "text/calendar"]
     entry = next(iter(Calendar.from_ical(calendar.get_content()).walk("VEVENT")))
@@ -290,7 +312,7 @@ async def test_a_non_ascii_local_part_is_composed_in_utf8_and_marked_for_smtputf
     delivery = deliveries.stored[delivery_id_for(envelope.event_id, address)]
     assert delivery.status is DeliveryStatus.PENDING
     assert delivery.needs_smtputf8 is True
-    head = delivery.message.split("\r\n\r\n", 1)[0]
+    head = deliveries.text(delivery.delivery_id).split("\r\n\r\n", 1)[0]
     (to,) = [line for line in head.split("\r\n") if line.startswith("To:")]
     assert to == f'To: "Schulleitung 12" <{address}>', "RFC 6532: UTF-8 as it is, one line"
     others = [d for d in deliveries.stored.values() if d.delivery_id != delivery.delivery_id]
@@ -321,14 +343,14 @@ async def test_a_failed_welcome_goes_once_to_the_corrected_address() -> None:
     assert resent.template == "committee-welcome"
     assert resent.cause_event_type == "committee-member-added"
     assert resent.cause_event_id == str(cause.event_id), "the original cause: exactly once"
-    assert parse(resent.message)["To"].addresses[0].addr_spec == corrected
+    assert parse(deliveries.text(resent.delivery_id))["To"].addresses[0].addr_spec == corrected
     network, _ = await directory.network(ex.network_id)
     assert network is not None
     assert network.committee["m-1"].email == corrected
     assert network.committee["m-1"].unsent_welcome is None, "forgotten once written again"
 
     count = len(deliveries.stored)
-    await handler.handle(update, updated)  # redelivered
+    await react(handler, update, updated)  # redelivered
     later = updated.model_copy(update={"term_end": None})
     await handle(handler, later, version=3)  # changed again, same address
     assert len(deliveries.stored) == count, "no second welcome"

@@ -21,12 +21,12 @@ from notifications.domain.recipients import (
 )
 from notifications.domain.report import build_report, development_of
 from notifications.domain.rules import RULES, Addressing, plan
-from notifications.examples import ENDS, STARTS, Examples
 from notifications.rendering.calendar import conference_uid
 from notifications.rendering.german import time_range
 from notifications.rendering.links import InvalidLink, UnsubscribeLinks
 from notifications.rendering.mails import MailRenderer, RenderedMail
 from notifications.rendering.message import compose
+from rbn_tools.mail_examples import ENDS, STARTS, Examples
 
 EX = Examples()
 STAMP = datetime(2027, 2, 1, 8, 0, tzinfo=UTC)

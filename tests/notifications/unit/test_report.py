@@ -10,7 +10,7 @@ from notifications.domain.report import (
     build_report,
     development_of,
 )
-from notifications.examples import Examples
+from rbn_tools.mail_examples import Examples
 
 EX = Examples()
 T0 = datetime(2027, 3, 1, tzinfo=UTC)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from fastapi import FastAPI
 
@@ -15,28 +14,23 @@ from conferences.adapters.repositories import (
     ConferenceRepository,
     NetworkProjection,
 )
-from conferences.entrypoints import api, page
-from conferences.entrypoints.consumers import delivery_feedback_handlers, registry_handlers
-from conferences.service_layer.services import Clock, ConferenceService
+from conferences.entrypoints import api, consumers, page
+from conferences.service_layer.services import ConferenceService
 from conferences.settings import ConferencesSettings
 from rbn_shared.auth import TokenTable
-from rbn_shared.events import utc_now
-from rbn_shared.http import BodySizeLimit, CorrelationIdMiddleware, install_problem_handlers
+from rbn_shared.changes import shifted_clock
+from rbn_shared.http import (
+    BodySizeLimit,
+    CorrelationIdMiddleware,
+    document_problems,
+    install_problem_handlers,
+)
 from rbn_shared.logging import get_logger
 from rbn_shared.runtime import Runtime
 
 log = get_logger(__name__)
 
 SERVICE = "conferences"
-
-
-def make_clock(settings: ConferencesSettings) -> Clock:
-    shift = timedelta(seconds=settings.clock_shift_seconds)
-
-    def now() -> datetime:
-        return utc_now() + shift
-
-    return now
 
 
 @dataclass
@@ -60,20 +54,13 @@ def build(settings: ConferencesSettings) -> Wiring:
         networks,
         links,
         topic=settings.topics.conferences,
-        clock=make_clock(settings),
+        clock=shifted_clock(settings.clock_shift_seconds),
         reminder_offsets=settings.reminder_offsets_seconds,
     )
-    runtime.consume("registry-projection", [settings.topics.registry], registry_handlers(service))
-    runtime.consume(
-        "delivery-feedback", [settings.topics.notifications], delivery_feedback_handlers(service)
-    )
+    for name, reactions in consumers.reactions(service).items():
+        runtime.react(name, reactions)
 
-    async def reminders() -> None:
-        while True:
-            await service.send_due_reminders()
-            await asyncio.sleep(settings.reminder_poll_seconds)
-
-    runtime.background("reminders", reminders)
+    runtime.every("reminders", settings.reminder_poll_seconds, service.send_due_reminders)
 
     async def prepare() -> None:
         await conferences.create_indexes()
@@ -99,4 +86,6 @@ def build(settings: ConferencesSettings) -> Wiring:
         app.include_router(router)
     app.add_middleware(CorrelationIdMiddleware)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    document_problems(app)
+    page.document_pages(app)  # the response page refuses with HTML pages
     return Wiring(runtime, service, app)

@@ -14,6 +14,7 @@ from notifications.adapters.repositories import (
     DELIVERIES,
     DEVELOPMENTS,
     DIRECTORY,
+    MESSAGES,
     PREFERENCES,
     QUEUE,
     SCHEDULES,
@@ -26,11 +27,7 @@ from notifications.adapters.repositories import (
 from notifications.adapters.smtp import SmtpConfig, SmtpSender
 from notifications.domain.delivery import InDoubtPolicy, RetryPolicy
 from notifications.entrypoints import api
-from notifications.entrypoints.consumers import (
-    CONFERENCE_EVENT_TYPES,
-    REGISTRY_EVENT_TYPES,
-    event_handlers,
-)
+from notifications.entrypoints.consumers import reactions
 from notifications.rendering.links import UnsubscribeLinks
 from notifications.rendering.mails import MailRenderer, PageRenderer
 from notifications.service_layer.dispatch import Dispatcher
@@ -39,7 +36,12 @@ from notifications.service_layer.reports import ReportScheduler
 from notifications.settings import DEVELOPMENT_SIGNING_SECRET, NotificationsSettings
 from rbn_shared.auth import TokenTable
 from rbn_shared.events import utc_now
-from rbn_shared.http import BodySizeLimit, CorrelationIdMiddleware, install_problem_handlers
+from rbn_shared.http import (
+    BodySizeLimit,
+    CorrelationIdMiddleware,
+    document_problems,
+    install_problem_handlers,
+)
 from rbn_shared.logging import get_logger
 from rbn_shared.outbox import AggregateStore
 from rbn_shared.runtime import Runtime
@@ -50,7 +52,9 @@ SERVICE = "notifications"
 
 
 @dataclass
-class NotificationsService:
+class Wiring:
+    """What `build` wired: the app to serve, and its parts (for tests and tools)."""
+
     settings: NotificationsSettings
     runtime: Runtime
     notifier: Notifier
@@ -59,14 +63,14 @@ class NotificationsService:
     app: FastAPI
 
 
-def build(settings: NotificationsSettings) -> NotificationsService:
+def build(settings: NotificationsSettings) -> Wiring:
     runtime = Runtime(settings, SERVICE)
     db = runtime.db
-    # The relay's full sweep reads every delivery (on FerretDB every document, rendered message
-    # included), so notifications sweeps every OUTBOX_SWEEP_SECONDS (default 300 s), not 10 s.
-    # Events of this process's own writes go out at once regardless.
+    # The relay's full sweep reads every delivery (on FerretDB every document), so notifications
+    # sweeps every OUTBOX_SWEEP_SECONDS (default 300 s), not 10 s. Events of this process's own
+    # writes go out at once regardless. The rendered messages live apart, in MESSAGES.
     deliveries_store = runtime.store(DELIVERIES)
-    deliveries = DeliveryRepository(deliveries_store, db[ATTEMPTS], db[QUEUE])
+    deliveries = DeliveryRepository(deliveries_store, db[ATTEMPTS], db[QUEUE], db[MESSAGES])
     # Stores without events of their own: versioned and locked, but not scanned by the relay.
     directory = DirectoryRepository(AggregateStore(db[DIRECTORY], runtime.locks))
     preferences = PreferencesRepository(AggregateStore(db[PREFERENCES], runtime.locks))
@@ -98,7 +102,6 @@ def build(settings: NotificationsSettings) -> NotificationsService:
         concurrency=settings.send_concurrency,
         poll_seconds=settings.dispatch_poll_seconds,
         clock=utc_now,
-        repair_seconds=settings.queue_repair_seconds,
         service=SERVICE,
         # A failed committee welcome is remembered, to go again to a corrected address.
         on_failed=lambda delivery: notifier.remember_unsent_welcome(delivery),
@@ -119,18 +122,22 @@ def build(settings: NotificationsSettings) -> NotificationsService:
         developments=developments,
         notifier=notifier,
         interval=settings.report_interval,
-        check_seconds=settings.report_check_seconds,
         clock=utc_now,
     )
 
-    topics = settings.topics
-    runtime.consume("registry", [topics.registry], event_handlers(notifier, REGISTRY_EVENT_TYPES))
-    runtime.consume(
-        "conferences", [topics.conferences], event_handlers(notifier, CONFERENCE_EVENT_TYPES)
-    )
-    runtime.background("dispatcher", dispatcher.run)
-    runtime.background("delivery-queue-repair", dispatcher.repair_queue)
-    runtime.background("district-report", reports.run)
+    # notifications.registry and notifications.conferences: types and topics from the tables.
+    for name, table in reactions(notifier).items():
+        runtime.react(name, table)
+
+    async def repair_queue() -> None:
+        await dispatcher.requeue_missing()
+
+    async def check_report() -> None:
+        await reports.tick()
+
+    runtime.background("dispatcher", dispatcher.run)  # its own loop, woken by new deliveries
+    runtime.every("delivery-queue-repair", settings.queue_repair_seconds, repair_queue)
+    runtime.every("district-report", settings.report_check_seconds, check_report)
 
     async def prepare() -> None:
         await deliveries.create_indexes()
@@ -159,6 +166,7 @@ def build(settings: NotificationsSettings) -> NotificationsService:
     app.add_middleware(CorrelationIdMiddleware)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     install_problem_handlers(app)
+    document_problems(app)
     app.state.tokens = TokenTable(settings.auth_tokens)
     app.state.services = api.ApiServices(
         deliveries=deliveries,
@@ -172,4 +180,4 @@ def build(settings: NotificationsSettings) -> NotificationsService:
     for router in runtime.routers():  # /health, /ready, /metrics
         app.include_router(router)
     app.include_router(api.router)
-    return NotificationsService(settings, runtime, notifier, dispatcher, reports, app)
+    return Wiring(settings, runtime, notifier, dispatcher, reports, app)

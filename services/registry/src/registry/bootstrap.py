@@ -7,9 +7,14 @@ from dataclasses import dataclass
 from fastapi import FastAPI
 
 from rbn_shared.auth import TokenTable
-from rbn_shared.http import BodySizeLimit, CorrelationIdMiddleware, install_problem_handlers
+from rbn_shared.http import (
+    BodySizeLimit,
+    CorrelationIdMiddleware,
+    document_problems,
+    install_problem_handlers,
+)
 from rbn_shared.runtime import Runtime
-from registry.adapters.repository import DistrictRepository, NetworkRepository
+from registry.adapters.repositories import Repositories
 from registry.entrypoints.api import install_domain_errors, router
 from registry.service_layer.services import RegistryService
 from registry.settings import RegistrySettings
@@ -18,25 +23,21 @@ SERVICE = "registry"
 
 
 @dataclass
-class Registry:
+class Wiring:
     runtime: Runtime
     service: RegistryService
+    app: FastAPI
 
     async def prepare(self) -> None:
-        await self.service.networks.create_indexes()
+        """What the storage needs before the first write (for the seed; the app does it on
+        start-up)."""
+        await self.service.storage.create_indexes()
 
 
-def build(settings: RegistrySettings) -> Registry:
+def build(settings: RegistrySettings) -> Wiring:
     runtime = Runtime(settings, SERVICE)
-    topics = settings.topics
-    networks = NetworkRepository(runtime.store("networks"), topics)
-    district = DistrictRepository(runtime.store("district"), runtime.store("bulletins"), topics)
-    return Registry(runtime, RegistryService(networks, district))
+    service = RegistryService(Repositories.on(runtime.store, settings.topics.registry))
 
-
-def create_app(settings: RegistrySettings | None = None) -> FastAPI:
-    settings = settings or RegistrySettings()
-    registry = build(settings)
     app = FastAPI(
         title="RBN Registry",
         version="1.0",
@@ -45,17 +46,22 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
             "agreements, steering committees, education offices, fields of action and the "
             "district coordination. Every change is published as an event."
         ),
-        lifespan=registry.runtime.fastapi_lifespan(registry.prepare),
-        # Refused with 413 before a byte of it is parsed (Content-Length, or while it arrives).
+        lifespan=runtime.fastapi_lifespan(service.storage.create_indexes),
     )
-    app.state.service = registry.service
-    app.state.runtime = registry.runtime
+    app.state.service = service
+    app.state.runtime = runtime
     app.state.tokens = TokenTable(settings.auth_tokens)
     install_problem_handlers(app)
     install_domain_errors(app)
+    # Bodies are refused with 413 before a byte of them is parsed (Content-Length, or as they come).
     app.add_middleware(CorrelationIdMiddleware)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    for operational in registry.runtime.routers():
+    for operational in runtime.routers():
         app.include_router(operational)
     app.include_router(router)
-    return app
+    document_problems(app)
+    return Wiring(runtime, service, app)
+
+
+def create_app(settings: RegistrySettings | None = None) -> FastAPI:
+    return build(settings or RegistrySettings()).app

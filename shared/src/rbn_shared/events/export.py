@@ -7,8 +7,8 @@
                                   without a new event version (REF `auto`: main as it was
                                   before the newest four hours of commits)
 
-Each schema describes the whole message as it is on the wire: the envelope with its `type` and
-`version` fixed and its `payload` typed.
+Each schema describes the whole message as it is on the wire (see schemas.py, where they are made
+from the models; this module only writes, compares and asks git).
 """
 
 from __future__ import annotations
@@ -18,15 +18,10 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import create_model
-
-from rbn_shared.events.catalogue import CATALOGUE, EventSpec
 from rbn_shared.events.compatibility import compare_folders
-from rbn_shared.events.envelope import Envelope
-
-SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+from rbn_shared.events.schemas import all_schemas
 
 
 def default_folder() -> Path:
@@ -38,41 +33,11 @@ def default_folder() -> Path:
     return Path.cwd() / "contracts" / "events"
 
 
-def file_name(spec: EventSpec) -> str:
-    return f"{spec.event_type}.v{spec.version}.schema.json"
-
-
-def typed_envelope(spec: EventSpec) -> type[Envelope]:
-    """The envelope of one event type, with `type` and `version` fixed and `payload` typed."""
-    fixed_type: Any = Literal[spec.event_type]
-    fixed_version: Any = Literal[spec.version]
-    message = create_model(
-        spec.model.__name__ + "Event",
-        __base__=Envelope,
-        __doc__=(spec.model.__doc__ or "").strip() or f"The `{spec.event_type}` event.",
-        type=(fixed_type, ...),
-        version=(fixed_version, ...),
-        payload=(spec.model, ...),
-    )
-    return message
-
-
-def schema_of(spec: EventSpec) -> dict[str, Any]:
-    schema: dict[str, Any] = typed_envelope(spec).model_json_schema(mode="serialization")
-    return {
-        "$schema": SCHEMA_DIALECT,
-        "$id": f"urn:rbn-arnsberg:event:{spec.event_type}:v{spec.version}",
-        "x-producer": spec.producer,
-        **schema,
-    }
-
-
 def rendered() -> dict[str, str]:
     """File name to file content, for every event in the catalogue."""
     return {
-        file_name(spec): json.dumps(schema_of(spec), indent=2, ensure_ascii=False, sort_keys=True)
-        + "\n"
-        for spec in CATALOGUE.values()
+        name: json.dumps(schema, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+        for name, schema in all_schemas().items()
     }
 
 

@@ -1,9 +1,16 @@
-"""MongoDB storage: conferences (versioned, with an outbox) and the network projection."""
+"""MongoDB storage: conferences (versioned, with an outbox) and the network projection.
+
+A conference document carries, besides its state, `version` (raised by every write: what If-Match
+and ETag name) and `event_count`, the number of events the conference has caused so far: each
+event's `aggregate_version` is its position in that history, so a write with two events gives
+them two consecutive positions (see rbn_shared.changes).
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from datetime import datetime
 
 from pymongo import ASCENDING
@@ -24,39 +31,65 @@ CONFERENCES = "conferences"
 NETWORKS = "network_projection"
 
 
+@dataclass(frozen=True)
+class StoredConference:
+    """A conference as read: its state, the document's version, and how many events it caused."""
+
+    conference: Conference
+    version: int
+    event_count: int
+
+
+def _stored(doc: Document) -> StoredConference:
+    version = int(doc["version"])
+    # Documents written before `event_count` existed gave each event the document's version
+    # (never above it), so counting on from the version keeps every position higher.
+    return StoredConference(
+        conference_from_document(doc), version, int(doc.get("event_count", version))
+    )
+
+
 class ConferenceRepository:
     def __init__(self, store: AggregateStore) -> None:
         self.store = store
+
+    def locked(self, key: object) -> AbstractAsyncContextManager[None]:
+        """Hold around load, decide and save of one conference (its id), or around the overlap
+        check of one network (`("network", id)`): this process never interleaves two."""
+        return self.store.locked(key)
 
     async def create_indexes(self) -> None:
         await self.store.collection.create_index([("network_id", ASCENDING)])
         await self.store.collection.create_index([("next_reminder_due_at", ASCENDING)])
 
-    async def get(self, conference_id: str) -> tuple[Conference, int] | None:
+    async def get(self, conference_id: str) -> StoredConference | None:
         doc = await self.store.load(conference_id)
-        if doc is None:
-            return None
-        return conference_from_document(doc), int(doc["version"])
+        return None if doc is None else _stored(doc)
 
     async def add(self, conference: Conference, events: Sequence[OutboxRecord]) -> None:
-        await self.store.insert(conference_to_document(conference), events)
+        """Store a new conference (version 1) with the events of its first change."""
+        doc = {**conference_to_document(conference), "event_count": len(events)}
+        await self.store.insert(doc, events)
 
-    async def save(
-        self, conference: Conference, expected_version: int, events: Sequence[OutboxRecord]
-    ) -> int:
-        return await self.store.save(conference_to_document(conference), expected_version, events)
+    async def save(self, stored: StoredConference, events: Sequence[OutboxRecord]) -> int:
+        """Store the conference's new state and `events` (the ones after `stored.event_count`)
+        if the document is still at `stored.version`; returns the new version, or raises
+        VersionConflict."""
+        doc = {
+            **conference_to_document(stored.conference),
+            "event_count": stored.event_count + len(events),
+        }
+        return await self.store.save(doc, stored.version, events)
 
     async def of_network(
         self, network_id: str, *, status: str | None = None, limit: int = 0
-    ) -> list[tuple[Conference, int]]:
+    ) -> list[StoredConference]:
         query: Document = {"network_id": network_id}
         if status is not None:
             query["status"] = status
         return [item async for item in self._find(query, limit)]
 
-    async def all(
-        self, *, status: str | None = None, limit: int = 0
-    ) -> list[tuple[Conference, int]]:
+    async def all(self, *, status: str | None = None, limit: int = 0) -> list[StoredConference]:
         query: Document = {} if status is None else {"status": status}
         return [item async for item in self._find(query, limit)]
 
@@ -66,13 +99,13 @@ class ConferenceRepository:
         ).limit(limit)
         return [str(doc["_id"]) async for doc in cursor]
 
-    async def _find(self, query: Document, limit: int = 0) -> AsyncIterator[tuple[Conference, int]]:
+    async def _find(self, query: Document, limit: int = 0) -> AsyncIterator[StoredConference]:
         """Matching conferences, earliest first; `limit` 0 means all."""
         cursor = self.store.collection.find(query, {"outbox": 0}).sort("starts_at", ASCENDING)
         if limit:
             cursor = cursor.limit(limit)
         async for doc in cursor:
-            yield conference_from_document(doc), int(doc["version"])
+            yield _stored(doc)
 
 
 class NetworkProjection:

@@ -1,7 +1,8 @@
 """What this service knows about a network, built only from registry events.
 
-One `NetworkView` per network. `apply` folds one registry event into it; it is a pure function of
-the view and the event, so replaying the registry topic from the beginning into empty views gives
+One `NetworkView` per network. `apply` folds one registry event into it with the event's fold
+from `FOLDS` (one small function per payload class); it is a pure function of the view and the
+event, so replaying the registry topic from the beginning into empty views gives
 the same views again (the rebuild command relies on this).
 
 Idempotency: every registry event names the registry record it describes (`aggregate_id`) and that
@@ -12,53 +13,31 @@ changes nothing. This holds whether the registry versions a whole network or eac
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from rbn_shared.events.base import EventPayload, NetworkEvent, Person
 from rbn_shared.events.registry import (
     AgreementStatus,
     CommitteeMember,
+    CommitteeMemberAdded,
     CommitteeMemberRemoved,
+    CommitteeMemberUpdated,
     CooperationAgreementSigned,
     CooperationAgreementTerminated,
     FieldOfAction,
+    FieldOfActionAdopted,
+    FieldOfActionClosed,
+    FieldOfActionProposed,
+    FieldOfActionUpdated,
     FieldStatus,
+    NetworkRegistered,
     NetworkSnapshot,
+    NetworkUpdated,
     OfficeStaffAssigned,
-    OfficeStaffMember,
     OfficeStaffRemoved,
-)
-
-# The registry events this projection folds in; the consumer subscribes to exactly these.
-PROJECTED_EVENT_TYPES = (
-    "network-registered",
-    "network-updated",
-    "cooperation-agreement-signed",
-    "cooperation-agreement-terminated",
-    "committee-member-added",
-    "committee-member-updated",
-    "committee-member-removed",
-    "office-staff-assigned",
-    "office-staff-removed",
-    "field-of-action-proposed",
-    "field-of-action-adopted",
-    "field-of-action-updated",
-    "field-of-action-closed",
-)
-
-# Events after which the invitee lists of planned conferences may need to follow.
-ROSTER_EVENT_TYPES = frozenset(
-    {
-        "network-registered",
-        "network-updated",
-        "committee-member-added",
-        "committee-member-updated",
-        "committee-member-removed",
-        "office-staff-assigned",
-        "office-staff-removed",
-    }
 )
 
 
@@ -113,50 +92,104 @@ class NetworkView:
     # ------------------------------------------------------------------ folding events
 
     def apply(self, facts: EventFacts, payload: EventPayload) -> bool:
-        """Fold one registry event in; False (and no change) if it is stale or repeated."""
+        """Fold one registry event in with its fold from `FOLDS`; False (and no change) if it is
+        stale or repeated, or no event this projection folds."""
+        fold = FOLDS.get(type(payload))
+        if fold is None or not isinstance(payload, NetworkEvent):
+            return False
         key = f"{facts.type.split('-')[0]}:{facts.aggregate_id}"
         if facts.aggregate_version <= self.versions.get(key, -1):
             return False
         self.versions[key] = facts.aggregate_version
         self.last_event_at = facts.occurred_at
-        if isinstance(payload, NetworkEvent) and payload.network.name:
+        if payload.network.name:  # every registry event names the network as it stands
             self.name = payload.network.name
             if payload.network.office_email:
                 self.office_email = str(payload.network.office_email)
-        match payload:
-            case NetworkSnapshot():
-                self.name = payload.network.name
-                self.office_name = payload.office.name
-                self.office_email = str(payload.office.email)
-            case CooperationAgreementSigned():
-                self.agreement_id = payload.agreement_id
-                self.agreement_active = payload.status == AgreementStatus.ACTIVE
-            case CooperationAgreementTerminated():
-                if self.agreement_id in (None, payload.agreement_id):
-                    self.agreement_active = False
-            case CommitteeMemberRemoved():
-                self.committee.pop(payload.member_id, None)
-            case CommitteeMember():
-                self.committee[payload.member_id] = {
-                    "person": payload.person.model_dump(mode="json"),
-                    "side": payload.side.value,
-                    "role": payload.role.value,
-                }
-            case OfficeStaffRemoved():
-                self.staff.pop(payload.staff_id, None)
-            case OfficeStaffAssigned() | OfficeStaffMember():
-                self.staff[payload.staff_id] = {
-                    "person": payload.person.model_dump(mode="json"),
-                    "employer": payload.employer.value,
-                }
-            case FieldOfAction():
-                self.fields[payload.field_id] = {
-                    "title": payload.title,
-                    "status": payload.status.value,
-                }
-            case _:
-                pass
+        fold(self, payload)
         return True
+
+
+# ---------------------------------------------------------------------------- the folds
+# One small pure function per kind of registry event, typed on its payload class.
+
+
+def fold_network(view: NetworkView, event: NetworkSnapshot) -> None:
+    """network-registered, network-updated: the network and its office as they stand."""
+    view.name = event.network.name
+    view.office_name = event.office.name
+    view.office_email = str(event.office.email)
+
+
+def fold_agreement_signed(view: NetworkView, event: CooperationAgreementSigned) -> None:
+    view.agreement_id = event.agreement_id
+    view.agreement_active = event.status == AgreementStatus.ACTIVE
+
+
+def fold_agreement_terminated(view: NetworkView, event: CooperationAgreementTerminated) -> None:
+    if view.agreement_id in (None, event.agreement_id):
+        view.agreement_active = False
+
+
+def fold_member(view: NetworkView, event: CommitteeMember) -> None:
+    """committee-member-added, committee-member-updated: the member as they stand."""
+    view.committee[event.member_id] = {
+        "person": event.person.model_dump(mode="json"),
+        "side": event.side.value,
+        "role": event.role.value,
+    }
+
+
+def fold_member_removed(view: NetworkView, event: CommitteeMemberRemoved) -> None:
+    view.committee.pop(event.member_id, None)
+
+
+def fold_staff_assigned(view: NetworkView, event: OfficeStaffAssigned) -> None:
+    view.staff[event.staff_id] = {
+        "person": event.person.model_dump(mode="json"),
+        "employer": event.employer.value,
+    }
+
+
+def fold_staff_removed(view: NetworkView, event: OfficeStaffRemoved) -> None:
+    view.staff.pop(event.staff_id, None)
+
+
+def fold_field(view: NetworkView, event: FieldOfAction) -> None:
+    """field-of-action-proposed, -adopted, -updated, -closed: the field as it stands."""
+    view.fields[event.field_id] = {"title": event.title, "status": event.status.value}
+
+
+Fold = Callable[[NetworkView, Any], None]
+E = TypeVar("E", bound=NetworkEvent)
+
+
+def _fold(
+    payload: type[E], fold: Callable[[NetworkView, E], None]
+) -> tuple[type[EventPayload], Fold]:
+    """One row of `FOLDS`; the type checker sees that `fold` takes this payload class."""
+    return payload, fold
+
+
+FOLDS: Mapping[type[EventPayload], Fold] = dict(
+    [
+        _fold(NetworkRegistered, fold_network),
+        _fold(NetworkUpdated, fold_network),
+        _fold(CooperationAgreementSigned, fold_agreement_signed),
+        _fold(CooperationAgreementTerminated, fold_agreement_terminated),
+        _fold(CommitteeMemberAdded, fold_member),
+        _fold(CommitteeMemberUpdated, fold_member),
+        _fold(CommitteeMemberRemoved, fold_member_removed),
+        _fold(OfficeStaffAssigned, fold_staff_assigned),
+        _fold(OfficeStaffRemoved, fold_staff_removed),
+        _fold(FieldOfActionProposed, fold_field),
+        _fold(FieldOfActionAdopted, fold_field),
+        _fold(FieldOfActionUpdated, fold_field),
+        _fold(FieldOfActionClosed, fold_field),
+    ]
+)
+"""The registry events this projection folds in, each with its fold. The rebuild replays
+exactly these; the consumer's reaction table (entrypoints/consumers.py) reacts to them."""
 
 
 def _people(entries: dict[str, dict[str, Any]]) -> dict[str, Person]:

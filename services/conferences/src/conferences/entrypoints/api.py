@@ -1,12 +1,15 @@
 """The JSON API: conferences, invitations, answers, and the network projection (read only).
 
-Conventions as in the registry: problem details for every error, `ETag` with the version on
-reads and writes, `If-Match` required on every change of an existing conference (a stale one gets
-409 and changes nothing), bearer tokens with the roles district / office:<network> / reader.
+Conventions as in the registry: problem details for every error (each route documents the ones
+it can answer), `ETag` with the version on reads and writes, `If-Match` required on every change
+of an existing conference (a stale one gets 409 and changes nothing), bearer tokens with the
+roles district / office:<network> / reader. Every change of an existing conference goes through
+`_change`: may the caller change it, If-Match, the use case, the answer with its ETag.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -46,8 +49,10 @@ from conferences.entrypoints.schemas import (
     ScheduleIn,
     VenueIn,
 )
-from conferences.service_layer.services import Cause, ConferenceService
+from conferences.service_layer.services import ConferenceService
 from rbn_shared.auth import Caller, Principal
+from rbn_shared.changes import Cause
+from rbn_shared.errors import VersionConflict
 from rbn_shared.events.conferences import ConferenceStatus, StakeholderGroup, Venue
 from rbn_shared.events.conferences import Response as Answer
 from rbn_shared.http import (
@@ -55,12 +60,13 @@ from rbn_shared.http import (
     PROBLEM_JSON,
     Problem,
     correlation_id_of,
+    etag,
     field_error,
     merge_patch,
+    problem_responses,
     validated,
     version_from_if_match,
 )
-from rbn_shared.outbox import VersionConflict
 
 router = APIRouter()
 
@@ -73,11 +79,17 @@ IfMatch = Annotated[
 ]
 
 
-def _problems(descriptions: dict[int, str]) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI entries for error answers: each a problem document, with what it means here."""
+# The error answers of a change of an existing conference (see `_change`).
+CHANGE_PROBLEMS = (400, 401, 403, 404, 409, 413, 422, 428)
+
+
+def _explained(
+    responses: dict[int | str, dict[str, Any]], meanings: Mapping[int, str]
+) -> dict[int | str, dict[str, Any]]:
+    """`problem_responses(...)` with what some of the answers mean on this route."""
     return {
-        code: {"description": text, "content": {PROBLEM_JSON: {}}}
-        for code, text in descriptions.items()
+        status: {**entry, "description": meanings.get(int(status), entry["description"])}
+        for status, entry in responses.items()
     }
 
 
@@ -92,7 +104,13 @@ Service = Annotated[ConferenceService, Depends(service_of)]
 # ---------------------------------------------------------------------------- conferences
 
 
-@router.post("/conferences", status_code=201, tags=["conferences"], summary="Schedule a conference")
+@router.post(
+    "/conferences",
+    status_code=201,
+    tags=["conferences"],
+    summary="Schedule a conference",
+    responses=problem_responses(400, 401, 403, 409, 413, 422),
+)
 async def schedule(
     body: ScheduleIn, caller: Caller, service: Service, request: Request
 ) -> JSONResponse:
@@ -123,7 +141,12 @@ async def schedule(
     )
 
 
-@router.get("/conferences", tags=["conferences"], summary="List conferences")
+@router.get(
+    "/conferences",
+    tags=["conferences"],
+    summary="List conferences",
+    responses=problem_responses(401, 422),
+)
 async def list_conferences(
     caller: Caller,
     service: Service,
@@ -137,17 +160,25 @@ async def list_conferences(
         found = await service.conferences.of_network(network_id, status=status, limit=limit)
     else:
         found = await service.conferences.all(status=status, limit=limit)
-    return [_out(service, caller, c, v) for c, v in found]
+    return [_out(service, caller, s.conference, s.version) for s in found]
 
 
-@router.get("/conferences/{conference_id}", tags=["conferences"], summary="One conference")
+@router.get(
+    "/conferences/{conference_id}",
+    tags=["conferences"],
+    summary="One conference",
+    responses=problem_responses(401, 404),
+)
 async def get_conference(conference_id: str, caller: Caller, service: Service) -> JSONResponse:
     conference, version = await service.get(conference_id)
     return _conference_response(service, caller, conference, version)
 
 
 @router.post(
-    "/conferences/{conference_id}/reschedule", tags=["conferences"], summary="Move to a new time"
+    "/conferences/{conference_id}/reschedule",
+    tags=["conferences"],
+    summary="Move to a new time",
+    responses=problem_responses(*CHANGE_PROBLEMS),
 )
 async def reschedule(
     conference_id: str,
@@ -157,21 +188,28 @@ async def reschedule(
     request: Request,
     if_match: IfMatch = None,
 ) -> JSONResponse:
-    expected = await _authorised(service, caller, conference_id, if_match)
-    starts_at, ends_at = _utc_pair(body.starts_at, body.ends_at)
-    conference, version = await service.reschedule(
-        conference_id,
-        expected,
-        starts_at,
-        ends_at,
-        _cause(request),
-        venue=_venue(body.venue),
-        online_url=str(body.online_url) if body.online_url else None,
-    )
-    return _conference_response(service, caller, conference, version)
+
+    async def reschedule_at(expected: int) -> tuple[Conference, int]:
+        starts_at, ends_at = _utc_pair(body.starts_at, body.ends_at)
+        return await service.reschedule(
+            conference_id,
+            expected,
+            starts_at,
+            ends_at,
+            _cause(request),
+            venue=_venue(body.venue),
+            online_url=str(body.online_url) if body.online_url else None,
+        )
+
+    return await _change(service, caller, conference_id, if_match, reschedule_at)
 
 
-@router.post("/conferences/{conference_id}/cancel", tags=["conferences"], summary="Cancel")
+@router.post(
+    "/conferences/{conference_id}/cancel",
+    tags=["conferences"],
+    summary="Cancel",
+    responses=problem_responses(*CHANGE_PROBLEMS),
+)
 async def cancel(
     conference_id: str,
     body: CancelIn,
@@ -180,17 +218,20 @@ async def cancel(
     request: Request,
     if_match: IfMatch = None,
 ) -> JSONResponse:
-    expected = await _authorised(service, caller, conference_id, if_match)
-    conference, version = await service.cancel(
-        conference_id, expected, body.reason, _cause(request)
+    return await _change(
+        service,
+        caller,
+        conference_id,
+        if_match,
+        lambda expected: service.cancel(conference_id, expected, body.reason, _cause(request)),
     )
-    return _conference_response(service, caller, conference, version)
 
 
 @router.post(
     "/conferences/{conference_id}/conclude",
     tags=["conferences"],
     summary="Record the results (after the end): summary and recommendations per field of action",
+    responses=problem_responses(*CHANGE_PROBLEMS),
 )
 async def conclude(
     conference_id: str,
@@ -200,15 +241,18 @@ async def conclude(
     request: Request,
     if_match: IfMatch = None,
 ) -> JSONResponse:
-    expected = await _authorised(service, caller, conference_id, if_match)
-    conference, version = await service.conclude(
+    recommendations = [
+        RecommendationDraft(r.field_of_action_id, r.text) for r in body.recommendations
+    ]
+    return await _change(
+        service,
+        caller,
         conference_id,
-        expected,
-        body.summary,
-        [RecommendationDraft(r.field_of_action_id, r.text) for r in body.recommendations],
-        _cause(request),
+        if_match,
+        lambda expected: service.conclude(
+            conference_id, expected, body.summary, recommendations, _cause(request)
+        ),
     )
-    return _conference_response(service, caller, conference, version)
 
 
 # ---------------------------------------------------------------------------- invitations
@@ -219,6 +263,7 @@ async def conclude(
     status_code=201,
     tags=["invitations"],
     summary="Invite an external delegate",
+    responses=problem_responses(*CHANGE_PROBLEMS),
 )
 async def invite(
     conference_id: str,
@@ -228,11 +273,14 @@ async def invite(
     request: Request,
     if_match: IfMatch = None,
 ) -> JSONResponse:
-    expected = await _authorised(service, caller, conference_id, if_match)
-    conference, version = await service.invite(
-        conference_id, expected, _delegate(body), _cause(request)
+    return await _change(
+        service,
+        caller,
+        conference_id,
+        if_match,
+        lambda expected: service.invite(conference_id, expected, _delegate(body), _cause(request)),
+        status_code=201,
     )
-    return _conference_response(service, caller, conference, version, 201)
 
 
 @router.patch(
@@ -247,9 +295,11 @@ async def invite(
         "stored and send nothing. Committee members and office staff are changed in the "
         "registry; their invitations follow."
     ),
-    responses=_problems(
+    responses=_explained(
+        problem_responses(*CHANGE_PROBLEMS),
         {
             400: "Malformed JSON (with line and column), or a malformed If-Match.",
+            401: "No valid bearer token.",
             403: "The caller may not change this network's conferences.",
             404: "No such conference or invitation.",
             409: (
@@ -260,7 +310,7 @@ async def invite(
             413: "The body is larger than the limit.",
             422: "The corrected delegate breaks a rule; `errors` names each field.",
             428: "If-Match is missing.",
-        }
+        },
     ),
 )
 async def change_invitation(
@@ -279,22 +329,27 @@ async def change_invitation(
     request: Request,
     if_match: IfMatch = None,
 ) -> JSONResponse:
-    expected = await _authorised(service, caller, conference_id, if_match)
 
     def corrected(current: Delegate) -> Delegate:
         merged = merge_patch(_delegate_fields(current), patch)
         return _delegate(validated(DelegateIn, merged))
 
-    conference, version = await service.change_delegate(
-        conference_id, expected, invitation_id, corrected, _cause(request)
+    return await _change(
+        service,
+        caller,
+        conference_id,
+        if_match,
+        lambda expected: service.change_delegate(
+            conference_id, expected, invitation_id, corrected, _cause(request)
+        ),
     )
-    return _conference_response(service, caller, conference, version)
 
 
 @router.put(
     "/conferences/{conference_id}/invitations/{invitation_id}/response",
     tags=["invitations"],
     summary="Record an invitee's answer (e.g. given by phone)",
+    responses=problem_responses(*CHANGE_PROBLEMS),
 )
 async def record_response(
     conference_id: str,
@@ -305,15 +360,19 @@ async def record_response(
     request: Request,
     if_match: IfMatch = None,
 ) -> JSONResponse:
-    expected = await _authorised(service, caller, conference_id, if_match)
-    conference, version = await service.respond(
+    return await _change(
+        service,
+        caller,
         conference_id,
-        invitation_id,
-        Answer(body.response),
-        _cause(request),
-        expected_version=expected,
+        if_match,
+        lambda expected: service.respond(
+            conference_id,
+            invitation_id,
+            Answer(body.response),
+            _cause(request),
+            expected_version=expected,
+        ),
     )
-    return _conference_response(service, caller, conference, version)
 
 
 # ---------------------------------------------------------------------------- response link
@@ -323,6 +382,7 @@ async def record_response(
     "/responses/{token}",
     tags=["response link"],
     summary="What the holder of a personal response link sees (no login)",
+    responses=problem_responses(403, 404),
 )
 async def get_answer(token: str, service: Service) -> InvitationAnswerOut:
     claims = _claims(service, token)
@@ -334,6 +394,7 @@ async def get_answer(token: str, service: Service) -> InvitationAnswerOut:
     "/responses/{token}",
     tags=["response link"],
     summary="Answer through a personal response link (no login)",
+    responses=problem_responses(400, 403, 404, 409, 413, 422),
 )
 async def put_answer(
     token: str, body: ResponseIn, service: Service, request: Request
@@ -352,6 +413,7 @@ async def put_answer(
     "/networks/{network_id}",
     tags=["networks"],
     summary="What this service knows of a network (projection of registry events)",
+    responses=problem_responses(401, 404),
 )
 async def get_network(network_id: str, caller: Caller, service: Service) -> NetworkViewOut:
     view = await service.networks.get(network_id)
@@ -379,7 +441,7 @@ def install_domain_error_handlers(app: FastAPI) -> None:
         return JSONResponse(
             problem.body(instance=request.url.path),
             status_code=problem.status,
-            media_type="application/problem+json",
+            media_type=PROBLEM_JSON,
             headers=problem.headers,
         )
 
@@ -424,13 +486,23 @@ def _claims(service: ConferenceService, token: str) -> LinkClaims:
     return service.links.verify(token, now=service.clock())
 
 
-async def _authorised(
-    service: ConferenceService, caller: Principal, conference_id: str, if_match: str | None
-) -> int:
-    """Check the caller may change this conference's network and parse If-Match."""
+async def _change(
+    service: ConferenceService,
+    caller: Principal,
+    conference_id: str,
+    if_match: str | None,
+    use_case: Callable[[int], Awaitable[tuple[Conference, int]]],
+    *,
+    status_code: int = 200,
+) -> JSONResponse:
+    """The one way a route changes an existing conference: the caller must be allowed to change
+    its network (404 if there is none, 403), If-Match names the version read (428, 400), the use
+    case runs against that version, and the answer is the conference with its new ETag."""
     conference, _ = await service.get(conference_id)
     caller.require_write(conference.network.id)
-    return version_from_if_match(if_match)
+    expected = version_from_if_match(if_match)
+    changed, version = await use_case(expected)
+    return _conference_response(service, caller, changed, version, status_code)
 
 
 def _utc_pair(starts_at: datetime, ends_at: datetime) -> tuple[datetime, datetime]:
@@ -479,7 +551,7 @@ def _conference_response(
     *,
     location: str | None = None,
 ) -> JSONResponse:
-    headers = {"ETag": f'"{version}"'}
+    headers = {"ETag": etag(version)}
     if location:
         headers["Location"] = location
     body = _out(service, caller, conference, version)

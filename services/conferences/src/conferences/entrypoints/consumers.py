@@ -1,61 +1,105 @@
-"""The events this service consumes.
+"""The events this service consumes, and what reacts to each: the reaction tables.
 
-Registry events (topic `<prefix>registry.events`): each one is folded into the network projection
-(guarded by the registry record's version, so a repeat or a stale event changes nothing); events
-that change who belongs to a network then bring the invitee lists of its planned conferences up
-to date, with the event as their cause.
+`reactions(service)` is the one place to look. Each table is one consumer (its own consumer
+group, `<prefix>conferences.<name>`); the topics and event types it subscribes to are derived from
+the table by `runtime.react` (see bootstrap.py).
 
-Delivery feedback (topic `<prefix>notifications.events`): a failed mail to an invitee marks the
-invitation undeliverable, so the office sees it and can correct the address.
+- `registry-projection` (registry events): every one is folded into the network projection
+  (guarded by the registry record's version, so a repeat or a stale event changes nothing; the
+  folds are in domain/projection.py). Events that change who belongs to a network then bring the
+  invitee lists of its planned conferences up to date, with the event as their cause; that runs
+  on a repeat as well, since a crash may have come between projection and conferences.
+- `delivery-feedback` (notification events): a failed mail to an invitee marks the invitation
+  undeliverable, so the office sees it and can correct the address.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from conferences.domain.projection import PROJECTED_EVENT_TYPES, ROSTER_EVENT_TYPES
-from conferences.service_layer.services import Cause, ConferenceService, fold_registry_event
-from rbn_shared.consumer import Handler
+from conferences.service_layer.services import ConferenceService, project_registry_event
+from rbn_shared.changes import Cause
 from rbn_shared.events import Envelope
+from rbn_shared.events.base import NetworkEvent
 from rbn_shared.events.notifications import NotificationFailed
+from rbn_shared.events.registry import (
+    CommitteeMemberAdded,
+    CommitteeMemberRemoved,
+    CommitteeMemberUpdated,
+    CooperationAgreementSigned,
+    CooperationAgreementTerminated,
+    FieldOfActionAdopted,
+    FieldOfActionClosed,
+    FieldOfActionProposed,
+    FieldOfActionUpdated,
+    NetworkRegistered,
+    NetworkUpdated,
+    OfficeStaffAssigned,
+    OfficeStaffRemoved,
+)
 from rbn_shared.logging import get_logger
+from rbn_shared.reactions import Reactions
 
 log = get_logger(__name__)
 
 
-def registry_handlers(service: ConferenceService) -> dict[str, Handler]:
-    async def on_registry_event(envelope: Envelope, payload: Any) -> None:
-        changed, view = await fold_registry_event(service.networks, envelope, payload)
-        if envelope.type in ROSTER_EVENT_TYPES:
-            # Runs on a repeat as well: a crash may have come between projection and conferences.
-            invited = await service.follow_roster(
-                payload.network.id,
-                Cause(correlation_id=envelope.correlation_id, causation_id=str(envelope.event_id)),
-                view,
-            )
-            if invited:
-                log.info("invitee lists followed the registry", invited=invited)
-        if not changed:
+def reactions(service: ConferenceService) -> dict[str, Reactions]:
+    """Consumer name → its reaction table: payload class → the handlers, run in this order."""
+    handlers = ConsumerHandlers(service)
+    project, follow_roster = handlers.project, handlers.follow_roster
+    return {
+        "registry-projection": Reactions(
+            {
+                NetworkRegistered: [project, follow_roster],
+                NetworkUpdated: [project, follow_roster],
+                CooperationAgreementSigned: [project],
+                CooperationAgreementTerminated: [project],
+                CommitteeMemberAdded: [project, follow_roster],
+                CommitteeMemberUpdated: [project, follow_roster],
+                CommitteeMemberRemoved: [project, follow_roster],
+                OfficeStaffAssigned: [project, follow_roster],
+                OfficeStaffRemoved: [project, follow_roster],
+                FieldOfActionProposed: [project],
+                FieldOfActionAdopted: [project],
+                FieldOfActionUpdated: [project],
+                FieldOfActionClosed: [project],
+            }
+        ),
+        "delivery-feedback": Reactions({NotificationFailed: [handlers.mark_undeliverable]}),
+    }
+
+
+def cause_of(envelope: Envelope) -> Cause:
+    """A change caused by an event: its correlation id, and the event as the cause."""
+    return Cause(correlation_id=envelope.correlation_id, causation_id=str(envelope.event_id))
+
+
+class ConsumerHandlers:
+    """Thin handlers: from the event to the use case."""
+
+    def __init__(self, service: ConferenceService) -> None:
+        self.service = service
+
+    async def project(self, envelope: Envelope, payload: NetworkEvent) -> None:
+        """Fold the registry event into the network projection."""
+        if not await project_registry_event(self.service.networks, envelope, payload):
             log.debug("registry event was stale or repeated; projection unchanged")
 
-    return dict.fromkeys(PROJECTED_EVENT_TYPES, on_registry_event)
+    async def follow_roster(self, envelope: Envelope, payload: NetworkEvent) -> None:
+        """Bring the invitee lists of the network's planned conferences up to date."""
+        invited = await self.service.follow_roster(payload.network.id, cause_of(envelope))
+        if invited:
+            log.info("invitee lists followed the registry", invited=invited)
 
-
-def delivery_feedback_handlers(service: ConferenceService) -> dict[str, Handler]:
-    async def on_notification_failed(envelope: Envelope, payload: Any) -> None:
-        if not isinstance(payload, NotificationFailed):
-            return
+    async def mark_undeliverable(self, envelope: Envelope, payload: NotificationFailed) -> None:
+        """Mark the invitation a mail failed for (a mail to no invitee: nothing to mark)."""
         if payload.conference_id is None or payload.invitation_id is None:
-            return  # a mail to no invitee (the office, a bulletin): nothing to mark here
-        marked = await service.mark_undeliverable(
+            return  # the office, a bulletin
+        marked = await self.service.mark_undeliverable(
             payload.conference_id,
             payload.invitation_id,
             recipient=payload.recipient,
             reason=payload.reason,
             failed_at=payload.failed_at,
-            cause=Cause(
-                correlation_id=envelope.correlation_id, causation_id=str(envelope.event_id)
-            ),
+            cause=cause_of(envelope),
         )
         if marked:
             log.info(
@@ -63,5 +107,3 @@ def delivery_feedback_handlers(service: ConferenceService) -> dict[str, Handler]
                 conference_id=payload.conference_id,
                 invitation_id=payload.invitation_id,
             )
-
-    return {NotificationFailed.event_type: on_notification_failed}

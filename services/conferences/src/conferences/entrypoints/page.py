@@ -6,19 +6,21 @@ plain HTML form (no JavaScript needed), and the answer is shown again after a re
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from conferences.adapters.links import InvalidLink, LinkClaims
 from conferences.domain.errors import DomainError, NotFound
 from conferences.domain.local_time import german_span
 from conferences.domain.model import Conference
-from conferences.service_layer.services import Cause, ConferenceService
+from conferences.service_layer.services import ConferenceService
+from rbn_shared.changes import Cause
 from rbn_shared.events.conferences import Response as Answer
-from rbn_shared.http import correlation_id_of
+from rbn_shared.http import correlation_id_of, problem_responses
 
 router = APIRouter(tags=["response page"])
 
@@ -42,7 +44,30 @@ PRIVATE_HEADERS = {
 }
 
 
-@router.get("/respond/{token}", response_class=HTMLResponse, summary="The response page")
+# The page's own refusals are HTML pages, not problem documents (see `document_pages`).
+Answers = dict[int | str, dict[str, Any]]
+INVALID_LINK: Answers = {
+    403: {
+        "description": "Forged, altered or expired link, or the invitation is gone: a German "
+        'page "Dieser Link ist ungültig oder abgelaufen"',
+        "content": {"text/html": {}},
+    }
+}
+TOO_LATE: Answers = {
+    409: {
+        "description": "The conference takes no answers any more: the page, saying so",
+        "content": {"text/html": {}},
+    }
+}
+SAVED: Answers = {303: {"description": "Saved: to the page showing the answer (post/redirect/get)"}}
+
+
+@router.get(
+    "/respond/{token}",
+    response_class=HTMLResponse,
+    summary="The response page",
+    responses={**INVALID_LINK, **problem_responses(422)},
+)
 async def show(token: str, request: Request, saved: int = 0) -> Response:
     service: ConferenceService = request.app.state.service
     claims = _claims(service, token)
@@ -55,7 +80,12 @@ async def show(token: str, request: Request, saved: int = 0) -> Response:
         return _invalid()
 
 
-@router.post("/respond/{token}", response_class=HTMLResponse, summary="Answer from the page")
+@router.post(
+    "/respond/{token}",
+    response_class=HTMLResponse,
+    summary="Answer from the page",
+    responses={**SAVED, **INVALID_LINK, **TOO_LATE, **problem_responses(413, 422)},
+)
 async def answer(
     token: str,
     request: Request,
@@ -85,6 +115,28 @@ async def answer(
         )
     # Post/redirect/get: a reload does not send the answer again.
     return RedirectResponse(f"/respond/{token}?saved=1", status_code=303, headers=PRIVATE_HEADERS)
+
+
+def document_pages(app: FastAPI) -> None:
+    """Keep the page's HTML refusals HTML in the OpenAPI document (`document_problems`, called
+    before, documents every 4xx answer as a problem document)."""
+    build = app.openapi
+    html = {"text/html": {"schema": {"type": "string"}}}
+
+    def openapi() -> dict[str, Any]:
+        schema = build()
+        for route in router.routes:
+            if not isinstance(route, APIRoute):
+                continue
+            operations = schema["paths"][route.path_format]
+            for method in route.methods or ():
+                responses = operations[method.lower()]["responses"]
+                for status, answer in route.responses.items():
+                    if "text/html" in answer.get("content", {}):
+                        responses[str(status)]["content"] = html
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _claims(service: ConferenceService, token: str) -> LinkClaims | None:

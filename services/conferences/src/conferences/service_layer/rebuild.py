@@ -1,8 +1,10 @@
 """Rebuild the network projection from scratch: empty it, replay the registry topic into it.
 
-The projection is a pure fold of the registry events (see domain/projection.py), so the rebuilt
-views equal the ones the running consumer built. Run it while the service is stopped (or accept
-that answers given meanwhile read a half-built projection); invitee lists are not touched.
+The projection is a pure fold of the registry events (see domain/projection.py): the rebuild
+replays the event types of `FOLDS` through the same `project_registry_event` as the consumer, so
+the rebuilt views equal the ones the running consumer built. Run it while the service is stopped
+(or accept that answers given meanwhile read a half-built projection); invitee lists are not
+touched.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pydantic import ValidationError
 
 from conferences.adapters.replay import replay_topic
 from conferences.adapters.repositories import NETWORKS, NetworkProjection
-from conferences.domain.projection import PROJECTED_EVENT_TYPES
+from conferences.domain.projection import FOLDS
 from conferences.service_layer.services import project_registry_event
 from conferences.settings import ConferencesSettings
 from rbn_shared.events import Envelope, UnknownEvent, parse_payload
@@ -36,6 +38,7 @@ async def rebuild_projection(
     settings: ConferencesSettings, progress: Callable[[int], None] | None = None
 ) -> RebuildSummary:
     """`progress(n)` is told the number of records read so far, every few hundred records."""
+    folded = {payload.event_type for payload in FOLDS}
     client = connect(settings)
     try:
         projection = NetworkProjection(database(client, settings)[NETWORKS], KeyedLocks())
@@ -48,7 +51,7 @@ async def rebuild_projection(
                 progress(events)
             try:
                 envelope = Envelope.from_wire(value)
-                if envelope.type not in PROJECTED_EVENT_TYPES:
+                if envelope.type not in folded:
                     continue
                 payload = parse_payload(envelope)
             except (ValidationError, ValueError, UnknownEvent) as error:

@@ -1,20 +1,26 @@
 """Use cases: load under the document's lock, let the domain decide, store state and events at once.
 
-Each write of a conference is one version-guarded update of one document carrying the events it
-caused in its outbox (see rbn_shared.outbox); the relay publishes them to the conferences topic.
+One use case per command. The domain returns the event payloads a change caused; `_save` turns
+them into outbox records with `rbn_shared.changes.outbox_records`, at the positions after the
+conference's stored `event_count`, and stores them with the new state in one version-guarded
+update of the conference's document (see rbn_shared.outbox); the relay publishes them to the
+conferences topic.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import AnyHttpUrl
 
 from conferences.adapters.links import ResponseLinks
-from conferences.adapters.repositories import ConferenceRepository, NetworkProjection
+from conferences.adapters.repositories import (
+    ConferenceRepository,
+    NetworkProjection,
+    StoredConference,
+)
 from conferences.domain.errors import InvalidInput, NotFound
 from conferences.domain.model import (
     Conference,
@@ -23,7 +29,9 @@ from conferences.domain.model import (
     RecommendationDraft,
 )
 from conferences.domain.projection import EventFacts, NetworkView
-from rbn_shared.events import Envelope, EventPayload, new_event
+from rbn_shared.changes import Aggregate, Cause, Clock, outbox_records
+from rbn_shared.errors import VersionConflict
+from rbn_shared.events import Envelope, EventPayload
 from rbn_shared.events.base import NetworkEvent
 from rbn_shared.events.conferences import (
     ConferenceCancelled,
@@ -33,19 +41,9 @@ from rbn_shared.events.conferences import (
     Venue,
 )
 from rbn_shared.logging import get_logger
-from rbn_shared.outbox import OutboxRecord, VersionConflict
+from rbn_shared.outbox import OutboxRecord
 
 log = get_logger(__name__)
-
-Clock = Callable[[], datetime]
-
-
-@dataclass(frozen=True)
-class Cause:
-    """Why a change happens: the HTTP request's correlation id, or the event that caused it."""
-
-    correlation_id: str
-    causation_id: str | None = None
 
 
 class ConferenceService:
@@ -69,10 +67,9 @@ class ConferenceService:
     # ------------------------------------------------------------------ reading
 
     async def get(self, conference_id: str) -> tuple[Conference, int]:
-        found = await self.conferences.get(conference_id)
-        if found is None:
-            raise NotFound(f"conference {conference_id}")
-        return found
+        """The conference and its version (the ETag); NotFound if there is none."""
+        stored = await self._load(conference_id)
+        return stored.conference, stored.version
 
     async def network(self, network_id: str) -> NetworkView:
         view = await self.networks.get(network_id)
@@ -87,10 +84,8 @@ class ConferenceService:
     ) -> tuple[Conference, int]:
         network = await self.network(network_id)
         # The network lock serialises overlap checks of one network within this process.
-        async with self.conferences.store.locked(("network", network_id)):
-            others = [
-                c for c, _ in await self.conferences.of_network(network_id, status="scheduled")
-            ]
+        async with self.conferences.locked(("network", network_id)):
+            others = await self._planned_of(network_id)
             conference, events = Conference.schedule(
                 uuid.uuid4().hex[:12],
                 draft,
@@ -99,7 +94,7 @@ class ConferenceService:
                 now=self.clock(),
                 reminder_offsets=self.reminder_offsets,
             )
-            await self.conferences.add(conference, self._records(conference, 1, events, cause))
+            await self.conferences.add(conference, self._records(conference, 0, events, cause))
         log.info(
             "conference scheduled", conference_id=conference.conference_id, network_id=network_id
         )
@@ -116,26 +111,23 @@ class ConferenceService:
         venue: Venue | None = None,
         online_url: str | None = None,
     ) -> tuple[Conference, int]:
-        conference, _ = await self.get(conference_id)
-        network_id = conference.network.id
-        async with self.conferences.store.locked(("network", network_id)):
-            others = [
-                c for c, _ in await self.conferences.of_network(network_id, status="scheduled")
-            ]
-            async with self.conferences.store.locked(conference_id):
-                conference, version = await self._load_at(conference_id, expected_version)
-                events = conference.reschedule(
+        network_id = (await self._load(conference_id)).conference.network.id
+        async with self.conferences.locked(("network", network_id)):
+            others = await self._planned_of(network_id)
+            async with self.conferences.locked(conference_id):
+                stored = await self._load_at(conference_id, expected_version)
+                events = stored.conference.reschedule(
                     starts_at, ends_at, others, now=self.clock(), venue=venue, online_url=online_url
                 )
-                return conference, await self._save(conference, version, events, cause)
+                return await self._save(stored, events, cause)
 
     async def cancel(
         self, conference_id: str, expected_version: int, reason: str, cause: Cause
     ) -> tuple[Conference, int]:
-        async with self.conferences.store.locked(conference_id):
-            conference, version = await self._load_at(conference_id, expected_version)
-            events = conference.cancel(reason, now=self.clock())
-            return conference, await self._save(conference, version, events, cause)
+        async with self.conferences.locked(conference_id):
+            stored = await self._load_at(conference_id, expected_version)
+            events = stored.conference.cancel(reason, now=self.clock())
+            return await self._save(stored, events, cause)
 
     async def conclude(
         self,
@@ -145,21 +137,21 @@ class ConferenceService:
         recommendations: list[RecommendationDraft],
         cause: Cause,
     ) -> tuple[Conference, int]:
-        async with self.conferences.store.locked(conference_id):
-            conference, version = await self._load_at(conference_id, expected_version)
-            network = await self.network(conference.network.id)
-            events = conference.conclude(summary, recommendations, network, now=self.clock())
-            return conference, await self._save(conference, version, events, cause)
+        async with self.conferences.locked(conference_id):
+            stored = await self._load_at(conference_id, expected_version)
+            network = await self.network(stored.conference.network.id)
+            events = stored.conference.conclude(summary, recommendations, network, now=self.clock())
+            return await self._save(stored, events, cause)
 
     # ------------------------------------------------------------------ invitations
 
     async def invite(
         self, conference_id: str, expected_version: int, delegate: Delegate, cause: Cause
     ) -> tuple[Conference, int]:
-        async with self.conferences.store.locked(conference_id):
-            conference, version = await self._load_at(conference_id, expected_version)
-            events = conference.invite_delegate(delegate, now=self.clock())
-            return conference, await self._save(conference, version, events, cause)
+        async with self.conferences.locked(conference_id):
+            stored = await self._load_at(conference_id, expected_version)
+            events = stored.conference.invite_delegate(delegate, now=self.clock())
+            return await self._save(stored, events, cause)
 
     async def change_delegate(
         self,
@@ -171,14 +163,15 @@ class ConferenceService:
     ) -> tuple[Conference, int]:
         """Correct an external delegate: `edit` turns the delegate as stored into the corrected
         one (the API merges its patch there, on the very state the change is checked against)."""
-        async with self.conferences.store.locked(conference_id):
-            conference, version = await self._load_at(conference_id, expected_version)
+        async with self.conferences.locked(conference_id):
+            stored = await self._load_at(conference_id, expected_version)
+            conference = stored.conference
             corrected = edit(conference.delegate_of(invitation_id))
             before = _roster_fingerprint(conference)
             events = conference.change_delegate(invitation_id, corrected, now=self.clock())
             if not events and _roster_fingerprint(conference) == before:
-                return conference, version  # nothing to correct: no new version
-            return conference, await self._save(conference, version, events, cause)
+                return conference, stored.version  # nothing to correct: no new version
+            return await self._save(stored, events, cause)
 
     async def mark_undeliverable(
         self,
@@ -192,14 +185,13 @@ class ConferenceService:
     ) -> bool:
         """Note a failed delivery on the invitation (no event of its own). False if there was
         nothing to mark: an unknown conference or invitation, a stale failure, or a repeat."""
-        async with self.conferences.store.locked(conference_id):
-            found = await self.conferences.get(conference_id)
-            if found is None:
+        async with self.conferences.locked(conference_id):
+            stored = await self.conferences.get(conference_id)
+            if stored is None or not stored.conference.mark_undeliverable(
+                invitation_id, recipient, reason, failed_at
+            ):
                 return False
-            conference, version = found
-            if not conference.mark_undeliverable(invitation_id, recipient, reason, failed_at):
-                return False
-            await self._save(conference, version, [], cause)
+            await self._save(stored, [], cause)
             return True
 
     async def respond(
@@ -212,15 +204,15 @@ class ConferenceService:
         expected_version: int | None = None,
     ) -> tuple[Conference, int]:
         """An answer from the API (with If-Match) or from the personal link (without)."""
-        async with self.conferences.store.locked(conference_id):
+        async with self.conferences.locked(conference_id):
             if expected_version is None:
-                conference, version = await self.get(conference_id)
+                stored = await self._load(conference_id)
             else:
-                conference, version = await self._load_at(conference_id, expected_version)
-            events = conference.respond(invitation_id, response, now=self.clock())
+                stored = await self._load_at(conference_id, expected_version)
+            events = stored.conference.respond(invitation_id, response, now=self.clock())
             if not events:
-                return conference, version
-            return conference, await self._save(conference, version, events, cause)
+                return stored.conference, stored.version
+            return await self._save(stored, events, cause)
 
     # ------------------------------------------------------------------ reminders
 
@@ -228,11 +220,11 @@ class ConferenceService:
         """Claim every due reminder; the claim and its event are one write. Returns how many."""
         sent = 0
         for conference_id in await self.conferences.ids_with_reminders_due(self.clock()):
-            async with self.conferences.store.locked(conference_id):
-                conference, version = await self.get(conference_id)
-                events = conference.claim_due_reminders(self.clock())
+            async with self.conferences.locked(conference_id):
+                stored = await self._load(conference_id)
+                events = stored.conference.claim_due_reminders(self.clock())
                 cause = Cause(correlation_id=f"reminder-{conference_id}-{uuid.uuid4().hex[:8]}")
-                await self._save(conference, version, events, cause)
+                await self._save(stored, events, cause)
                 sent += len(events)
         if sent:
             log.info("reminders due, events stored", count=sent)
@@ -240,65 +232,69 @@ class ConferenceService:
 
     # ------------------------------------------------------------------ following the registry
 
-    async def follow_roster(
-        self, network_id: str, cause: Cause, network: NetworkView | None = None
-    ) -> int:
+    async def follow_roster(self, network_id: str, cause: Cause) -> int:
         """Bring the invitee lists of the network's planned conferences in line with the
-        projection (`network`, the view just stored, saves reading it again). Idempotent: a
-        repeated call finds nothing to change. Returns how many invitations it sent."""
-        network = network or await self.networks.get(network_id)
+        projection. Idempotent: a repeated call finds nothing to change. Returns how many
+        invitations it sent."""
+        network = await self.networks.get(network_id)
         if network is None:
             return 0
         invited = 0
         now = self.clock()
-        for conference, _ in await self.conferences.of_network(network_id, status="scheduled"):
-            if not conference.open_for_answers(now):
+        for planned in await self._planned_of(network_id):
+            if not planned.open_for_answers(now):
                 continue
-            async with self.conferences.store.locked(conference.conference_id):
-                current, version = await self.get(conference.conference_id)
+            async with self.conferences.locked(planned.conference_id):
+                stored = await self._load(planned.conference_id)
+                current = stored.conference
                 if current.status != ConferenceStatus.SCHEDULED:
                     continue
                 before = _roster_fingerprint(current)
                 events = current.sync_roster(network)
                 if events or _roster_fingerprint(current) != before:
-                    await self._save(current, version, events, cause)
+                    await self._save(stored, events, cause)
                 invited += sum(1 for e in events if e.event_type == "participant-invited")
         return invited
 
     # ------------------------------------------------------------------ internals
 
-    async def _load_at(self, conference_id: str, expected_version: int) -> tuple[Conference, int]:
-        conference, version = await self.get(conference_id)
-        if version != expected_version:
+    async def _load(self, conference_id: str) -> StoredConference:
+        stored = await self.conferences.get(conference_id)
+        if stored is None:
+            raise NotFound(f"conference {conference_id}")
+        return stored
+
+    async def _load_at(self, conference_id: str, expected_version: int) -> StoredConference:
+        stored = await self._load(conference_id)
+        if stored.version != expected_version:
             raise VersionConflict(
-                f"conference {conference_id} is at version {version}, not {expected_version}"
+                f"conference {conference_id} is at version {stored.version}, not {expected_version}"
             )
-        return conference, version
+        return stored
+
+    async def _planned_of(self, network_id: str) -> list[Conference]:
+        return [
+            s.conference for s in await self.conferences.of_network(network_id, status="scheduled")
+        ]
 
     async def _save(
-        self, conference: Conference, version: int, events: list[EventPayload], cause: Cause
-    ) -> int:
-        records = self._records(conference, version + 1, events, cause)
-        return await self.conferences.save(conference, version, records)
+        self, stored: StoredConference, events: list[EventPayload], cause: Cause
+    ) -> tuple[Conference, int]:
+        """Store the change and its events in one write: the conference and its new version."""
+        records = self._records(stored.conference, stored.event_count, events, cause)
+        return stored.conference, await self.conferences.save(stored, records)
 
     def _records(
-        self, conference: Conference, new_version: int, events: list[EventPayload], cause: Cause
+        self, conference: Conference, event_count: int, events: list[EventPayload], cause: Cause
     ) -> list[OutboxRecord]:
+        """The events as outbox records, at the positions after the conference's `event_count`."""
         now = self.clock()
-        return [
-            OutboxRecord.of(
-                new_event(
-                    self._with_links(conference, payload, now),
-                    key=conference.network.id,
-                    aggregate_id=conference.conference_id,
-                    aggregate_version=new_version,
-                    correlation_id=cause.correlation_id,
-                    causation_id=cause.causation_id,
-                ),
-                self.topic,
-            )
-            for payload in events
-        ]
+        return outbox_records(
+            [self._with_links(conference, payload, now) for payload in events],
+            Aggregate(conference.conference_id, key=conference.network.id, event_count=event_count),
+            cause,
+            self.topic,
+        )
 
     def _with_links(
         self, conference: Conference, payload: EventPayload, now: datetime
@@ -330,18 +326,11 @@ def _roster_fingerprint(conference: Conference) -> list[tuple[str, str, bool]]:
 async def project_registry_event(
     networks: NetworkProjection, envelope: Envelope, payload: EventPayload
 ) -> bool:
-    """Fold one registry event into the network's view; False if it was stale or repeated."""
-    changed, _ = await fold_registry_event(networks, envelope, payload)
-    return changed
-
-
-async def fold_registry_event(
-    networks: NetworkProjection, envelope: Envelope, payload: EventPayload
-) -> tuple[bool, NetworkView | None]:
-    """Fold one registry event into the network's view: whether it changed the view (False if
-    the event was stale or repeated), and the view as stored now (None for other events)."""
+    """Fold one registry event into its network's view (with the domain's fold for its payload
+    class, see domain/projection.py); False if it was stale, repeated, or none the projection
+    folds. The consumer and the rebuild command both fold through here."""
     if not isinstance(payload, NetworkEvent):
-        return False, None
+        return False
     network_id = payload.network.id
     facts = EventFacts(
         type=envelope.type,
@@ -350,9 +339,8 @@ async def fold_registry_event(
         occurred_at=envelope.occurred_at,
     )
     async with networks.locked(network_id):
-        stored = await networks.get(network_id)
-        view = stored or NetworkView(network_id)
+        view = await networks.get(network_id) or NetworkView(network_id)
         if not view.apply(facts, payload):
-            return False, stored
+            return False
         await networks.put(view)
-        return True, view
+        return True

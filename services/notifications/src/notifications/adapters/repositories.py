@@ -5,13 +5,18 @@ The one decision that must hold across instances, "who may make attempt n of a d
 insert with a unique `_id`: atomic on MongoDB and on FerretDB alike (also within a bulk insert).
 
 Every lookup on the paths of an event or a mail is by `_id`: FerretDB uses an index for nothing
-else, and any other filter reads every document of the collection (for deliveries, the rendered
-messages of every mail ever sent). The dispatcher therefore does not search the deliveries for
-due ones: it reads the small `delivery_queue`, one entry `{_id: delivery id, next_attempt_at}`
-per pending delivery. The delivery record stays the truth and the queue is its index, kept by
-separate writes, each after the delivery's own:
+else, and any other filter reads every document of the collection. The dispatcher therefore does
+not search the deliveries for due ones: it reads the small `delivery_queue`, one entry
+`{_id: delivery id, next_attempt_at}` per pending delivery. The delivery record stays the truth
+and the queue is its index, kept by separate writes, each after the delivery's own.
 
-- a pending delivery is stored, then its entry is inserted;
+The rendered message never changes, so it is not part of the record (whose every status change
+rewrites it, and whose size is most of FerretDB's cost per update): it is stored once in
+`delivery_messages` under the delivery's id, right before the delivery, and read by `_id` when
+the mail is sent. A message whose delivery was never stored (a crash in between) is harmless:
+the redelivered event finds it there and stores the delivery.
+
+- the message is stored, then the pending delivery, then its queue entry;
 - a retry is rescheduled in the record, then in the entry;
 - a delivery reaches sent/failed/skipped in the record, then its entry is deleted (with those
   of other settled deliveries, in one delete, shortly after).
@@ -35,7 +40,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from notifications.adapters.batching import Batcher
-from notifications.domain.delivery import Delivery, DeliveryStatus
+from notifications.domain.delivery import Delivery, DeliveryStatus, RenderedMessage
 from notifications.domain.preferences import Preferences, Topic
 from notifications.domain.recipients import DISTRICT_ID, DistrictCoordination, NetworkDirectory
 from notifications.domain.report import Development, ReportSchedule
@@ -45,6 +50,7 @@ from rbn_shared.outbox import AggregateStore, OutboxRecord
 DELIVERIES = "deliveries"
 ATTEMPTS = "delivery_attempts"
 QUEUE = "delivery_queue"
+MESSAGES = "delivery_messages"
 DIRECTORY = "directory"
 PREFERENCES = "preferences"
 DEVELOPMENTS = "developments"
@@ -67,11 +73,14 @@ class DeliveryRepository:
         store: AggregateStore,
         attempts: AsyncCollection[Document],
         queue: AsyncCollection[Document],
+        messages: AsyncCollection[Document],
     ) -> None:
         self.store = store
         self._attempts = attempts
         self._queue = queue
+        self._messages = messages
         self._claims: Batcher[Document, bool] = Batcher(self._insert_claims)
+        self._message_reads: Batcher[str, RenderedMessage | None] = Batcher(self._read_messages)
 
     async def create_indexes(self) -> None:
         deliveries = self.store.collection
@@ -83,10 +92,13 @@ class DeliveryRepository:
     async def add_all(
         self,
         deliveries: Sequence[Delivery],
+        messages: Sequence[RenderedMessage] = (),
         events: Mapping[str, Sequence[OutboxRecord]] | None = None,
     ) -> set[str]:
-        """Store new deliveries in one write (each with its events, by delivery id), then queue
-        the pending ones in one more; returns the ids that were new (the others existed)."""
+        """Store the rendered messages in one write, then the new deliveries in one more (each
+        with its events, by delivery id), then queue the pending ones; returns the ids that were
+        new (the others existed, and so did their messages: a repeat keeps the first one)."""
+        await insert_new(self._messages, [m.to_document() for m in messages])
         docs = [d.to_document() for d in deliveries]
         by_id: dict[object, Sequence[OutboxRecord]] = dict((events or {}).items())
         new = {str(i) for i in await self.store.insert_all(docs, by_id)}
@@ -107,7 +119,30 @@ class DeliveryRepository:
     async def save(
         self, delivery: Delivery, expected_version: int, events: Sequence[OutboxRecord] = ()
     ) -> int:
+        """The new state of a delivery (status, attempts, times, errors) with its events."""
         return await self.store.save(delivery.to_document(), expected_version, events)
+
+    async def message(self, delivery_id: str) -> RenderedMessage | None:
+        """The delivery's rendered message, read by `_id` (reads at the same moment together)."""
+        return await self._message_reads.submit(delivery_id)
+
+    async def _read_messages(self, delivery_ids: list[str]) -> list[RenderedMessage | None]:
+        wanted = list(dict.fromkeys(delivery_ids))
+        found = {
+            str(doc["_id"]): RenderedMessage.from_document(doc)
+            async for doc in self._messages.find({"_id": {"$in": wanted}})
+        }
+        missing = [i for i in wanted if i not in found]
+        if missing:  # deliveries stored before the split carry their message in the record
+            legacy = self.store.collection.find(
+                {"_id": {"$in": missing}}, {"message": 1, "message_id": 1}
+            )
+            async for doc in legacy:
+                if "message" in doc:
+                    found[str(doc["_id"])] = RenderedMessage(
+                        str(doc["_id"]), str(doc["message_id"]), str(doc["message"])
+                    )
+        return [found.get(i) for i in delivery_ids]
 
     # ------------------------------------------------------------------ the queue
 
@@ -194,7 +229,7 @@ class DeliveryRepository:
         if network_id:
             query["network_id"] = network_id
         cursor = (
-            self.store.collection.find(query, {"outbox": 0})
+            self.store.collection.find(query, {"outbox": 0, "message": 0})
             .sort("created_at", DESCENDING)
             .limit(limit)
         )

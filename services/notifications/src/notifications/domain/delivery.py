@@ -10,6 +10,12 @@
 The delivery id is made of the cause event's id and the recipient's address, and it is the
 record's unique key: a second delivery for the same pair cannot be stored, so an event handled
 twice (redelivery, restart, a second instance) never leads to a second mail.
+
+The record holds what changes (status, attempts, times, errors) and what the API and the events
+show; the rendered message, which never changes, is a `RenderedMessage` of its own, stored once
+under the same id, so that a status change never rewrites it. Each transition returns the new
+state and the event it caused (or None); the new state counts it in `event_count`, the
+position of the delivery's last event (the `aggregate_version` of its events).
 """
 
 from __future__ import annotations
@@ -78,8 +84,6 @@ class Delivery:
     template: str
     category: Category
     subject: str
-    message: str  # the rendered message, so that a retry sends exactly the same bytes
-    message_id: str
     status: DeliveryStatus
     created_at: datetime
     attempts: int = 0
@@ -92,6 +96,7 @@ class Delivery:
     invitation_id: str | None = None  # for a mail to an invitee
     needs_smtputf8: bool = False  # the address's local part is not ASCII (RFC 6531/6532)
     consumer: str | None = None  # the consumer whose event caused it (for the metrics)
+    event_count: int = 0  # how many events the delivery has caused (one at most, in practice)
 
     @property
     def next_attempt_number(self) -> int:
@@ -112,6 +117,7 @@ class Delivery:
             sent_at=now,
             next_attempt_at=None,
             last_error=None,
+            event_count=self.event_count + 1,
         )
         return done, NotificationSent(**done._event_fields(), sent_at=now)
 
@@ -165,7 +171,7 @@ class Delivery:
             )
         except ValueError:  # pydantic's ValidationError: a recipient text no event can carry
             return failed, None
-        return failed, event
+        return replace(failed, event_count=self.event_count + 1), event
 
     def in_doubt(
         self, attempt: int, now: datetime, policy: InDoubtPolicy
@@ -198,6 +204,7 @@ class Delivery:
             last_error=reason,
             failed_at=now,
             next_attempt_at=None,
+            event_count=self.event_count + 1,
         )
         event = NotificationFailed(
             **failed._event_fields(attempts=max(attempts, 1)),
@@ -234,8 +241,6 @@ class Delivery:
             "template": self.template,
             "category": self.category.value,
             "subject": self.subject,
-            "message": self.message,
-            "message_id": self.message_id,
             "status": self.status.value,
             "created_at": self.created_at,
             "attempts": self.attempts,
@@ -248,10 +253,14 @@ class Delivery:
             "invitation_id": self.invitation_id,
             "needs_smtputf8": self.needs_smtputf8,
             "consumer": self.consumer,
+            "event_count": self.event_count,
         }
 
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> Delivery:
+        status = DeliveryStatus(doc["status"])
+        # Records stored before `event_count`: a settled one (sent, failed) caused its one event.
+        settled = status in (DeliveryStatus.SENT, DeliveryStatus.FAILED)
         return cls(
             delivery_id=str(doc["_id"]),
             cause_event_id=str(doc["cause_event_id"]),
@@ -262,9 +271,7 @@ class Delivery:
             template=str(doc["template"]),
             category=Category(doc["category"]),
             subject=str(doc["subject"]),
-            message=str(doc["message"]),
-            message_id=str(doc["message_id"]),
-            status=DeliveryStatus(doc["status"]),
+            status=status,
             created_at=doc["created_at"],
             attempts=int(doc.get("attempts", 0)),
             next_attempt_at=doc.get("next_attempt_at"),
@@ -276,4 +283,22 @@ class Delivery:
             invitation_id=doc.get("invitation_id"),
             needs_smtputf8=bool(doc.get("needs_smtputf8", False)),
             consumer=doc.get("consumer"),
+            event_count=int(doc.get("event_count", 1 if settled else 0)),
         )
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    """A delivery's mail as rendered: written once, before the delivery, under the same id, and
+    sent as it is on every attempt (the same bytes, the same Message-ID)."""
+
+    delivery_id: str
+    message_id: str
+    text: str
+
+    def to_document(self) -> dict[str, Any]:
+        return {"_id": self.delivery_id, "message_id": self.message_id, "text": self.text}
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any]) -> RenderedMessage:
+        return cls(str(doc["_id"]), str(doc["message_id"]), str(doc["text"]))

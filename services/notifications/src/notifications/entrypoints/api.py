@@ -8,7 +8,6 @@ signed link is the authorisation, and it allows switching off one kind of mail f
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
@@ -29,7 +28,8 @@ from notifications.rendering.mails import PageRenderer
 from notifications.service_layer.preferences import change_preferences
 from rbn_shared.addresses import AddressRefused, canonical_address
 from rbn_shared.auth import DISTRICT, READER, Caller
-from rbn_shared.http import Problem, field_error
+from rbn_shared.changes import Clock
+from rbn_shared.http import Problem, field_error, problem_responses
 from rbn_shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -42,7 +42,7 @@ class ApiServices:
     directory: DirectoryRepository
     links: UnsubscribeLinks
     pages: PageRenderer
-    clock: Callable[[], datetime]
+    clock: Clock
 
 
 def _services(request: Request) -> ApiServices:
@@ -133,7 +133,12 @@ class PreferencesChange(BaseModel):
 router = APIRouter()
 
 
-@router.get("/deliveries", tags=["deliveries"], summary="Deliveries, newest first")
+@router.get(
+    "/deliveries",
+    tags=["deliveries"],
+    summary="Deliveries, newest first",
+    responses=problem_responses(401, 422),
+)
 async def list_deliveries(
     _caller: Caller,
     services: Services,
@@ -156,7 +161,12 @@ async def list_deliveries(
     return [DeliveryView.of(d) for d in found]
 
 
-@router.get("/deliveries/{delivery_id}", tags=["deliveries"], summary="One delivery")
+@router.get(
+    "/deliveries/{delivery_id}",
+    tags=["deliveries"],
+    summary="One delivery",
+    responses=problem_responses(401, 404),
+)
 async def get_delivery(delivery_id: str, _caller: Caller, services: Services) -> DeliveryView:
     found = await services.deliveries.get(delivery_id)
     if found is None:
@@ -178,14 +188,24 @@ def _address(email: str, field: str = "path.email") -> str:
         ) from error
 
 
-@router.get("/preferences/{email}", tags=["preferences"], summary="What an address receives")
+@router.get(
+    "/preferences/{email}",
+    tags=["preferences"],
+    summary="What an address receives",
+    responses=problem_responses(401, 422),
+)
 async def get_preferences(email: str, _caller: Caller, services: Services) -> PreferencesView:
     address = _address(email)
     preferences, _ = await services.preferences.get(address)
     return PreferencesView.of(preferences)
 
 
-@router.put("/preferences/{email}", tags=["preferences"], summary="Switch reminders or reports")
+@router.put(
+    "/preferences/{email}",
+    tags=["preferences"],
+    summary="Switch reminders or reports",
+    responses=problem_responses(400, 401, 403, 413, 422),
+)
 async def put_preferences(
     email: str, change: PreferencesChange, caller: Caller, services: Services
 ) -> PreferencesView:
@@ -235,25 +255,49 @@ async def _switch(services: ApiServices, token: str, *, subscribed: bool) -> HTM
     return HTMLResponse(page)
 
 
-@router.get("/unsubscribe", tags=["unsubscribe"], response_class=HTMLResponse)
+@router.get(
+    "/unsubscribe",
+    tags=["unsubscribe"],
+    response_class=HTMLResponse,
+    responses=problem_responses(422),
+)
 async def unsubscribe_page(
     services: Services, token: Annotated[str, Query(max_length=2000)]
 ) -> HTMLResponse:
-    """The link in a mail: switches that kind of mail off and confirms it on a page."""
+    """The link in a mail: switches that kind of mail off and confirms it on a page.
+
+    An invalid or damaged link is answered with a German HTML page and 400.
+    """
     return await _switch(services, token, subscribed=False)
 
 
-@router.post("/unsubscribe", tags=["unsubscribe"], response_class=HTMLResponse)
+@router.post(
+    "/unsubscribe",
+    tags=["unsubscribe"],
+    response_class=HTMLResponse,
+    responses=problem_responses(413, 422),
+)
 async def unsubscribe_one_click(
     services: Services, token: Annotated[str, Query(max_length=2000)]
 ) -> HTMLResponse:
-    """RFC 8058 one-click unsubscribe (List-Unsubscribe-Post), and the page's button."""
+    """RFC 8058 one-click unsubscribe (List-Unsubscribe-Post), and the page's button.
+
+    An invalid or damaged link is answered with a German HTML page and 400.
+    """
     return await _switch(services, token, subscribed=False)
 
 
-@router.post("/subscribe", tags=["unsubscribe"], response_class=HTMLResponse)
+@router.post(
+    "/subscribe",
+    tags=["unsubscribe"],
+    response_class=HTMLResponse,
+    responses=problem_responses(413, 422),
+)
 async def subscribe_again(
     services: Services, token: Annotated[str, Query(max_length=2000)]
 ) -> HTMLResponse:
-    """The page's "switch it on again" button."""
+    """The page's "switch it on again" button.
+
+    An invalid or damaged link is answered with a German HTML page and 400.
+    """
     return await _switch(services, token, subscribed=True)

@@ -1,44 +1,72 @@
-"""What the service consumes: registry and conference events, each handed to the notifier.
+"""What the service consumes and what it does with each event: the reaction table.
 
-The event types are the ones the rules table, the recipients projection and the district report
-need; the consumer (rbn_shared.consumer) ignores all others.
+One row per payload class, its reactions in the order they run:
+
+- the recipients projection (`projection.<event>`, one small function per registry event that
+  says who is where), first, so that the mails of the same event see it;
+- `note`: what the district report will mention (domain.report's event types);
+- `mails`: the rules table's mails for the event (domain.rules), rendered and stored as pending;
+- `resend_welcome`: a failed committee welcome, again, for a corrected address.
+
+The consumers' event types and topics are derived from the tables (`runtime.react`); the shared
+consumer ignores every other event.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from notifications.service_layer.notifier import Notifier
-from rbn_shared.consumer import Handler
-from rbn_shared.events import Envelope
-
-REGISTRY_EVENT_TYPES = (
-    "network-registered",
-    "network-updated",
-    "committee-member-added",
-    "committee-member-updated",
-    "committee-member-removed",
-    "office-staff-assigned",
-    "office-staff-removed",
-    "field-of-action-adopted",
-    "field-of-action-closed",
-    "district-coordination-changed",
-    "district-bulletin-published",
+from rbn_shared.events.conferences import (
+    ConferenceCancelled,
+    ConferenceConcluded,
+    ConferenceReminderDue,
+    ConferenceRescheduled,
+    ConferenceScheduled,
+    ParticipantInvited,
+    ParticipantResponded,
 )
-
-CONFERENCE_EVENT_TYPES = (
-    "conference-scheduled",
-    "conference-rescheduled",
-    "conference-cancelled",
-    "participant-invited",
-    "participant-responded",
-    "conference-reminder-due",
-    "conference-concluded",
+from rbn_shared.events.registry import (
+    CommitteeMemberAdded,
+    CommitteeMemberRemoved,
+    CommitteeMemberUpdated,
+    DistrictBulletinPublished,
+    DistrictCoordinationChanged,
+    FieldOfActionAdopted,
+    FieldOfActionClosed,
+    NetworkRegistered,
+    NetworkUpdated,
+    OfficeStaffAssigned,
+    OfficeStaffRemoved,
 )
+from rbn_shared.reactions import Reactions
 
 
-def event_handlers(notifier: Notifier, event_types: tuple[str, ...]) -> dict[str, Handler]:
-    async def on_event(envelope: Envelope, payload: Any) -> None:
-        await notifier.handle(envelope, payload)
-
-    return dict.fromkeys(event_types, on_event)
+def reactions(notifier: Notifier) -> dict[str, Reactions]:
+    """The reaction tables by consumer name (`notifications.<name>`): registry and conferences."""
+    projection = notifier.projection
+    note, mails = notifier.note_development, notifier.send_mails
+    resend_welcome = notifier.resend_unsent_welcome
+    # fmt: off
+    registry = Reactions({
+        NetworkRegistered:           [projection.network_registered],
+        NetworkUpdated:              [projection.network_updated],
+        CommitteeMemberAdded:        [projection.committee_member_added, note, mails],
+        CommitteeMemberUpdated:      [projection.committee_member_updated, note, resend_welcome],
+        CommitteeMemberRemoved:      [projection.committee_member_removed, note, mails],
+        OfficeStaffAssigned:         [projection.office_staff_assigned, mails],
+        OfficeStaffRemoved:          [projection.office_staff_removed],
+        FieldOfActionAdopted:        [note, mails],
+        FieldOfActionClosed:         [note],
+        DistrictCoordinationChanged: [projection.district_coordination_changed],
+        DistrictBulletinPublished:   [mails],
+    })
+    conferences = Reactions({
+        ConferenceScheduled:   [note, mails],
+        ConferenceRescheduled: [mails],
+        ConferenceCancelled:   [note, mails],
+        ParticipantInvited:    [mails],
+        ParticipantResponded:  [mails],
+        ConferenceReminderDue: [mails],
+        ConferenceConcluded:   [note, mails],
+    })
+    # fmt: on
+    return {"registry": registry, "conferences": conferences}

@@ -2,12 +2,12 @@
 
 Due deliveries are found in the small delivery queue (see adapters.repositories), never by a
 search of the deliveries; each is then read by its id. The record is the truth: a queue entry
-whose delivery is settled, missing or not yet due is corrected, and `repair_queue` re-creates
-entries that a crash left missing.
+whose delivery is settled, missing or not yet due is corrected, and `requeue_missing` (a periodic
+job of the service) re-creates entries that a crash left missing.
 
 For each due delivery: insert the claim for attempt n (unique id, so one sender in the world gets
-it); send; then, in ONE write, move the record to sent (or retry later, or failed) and put the
-`notification-sent` / `notification-failed` event into its outbox.
+it); read its rendered message by id; send; then, in ONE write, move the record to sent (or retry
+later, or failed) and put the `notification-sent` / `notification-failed` event into its outbox.
 
 The one remaining window: the SMTP server accepted the mail, and the process died before that
 write. The record still says pending, its claim is older than the lease, and nobody can know
@@ -28,19 +28,19 @@ from typing import Protocol
 from notifications.adapters.repositories import DeliveryRepository
 from notifications.adapters.smtp import SendFailed
 from notifications.domain.delivery import Delivery, DeliveryStatus, InDoubtPolicy, RetryPolicy
+from notifications.service_layer.delivery_events import delivery_records
 from rbn_shared.addresses import sendable
-from rbn_shared.events import new_event
+from rbn_shared.changes import Clock
+from rbn_shared.errors import VersionConflict
 from rbn_shared.events.notifications import NotificationFailed, NotificationSent
-from rbn_shared.events.registry import DISTRICT_KEY
 from rbn_shared.logging import bound, get_logger
 from rbn_shared.metrics import DELIVERIES_FAILED, MAILS
 from rbn_shared.mongo import TRANSIENT_DB_ERRORS
-from rbn_shared.outbox import OutboxRecord, VersionConflict
+from rbn_shared.retrying import DATABASE_OUTAGE
 from rbn_shared.waiting import wait_at_most
 
 log = get_logger(__name__)
 
-Clock = Callable[[], datetime]
 SHUTDOWN_GRACE_SECONDS = 10.0
 # However many deliveries this process announced itself, the queue is read at least this often,
 # so that retries and other instances' deliveries are not held up by a long backlog.
@@ -75,7 +75,6 @@ class Dispatcher:
         concurrency: int,
         poll_seconds: float,
         clock: Clock,
-        repair_seconds: float = 300.0,
         service: str = "notifications",
         on_failed: OnFailed | None = None,
     ) -> None:
@@ -89,7 +88,6 @@ class Dispatcher:
         self._concurrency = concurrency
         self._poll_seconds = poll_seconds
         self._clock = clock
-        self._repair_seconds = repair_seconds
         self._service = service
         self._on_failed = on_failed  # told of each delivery that ended failed here
         self._in_flight: set[str] = set()
@@ -145,19 +143,9 @@ class Dispatcher:
             with contextlib.suppress(*TRANSIENT_DB_ERRORS):
                 await self.forget_settled()
 
-    async def repair_queue(self) -> None:
-        """Re-create missing queue entries at start-up and then every `repair_seconds`."""
-        while True:
-            try:
-                await self.requeue_missing()
-            except TRANSIENT_DB_ERRORS as error:
-                log.warning("database unreachable while repairing the queue", error=str(error))
-                await asyncio.sleep(min(self._repair_seconds, 5.0))
-                continue
-            await asyncio.sleep(self._repair_seconds)
-
     async def requeue_missing(self) -> int:
-        """One repair pass; returns how many pending deliveries had no queue entry."""
+        """One repair pass (the service runs it at start-up and every QUEUE_REPAIR_SECONDS);
+        returns how many pending deliveries had no queue entry."""
         missing = await self._deliveries.requeue_missing()
         if missing:
             log.warning("pending deliveries without a queue entry were queued", count=missing)
@@ -246,6 +234,17 @@ class Dispatcher:
     async def _attempt_claimed(self, delivery: Delivery, version: int) -> bool:
         attempt = delivery.next_attempt_number
         now = self._clock()
+        # Read before the claim: a read that fails leaves the attempt unclaimed, for later.
+        rendered = await self._deliveries.message(delivery.delivery_id)
+        if rendered is None:  # never, by the order of the writes: the message comes first
+            reason = "the rendered message is missing"
+            log.error("no rendered message for a pending delivery", attempt=attempt)
+            await self._settle(
+                delivery.delivery_id,
+                lambda d: d.permanent_failure(attempt, reason, now),
+                (delivery, version),
+            )
+            return True
         if not await self._deliveries.claim(delivery.delivery_id, attempt, self.instance, now):
             await self._recover_if_abandoned(delivery, attempt, now)
             return False
@@ -254,7 +253,7 @@ class Dispatcher:
             answer = await self._sender.send(
                 self._envelope_sender,
                 sendable(delivery.recipient).address,
-                delivery.message,
+                rendered.text,
                 smtputf8=delivery.needs_smtputf8,
             )
         except SendFailed as failure:
@@ -300,16 +299,12 @@ class Dispatcher:
         `read` is the record as read before the attempt, with its version: if nothing changed it
         since, the outcome is written without reading it again (the version guard tells).
         """
-        delay = 0.2
-        while True:
-            try:
-                await self._settle_once(delivery_id, change, read)
-                return
-            except TRANSIENT_DB_ERRORS as error:
-                log.warning("database unreachable while recording an outcome", error=str(error))
-                read = None
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
+        try:
+            await self._settle_once(delivery_id, change, read)
+        except TRANSIENT_DB_ERRORS as error:
+            log.warning("database unreachable while recording an outcome", error=str(error))
+            # Read again once it is back: the record may have moved on meanwhile.
+            await DATABASE_OUTAGE.call(self._settle_once, delivery_id, change, None)
 
     async def _settle_once(
         self, delivery_id: str, change: Change, read: tuple[Delivery, int] | None
@@ -326,17 +321,8 @@ class Dispatcher:
                 if changed == current:
                     await self._deliveries.sync_queue(current)
                     return
-                records = []
-                if payload is not None:
-                    envelope = new_event(
-                        payload,
-                        key=current.network_id or DISTRICT_KEY,
-                        aggregate_id=current.delivery_id,
-                        aggregate_version=version + 1,
-                        correlation_id=current.correlation_id,
-                        causation_id=current.cause_event_id,
-                    )
-                    records.append(OutboxRecord.of(envelope, self._topic))
+                events = [payload] if payload is not None else []
+                records = delivery_records(current, events, self._topic)
                 try:
                     await self._deliveries.save(changed, version, records)
                 except VersionConflict:

@@ -1,5 +1,9 @@
-"""From a consumed event to stored deliveries: update the projection, note the development for
-the district report, find the recipients by the rules, render each mail and store it as pending.
+"""From a consumed event to stored deliveries: the mail step of the reaction table, and the
+district report's notes.
+
+`send_mails` is the reaction of every event the rules table names: find the recipients by the
+rules, render each mail and store it as pending. `note_development` records what the district
+report will mention. The recipients projection (service_layer.projection) runs before them.
 
 Every step is idempotent: the projection is version-guarded, a development is stored under its
 event id, and a delivery under the unique key (event id, recipient). Handling an event twice
@@ -25,10 +29,14 @@ from notifications.adapters.repositories import (
     DirectoryRepository,
     PreferencesRepository,
 )
-from notifications.domain.delivery import Delivery, DeliveryStatus, delivery_id_for
+from notifications.domain.delivery import (
+    Delivery,
+    DeliveryStatus,
+    RenderedMessage,
+    delivery_id_for,
+)
 from notifications.domain.recipients import (
     Contact,
-    DistrictCoordination,
     NetworkDirectory,
     Recipient,
     Refused,
@@ -49,18 +57,20 @@ from notifications.domain.rules import (
 )
 from notifications.rendering.mails import MailRenderer, network_names
 from notifications.rendering.message import compose, message_id_for
+from notifications.service_layer.delivery_events import delivery_records
+from notifications.service_layer.projection import RecipientsProjection
 from rbn_shared.addresses import address_key, sendable
-from rbn_shared.events import Envelope, new_event
+from rbn_shared.changes import Clock
+from rbn_shared.events import Envelope
+from rbn_shared.events.base import EventPayload
 from rbn_shared.events.notifications import NotificationFailed
-from rbn_shared.events.registry import DISTRICT_KEY
+from rbn_shared.events.registry import CommitteeMemberUpdated
 from rbn_shared.events.topics import Topics
 from rbn_shared.logging import get_logger
 from rbn_shared.metrics import DELIVERIES_FAILED
-from rbn_shared.outbox import OutboxRecord
 
 log = get_logger(__name__)
 
-Clock = Callable[[], datetime]
 SERVICE = "notifications"
 REPORT_CONSUMER = f"{SERVICE}.report"  # the district report's deliveries (no Kafka consumer)
 
@@ -72,7 +82,7 @@ class Sender:
 
 
 @dataclass(frozen=True)
-class Cause:
+class Occasion:
     """What every delivery written for one cause shares."""
 
     event_type: str
@@ -85,11 +95,14 @@ class Cause:
 
 @dataclass(frozen=True)
 class Outcome:
-    """One delivery as written; `failure` and `stage` for one that failed before sending."""
+    """One delivery as written, with its rendered message if it has one to send; `failure` and
+    `stage` for one that failed before sending."""
 
     delivery: Delivery
+    message: RenderedMessage | None = None
     failure: NotificationFailed | None = None
     stage: str | None = None  # "address" or "compose"
+    before: Delivery | None = None  # the unwritten delivery a failure changed
 
 
 class Notifier:
@@ -115,83 +128,66 @@ class Notifier:
         self._clock = clock
         self._announce = on_new_deliveries
         self._topic = events_topic
+        self.projection = RecipientsProjection(directory)
 
-    # ------------------------------------------------------------------ consumed events
+    # ------------------------------------------------------------------ reactions
 
-    async def handle(self, envelope: Envelope, payload: Any) -> None:
-        network = await self.update_projection(envelope, payload)
+    async def note_development(self, envelope: Envelope, payload: EventPayload) -> None:
+        """Record what the district report will mention (once per event)."""
         development = development_of(
             envelope.type, payload, str(envelope.event_id), envelope.occurred_at, self._clock()
         )
         if development is not None:
             await self._developments.add(development)
-        consumer = f"{SERVICE}.{envelope.producer}"  # the consumers are named by producer
+
+    async def send_mails(self, envelope: Envelope, payload: EventPayload) -> None:
+        """The mail step: one delivery per recipient the rules name for this event."""
         await self.notify(
             envelope.type,
             payload,
             cause_id=str(envelope.event_id),
             correlation_id=envelope.correlation_id,
             stamp=envelope.occurred_at,
-            network=network,
-            consumer=consumer,
+            network=self.projection.just_projected(envelope.event_id),
+            consumer=_consumer_of(envelope),
         )
-        if envelope.type == "committee-member-updated" and network is not None:
-            await self._resend_unsent_welcome(envelope, payload, network, consumer)
 
-    async def update_projection(self, envelope: Envelope, payload: Any) -> NetworkDirectory | None:
-        """Apply the event to the recipients projection; returns the network as it now stands
-        if the event changed one (the rules then address it without reading it again)."""
-        version = envelope.aggregate_version
-        match envelope.type:
-            case "district-coordination-changed":
-                await self._save_district(payload)
-                return None
-            case "network-registered" | "network-updated":
-                office = Contact(address_key(payload.office.email), payload.office.name, version)
-                return await self._change_network(
-                    payload, lambda n: n.with_network(payload.network.name, office, version)
-                )
-            case "committee-member-added" | "committee-member-updated":
-                contact = Contact(address_key(payload.person.email), payload.person.name, version)
-                return await self._change_network(
-                    payload, lambda n: n.with_member(payload.member_id, contact)
-                )
-            case "committee-member-removed":
-                return await self._change_network(
-                    payload, lambda n: n.without_member(payload.member_id, version)
-                )
-            case "office-staff-assigned":
-                contact = Contact(address_key(payload.person.email), payload.person.name, version)
-                return await self._change_network(
-                    payload, lambda n: n.with_staff(payload.staff_id, contact)
-                )
-            case "office-staff-removed":
-                return await self._change_network(
-                    payload, lambda n: n.without_staff(payload.staff_id, version)
-                )
-        return None
-
-    async def _change_network(
-        self, payload: Any, change: Callable[[NetworkDirectory], NetworkDirectory]
-    ) -> NetworkDirectory:
-        network_id = payload.network.id
-        async with self._directory.store.locked(network_id):
-            known, version = await self._directory.network(network_id)
-            current = known or NetworkDirectory(network_id, payload.network.name)
-            changed = change(current)
-            if known is None or changed != known:
-                await self._directory.save_network(changed, version)
-            return changed
-
-    async def _save_district(self, payload: Any) -> None:
-        district = DistrictCoordination(
-            Contact(address_key(payload.coordinator.email), payload.coordinator.name),
-            Contact(address_key(payload.service_unit.email), payload.service_unit.name),
+    async def resend_unsent_welcome(
+        self, envelope: Envelope, payload: CommitteeMemberUpdated
+    ) -> None:
+        """Write a failed committee welcome again, to the member's address as it now is, under
+        its original cause event: one delivery per (cause, address), whatever is redelivered."""
+        network = self.projection.just_projected(envelope.event_id)
+        if network is None:
+            network, _ = await self._directory.network(payload.network.id)
+        if network is None:
+            return
+        member = network.committee.get(payload.member_id)
+        welcome = member.unsent_welcome if member is not None else None
+        if member is None or welcome is None or welcome.address == member.email:
+            return  # nothing failed, or the address is still the one that failed
+        rule = WELCOME_RULE
+        addressing = Addressing(network=network)
+        candidates = recipients_of(rule.audience, payload, addressing)
+        planning = Plan(
+            [PlannedMail(rule, r) for r in candidates if isinstance(r, Recipient)],
+            [RefusedMail(rule, r) for r in candidates if isinstance(r, Refused)],
         )
-        async with self._directory.store.locked("district"):
-            known, version = await self._directory.district()
-            if known != district:
-                await self._directory.save_district(district, version)
+        occasion = Occasion(
+            rule.event_type,
+            welcome.cause_event_id,
+            envelope.correlation_id,
+            envelope.occurred_at,
+            _consumer_of(envelope),
+        )
+        created = await self._deliver(planning, payload, occasion, addressing)
+        log.info(
+            "committee welcome written again for a corrected address",
+            cause_event_id=welcome.cause_event_id,
+            created=created,
+        )
+        # Forget it, unless the new address failed too (then it is remembered for that one).
+        await self._set_unsent_welcome(network.network_id, member.email, None, welcome)
 
     # ------------------------------------------------------------------ deliveries
 
@@ -214,23 +210,25 @@ class Notifier:
         addressing = await self._addressing(event_type, payload, network)
         planning = plan_with_rejections(event_type, payload, addressing)
         conference_id = getattr(payload, "conference_id", None)
-        cause = Cause(event_type, cause_id, correlation_id, stamp, consumer, conference_id)
-        return await self._deliver(planning, payload, cause, addressing, extra)
+        occasion = Occasion(event_type, cause_id, correlation_id, stamp, consumer, conference_id)
+        return await self._deliver(planning, payload, occasion, addressing, extra)
 
     async def _deliver(
         self,
         planning: Plan,
         payload: Any,
-        cause: Cause,
+        occasion: Occasion,
         addressing: Addressing,
         extra: Mapping[str, Any] | None = None,
     ) -> int:
         """Write and store the planned deliveries; returns how many are new."""
         # No look-up before rendering whether a delivery exists: on a new event (the usual case)
         # none does, and the unique ids turn a repeated event's deliveries away when stored.
-        outcomes = [self._refused(refused, cause) for refused in planning.refused]
+        outcomes = [self._refused(refused, occasion) for refused in planning.refused]
         for planned in planning.mails:
-            outcomes.append(await self._render_delivery(planned, payload, cause, addressing, extra))
+            outcomes.append(
+                await self._render_delivery(planned, payload, occasion, addressing, extra)
+            )
         created = await self._store_deliveries(outcomes)
         pending = [d for d in created if d.is_open()]
         if pending and self._announce is not None:
@@ -242,14 +240,16 @@ class Notifier:
         return len(created)
 
     async def _store_deliveries(self, outcomes: Sequence[Outcome]) -> list[Delivery]:
-        """Store the deliveries, each with its event if it failed, in one write; returns the new
-        ones (the others existed: their events were stored with them the first time)."""
+        """Store the rendered messages, then the deliveries, each with its event if it failed, in
+        one write; returns the new ones (the others existed: their events were stored with them
+        the first time)."""
         events = {
-            o.delivery.delivery_id: [self._outbox_record(o.delivery, o.failure)]
+            o.delivery.delivery_id: delivery_records(o.before, [o.failure], self._topic)
             for o in outcomes
-            if o.failure is not None
+            if o.failure is not None and o.before is not None
         }
-        new_ids = await self._deliveries.add_all([o.delivery for o in outcomes], events)
+        messages = [o.message for o in outcomes if o.message is not None]
+        new_ids = await self._deliveries.add_all([o.delivery for o in outcomes], messages, events)
         created = []
         for outcome in outcomes:
             delivery = outcome.delivery
@@ -280,17 +280,6 @@ class Notifier:
             )
         return created
 
-    def _outbox_record(self, delivery: Delivery, failure: NotificationFailed) -> OutboxRecord:
-        envelope = new_event(
-            failure,
-            key=delivery.network_id or DISTRICT_KEY,
-            aggregate_id=delivery.delivery_id,
-            aggregate_version=1,  # the delivery's first version: stored together with it
-            correlation_id=delivery.correlation_id,
-            causation_id=delivery.cause_event_id,
-        )
-        return OutboxRecord.of(envelope, self._topic)
-
     async def _addressing(
         self, event_type: str, payload: Any, known: NetworkDirectory | None
     ) -> Addressing:
@@ -314,45 +303,42 @@ class Notifier:
     def _unwritten(
         self,
         rule: Rule,
-        cause: Cause,
+        occasion: Occasion,
         recipient: Recipient | Refused,
         now: datetime,
     ) -> Delivery:
         """The delivery of one mail before it is written: what is known without rendering."""
         address = recipient.email if isinstance(recipient, Recipient) else recipient.address
-        delivery_id = delivery_id_for(cause.cause_id, address)
         return Delivery(
-            delivery_id=delivery_id,
-            cause_event_id=cause.cause_id,
-            cause_event_type=cause.event_type,
-            correlation_id=cause.correlation_id,
+            delivery_id=delivery_id_for(occasion.cause_id, address),
+            cause_event_id=occasion.cause_id,
+            cause_event_type=occasion.event_type,
+            correlation_id=occasion.correlation_id,
             network_id=recipient.network_id,
             recipient=address,
             template=rule.template,
             category=rule.category,
             subject=f"(not written: {rule.template})",
-            message="",
-            message_id=message_id_for(delivery_id),
             status=DeliveryStatus.PENDING,
             created_at=now,
             next_attempt_at=now,
-            conference_id=cause.conference_id,
+            conference_id=occasion.conference_id,
             invitation_id=recipient.invitation_id,
-            consumer=cause.consumer,
+            consumer=occasion.consumer,
         )
 
-    def _refused(self, refused: RefusedMail, cause: Cause) -> Outcome:
+    def _refused(self, refused: RefusedMail, occasion: Occasion) -> Outcome:
         now = self._clock()
-        unwritten = self._unwritten(refused.rule, cause, refused.refused, now)
+        unwritten = self._unwritten(refused.rule, occasion, refused.refused, now)
         reason = f"address refused: {refused.refused.reason}"
         failed, event = unwritten.failed_before_sending(reason, now)
-        return Outcome(failed, event, "address")
+        return Outcome(failed, failure=event, stage="address", before=unwritten)
 
     async def _render_delivery(
         self,
         planned: PlannedMail,
         payload: Any,
-        cause: Cause,
+        occasion: Occasion,
         addressing: Addressing,
         extra: Mapping[str, Any] | None,
     ) -> Outcome:
@@ -365,12 +351,13 @@ class Notifier:
             preferences, _ = await self._preferences.get(recipient.email)
             wanted = preferences.allows(topic)
         now = self._clock()
-        unwritten = self._unwritten(planned.rule, cause, recipient, now)
+        unwritten = self._unwritten(planned.rule, occasion, recipient, now)
+        message_id = message_id_for(unwritten.delivery_id)
         office = _office_contact(payload, addressing, recipient.network_id)
         context = {**({"contact": office} if office else {}), **(extra or {})}
         try:
             mail = self._renderer.render(
-                planned.rule, recipient, payload, stamp=cause.stamp, extra=context
+                planned.rule, recipient, payload, stamp=occasion.stamp, extra=context
             )
             names = network_names(recipient.network_name)
             message = compose(
@@ -379,24 +366,25 @@ class Notifier:
                 sender_email=self._sender.email,
                 sender_name=names["header"] if recipient.network_name else self._sender.name,
                 reply_to=office.email if office else None,
-                message_id=unwritten.message_id,
+                message_id=message_id,
                 date=now,
             )
             needs_smtputf8 = sendable(recipient.email).needs_smtputf8
         except Exception as error:  # whatever it is, it concerns this one mail only
             reason = f"could not compose the mail: {type(error).__name__}: {error}"
             failed, event = unwritten.failed_before_sending(reason, now)
-            return Outcome(failed, event, "compose")
+            return Outcome(failed, failure=event, stage="compose", before=unwritten)
         written = replace(
             unwritten,
             subject=mail.subject,
-            message=message,
             needs_smtputf8=needs_smtputf8,
             status=DeliveryStatus.PENDING if wanted else DeliveryStatus.SKIPPED,
             next_attempt_at=now if wanted else None,
             last_error=None if wanted else "the recipient opted out of this kind of mail",
         )
-        return Outcome(written)
+        # Only a mail that will be sent needs its message kept.
+        rendered = RenderedMessage(written.delivery_id, message_id, message) if wanted else None
+        return Outcome(written, message=rendered)
 
     # ------------------------------------------------------------------ failed welcomes
 
@@ -432,37 +420,10 @@ class Notifier:
             if changed != known:
                 await self._directory.save_network(changed, version)
 
-    async def _resend_unsent_welcome(
-        self, envelope: Envelope, payload: Any, network: NetworkDirectory, consumer: str
-    ) -> None:
-        """Write the failed welcome again, to the member's address as it now is, under its
-        original cause event: one delivery per (cause, address), whatever is redelivered."""
-        member = network.committee.get(payload.member_id)
-        welcome = member.unsent_welcome if member is not None else None
-        if member is None or welcome is None or welcome.address == member.email:
-            return  # nothing failed, or the address is still the one that failed
-        rule = WELCOME_RULE
-        addressing = Addressing(network=network)
-        candidates = recipients_of(rule.audience, payload, addressing)
-        planning = Plan(
-            [PlannedMail(rule, r) for r in candidates if isinstance(r, Recipient)],
-            [RefusedMail(rule, r) for r in candidates if isinstance(r, Refused)],
-        )
-        cause = Cause(
-            rule.event_type,
-            welcome.cause_event_id,
-            envelope.correlation_id,
-            envelope.occurred_at,
-            consumer,
-        )
-        created = await self._deliver(planning, payload, cause, addressing)
-        log.info(
-            "committee welcome written again for a corrected address",
-            cause_event_id=welcome.cause_event_id,
-            created=created,
-        )
-        # Forget it, unless the new address failed too (then it is remembered for that one).
-        await self._set_unsent_welcome(network.network_id, member.email, None, welcome)
+
+def _consumer_of(envelope: Envelope) -> str:
+    """The consumer an event came through (they are named by producer), for the metrics."""
+    return f"{SERVICE}.{envelope.producer}"
 
 
 def _office_contact(payload: Any, addressing: Addressing, network_id: str | None) -> Any:

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from datetime import datetime
+from collections.abc import Mapping
 
 from notifications.adapters.repositories import PreferencesRepository
 from notifications.domain.preferences import Preferences, Topic
+from rbn_shared.changes import Clock
 
 
 async def change_preferences(
     repository: PreferencesRepository,
     email: str,
     wanted: Mapping[Topic, bool],
-    clock: Callable[[], datetime],
+    clock: Clock,
 ) -> Preferences:
     async with repository.store.locked(email.lower()):
         current, version = await repository.get(email)

@@ -1,15 +1,14 @@
 """The periodic district report: due times are persisted, so each period goes out once.
 
-The scheduler checks now and then whether the report is due. If so it builds the report from the
+The service checks now and then (`tick`, a periodic job every REPORT_CHECK_SECONDS) whether
+the report is due. If so it builds the report from the
 developments recorded in the period, stores its deliveries (their ids derive from the period, so
 a second run or a second instance stores nothing new), and only then advances the schedule.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from notifications.adapters.repositories import (
     REPORT_SCHEDULE_ID,
@@ -19,6 +18,7 @@ from notifications.adapters.repositories import (
 from notifications.domain.report import ReportSchedule, build_report
 from notifications.domain.rules import DISTRICT_REPORT_DUE
 from notifications.service_layer.notifier import Notifier
+from rbn_shared.changes import Clock
 from rbn_shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -35,20 +35,13 @@ class ReportScheduler:
         developments: DevelopmentRepository,
         notifier: Notifier,
         interval: timedelta,
-        check_seconds: float,
-        clock: Callable[[], datetime],
+        clock: Clock,
     ) -> None:
         self._schedules = schedules
         self._developments = developments
         self._notifier = notifier
         self._interval = interval
-        self._check_seconds = check_seconds
         self._clock = clock
-
-    async def run(self) -> None:
-        while True:
-            await self.tick()
-            await asyncio.sleep(self._check_seconds)
 
     async def tick(self) -> bool:
         """Send the report if it is due; True if a period was closed."""

@@ -1,4 +1,8 @@
-"""What can go wrong in the registry's domain, independent of HTTP."""
+"""What can go wrong in the registry's domain, independent of HTTP.
+
+A stale version is the shared `rbn_shared.errors.VersionConflict` (the domain's If-Match checks
+and the storage's version guard raise the same error).
+"""
 
 from __future__ import annotations
 
@@ -20,7 +24,3 @@ class Conflict(DomainError):
 
 class RuleViolation(DomainError):
     """The change is well-formed but breaks a rule (dates in the wrong order, say)."""
-
-
-class StaleVersion(DomainError):
-    """The caller changed an entity it read at an older version."""

@@ -13,6 +13,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rbn_shared.errors import VersionConflict
 from rbn_shared.events import EventPayload, NetworkRef, Person
 from rbn_shared.events.base import Side, Supervision
 from rbn_shared.events.registry import (
@@ -36,7 +37,7 @@ from rbn_shared.events.registry import (
     OfficeStaffAssigned,
     OfficeStaffRemoved,
 )
-from registry.domain.errors import Conflict, NotFound, RuleViolation, StaleVersion
+from registry.domain.errors import Conflict, NotFound, RuleViolation
 
 
 def new_id(prefix: str) -> str:
@@ -44,7 +45,7 @@ def new_id(prefix: str) -> str:
 
 
 class Entity(BaseModel):
-    """A part of the network with its own id and version (the version is its ETag)."""
+    """An item of a part (an agreement, a member...) with its own id and version (its ETag)."""
 
     model_config = ConfigDict(validate_assignment=True)
 
@@ -53,7 +54,7 @@ class Entity(BaseModel):
 
     def check_version(self, expected: int | None) -> None:
         if expected is not None and expected != self.version:
-            raise StaleVersion(
+            raise VersionConflict(
                 f"{type(self).__name__} {self.id} is at version {self.version}, not {expected}"
             )
 
@@ -139,22 +140,38 @@ def _check_state_staff(
         raise RuleViolation("only the Land's staff are released from a school", field)
 
 
-class Network(BaseModel):
-    """A network and its history. `pending_events` holds what the last changes recorded."""
+def _find(items: list[EntityT], item_id: str, what: str) -> EntityT:
+    for item in items:
+        if item.id == item_id:
+            return item
+    raise NotFound(f"no {what} {item_id}")
+
+
+class Recording(BaseModel):
+    """An aggregate: its commands record events in `pending_events` until they are stored."""
 
     model_config = ConfigDict(validate_assignment=True)
+
+    pending_events: list[EventPayload] = Field(default_factory=list, exclude=True)
+
+    def _record(self, event: EventPayload) -> None:
+        self.pending_events.append(event)
+
+    def take_events(self) -> list[EventPayload]:
+        events, self.pending_events = self.pending_events, []
+        return events
+
+
+# ---------------------------------------------------------------------------- the network itself
+
+
+class Network(Recording):
+    """The network itself: what its parts' events name it by."""
 
     id: str
     name: str
     municipality: Municipality
     office: OfficeContact
-    agreements: list[Agreement] = Field(default_factory=list)
-    committee: list[CommitteeMember] = Field(default_factory=list)
-    staff: list[OfficeStaff] = Field(default_factory=list)
-    fields_of_action: list[FieldOfAction] = Field(default_factory=list)
-    pending_events: list[EventPayload] = Field(default_factory=list, exclude=True)
-
-    # ------------------------------------------------------------------ the network itself
 
     @classmethod
     def register(
@@ -180,24 +197,37 @@ class Network(BaseModel):
         )
         return True
 
-    # ------------------------------------------------------------------ cooperation agreements
+
+class Part(Recording):
+    """A part of a network, changed and stored apart from the network itself."""
+
+    network_id: str
+
+
+# ---------------------------------------------------------------------------- agreements
+
+
+class Agreements(Part):
+    """A network's cooperation agreements: at most one is active."""
+
+    agreements: list[Agreement] = Field(default_factory=list)
 
     @property
-    def active_agreement(self) -> Agreement | None:
+    def active(self) -> Agreement | None:
         return next((a for a in self.agreements if a.status is AgreementStatus.ACTIVE), None)
 
-    def sign_agreement(self, signed_on: date, valid_from: date) -> Agreement:
-        if self.active_agreement is not None:
+    def sign(self, network: NetworkRef, signed_on: date, valid_from: date) -> Agreement:
+        if self.active is not None:
             raise Conflict(
-                f"network {self.id} already has an active cooperation agreement "
-                f"({self.active_agreement.id}); terminate it first"
+                f"network {network.id} already has an active cooperation agreement "
+                f"({self.active.id}); terminate it first"
             )
         _check_order(signed_on, valid_from, "valid_from", "the start of validity")
         agreement = Agreement(id=new_id("agr"), signed_on=signed_on, valid_from=valid_from)
         self.agreements.append(agreement)
         self._record(
             CooperationAgreementSigned(
-                network=self.ref,
+                network=network,
                 agreement_id=agreement.id,
                 signed_on=signed_on,
                 valid_from=valid_from,
@@ -205,10 +235,15 @@ class Network(BaseModel):
         )
         return agreement
 
-    def terminate_agreement(
-        self, agreement_id: str, terminated_on: date, reason: str, expected_version: int | None
+    def terminate(
+        self,
+        network: NetworkRef,
+        agreement_id: str,
+        terminated_on: date,
+        reason: str,
+        expected_version: int | None,
     ) -> Agreement:
-        agreement = self._find(self.agreements, agreement_id, "cooperation agreement")
+        agreement = _find(self.agreements, agreement_id, "cooperation agreement")
         agreement.check_version(expected_version)
         if agreement.status is not AgreementStatus.ACTIVE:
             raise Conflict(f"cooperation agreement {agreement_id} is already terminated")
@@ -219,7 +254,7 @@ class Network(BaseModel):
         agreement.version += 1
         self._record(
             CooperationAgreementTerminated(
-                network=self.ref,
+                network=network,
                 agreement_id=agreement.id,
                 signed_on=agreement.signed_on,
                 terminated_on=terminated_on,
@@ -228,10 +263,18 @@ class Network(BaseModel):
         )
         return agreement
 
-    # ------------------------------------------------------------------ steering committee
+
+# ---------------------------------------------------------------------------- steering committee
+
+
+class Committee(Part):
+    """A network's steering committee (Lenkungskreis): a person is an active member once."""
+
+    members: list[CommitteeMember] = Field(default_factory=list)
 
     def add_member(
         self,
+        network: NetworkRef,
         person: Person,
         side: Side,
         role: CommitteeRole,
@@ -239,9 +282,9 @@ class Network(BaseModel):
         term_end: date | None = None,
         supervision: Supervision | None = None,
     ) -> CommitteeMember:
-        if any(m.active and _same_person(m.person, person) for m in self.committee):
+        if any(m.active and _same_person(m.person, person) for m in self.members):
             raise Conflict(
-                f"{person.email} is already a member of the steering committee of {self.name}",
+                f"{person.email} is already a member of the steering committee of {network.name}",
                 "person.email",
             )
         _check_order(term_start, term_end, "term_end", "the end of the term")
@@ -255,12 +298,13 @@ class Network(BaseModel):
             term_start=term_start,
             term_end=term_end,
         )
-        self.committee.append(member)
-        self._record(CommitteeMemberAdded(network=self.ref, **self._member_fields(member)))
+        self.members.append(member)
+        self._record(CommitteeMemberAdded(network=network, **_member_fields(member)))
         return member
 
     def update_member(
         self,
+        network: NetworkRef,
         member_id: str,
         expected_version: int | None,
         *,
@@ -273,11 +317,10 @@ class Network(BaseModel):
     ) -> CommitteeMember:
         """Replace what the member is (all of it, so None clears supervision or term end);
         record `committee-member-updated` only if something differs."""
-        member = self._active_member(member_id)
+        member = self.active_member(member_id)
         member.check_version(expected_version)
         if any(
-            m.active and m.id != member.id and _same_person(m.person, person)
-            for m in self.committee
+            m.active and m.id != member.id and _same_person(m.person, person) for m in self.members
         ):
             raise Conflict(f"{person.email} is already a member of this committee", "person.email")
         _check_supervision(side, supervision)
@@ -295,14 +338,19 @@ class Network(BaseModel):
         if candidate == member:
             return member
         candidate.version = member.version + 1
-        self.committee[self.committee.index(member)] = candidate
-        self._record(CommitteeMemberUpdated(network=self.ref, **self._member_fields(candidate)))
+        self.members[self.members.index(member)] = candidate
+        self._record(CommitteeMemberUpdated(network=network, **_member_fields(candidate)))
         return candidate
 
     def remove_member(
-        self, member_id: str, removed_on: date, reason: str, expected_version: int | None
+        self,
+        network: NetworkRef,
+        member_id: str,
+        removed_on: date,
+        reason: str,
+        expected_version: int | None,
     ) -> CommitteeMember:
-        member = self._active_member(member_id)
+        member = self.active_member(member_id)
         member.check_version(expected_version)
         _check_order(member.term_start, removed_on, "removed_on", "the removal")
         member.removed_on = removed_on
@@ -310,36 +358,44 @@ class Network(BaseModel):
         member.version += 1
         self._record(
             CommitteeMemberRemoved(
-                network=self.ref,
-                removed_on=removed_on,
-                reason=reason,
-                **self._member_fields(member),
+                network=network, removed_on=removed_on, reason=reason, **_member_fields(member)
             )
         )
         return member
 
-    def _active_member(self, member_id: str) -> CommitteeMember:
-        member = self._find(self.committee, member_id, "committee member")
+    def member(self, member_id: str) -> CommitteeMember:
+        return _find(self.members, member_id, "committee member")
+
+    def active_member(self, member_id: str) -> CommitteeMember:
+        member = self.member(member_id)
         if not member.active:
             raise NotFound(f"committee member {member_id} was removed on {member.removed_on}")
         return member
 
-    @staticmethod
-    def _member_fields(member: CommitteeMember) -> dict[str, object]:
-        return {
-            "member_id": member.id,
-            "person": member.person,
-            "side": member.side,
-            "role": member.role,
-            "supervision": member.supervision,
-            "term_start": member.term_start,
-            "term_end": member.term_end,
-        }
 
-    # ------------------------------------------------------------------ education office
+def _member_fields(member: CommitteeMember) -> dict[str, object]:
+    return {
+        "member_id": member.id,
+        "person": member.person,
+        "side": member.side,
+        "role": member.role,
+        "supervision": member.supervision,
+        "term_start": member.term_start,
+        "term_end": member.term_end,
+    }
+
+
+# ---------------------------------------------------------------------------- education office
+
+
+class Office(Part):
+    """A network's education office (Bildungsbüro) staff: a person works in it once."""
+
+    staff: list[OfficeStaff] = Field(default_factory=list)
 
     def assign_staff(
         self,
+        network: NetworkRef,
         person: Person,
         employer: Employer,
         start_date: date,
@@ -349,7 +405,7 @@ class Network(BaseModel):
     ) -> OfficeStaff:
         if any(s.active and _same_person(s.person, person) for s in self.staff):
             raise Conflict(
-                f"{person.email} already works in the education office of {self.name}",
+                f"{person.email} already works in the education office of {network.name}",
                 "person.email",
             )
         _check_order(start_date, end_date, "end_date", "the end date")
@@ -364,13 +420,18 @@ class Network(BaseModel):
             end_date=end_date,
         )
         self.staff.append(staff)
-        self._record(OfficeStaffAssigned(network=self.ref, **self._staff_fields(staff)))
+        self._record(OfficeStaffAssigned(network=network, **_staff_fields(staff)))
         return staff
 
     def remove_staff(
-        self, staff_id: str, end_date: date, reason: str, expected_version: int | None
+        self,
+        network: NetworkRef,
+        staff_id: str,
+        end_date: date,
+        reason: str,
+        expected_version: int | None,
     ) -> OfficeStaff:
-        staff = self._find(self.staff, staff_id, "office staff member")
+        staff = self.member(staff_id)
         if not staff.active:
             raise NotFound(f"office staff member {staff_id} has left already")
         staff.check_version(expected_version)
@@ -378,54 +439,63 @@ class Network(BaseModel):
         staff.end_date = end_date
         staff.removal_reason = reason
         staff.version += 1
-        self._record(
-            OfficeStaffRemoved(network=self.ref, reason=reason, **self._staff_fields(staff))
-        )
+        self._record(OfficeStaffRemoved(network=network, reason=reason, **_staff_fields(staff)))
         return staff
 
-    @staticmethod
-    def _staff_fields(staff: OfficeStaff) -> dict[str, object]:
-        return {
-            "staff_id": staff.id,
-            "person": staff.person,
-            "employer": staff.employer,
-            "released_from_school": staff.released_from_school,
-            "hours_share": staff.hours_share,
-            "start_date": staff.start_date,
-            "end_date": staff.end_date,
-        }
+    def member(self, staff_id: str) -> OfficeStaff:
+        return _find(self.staff, staff_id, "office staff member")
 
-    # ------------------------------------------------------------------ fields of action
 
-    def propose_field(
-        self, title: str, starting_situation: str, development_needs: str
+def _staff_fields(staff: OfficeStaff) -> dict[str, object]:
+    return {
+        "staff_id": staff.id,
+        "person": staff.person,
+        "employer": staff.employer,
+        "released_from_school": staff.released_from_school,
+        "hours_share": staff.hours_share,
+        "start_date": staff.start_date,
+        "end_date": staff.end_date,
+    }
+
+
+# ---------------------------------------------------------------------------- fields of action
+
+
+class FieldsOfAction(Part):
+    """A network's fields of action (Handlungsfelder): open ones do not share a title."""
+
+    fields: list[FieldOfAction] = Field(default_factory=list)
+
+    def propose(
+        self, network: NetworkRef, title: str, starting_situation: str, development_needs: str
     ) -> FieldOfAction:
-        self._check_title_free(title)
+        self._check_title_free(network, title)
         field = FieldOfAction(
             id=new_id("hf"),
             title=title,
             starting_situation=starting_situation,
             development_needs=development_needs,
         )
-        self.fields_of_action.append(field)
-        self._record(FieldOfActionProposed(network=self.ref, **self._field_fields(field)))
+        self.fields.append(field)
+        self._record(FieldOfActionProposed(network=network, **_field_fields(field)))
         return field
 
-    def adopt_field(
-        self, field_id: str, adopted_on: date, expected_version: int | None
+    def adopt(
+        self, network: NetworkRef, field_id: str, adopted_on: date, expected_version: int | None
     ) -> FieldOfAction:
-        field = self._find(self.fields_of_action, field_id, "field of action")
+        field = self.field(field_id)
         field.check_version(expected_version)
         if field.status is not FieldStatus.PROPOSED:
             raise Conflict(f"field of action {field_id} is {field.status.value}, not proposed")
         field.status = FieldStatus.ADOPTED
         field.adopted_on = adopted_on
         field.version += 1
-        self._record(FieldOfActionAdopted(network=self.ref, **self._field_fields(field)))
+        self._record(FieldOfActionAdopted(network=network, **_field_fields(field)))
         return field
 
-    def update_field(
+    def update(
         self,
+        network: NetworkRef,
         field_id: str,
         expected_version: int | None,
         *,
@@ -435,11 +505,11 @@ class Network(BaseModel):
     ) -> FieldOfAction:
         """Replace the texts of an open field; record `field-of-action-updated` only if they
         differ."""
-        field = self._find(self.fields_of_action, field_id, "field of action")
+        field = self.field(field_id)
         field.check_version(expected_version)
         if field.status is FieldStatus.CLOSED:
             raise Conflict(f"field of action {field_id} is closed")
-        self._check_title_free(title, but=field)
+        self._check_title_free(network, title, but=field)
         candidate = field.model_copy(
             update={
                 "title": title,
@@ -450,14 +520,14 @@ class Network(BaseModel):
         if candidate == field:
             return field
         candidate.version = field.version + 1
-        self.fields_of_action[self.fields_of_action.index(field)] = candidate
-        self._record(FieldOfActionUpdated(network=self.ref, **self._field_fields(candidate)))
+        self.fields[self.fields.index(field)] = candidate
+        self._record(FieldOfActionUpdated(network=network, **_field_fields(candidate)))
         return candidate
 
-    def close_field(
-        self, field_id: str, closed_on: date, expected_version: int | None
+    def close(
+        self, network: NetworkRef, field_id: str, closed_on: date, expected_version: int | None
     ) -> FieldOfAction:
-        field = self._find(self.fields_of_action, field_id, "field of action")
+        field = self.field(field_id)
         field.check_version(expected_version)
         if field.status is not FieldStatus.ADOPTED:
             raise Conflict(
@@ -468,43 +538,68 @@ class Network(BaseModel):
         field.status = FieldStatus.CLOSED
         field.closed_on = closed_on
         field.version += 1
-        self._record(FieldOfActionClosed(network=self.ref, **self._field_fields(field)))
+        self._record(FieldOfActionClosed(network=network, **_field_fields(field)))
         return field
 
-    def _check_title_free(self, title: str, but: FieldOfAction | None = None) -> None:
+    def field(self, field_id: str) -> FieldOfAction:
+        return _find(self.fields, field_id, "field of action")
+
+    def _check_title_free(
+        self, network: NetworkRef, title: str, but: FieldOfAction | None = None
+    ) -> None:
         """No other open field has this title (`but` itself may: a field keeps its own)."""
         if any(
             f.title.casefold() == title.casefold()
             and f.status is not FieldStatus.CLOSED
             and f is not but
-            for f in self.fields_of_action
+            for f in self.fields
         ):
-            raise Conflict(f"{self.name} already has an open field of action {title!r}", "title")
+            raise Conflict(f"{network.name} already has an open field of action {title!r}", "title")
 
-    @staticmethod
-    def _field_fields(field: FieldOfAction) -> dict[str, object]:
-        return {
-            "field_id": field.id,
-            "title": field.title,
-            "starting_situation": field.starting_situation,
-            "development_needs": field.development_needs,
-            "status": field.status,
-            "adopted_on": field.adopted_on,
-            "closed_on": field.closed_on,
-        }
 
-    # ------------------------------------------------------------------ helpers
+def _field_fields(field: FieldOfAction) -> dict[str, object]:
+    return {
+        "field_id": field.id,
+        "title": field.title,
+        "starting_situation": field.starting_situation,
+        "development_needs": field.development_needs,
+        "status": field.status,
+        "adopted_on": field.adopted_on,
+        "closed_on": field.closed_on,
+    }
 
-    def _record(self, event: EventPayload) -> None:
-        self.pending_events.append(event)
 
-    def take_events(self) -> list[EventPayload]:
-        events, self.pending_events = self.pending_events, []
-        return events
+# ---------------------------------------------------------------------------- the whole network
 
-    @staticmethod
-    def _find(items: list[EntityT], item_id: str, what: str) -> EntityT:
-        for item in items:
-            if item.id == item_id:
-                return item
-        raise NotFound(f"no {what} {item_id}")
+
+class WholeNetwork(BaseModel):
+    """A network with all its parts, as the API shows it: assembled for reading, never changed."""
+
+    id: str
+    name: str
+    municipality: Municipality
+    office: OfficeContact
+    agreements: list[Agreement]
+    committee: list[CommitteeMember]
+    staff: list[OfficeStaff]
+    fields_of_action: list[FieldOfAction]
+
+    @classmethod
+    def of(
+        cls,
+        network: Network,
+        agreements: Agreements,
+        committee: Committee,
+        office: Office,
+        fields: FieldsOfAction,
+    ) -> WholeNetwork:
+        return cls(
+            id=network.id,
+            name=network.name,
+            municipality=network.municipality,
+            office=network.office,
+            agreements=agreements.agreements,
+            committee=committee.members,
+            staff=office.staff,
+            fields_of_action=fields.fields,
+        )

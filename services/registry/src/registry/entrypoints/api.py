@@ -1,7 +1,9 @@
-"""The registry's HTTP API. Thin: parse, authorize, call the service layer, shape the answer.
+"""The registry's HTTP API. Thin: parse, authorize, call the named use case, shape the answer.
 
 Versions travel as ETags: every entity answers with `ETag: "<version>"`, and every change of an
-existing entity needs `If-Match` with the version it was read at (a stale one gets 409).
+existing entity needs `If-Match` with the version it was read at (a stale one gets 409). A
+network's own ETag is the version of the network itself (name, municipality, office contact);
+its parts' entities carry their own.
 
 A PATCH body is a JSON merge patch (RFC 7386) of the entity: the route merges it into what the
 entity is now and validates the result with the same schema as a new one, so the domain always
@@ -10,14 +12,17 @@ gets complete values and a null can clear an optional member.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Header, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from rbn_shared.auth import Caller
+from rbn_shared.auth import Caller, Principal
+from rbn_shared.changes import Cause
+from rbn_shared.errors import VersionConflict
 from rbn_shared.events.base import MunicipalityKind, Side
 from rbn_shared.events.registry import CommitteeRole, FieldStatus
 from rbn_shared.http import (
@@ -28,18 +33,20 @@ from rbn_shared.http import (
     etag,
     field_error,
     merge_patch,
+    problem_responses,
     validated,
     version_from_if_match,
 )
 from rbn_shared.text import Line
 from registry.domain.district import Bulletin, DistrictCoordination
-from registry.domain.errors import Conflict, DomainError, NotFound, RuleViolation, StaleVersion
+from registry.domain.errors import Conflict, DomainError, NotFound, RuleViolation
 from registry.domain.model import (
     Agreement,
     CommitteeMember,
+    Entity,
     FieldOfAction,
-    Network,
     OfficeStaff,
+    WholeNetwork,
 )
 from registry.entrypoints.schemas import (
     AgreementCreate,
@@ -62,11 +69,18 @@ from registry.entrypoints.schemas import (
 from registry.service_layer.services import RegistryService
 
 T = TypeVar("T")
+EntityT = TypeVar("EntityT", bound=Entity)
 SchemaT = TypeVar("SchemaT", bound=Strict)
 
 Limit = Annotated[int, Query(ge=1, le=100, description="Page size")]
 Offset = Annotated[int, Query(ge=0, le=100_000, description="Items to skip")]
 IfMatch = Annotated[str | None, Header(description='The version read, e.g. "3"')]
+
+# The error answers of each kind of route (400: malformed JSON or If-Match; 413: body too big).
+READ = problem_responses(401, 404)
+LIST = problem_responses(401, 404, 422)
+CREATE = problem_responses(400, 401, 403, 404, 409, 413, 422)
+CHANGE = problem_responses(400, 401, 403, 404, 409, 413, 422, 428)
 
 
 def get_service(request: Request) -> RegistryService:
@@ -81,13 +95,6 @@ def as_problem(error: DomainError) -> Problem:
     errors = [field_error(error.field, error.message)] if error.field else []
     if isinstance(error, NotFound):
         return Problem(404, "Not found", error.message, kind="not-found")
-    if isinstance(error, StaleVersion):
-        return Problem(
-            409,
-            "Version conflict",
-            error.message + "; read it again and retry.",
-            kind="version-conflict",
-        )
     if isinstance(error, Conflict):
         return Problem(409, "Conflict", error.message, errors=errors, kind="conflict")
     if isinstance(error, RuleViolation):
@@ -95,10 +102,19 @@ def as_problem(error: DomainError) -> Problem:
     return Problem(400, "Bad request", error.message, errors=errors)
 
 
+def version_conflict(error: VersionConflict) -> Problem:
+    return Problem(
+        409, "Version conflict", f"{error}; read it again and retry.", kind="version-conflict"
+    )
+
+
 def install_domain_errors(app: FastAPI) -> None:
     async def on_domain_error(request: Request, error: Exception) -> Response:
-        assert isinstance(error, DomainError)  # noqa: S101 - registered for DomainError only
-        problem = as_problem(error)
+        if isinstance(error, VersionConflict):
+            problem = version_conflict(error)
+        else:
+            assert isinstance(error, DomainError)  # noqa: S101 - registered for these only
+            problem = as_problem(error)
         return JSONResponse(
             problem.body(instance=request.url.path),
             status_code=problem.status,
@@ -106,6 +122,7 @@ def install_domain_errors(app: FastAPI) -> None:
         )
 
     app.add_exception_handler(DomainError, on_domain_error)
+    app.add_exception_handler(VersionConflict, on_domain_error)
 
 
 def page(items: Sequence[T], limit: int, offset: int) -> Page[T]:
@@ -117,6 +134,44 @@ def page(items: Sequence[T], limit: int, offset: int) -> Page[T]:
 def entity(response: Response, value: T, version: int) -> T:
     response.headers["ETag"] = etag(version)
     return value
+
+
+@dataclass
+class Write:
+    """How every route changes a part of a network: may the caller write to the network → the
+    If-Match version (for something that exists) → the use case → the answer with its ETag."""
+
+    caller: Principal
+    response: Response
+    cause: Cause
+
+    async def create(
+        self, network_id: str, location: str, use_case: Callable[[], Awaitable[EntityT]]
+    ) -> EntityT:
+        """Add something to the network; answers with its ETag and its Location under
+        `location`."""
+        self.caller.require_write(network_id)
+        created = await use_case()
+        self.response.headers["Location"] = f"{location}/{created.id}"
+        return entity(self.response, created, created.version)
+
+    async def change(
+        self,
+        network_id: str,
+        if_match: str | None,
+        use_case: Callable[[int], Awaitable[EntityT]],
+    ) -> EntityT:
+        """Change something at the version the caller read (`use_case` gets that version)."""
+        self.caller.require_write(network_id)
+        changed = await use_case(version_from_if_match(if_match))
+        return entity(self.response, changed, changed.version)
+
+
+def write(caller: Caller, request: Request, response: Response) -> Write:
+    return Write(caller, response, Cause(correlation_id_of(request)))
+
+
+Writes = Annotated[Write, Depends(write)]
 
 
 def merge_patch_body(schema: type[Strict], example: dict[str, Any]) -> Any:
@@ -142,7 +197,12 @@ router = APIRouter()
 # ---------------------------------------------------------------------------- networks
 
 
-@router.get("/networks", tags=["networks"], summary="List the networks")
+@router.get(
+    "/networks",
+    tags=["networks"],
+    summary="List the networks",
+    responses=problem_responses(401, 422),
+)
 async def list_networks(
     caller: Caller,
     service: Service,
@@ -150,8 +210,8 @@ async def list_networks(
     offset: Offset = 0,
     kind: MunicipalityKind | None = None,
     name: Annotated[Line | None, Query(description="Part of the name")] = None,
-) -> Page[Network]:
-    items, total = await service.networks.search(
+) -> Page[WholeNetwork]:
+    items, total = await service.search_networks(
         kind=kind.value if kind else None, name_contains=name, limit=limit, offset=offset
     )
     return Page(items=items, total=total, limit=limit, offset=offset)
@@ -162,71 +222,78 @@ async def list_networks(
     tags=["networks"],
     status_code=status.HTTP_201_CREATED,
     summary="Register a network (district coordination only)",
+    responses=problem_responses(400, 401, 403, 409, 413, 422),
 )
-async def register_network(
-    body: NetworkCreate, caller: Caller, service: Service, request: Request, response: Response
-) -> Network:
-    caller.require_district()
-    network = await service.register_network(
+async def register_network(body: NetworkCreate, service: Service, write: Writes) -> WholeNetwork:
+    write.caller.require_district()
+    registered = await service.register_network(
         body.id,
         body.name,
         body.municipality.to_municipality(),
         body.office.to_office(),
-        correlation_id=correlation_id_of(request),
+        cause=write.cause,
     )
-    response.headers["Location"] = f"/networks/{network.id}"
-    return entity(response, network, 1)
+    write.response.headers["Location"] = f"/networks/{body.id}"
+    return entity(write.response, registered.value, registered.version)
 
 
-@router.get("/networks/{network_id}", tags=["networks"], summary="One network with all it holds")
+@router.get(
+    "/networks/{network_id}",
+    tags=["networks"],
+    summary="One network with all it holds",
+    description="The ETag is the version of the network itself: its name and contacts.",
+    responses=READ,
+)
 async def get_network(
     network_id: str, caller: Caller, service: Service, response: Response
-) -> Network:
-    network, version = await service.network(network_id)
-    return entity(response, network, version)
+) -> WholeNetwork:
+    found = await service.network(network_id)
+    return entity(response, found.value, found.version)
 
 
-@router.patch("/networks/{network_id}", tags=["networks"], summary="Change name or contacts")
+@router.patch(
+    "/networks/{network_id}",
+    tags=["networks"],
+    summary="Change name or contacts",
+    responses=problem_responses(400, 401, 403, 404, 409, 413, 422, 428),
+)
 async def update_network(
     network_id: str,
     patch: Annotated[
         dict[str, Any], merge_patch_body(NetworkChange, {"office": {"phone": "0231 50-0"}})
     ],
-    caller: Caller,
     service: Service,
-    request: Request,
-    response: Response,
+    write: Writes,
     if_match: IfMatch = None,
-) -> Network:
-    caller.require_write(network_id)
+) -> WholeNetwork:
+    write.caller.require_write(network_id)
     expected = version_from_if_match(if_match)
-    current, version = await service.network(network_id)
-    if expected != version:
-        raise StaleVersion(f"network {network_id} is at version {version}, not {expected}")
-    body = patched(NetworkChange, current, patch)
-    # `change` checks the version again under the network's lock: nothing in between is lost.
-    changed = await service.change(
+    current = await service.network(network_id)
+    if expected != current.version:
+        raise VersionConflict(
+            f"network {network_id} is at version {current.version}, not {expected}"
+        )
+    body = patched(NetworkChange, current.value, patch)
+    # The use case checks the version again under the network's lock: nothing in between is lost.
+    changed = await service.update_network(
         network_id,
-        lambda n: n.update(
-            name=body.name,
-            municipality=body.municipality.to_municipality(),
-            office=body.office.to_office(),
-        ),
-        correlation_id=correlation_id_of(request),
-        expected_network_version=expected,
+        expected,
+        name=body.name,
+        municipality=body.municipality.to_municipality(),
+        office=body.office.to_office(),
+        cause=write.cause,
     )
-    return entity(response, changed.network, changed.version)
+    return entity(write.response, changed.value, changed.version)
 
 
 # ---------------------------------------------------------------------------- agreements
 
 
-@router.get("/networks/{network_id}/agreements", tags=["cooperation agreements"])
+@router.get("/networks/{network_id}/agreements", tags=["cooperation agreements"], responses=LIST)
 async def list_agreements(
     network_id: str, caller: Caller, service: Service, limit: Limit = 20, offset: Offset = 0
 ) -> Page[Agreement]:
-    network, _ = await service.network(network_id)
-    return page(network.agreements, limit, offset)
+    return page((await service.agreements(network_id)).agreements, limit, offset)
 
 
 @router.post(
@@ -234,60 +301,47 @@ async def list_agreements(
     tags=["cooperation agreements"],
     status_code=status.HTTP_201_CREATED,
     summary="Record a signed cooperation agreement",
+    responses=CREATE,
 )
 async def sign_agreement(
-    network_id: str,
-    body: AgreementCreate,
-    caller: Caller,
-    service: Service,
-    request: Request,
-    response: Response,
+    network_id: str, body: AgreementCreate, service: Service, write: Writes
 ) -> Agreement:
-    caller.require_write(network_id)
-    changed = await service.change(
+    return await write.create(
         network_id,
-        lambda n: n.sign_agreement(body.signed_on, body.valid_from),
-        correlation_id=correlation_id_of(request),
+        f"/networks/{network_id}/agreements",
+        lambda: service.sign_agreement(
+            network_id, body.signed_on, body.valid_from, cause=write.cause
+        ),
     )
-    return entity(response, changed.result, changed.result.version)
 
 
 @router.post(
     "/networks/{network_id}/agreements/{agreement_id}/termination",
     tags=["cooperation agreements"],
     summary="Terminate the agreement",
+    responses=CHANGE,
 )
 async def terminate_agreement(
     network_id: str,
     agreement_id: str,
     body: AgreementTermination,
-    caller: Caller,
     service: Service,
-    request: Request,
-    response: Response,
+    write: Writes,
     if_match: IfMatch = None,
 ) -> Agreement:
-    caller.require_write(network_id)
-    expected = version_from_if_match(if_match)
-    changed = await service.change(
+    return await write.change(
         network_id,
-        lambda n: n.terminate_agreement(agreement_id, body.terminated_on, body.reason, expected),
-        correlation_id=correlation_id_of(request),
+        if_match,
+        lambda expected: service.terminate_agreement(
+            network_id, agreement_id, expected, body.terminated_on, body.reason, cause=write.cause
+        ),
     )
-    return entity(response, changed.result, changed.result.version)
 
 
 # ---------------------------------------------------------------------------- steering committee
 
 
-def _find(items: Sequence[T], key: Callable[[T], str], item_id: str, what: str) -> T:
-    for item in items:
-        if key(item) == item_id:
-            return item
-    raise NotFound(f"no {what} {item_id}")
-
-
-@router.get("/networks/{network_id}/committee/members", tags=["steering committee"])
+@router.get("/networks/{network_id}/committee/members", tags=["steering committee"], responses=LIST)
 async def list_members(
     network_id: str,
     caller: Caller,
@@ -298,10 +352,9 @@ async def list_members(
     role: CommitteeRole | None = None,
     include_removed: bool = False,
 ) -> Page[CommitteeMember]:
-    network, _ = await service.network(network_id)
     members = [
         m
-        for m in network.committee
+        for m in (await service.committee(network_id)).members
         if (include_removed or m.active) and side in (None, m.side) and role in (None, m.role)
     ]
     return page(members, limit, offset)
@@ -312,64 +365,61 @@ async def list_members(
     tags=["steering committee"],
     status_code=status.HTTP_201_CREATED,
     summary="Add a member",
+    responses=CREATE,
 )
 async def add_member(
-    network_id: str,
-    body: MemberCreate,
-    caller: Caller,
-    service: Service,
-    request: Request,
-    response: Response,
+    network_id: str, body: MemberCreate, service: Service, write: Writes
 ) -> CommitteeMember:
-    caller.require_write(network_id)
-    changed = await service.change(
+    return await write.create(
         network_id,
-        lambda n: n.add_member(
+        f"/networks/{network_id}/committee/members",
+        lambda: service.add_member(
+            network_id,
             body.person.to_person(),
             body.side,
             body.role,
             body.term_start,
             body.term_end,
             body.supervision,
+            cause=write.cause,
         ),
-        correlation_id=correlation_id_of(request),
     )
-    response.headers["Location"] = f"/networks/{network_id}/committee/members/{changed.result.id}"
-    return entity(response, changed.result, changed.result.version)
 
 
-@router.get("/networks/{network_id}/committee/members/{member_id}", tags=["steering committee"])
+@router.get(
+    "/networks/{network_id}/committee/members/{member_id}",
+    tags=["steering committee"],
+    responses=READ,
+)
 async def get_member(
     network_id: str, member_id: str, caller: Caller, service: Service, response: Response
 ) -> CommitteeMember:
-    network, _ = await service.network(network_id)
-    member = _find(network.committee, lambda m: m.id, member_id, "committee member")
+    member = (await service.committee(network_id)).member(member_id)
     return entity(response, member, member.version)
 
 
-@router.patch("/networks/{network_id}/committee/members/{member_id}", tags=["steering committee"])
+@router.patch(
+    "/networks/{network_id}/committee/members/{member_id}",
+    tags=["steering committee"],
+    responses=CHANGE,
+)
 async def update_member(
     network_id: str,
     member_id: str,
     patch: Annotated[
         dict[str, Any], merge_patch_body(MemberCreate, {"person": {"function": "Schulleiterin"}})
     ],
-    caller: Caller,
     service: Service,
-    request: Request,
-    response: Response,
+    write: Writes,
     if_match: IfMatch = None,
 ) -> CommitteeMember:
-    caller.require_write(network_id)
-    expected = version_from_if_match(if_match)
-    current, _ = await service.network(network_id)
-    member = _find(current.committee, lambda m: m.id, member_id, "committee member")
-    member.check_version(expected)
-    body = patched(MemberCreate, member, patch)
-    # The domain checks the version again under the network's lock: nothing in between is lost.
-    changed = await service.change(
-        network_id,
-        lambda n: n.update_member(
+    async def update(expected: int) -> CommitteeMember:
+        member = (await service.committee(network_id)).member(member_id)
+        member.check_version(expected)
+        body = patched(MemberCreate, member, patch)
+        # The use case checks the version again under the lock: nothing in between is lost.
+        return await service.update_member(
+            network_id,
             member_id,
             expected,
             person=body.person.to_person(),
@@ -378,41 +428,39 @@ async def update_member(
             supervision=body.supervision,
             term_start=body.term_start,
             term_end=body.term_end,
-        ),
-        correlation_id=correlation_id_of(request),
-    )
-    return entity(response, changed.result, changed.result.version)
+            cause=write.cause,
+        )
+
+    return await write.change(network_id, if_match, update)
 
 
 @router.post(
     "/networks/{network_id}/committee/members/{member_id}/removal",
     tags=["steering committee"],
     summary="Remove a member, with the reason",
+    responses=CHANGE,
 )
 async def remove_member(
     network_id: str,
     member_id: str,
     body: MemberRemoval,
-    caller: Caller,
     service: Service,
-    request: Request,
-    response: Response,
+    write: Writes,
     if_match: IfMatch = None,
 ) -> CommitteeMember:
-    caller.require_write(network_id)
-    expected = version_from_if_match(if_match)
-    changed = await service.change(
+    return await write.change(
         network_id,
-        lambda n: n.remove_member(member_id, body.removed_on, body.reason, expected),
-        correlation_id=correlation_id_of(request),
+        if_match,
+        lambda expected: service.remove_member(
+            network_id, member_id, expected, body.removed_on, body.reason, cause=write.cause
+        ),
     )
-    return entity(response, changed.result, changed.result.version)
 
 
 # ---------------------------------------------------------------------------- education office
 
 
-@router.get("/networks/{network_id}/office/staff", tags=["education office"])
+@router.get("/networks/{network_id}/office/staff", tags=["education office"], responses=LIST)
 async def list_staff(
     network_id: str,
     caller: Caller,
@@ -421,8 +469,8 @@ async def list_staff(
     offset: Offset = 0,
     include_former: bool = False,
 ) -> Page[OfficeStaff]:
-    network, _ = await service.network(network_id)
-    return page([s for s in network.staff if include_former or s.active], limit, offset)
+    staff = (await service.office(network_id)).staff
+    return page([s for s in staff if include_former or s.active], limit, offset)
 
 
 @router.post(
@@ -430,38 +478,34 @@ async def list_staff(
     tags=["education office"],
     status_code=status.HTTP_201_CREATED,
     summary="Assign a staff member",
+    responses=CREATE,
 )
 async def assign_staff(
-    network_id: str,
-    body: StaffCreate,
-    caller: Caller,
-    service: Service,
-    request: Request,
-    response: Response,
+    network_id: str, body: StaffCreate, service: Service, write: Writes
 ) -> OfficeStaff:
-    caller.require_write(network_id)
-    changed = await service.change(
+    return await write.create(
         network_id,
-        lambda n: n.assign_staff(
+        f"/networks/{network_id}/office/staff",
+        lambda: service.assign_staff(
+            network_id,
             body.person.to_person(),
             body.employer,
             body.start_date,
             body.end_date,
             body.released_from_school,
             body.hours_share,
+            cause=write.cause,
         ),
-        correlation_id=correlation_id_of(request),
     )
-    response.headers["Location"] = f"/networks/{network_id}/office/staff/{changed.result.id}"
-    return entity(response, changed.result, changed.result.version)
 
 
-@router.get("/networks/{network_id}/office/staff/{staff_id}", tags=["education office"])
+@router.get(
+    "/networks/{network_id}/office/staff/{staff_id}", tags=["education office"], responses=READ
+)
 async def get_staff(
     network_id: str, staff_id: str, caller: Caller, service: Service, response: Response
 ) -> OfficeStaff:
-    network, _ = await service.network(network_id)
-    staff = _find(network.staff, lambda s: s.id, staff_id, "office staff member")
+    staff = (await service.office(network_id)).member(staff_id)
     return entity(response, staff, staff.version)
 
 
@@ -469,31 +513,29 @@ async def get_staff(
     "/networks/{network_id}/office/staff/{staff_id}/removal",
     tags=["education office"],
     summary="A staff member leaves the office",
+    responses=CHANGE,
 )
 async def remove_staff(
     network_id: str,
     staff_id: str,
     body: StaffRemoval,
-    caller: Caller,
     service: Service,
-    request: Request,
-    response: Response,
+    write: Writes,
     if_match: IfMatch = None,
 ) -> OfficeStaff:
-    caller.require_write(network_id)
-    expected = version_from_if_match(if_match)
-    changed = await service.change(
+    return await write.change(
         network_id,
-        lambda n: n.remove_staff(staff_id, body.end_date, body.reason, expected),
-        correlation_id=correlation_id_of(request),
+        if_match,
+        lambda expected: service.remove_staff(
+            network_id, staff_id, expected, body.end_date, body.reason, cause=write.cause
+        ),
     )
-    return entity(response, changed.result, changed.result.version)
 
 
 # ---------------------------------------------------------------------------- fields of action
 
 
-@router.get("/networks/{network_id}/fields-of-action", tags=["fields of action"])
+@router.get("/networks/{network_id}/fields-of-action", tags=["fields of action"], responses=LIST)
 async def list_fields(
     network_id: str,
     caller: Caller,
@@ -502,9 +544,8 @@ async def list_fields(
     offset: Offset = 0,
     status_is: Annotated[FieldStatus | None, Query(alias="status")] = None,
 ) -> Page[FieldOfAction]:
-    network, _ = await service.network(network_id)
-    fields = [f for f in network.fields_of_action if status_is in (None, f.status)]
-    return page(fields, limit, offset)
+    fields = (await service.fields_of_action(network_id)).fields
+    return page([f for f in fields if status_is in (None, f.status)], limit, offset)
 
 
 @router.post(
@@ -512,157 +553,156 @@ async def list_fields(
     tags=["fields of action"],
     status_code=status.HTTP_201_CREATED,
     summary="Propose a field of action",
+    responses=CREATE,
 )
 async def propose_field(
-    network_id: str,
-    body: FieldCreate,
-    caller: Caller,
-    service: Service,
-    request: Request,
-    response: Response,
+    network_id: str, body: FieldCreate, service: Service, write: Writes
 ) -> FieldOfAction:
-    caller.require_write(network_id)
-    changed = await service.change(
+    return await write.create(
         network_id,
-        lambda n: n.propose_field(body.title, body.starting_situation, body.development_needs),
-        correlation_id=correlation_id_of(request),
+        f"/networks/{network_id}/fields-of-action",
+        lambda: service.propose_field(
+            network_id,
+            body.title,
+            body.starting_situation,
+            body.development_needs,
+            cause=write.cause,
+        ),
     )
-    response.headers["Location"] = f"/networks/{network_id}/fields-of-action/{changed.result.id}"
-    return entity(response, changed.result, changed.result.version)
 
 
-@router.get("/networks/{network_id}/fields-of-action/{field_id}", tags=["fields of action"])
+@router.get(
+    "/networks/{network_id}/fields-of-action/{field_id}", tags=["fields of action"], responses=READ
+)
 async def get_field(
     network_id: str, field_id: str, caller: Caller, service: Service, response: Response
 ) -> FieldOfAction:
-    network, _ = await service.network(network_id)
-    field = _find(network.fields_of_action, lambda f: f.id, field_id, "field of action")
+    field = (await service.fields_of_action(network_id)).field(field_id)
     return entity(response, field, field.version)
 
 
-@router.patch("/networks/{network_id}/fields-of-action/{field_id}", tags=["fields of action"])
+@router.patch(
+    "/networks/{network_id}/fields-of-action/{field_id}",
+    tags=["fields of action"],
+    responses=CHANGE,
+)
 async def update_field(
     network_id: str,
     field_id: str,
     patch: Annotated[
         dict[str, Any], merge_patch_body(FieldCreate, {"development_needs": "Mehr Beratung"})
     ],
-    caller: Caller,
     service: Service,
-    request: Request,
-    response: Response,
+    write: Writes,
     if_match: IfMatch = None,
 ) -> FieldOfAction:
-    caller.require_write(network_id)
-    expected = version_from_if_match(if_match)
-    current, _ = await service.network(network_id)
-    field = _find(current.fields_of_action, lambda f: f.id, field_id, "field of action")
-    field.check_version(expected)
-    body = patched(FieldCreate, field, patch)
-    changed = await service.change(
-        network_id,
-        lambda n: n.update_field(
+    async def update(expected: int) -> FieldOfAction:
+        field = (await service.fields_of_action(network_id)).field(field_id)
+        field.check_version(expected)
+        body = patched(FieldCreate, field, patch)
+        return await service.update_field(
+            network_id,
             field_id,
             expected,
             title=body.title,
             starting_situation=body.starting_situation,
             development_needs=body.development_needs,
-        ),
-        correlation_id=correlation_id_of(request),
-    )
-    return entity(response, changed.result, changed.result.version)
+            cause=write.cause,
+        )
+
+    return await write.change(network_id, if_match, update)
 
 
 @router.post(
     "/networks/{network_id}/fields-of-action/{field_id}/adoption",
     tags=["fields of action"],
     summary="The steering committee adopted it",
+    responses=CHANGE,
 )
 async def adopt_field(
     network_id: str,
     field_id: str,
     body: FieldAdoption,
-    caller: Caller,
     service: Service,
-    request: Request,
-    response: Response,
+    write: Writes,
     if_match: IfMatch = None,
 ) -> FieldOfAction:
-    caller.require_write(network_id)
-    expected = version_from_if_match(if_match)
-    changed = await service.change(
+    return await write.change(
         network_id,
-        lambda n: n.adopt_field(field_id, body.adopted_on, expected),
-        correlation_id=correlation_id_of(request),
+        if_match,
+        lambda expected: service.adopt_field(
+            network_id, field_id, expected, body.adopted_on, cause=write.cause
+        ),
     )
-    return entity(response, changed.result, changed.result.version)
 
 
 @router.post(
     "/networks/{network_id}/fields-of-action/{field_id}/closure",
     tags=["fields of action"],
     summary="Close an adopted field of action",
+    responses=CHANGE,
 )
 async def close_field(
     network_id: str,
     field_id: str,
     body: FieldClosure,
-    caller: Caller,
     service: Service,
-    request: Request,
-    response: Response,
+    write: Writes,
     if_match: IfMatch = None,
 ) -> FieldOfAction:
-    caller.require_write(network_id)
-    expected = version_from_if_match(if_match)
-    changed = await service.change(
+    return await write.change(
         network_id,
-        lambda n: n.close_field(field_id, body.closed_on, expected),
-        correlation_id=correlation_id_of(request),
+        if_match,
+        lambda expected: service.close_field(
+            network_id, field_id, expected, body.closed_on, cause=write.cause
+        ),
     )
-    return entity(response, changed.result, changed.result.version)
 
 
 # ---------------------------------------------------------------------------- district
 
 
-@router.get("/district", tags=["district coordination"], summary="The district coordination")
+@router.get(
+    "/district",
+    tags=["district coordination"],
+    summary="The district coordination",
+    responses=READ,
+)
 async def get_district(
     caller: Caller, service: Service, response: Response
 ) -> DistrictCoordination:
-    district, version = await service.district_coordination()
-    return entity(response, district, version)
+    found = await service.district_coordination()
+    return entity(response, found.value, found.version)
 
 
 @router.put(
     "/district",
     tags=["district coordination"],
     summary="Set who coordinates the district (district coordination only)",
+    responses=problem_responses(400, 401, 403, 409, 413, 422),
 )
 async def put_district(
-    body: DistrictPut,
-    caller: Caller,
-    service: Service,
-    request: Request,
-    response: Response,
-    if_match: IfMatch = None,
+    body: DistrictPut, service: Service, write: Writes, if_match: IfMatch = None
 ) -> DistrictCoordination:
-    caller.require_district()
+    write.caller.require_district()
+    # The first setting needs no If-Match: there is no version to have read yet.
     expected = version_from_if_match(if_match) if if_match is not None else None
-    district, version = await service.set_district_coordination(
+    stored = await service.set_district_coordination(
         body.coordinator.to_person(),
         body.service_unit.to_service_unit(),
-        correlation_id=correlation_id_of(request),
+        cause=write.cause,
         expected_version=expected,
     )
-    return entity(response, district, version)
+    return entity(write.response, stored.value, stored.version)
 
 
-@router.get("/district/bulletins", tags=["district coordination"])
+@router.get(
+    "/district/bulletins", tags=["district coordination"], responses=problem_responses(401, 422)
+)
 async def list_bulletins(
     caller: Caller, service: Service, limit: Limit = 20, offset: Offset = 0
 ) -> Page[Bulletin]:
-    items, total = await service.district.bulletins(limit=limit, offset=offset)
+    items, total = await service.bulletins(limit=limit, offset=offset)
     return Page(items=items, total=total, limit=limit, offset=offset)
 
 
@@ -671,11 +711,10 @@ async def list_bulletins(
     tags=["district coordination"],
     status_code=status.HTTP_201_CREATED,
     summary="Publish information from the ministry to all twelve networks",
+    responses=problem_responses(400, 401, 403, 413, 422),
 )
-async def publish_bulletin(
-    body: BulletinCreate, caller: Caller, service: Service, request: Request
-) -> Bulletin:
-    caller.require_district()
+async def publish_bulletin(body: BulletinCreate, service: Service, write: Writes) -> Bulletin:
+    write.caller.require_district()
     return await service.publish_bulletin(
-        body.title, body.body, body.author.to_person(), correlation_id=correlation_id_of(request)
+        body.title, body.body, body.author.to_person(), cause=write.cause
     )

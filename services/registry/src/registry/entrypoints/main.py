@@ -20,14 +20,14 @@ from registry.settings import RegistrySettings
 
 
 async def run_seed(settings: RegistrySettings, path: Path) -> None:
-    registry = build(settings)
+    wiring = build(settings)
     await ensure_project_topics(settings)
-    await registry.prepare()
+    await wiring.prepare()
     print(f"Seeding the registry from {path}")
     try:
-        counts = await seed(registry.service, load_seed(path))
+        counts = await seed(wiring.service, load_seed(path))
     finally:
-        await registry.runtime.client.close()
+        await wiring.runtime.client.close()
     print(
         f"Done: {counts['registered']} registered, {counts['updated']} updated, "
         f"{counts['unchanged']} unchanged, {counts['agreements']} agreements signed. "

@@ -17,12 +17,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from rbn_shared.changes import Cause
 from rbn_shared.text import Line, Slug
 from registry.domain.errors import NotFound
 from registry.entrypoints.schemas import MunicipalityIn, OfficeIn, PersonIn, ServiceUnitIn
 from registry.service_layer.services import RegistryService
 
 SEED_CORRELATION_ID = "registry-seed"
+SEED = Cause(SEED_CORRELATION_ID)
 
 
 class AgreementSeed(BaseModel):
@@ -74,7 +76,7 @@ async def seed(
     await service.set_district_coordination(
         data.district.coordinator.to_person(),
         data.district.service_unit.to_service_unit(),
-        correlation_id=SEED_CORRELATION_ID,
+        cause=SEED,
     )
     progress("  district coordination in place")
     return counts
@@ -84,26 +86,22 @@ async def _seed_network(service: RegistryService, entry: NetworkSeed) -> tuple[s
     """Register or update one network; sign its agreement if it has none. Returns what it did."""
     municipality, office = entry.municipality.to_municipality(), entry.office.to_office()
     try:
-        changed = await service.change(
-            entry.id,
-            lambda n: n.update(name=entry.name, municipality=municipality, office=office),
-            correlation_id=SEED_CORRELATION_ID,
-        )
-        outcome = "updated" if changed.result else "unchanged"
+        current = await service.network(entry.id)
     except NotFound:
-        await service.register_network(
-            entry.id, entry.name, municipality, office, correlation_id=SEED_CORRELATION_ID
-        )
+        await service.register_network(entry.id, entry.name, municipality, office, cause=SEED)
         outcome = "registered"
+    else:
+        changed = await service.update_network(
+            entry.id,
+            current.version,
+            name=entry.name,
+            municipality=municipality,
+            office=office,
+            cause=SEED,
+        )
+        outcome = "updated" if changed.version != current.version else "unchanged"
     agreement = entry.agreement
-    if agreement is None:
+    if agreement is None or (await service.agreements(entry.id)).active is not None:
         return outcome, 0
-    network, _ = await service.network(entry.id)
-    if network.active_agreement is not None:
-        return outcome, 0
-    await service.change(
-        entry.id,
-        lambda n: n.sign_agreement(agreement.signed_on, agreement.valid_from),
-        correlation_id=SEED_CORRELATION_ID,
-    )
+    await service.sign_agreement(entry.id, agreement.signed_on, agreement.valid_from, cause=SEED)
     return outcome, 1

@@ -1,6 +1,8 @@
 """Render one example of every kind of mail into docs/mails: text, HTML, calendar and a picture.
 
-    uv run python -m notifications.render_examples [--out docs/mails] [--no-screenshots]
+    uv run rbn-render-mails [--out docs/mails] [--no-screenshots]
+
+The example events are those the tests use too (rbn_tools.mail_examples).
 
 The pictures show the HTML part at a phone's width (412 px), taken with headless Chromium from
 Debian's packages (`apt-get install -y chromium`, or deploy/local/chromium.sh).
@@ -20,9 +22,9 @@ from notifications.domain.preferences import TOPIC_LABELS_DE, Topic
 from notifications.domain.recipients import Contact, DistrictCoordination, NetworkDirectory
 from notifications.domain.report import build_report, development_of
 from notifications.domain.rules import DISTRICT_REPORT_DUE, Addressing, plan
-from notifications.examples import Examples
 from notifications.rendering.links import UnsubscribeLinks
 from notifications.rendering.mails import MailRenderer, PageRenderer
+from rbn_tools.mail_examples import Examples
 
 STAMP = datetime(2027, 2, 1, 8, 0, tzinfo=UTC)
 PHONE_WIDTH = 412
@@ -158,7 +160,7 @@ def main() -> None:
         "# What staff receive",
         "",
         "One example of every kind of mail, rendered from example events by",
-        "`uv run python -m notifications.render_examples`. Each has a text part (`.txt`), an HTML",
+        "`uv run rbn-render-mails`. Each has a text part (`.txt`), an HTML",
         "part (`.html`, pictured at a phone's width in `.png`) and, for invitations, changes and",
         "cancellations, the calendar entry (`.ics`).",
         "",

@@ -1,22 +1,24 @@
 """The published contract for subscribers: the event catalogue page and AsyncAPI documents.
 
-    rbn contract-docs            write docs/events/README.md and docs/asyncapi/<service>.json
-    rbn contract-docs --check    exit 1 if they differ from what the code says
+    rbn-contract-docs            write docs/events/README.md and docs/asyncapi/<service>.json
+    rbn-contract-docs --check    exit 1 if they differ from what the code says
 
 Everything is derived from the code: the catalogue, the exported schemas, and the consumers each
-service wires in its bootstrap.
+service wires in its bootstrap. A developer's tool (it imports the services), not an operator's.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 from faststream.specification import AsyncAPI
 
 from rbn_shared.events import CATALOGUE
-from rbn_shared.events.export import file_name, schema_of
+from rbn_shared.events.schemas import file_name, schema_of
 from rbn_shared.events.topics import Topics
 from rbn_shared.runtime import Runtime
 
@@ -121,7 +123,7 @@ def catalogue_page(consumers: dict[str, list[str]]) -> str:
     lines = [
         "# Event catalogue",
         "",
-        "Every event the platform publishes, generated from the code by `rbn contract-docs`",
+        "Every event the platform publishes, generated from the code by `rbn-contract-docs`",
         "(do not edit by hand). Topics are shown with the default prefix `rbn.`; each has a",
         "dead-letter topic `<topic>.dlq`. The key is the network id (`district` for the district",
         "coordination and its bulletins), so the events of one network arrive in order.",
@@ -225,3 +227,25 @@ def stale() -> list[Path]:
         for path, text in rendered().items()
         if not path.exists() or path.read_text(encoding="utf-8") != text
     ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="rbn-contract-docs", description=__doc__.split("\n")[0])
+    parser.add_argument("--check", action="store_true", help="only compare, change nothing")
+    args = parser.parse_args(argv)
+    if args.check:
+        outdated = stale()
+        if outdated:
+            for path in outdated:
+                print(f"out of date: {path.relative_to(REPO)}", file=sys.stderr)
+            print("Run `uv run rbn-contract-docs` and commit the result.", file=sys.stderr)
+            return 1
+        print("the event catalogue and the AsyncAPI documents are up to date")
+        return 0
+    for path in write():
+        print(f"wrote {path.relative_to(REPO)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

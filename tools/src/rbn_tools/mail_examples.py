@@ -1,6 +1,7 @@
 """Example events of every kind, as the registry and the conference service would send them.
 
-Used to render the mails in docs/mails and by the tests; `email_tag` makes addresses unique.
+Used by the tests and to render the mails in docs/mails (rbn_tools.render_mails); `email_tag`
+makes addresses unique.
 """
 
 from __future__ import annotations

@@ -1,0 +1,175 @@
+"""What the service consumes (its reaction tables), and where its events stand in a conference's
+history (consecutive positions, also for several events of one change), without any server."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from datetime import timedelta
+
+from conferences.adapters.links import ResponseLinks
+from conferences.adapters.repositories import (
+    ConferenceRepository,
+    NetworkProjection,
+    StoredConference,
+)
+from conferences.bootstrap import build
+from conferences.domain.model import Conference
+from conferences.domain.projection import FOLDS, NetworkView
+from conferences.entrypoints.consumers import reactions
+from conferences.service_layer.services import ConferenceService
+from conferences.settings import ConferencesSettings
+from rbn_shared.changes import Cause
+from rbn_shared.errors import VersionConflict
+from rbn_shared.events import Envelope
+from rbn_shared.events.conferences import Response
+from rbn_shared.events.notifications import NotificationFailed
+from rbn_shared.outbox import KeyedLocks, OutboxRecord
+from tests.conferences.unit.test_conference import NOW, draft, network
+
+# What the service consumes, spelled out once more: a row lost from a table fails here.
+CONSUMED = {
+    "registry-projection": {
+        "network-registered",
+        "network-updated",
+        "cooperation-agreement-signed",
+        "cooperation-agreement-terminated",
+        "committee-member-added",
+        "committee-member-updated",
+        "committee-member-removed",
+        "office-staff-assigned",
+        "office-staff-removed",
+        "field-of-action-proposed",
+        "field-of-action-adopted",
+        "field-of-action-updated",
+        "field-of-action-closed",
+    },
+    "delivery-feedback": {"notification-failed"},
+}
+# Who belongs to a network: after these, the invitee lists follow the registry.
+ROSTER = {
+    "network-registered",
+    "network-updated",
+    "committee-member-added",
+    "committee-member-updated",
+    "committee-member-removed",
+    "office-staff-assigned",
+    "office-staff-removed",
+}
+
+
+def test_the_reaction_tables_cover_exactly_what_the_service_consumes_and_subscribe_to_it() -> None:
+    settings = ConferencesSettings()
+    wiring = build(settings)
+    tables = reactions(wiring.service)
+
+    assert {name: set(t.event_types) for name, t in tables.items()} == CONSUMED
+    # The projection folds every registry event the consumer reacts to, and nothing more: the
+    # rebuild replays the same types.
+    assert set(tables["registry-projection"].table) == set(FOLDS)
+    assert set(tables["delivery-feedback"].table) == {NotificationFailed}
+    rows = dict(tables["registry-projection"].describe())
+    assert {t for t, handlers in rows.items() if handlers[0].endswith(".project")} == set(rows)
+    assert {t for t, handlers in rows.items() if any("follow_roster" in h for h in handlers)} == (
+        ROSTER
+    )
+
+    # The consumers bootstrap started subscribe to exactly the tables' types and topics.
+    consumers = {c.name: c for c in wiring.runtime.consumers}
+    assert {name: sorted(c.handled_types) for name, c in consumers.items()} == {
+        f"conferences.{name}": t.event_types for name, t in tables.items()
+    }
+    assert tables["registry-projection"].topics(settings.topics) == [settings.topics.registry]
+    assert tables["delivery-feedback"].topics(settings.topics) == [settings.topics.notifications]
+
+
+# ---------------------------------------------------------------------------- event positions
+
+
+class MemoryConferences(ConferenceRepository):
+    """The repository's contract in memory: version and event count per conference."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, StoredConference] = {}
+        self.records: list[OutboxRecord] = []
+        self._locks = KeyedLocks()
+
+    def locked(self, key: object) -> AbstractAsyncContextManager[None]:
+        return self._locks.hold(key)
+
+    async def get(self, conference_id: str) -> StoredConference | None:
+        return copy.deepcopy(self.rows.get(conference_id))
+
+    async def add(self, conference: Conference, events: Sequence[OutboxRecord]) -> None:
+        self.rows[conference.conference_id] = StoredConference(conference, 1, len(events))
+        self.records += events
+
+    async def save(self, stored: StoredConference, events: Sequence[OutboxRecord]) -> int:
+        if self.rows[stored.conference.conference_id].version != stored.version:
+            raise VersionConflict("changed meanwhile")
+        version = stored.version + 1
+        count = stored.event_count + len(events)
+        self.rows[stored.conference.conference_id] = StoredConference(
+            stored.conference, version, count
+        )
+        self.records += events
+        return version
+
+    async def of_network(
+        self, network_id: str, *, status: str | None = None, limit: int = 0
+    ) -> list[StoredConference]:
+        return [
+            copy.deepcopy(s)
+            for s in self.rows.values()
+            if s.conference.network.id == network_id
+            and (status is None or s.conference.status == status)
+        ]
+
+
+class OneNetwork(NetworkProjection):
+    def __init__(self, view: NetworkView) -> None:
+        self.view = view
+
+    async def get(self, network_id: str) -> NetworkView | None:
+        return self.view if network_id == self.view.network_id else None
+
+
+async def test_two_events_of_one_change_get_consecutive_aggregate_versions() -> None:
+    conferences = MemoryConferences()
+    service = ConferenceService(
+        conferences,
+        OneNetwork(network()),
+        ResponseLinks("secret", "https://konferenzen.example.org", timedelta(days=30)),
+        topic="test.conferences.events",
+        clock=lambda: NOW,
+        reminder_offsets=[],
+    )
+    cause = Cause(correlation_id="test")
+    # Anna (committee), Clara (office) and Dora (delegate) are invited; one seat.
+    conference, version = await service.schedule("hamm", draft(capacity=1), cause)
+    first, second = (i.invitation_id for i in conference.invitations[:2])
+    conference, version = await service.respond(
+        conference.conference_id, first, Response.ACCEPTED, cause, expected_version=version
+    )
+    conference, version = await service.respond(
+        conference.conference_id, second, Response.ACCEPTED, cause, expected_version=version
+    )
+    assert conference.invitation(second).waitlisted
+    # The seat's holder declines: their answer and the promotion of the next, one change.
+    conference, version = await service.respond(
+        conference.conference_id, first, Response.DECLINED, cause, expected_version=version
+    )
+
+    envelopes = [Envelope.from_wire(r["value"].encode()) for r in conferences.records]
+    assert [(e.type, e.aggregate_version) for e in envelopes] == [
+        ("conference-scheduled", 1),
+        ("participant-responded", 2),
+        ("participant-responded", 3),
+        ("participant-responded", 4),  # the decline ...
+        ("participant-responded", 5),  # ... and the promotion, in the same write
+    ]
+    assert {e.aggregate_id for e in envelopes} == {conference.conference_id}
+    assert {e.key for e in envelopes} == {"hamm"}
+    assert version == 4  # the document's version (the ETag) counts writes, not events
+    assert conferences.rows[conference.conference_id].event_count == 5

@@ -1,0 +1,1 @@
+"""Developer tools: generators that read the services' code (never part of the operator CLI)."""
