@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
@@ -234,6 +234,14 @@ async def put_preferences(
 
 # --------------------------------------------------------------------------- unsubscribe pages
 
+# A person follows these links: a broken one gets a German page, not a problem document.
+INVALID_LINK_PAGE: dict[int | str, dict[str, Any]] = {
+    400: {
+        "description": "The link is invalid or damaged (a German HTML page)",
+        "content": {"text/html": {}},
+    }
+}
+
 
 async def _switch(services: ApiServices, token: str, *, subscribed: bool) -> HTMLResponse:
     try:
@@ -259,7 +267,7 @@ async def _switch(services: ApiServices, token: str, *, subscribed: bool) -> HTM
     "/unsubscribe",
     tags=["unsubscribe"],
     response_class=HTMLResponse,
-    responses=problem_responses(422),
+    responses={**problem_responses(422), **INVALID_LINK_PAGE},
 )
 async def unsubscribe_page(
     services: Services, token: Annotated[str, Query(max_length=2000)]
@@ -275,7 +283,7 @@ async def unsubscribe_page(
     "/unsubscribe",
     tags=["unsubscribe"],
     response_class=HTMLResponse,
-    responses=problem_responses(413, 422),
+    responses={**problem_responses(413, 422), **INVALID_LINK_PAGE},
 )
 async def unsubscribe_one_click(
     services: Services, token: Annotated[str, Query(max_length=2000)]
@@ -291,7 +299,7 @@ async def unsubscribe_one_click(
     "/subscribe",
     tags=["unsubscribe"],
     response_class=HTMLResponse,
-    responses=problem_responses(413, 422),
+    responses={**problem_responses(413, 422), **INVALID_LINK_PAGE},
 )
 async def subscribe_again(
     services: Services, token: Annotated[str, Query(max_length=2000)]
