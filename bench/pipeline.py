@@ -259,14 +259,20 @@ async def smtp_limit(results: Results, database: str, count: int) -> None:
     """The SMTP server's own limit: a stored invitation sent again and again, 16 connections."""
     client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(MONGO)
     try:
-        stored = await client[database]["deliveries"].find_one(
-            {"template": "conference-invitation"}, {"message": 1}
+        # The rendered message is stored apart from the delivery's state (delivery_messages).
+        delivery = await client[database]["deliveries"].find_one(
+            {"template": "conference-invitation"}, {"_id": 1}
+        )
+        stored = (
+            await client[database]["delivery_messages"].find_one({"_id": delivery["_id"]})
+            if delivery is not None
+            else None
         )
     finally:
         await client.close()
     if stored is None:
         return
-    message = str(stored["message"])
+    message = str(stored["text"])
     results.mail_bytes["invitations"] = len(message)
     left = iter(range(count))
     cpu_before = cpu_seconds([])

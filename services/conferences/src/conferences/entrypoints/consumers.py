@@ -44,19 +44,19 @@ log = get_logger(__name__)
 def reactions(service: ConferenceService) -> dict[str, Reactions]:
     """Consumer name → its reaction table: payload class → the handlers, run in this order."""
     handlers = ConsumerHandlers(service)
-    project, follow_roster = handlers.project, handlers.follow_roster
+    project, project_and_follow = handlers.project, handlers.project_and_follow_roster
     return {
         "registry-projection": Reactions(
             {
-                NetworkRegistered: [project, follow_roster],
-                NetworkUpdated: [project, follow_roster],
+                NetworkRegistered: [project_and_follow],
+                NetworkUpdated: [project_and_follow],
                 CooperationAgreementSigned: [project],
                 CooperationAgreementTerminated: [project],
-                CommitteeMemberAdded: [project, follow_roster],
-                CommitteeMemberUpdated: [project, follow_roster],
-                CommitteeMemberRemoved: [project, follow_roster],
-                OfficeStaffAssigned: [project, follow_roster],
-                OfficeStaffRemoved: [project, follow_roster],
+                CommitteeMemberAdded: [project_and_follow],
+                CommitteeMemberUpdated: [project_and_follow],
+                CommitteeMemberRemoved: [project_and_follow],
+                OfficeStaffAssigned: [project_and_follow],
+                OfficeStaffRemoved: [project_and_follow],
                 FieldOfActionProposed: [project],
                 FieldOfActionAdopted: [project],
                 FieldOfActionUpdated: [project],
@@ -80,12 +80,14 @@ class ConsumerHandlers:
 
     async def project(self, envelope: Envelope, payload: NetworkEvent) -> None:
         """Fold the registry event into the network projection."""
-        if not await project_registry_event(self.service.networks, envelope, payload):
+        if await project_registry_event(self.service.networks, envelope, payload) is None:
             log.debug("registry event was stale or repeated; projection unchanged")
 
-    async def follow_roster(self, envelope: Envelope, payload: NetworkEvent) -> None:
-        """Bring the invitee lists of the network's planned conferences up to date."""
-        invited = await self.service.follow_roster(payload.network.id, cause_of(envelope))
+    async def project_and_follow_roster(self, envelope: Envelope, payload: NetworkEvent) -> None:
+        """Fold the event in, then bring the invitee lists of the network's planned conferences
+        up to date with the view just stored (on a repeat too: a crash may have come between)."""
+        view = await project_registry_event(self.service.networks, envelope, payload)
+        invited = await self.service.follow_roster(payload.network.id, cause_of(envelope), view)
         if invited:
             log.info("invitee lists followed the registry", invited=invited)
 

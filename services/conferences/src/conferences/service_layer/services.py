@@ -232,11 +232,14 @@ class ConferenceService:
 
     # ------------------------------------------------------------------ following the registry
 
-    async def follow_roster(self, network_id: str, cause: Cause) -> int:
+    async def follow_roster(
+        self, network_id: str, cause: Cause, network: NetworkView | None = None
+    ) -> int:
         """Bring the invitee lists of the network's planned conferences in line with the
-        projection. Idempotent: a repeated call finds nothing to change. Returns how many
-        invitations it sent."""
-        network = await self.networks.get(network_id)
+        projection (`network`: the view just stored, which saves reading it again).
+        Idempotent: a repeated call finds nothing to change. Returns how many invitations it
+        sent."""
+        network = network or await self.networks.get(network_id)
         if network is None:
             return 0
         invited = 0
@@ -325,12 +328,13 @@ def _roster_fingerprint(conference: Conference) -> list[tuple[str, str, bool]]:
 
 async def project_registry_event(
     networks: NetworkProjection, envelope: Envelope, payload: EventPayload
-) -> bool:
+) -> NetworkView | None:
     """Fold one registry event into its network's view (with the domain's fold for its payload
-    class, see domain/projection.py); False if it was stale, repeated, or none the projection
-    folds. The consumer and the rebuild command both fold through here."""
+    class, see domain/projection.py); the view as now stored, or None if the event was stale,
+    repeated, or none the projection folds. The consumer and the rebuild command both fold
+    through here."""
     if not isinstance(payload, NetworkEvent):
-        return False
+        return None
     network_id = payload.network.id
     facts = EventFacts(
         type=envelope.type,
@@ -341,6 +345,6 @@ async def project_registry_event(
     async with networks.locked(network_id):
         view = await networks.get(network_id) or NetworkView(network_id)
         if not view.apply(facts, payload):
-            return False
+            return None
         await networks.put(view)
-        return True
+        return view
