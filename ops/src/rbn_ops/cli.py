@@ -191,8 +191,9 @@ def _print_consumers(report: Mapping[str, Any]) -> None:
     unresolved: dict[str, int] = report["dead_letters_by_consumer"]
     failed: dict[str, dict[str, Any]] | None = report["failed_deliveries"]
     table = Table(title="Consumers")
-    for column in ("consumer", "unresolved dead letters", "failed deliveries"):
-        table.add_column(column)
+    table.add_column("consumer", no_wrap=True)  # names are what an operator greps for: whole
+    for column in ("unresolved dead letters", "failed deliveries"):
+        table.add_column(column, justify="right")
     for consumer in sorted({*unresolved, *(failed or {})}):
         count = unresolved.get(consumer)
         shown = "?" if count is None else f"[yellow]{count}[/]" if count else "0"

@@ -42,8 +42,6 @@ from rbn_shared.waiting import wait_at_most
 
 log = get_logger(__name__)
 
-__all__ = ["AggregateStore", "KeyedLocks", "OutboxRecord", "OutboxRelay", "VersionConflict"]
-
 
 # Sent records are removed from up to this many documents in one write. Each document's own
 # records are compared with all of the write's, so the write is kept small.

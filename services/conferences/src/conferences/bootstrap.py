@@ -87,5 +87,4 @@ def build(settings: ConferencesSettings) -> Wiring:
     app.add_middleware(CorrelationIdMiddleware)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     document_problems(app)
-    page.document_pages(app)  # the response page refuses with HTML pages
     return Wiring(runtime, service, app)

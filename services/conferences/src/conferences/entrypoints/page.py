@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, FastAPI, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.routing import APIRoute
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from conferences.adapters.links import InvalidLink, LinkClaims
@@ -44,19 +43,20 @@ PRIVATE_HEADERS = {
 }
 
 
-# The page's own refusals are HTML pages, not problem documents (see `document_pages`).
+# The page's own refusals are HTML pages, not problem documents: declared with their own
+# content, which `document_problems` leaves as it is.
 Answers = dict[int | str, dict[str, Any]]
 INVALID_LINK: Answers = {
     403: {
         "description": "Forged, altered or expired link, or the invitation is gone: a German "
         'page "Dieser Link ist ungültig oder abgelaufen"',
-        "content": {"text/html": {}},
+        "content": {"text/html": {"schema": {"type": "string"}}},
     }
 }
 TOO_LATE: Answers = {
     409: {
         "description": "The conference takes no answers any more: the page, saying so",
-        "content": {"text/html": {}},
+        "content": {"text/html": {"schema": {"type": "string"}}},
     }
 }
 SAVED: Answers = {303: {"description": "Saved: to the page showing the answer (post/redirect/get)"}}
@@ -115,28 +115,6 @@ async def answer(
         )
     # Post/redirect/get: a reload does not send the answer again.
     return RedirectResponse(f"/respond/{token}?saved=1", status_code=303, headers=PRIVATE_HEADERS)
-
-
-def document_pages(app: FastAPI) -> None:
-    """Keep the page's HTML refusals HTML in the OpenAPI document (`document_problems`, called
-    before, documents every 4xx answer as a problem document)."""
-    build = app.openapi
-    html = {"text/html": {"schema": {"type": "string"}}}
-
-    def openapi() -> dict[str, Any]:
-        schema = build()
-        for route in router.routes:
-            if not isinstance(route, APIRoute):
-                continue
-            operations = schema["paths"][route.path_format]
-            for method in route.methods or ():
-                responses = operations[method.lower()]["responses"]
-                for status, answer in route.responses.items():
-                    if "text/html" in answer.get("content", {}):
-                        responses[str(status)]["content"] = html
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _claims(service: ConferenceService, token: str) -> LinkClaims | None:
