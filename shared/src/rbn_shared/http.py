@@ -25,6 +25,8 @@ from rbn_shared.logging import bound, get_logger
 
 log = get_logger(__name__)
 
+FoundT = TypeVar("FoundT")
+
 PROBLEM_JSON = "application/problem+json"
 CORRELATION_HEADER = "X-Correlation-ID"
 
@@ -63,6 +65,13 @@ class Problem(Exception):
         if instance:
             body["instance"] = instance
         return body
+
+
+def found(value: FoundT | None, detail: str) -> FoundT:
+    """`value`, or a 404 problem saying `detail` when there is none."""
+    if value is None:
+        raise Problem(404, "Not found", detail, kind="not-found")
+    return value
 
 
 def field_error(field: str, reason: str) -> dict[str, str]:
@@ -474,3 +483,11 @@ def document_problems(app: FastAPI) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def serve(app: FastAPI, host: str, port: int) -> None:
+    """Run `app` under uvicorn, as every service does: the structured logging configured at
+    start, and no access log (request lines would show tokens in their query)."""
+    import uvicorn
+
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)

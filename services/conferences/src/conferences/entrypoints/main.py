@@ -9,11 +9,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-import uvicorn
-
 from conferences.bootstrap import SERVICE, build
 from conferences.service_layer.rebuild import rebuild_projection
 from conferences.settings import ConferencesSettings
+from rbn_shared.http import serve
 from rbn_shared.logging import configure_logging, get_logger
 
 log = get_logger(__name__)
@@ -36,13 +35,7 @@ def main() -> None:
         )
         return
     wiring = build(settings)
-    uvicorn.run(
-        wiring.app,
-        host=settings.http_host,
-        port=settings.http_port,
-        log_config=None,
-        access_log=False,
-    )
+    serve(wiring.app, settings.http_host, settings.http_port)
 
 
 if __name__ == "__main__":

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import uvicorn
-
 from notifications.bootstrap import build
 from notifications.settings import NotificationsSettings
+from rbn_shared.http import serve
 from rbn_shared.logging import configure_logging
 
 
@@ -13,13 +12,7 @@ def main() -> None:
     settings = NotificationsSettings()
     configure_logging("notifications", settings.log_level, settings.log_format)
     service = build(settings)
-    uvicorn.run(
-        service.app,
-        host=settings.http_host,
-        port=settings.http_port,
-        log_config=None,  # keep the structured logging configured above
-        access_log=False,  # request lines would show unsubscribe tokens in their query
-    )
+    serve(service.app, settings.http_host, settings.http_port)
 
 
 if __name__ == "__main__":

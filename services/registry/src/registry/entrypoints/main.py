@@ -10,8 +10,7 @@ import argparse
 import asyncio
 from pathlib import Path
 
-import uvicorn
-
+from rbn_shared.http import serve
 from rbn_shared.kafka import ensure_project_topics
 from rbn_shared.logging import configure_logging
 from registry.bootstrap import build, create_app
@@ -48,13 +47,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "seed":
         asyncio.run(run_seed(settings, args.file or default_seed_file()))
         return
-    uvicorn.run(
-        create_app(settings),
-        host=settings.http_host,
-        port=settings.http_port,
-        log_config=None,
-        access_log=False,
-    )
+    serve(create_app(settings), settings.http_host, settings.http_port)
 
 
 if __name__ == "__main__":
