@@ -270,6 +270,16 @@ def correlation_id_of(request: Request) -> str:
 ReadinessCheck = Callable[[], Awaitable[Mapping[str, Any]]]
 
 
+def _readiness(description: str, status: dict[str, Any]) -> dict[str, Any]:
+    """An answer of `/ready`: its status and the checks behind it."""
+    schema = {
+        "type": "object",
+        "required": ["status", "checks"],
+        "properties": {"status": status, "checks": {"type": "object"}},
+    }
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
 def health_router(readiness: ReadinessCheck) -> APIRouter:
     """`/health`: the process is alive. `/ready`: it can work (503 with the reasons if not).
 
@@ -286,38 +296,13 @@ def health_router(readiness: ReadinessCheck) -> APIRouter:
         "/ready",
         summary="Kafka and the database are reachable, backlogs within bounds",
         responses={
-            200: {
-                "description": '"ready", or "degraded" while dead letters are unresolved',
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["status", "checks"],
-                            "properties": {
-                                "status": {"enum": ["ready", "degraded"]},
-                                "checks": {"type": "object"},
-                            },
-                        }
-                    }
-                },
-            },
+            200: _readiness(
+                '"ready", or "degraded" while dead letters are unresolved',
+                {"enum": ["ready", "degraded"]},
+            ),
             # Not a problem document: the same shape as 200, saying what failed
             # (document_problems leaves a route's own error schema alone).
-            503: {
-                "description": '"not ready", with the checks that failed',
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["status", "checks"],
-                            "properties": {
-                                "status": {"const": "not ready"},
-                                "checks": {"type": "object"},
-                            },
-                        }
-                    }
-                },
-            },
+            503: _readiness('"not ready", with the checks that failed', {"const": "not ready"}),
         },
     )
     async def ready() -> JSONResponse:

@@ -11,54 +11,58 @@ from collections.abc import Awaitable, Callable
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 
+# Every metric is labelled by service; most of the rest by the consumer a record went through.
+BY_SERVICE = ("service",)
+BY_CONSUMER = (*BY_SERVICE, "consumer")
+
 EVENTS_CONSUMED = Counter(
     "rbn_events_consumed_total",
     "Records a consumer finished, by outcome (processed, duplicate, ignored, dead_lettered).",
-    ["service", "consumer", "event_type", "outcome"],
+    [*BY_CONSUMER, "event_type", "outcome"],
 )
 HANDLER_SECONDS = Histogram(
     "rbn_handler_seconds",
     "Time from receiving a record to committing it, retries included.",
-    ["service", "consumer", "event_type"],
+    [*BY_CONSUMER, "event_type"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 DEAD_LETTERS = Counter(
     "rbn_dead_letters_total",
     "Records sent to a dead-letter topic, by reason.",
-    ["service", "consumer", "reason"],
+    [*BY_CONSUMER, "reason"],
 )
 EVENTS_PUBLISHED = Counter(
     "rbn_events_published_total",
     "Events the outbox relay published and Kafka acknowledged.",
-    ["service", "event_type"],
+    [*BY_SERVICE, "event_type"],
 )
-OUTBOX_BACKLOG = Gauge("rbn_outbox_backlog", "Events stored but not yet published.", ["service"])
+OUTBOX_BACKLOG = Gauge("rbn_outbox_backlog", "Events stored but not yet published.", BY_SERVICE)
 CONSUMER_LAG = Gauge(
     "rbn_consumer_lag",
     "Records behind the end of the partitions a consumer reads.",
-    ["service", "consumer"],
+    BY_CONSUMER,
 )
 MAILS = Counter(
     "rbn_mails_total",
     "Mails handed to the SMTP server (sent) or given up (failed).",
-    ["service", "outcome"],
+    [*BY_SERVICE, "outcome"],
 )
 DELIVERIES_FAILED = Counter(
     "rbn_deliveries_failed_total",
     "Deliveries given up, by the consumer whose event caused them and the stage that failed "
     "(address, compose, smtp).",
-    ["service", "consumer", "stage"],
+    [*BY_CONSUMER, "stage"],
 )
 DEAD_LETTERS_UNRESOLVED = Gauge(
     "rbn_dead_letters_unresolved",
     "Dead letters of a consumer that were neither processed after a replay nor discarded.",
-    ["service", "consumer"],
+    BY_CONSUMER,
 )
 
 DB_COMMAND_SECONDS = Histogram(
     "rbn_db_command_seconds",
     "Database commands by name, collection and outcome, with the time until the answer arrived.",
-    ["service", "command", "collection", "outcome"],
+    [*BY_SERVICE, "command", "collection", "outcome"],
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5),
 )
 

@@ -16,10 +16,15 @@ Text = Annotated[str, StringConstraints(max_length=20_000)]
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 
 
-class EventPayload(BaseModel):
-    """Base of every payload. Readers ignore fields they do not know (tolerant reader)."""
+class EventPart(BaseModel):
+    """A value in an event: immutable, and readers ignore fields they do not know (tolerant
+    reader), so a producer may add optional fields without breaking anyone."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class EventPayload(EventPart):
+    """Base of every payload: what happened, named by its `event_type`."""
 
     event_type: ClassVar[str]
     event_version: ClassVar[int] = 1
@@ -40,19 +45,15 @@ class Supervision(StrEnum):
     LOWER = "lower"  # Untere Schulaufsicht (Schulamt)
 
 
-class Person(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
+class Person(EventPart):
     name: Name
     email: EventAddress
     organisation: Name | None = None
     function: Name | None = None
 
 
-class NetworkRef(BaseModel):
+class NetworkRef(EventPart):
     """Which network an event is about, with what a mail about it needs."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
 
     id: Identifier
     name: Name

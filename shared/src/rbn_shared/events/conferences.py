@@ -11,9 +11,17 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Annotated, ClassVar
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
+from pydantic import AnyHttpUrl, Field
 
-from rbn_shared.events.base import EventPayload, Identifier, Name, NetworkEvent, Person, Text
+from rbn_shared.events.base import (
+    EventPart,
+    EventPayload,
+    Identifier,
+    Name,
+    NetworkEvent,
+    Person,
+    Text,
+)
 from rbn_shared.events.envelope import UtcDatetime
 
 
@@ -47,25 +55,19 @@ class Response(StrEnum):
     TENTATIVE = "tentative"
 
 
-class Venue(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
+class Venue(EventPart):
     name: Name
     address: Name
 
 
-class AgendaItem(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
+class AgendaItem(EventPart):
     title: Name
     description: Text | None = None
     field_of_action_id: Identifier | None = None
     field_of_action_title: Name | None = None
 
 
-class Invitee(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
+class Invitee(EventPart):
     invitation_id: Identifier
     person: Person
     group: StakeholderGroup
@@ -127,9 +129,7 @@ class ParticipantInvited(Conference):
     invitee: Invitee
 
 
-class ResponseCounts(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
+class ResponseCounts(EventPart):
     accepted: int = 0
     declined: int = 0
     tentative: int = 0
@@ -154,9 +154,7 @@ class ConferenceReminderDue(Conference):
     recipients: list[Invitee] = Field(description="Invitees who have not declined.")
 
 
-class Recommendation(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
+class Recommendation(EventPart):
     field_of_action_id: Identifier
     field_of_action_title: Name
     text: Text

@@ -10,10 +10,11 @@ from datetime import date
 from enum import StrEnum
 from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from rbn_shared.addresses import EventAddress
 from rbn_shared.events.base import (
+    EventPart,
     EventPayload,
     Identifier,
     MunicipalityKind,
@@ -31,17 +32,13 @@ DISTRICT_KEY = "district"
 # --------------------------------------------------------------------------- networks
 
 
-class Municipality(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
+class Municipality(EventPart):
     name: Name
     kind: MunicipalityKind
 
 
-class OfficeContact(BaseModel):
+class OfficeContact(EventPart):
     """The Regionales Bildungsbüro's contact details."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
 
     name: Name
     email: EventAddress
@@ -201,10 +198,8 @@ class FieldOfActionClosed(FieldOfAction):
 # --------------------------------------------------------------------------- district coordination
 
 
-class ServiceUnit(BaseModel):
+class ServiceUnit(EventPart):
     """The Servicestelle that supports the district coordination."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
 
     name: Name
     email: EventAddress
