@@ -38,10 +38,12 @@ def shifted_clock(seconds: float) -> Clock:
 
 @dataclass(frozen=True)
 class Cause:
-    """Why a change happens: the HTTP request's correlation id, or the event that caused it."""
+    """Why a change happens: the HTTP request's correlation id, or the event that caused it;
+    and who asked for it (`actor`: the caller's pseudonymous subject, for the audit trail)."""
 
     correlation_id: str
     causation_id: str | None = None
+    actor: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ def outbox_records(
                 aggregate_version=aggregate.event_count + position,
                 correlation_id=cause.correlation_id,
                 causation_id=cause.causation_id,
+                actor=cause.actor,
                 occurred_at=occurred_at,
             ),
             topic,

@@ -65,6 +65,7 @@ def new_event(
     aggregate_version: int,
     correlation_id: str,
     causation_id: str | None = None,
+    actor: str | None = None,
     occurred_at: datetime | None = None,
 ) -> Envelope:
     """Wrap a payload in a fresh envelope, stamped with its catalogue entry."""
@@ -77,6 +78,7 @@ def new_event(
         producer=spec.producer,
         correlation_id=correlation_id,
         causation_id=causation_id,
+        actor=actor,
         key=key,
         aggregate_id=aggregate_id,
         aggregate_version=aggregate_version,

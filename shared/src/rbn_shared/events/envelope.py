@@ -27,7 +27,7 @@ class Envelope(BaseModel):
     so every event about one network lands on one partition, in order. `aggregate_id` names the
     producer's record that changed; `aggregate_version` is this event's position in that record's
     history (1, 2, 3, ...; strictly increasing): consumers use it to ignore stale or repeated
-    events.
+    events. `actor` is the audit trail: who asked for the change, never their name or address.
     """
 
     model_config = ConfigDict(extra="ignore", frozen=True)
@@ -39,6 +39,12 @@ class Envelope(BaseModel):
     producer: str = Field(min_length=1, max_length=80)
     correlation_id: str = Field(min_length=1, max_length=200)
     causation_id: str | None = Field(default=None, max_length=200)
+    actor: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Who made the change: the signed-in person's or machine client's "
+        "pseudonymous subject (the token's `sub`); absent when the system itself reacted.",
+    )
     key: str = Field(min_length=1, max_length=200)
     aggregate_id: str = Field(min_length=1, max_length=200)
     aggregate_version: int = Field(ge=0)
