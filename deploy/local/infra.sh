@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Local infrastructure as plain processes: Apache Kafka (KRaft), FerretDB (SQLite) and Mailpit.
+# Local infrastructure as plain processes: Apache Kafka (KRaft), FerretDB (SQLite), Mailpit and
+# Keycloak (the OpenID Connect provider staff and machine clients sign in with).
 #
 #   deploy/local/infra.sh install            build or download everything into the cache, once
 #   deploy/local/infra.sh start [PART...]    install if needed, start, wait until ready
@@ -8,15 +9,20 @@
 #   deploy/local/infra.sh bin mailpit        install if needed, print the binary's path (tests
 #                                            start a second Mailpit with other settings)
 #
-# PART is kafka, ferretdb or mailpit (default: all three). Nothing here needs Docker.
+# PART is kafka, ferretdb, mailpit or keycloak (default: all four). Nothing here needs Docker.
 # Environment: RBN_CACHE_DIR (default ~/.cache/rbn) holds the pinned builds and jars,
 # RBN_DATA_DIR (default <repo>/.local) holds data, logs and pid files; RBN_KAFKA_PORT,
-# RBN_KAFKA_CONTROLLER_PORT, RBN_FERRETDB_PORT, RBN_SMTP_PORT, RBN_MAILPIT_HTTP_PORT move the ports.
+# RBN_KAFKA_CONTROLLER_PORT, RBN_FERRETDB_PORT, RBN_SMTP_PORT, RBN_MAILPIT_HTTP_PORT,
+# RBN_KEYCLOAK_PORT move the ports. Keycloak: RBN_KEYCLOAK_DEMO=0 imports the realm without the
+# demo users and the development client (see docs/sign-in.md), RBN_KEYCLOAK_JAVA_HOME picks the
+# Java (21 or newer) it runs on, RBN_KEYCLOAK_HEAP its maximum heap (default 512m).
 set -euo pipefail
 
 KAFKA_VERSION=4.3.1        # keep in step with deploy/local/kafka/pom.xml and docker-compose.yml
 FERRETDB_VERSION=v1.24.2   # keep in step with deploy/local/ferretdb/go.mod
 MAILPIT_VERSION=v1.27.11   # keep in step with docker-compose.yml
+KEYCLOAK_VERSION=26.4.7    # the distribution zip from Maven Central, checked against this sha256:
+KEYCLOAK_SHA256=dd9834c023460be856f731423d86228c23b5d002194a2064642bec0cc6573eaa
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
@@ -31,6 +37,7 @@ KAFKA_CONTROLLER_PORT=${RBN_KAFKA_CONTROLLER_PORT:-9093}
 FERRETDB_PORT=${RBN_FERRETDB_PORT:-27017}
 SMTP_PORT=${RBN_SMTP_PORT:-1025}
 MAILPIT_HTTP_PORT=${RBN_MAILPIT_HTTP_PORT:-8025}
+KEYCLOAK_PORT=${RBN_KEYCLOAK_PORT:-8080}
 
 # The jar folder is keyed on the pom too, so a changed dependency list resolves anew.
 KAFKA_LIBS="$CACHE/kafka-$KAFKA_VERSION-$(sha256sum "$HERE/kafka/pom.xml" | cut -c1-12)/libs"
@@ -38,6 +45,12 @@ KAFKA_LIBS="$CACHE/kafka-$KAFKA_VERSION-$(sha256sum "$HERE/kafka/pom.xml" | cut 
 FERRETDB_KEY=$(cat "$HERE"/ferretdb/{go.mod,main.go} "$HERE"/ferretdb/patches/*.patch | sha256sum | cut -c1-12)
 FERRETDB_BIN="$CACHE/ferretdb-$FERRETDB_VERSION-$FERRETDB_KEY/ferretdb-rbn"
 MAILPIT_BIN="$CACHE/mailpit-$MAILPIT_VERSION-ui/mailpit"
+# Keycloak is built ("kc.sh build") once for these build-time options; the folder is keyed on them.
+# H2 in a file under the data dir (start adds a local cache: one node, no cluster discovery).
+KEYCLOAK_BUILD_OPTS=(--db=dev-file --health-enabled=false --metrics-enabled=false)
+KEYCLOAK_DIST="$CACHE/keycloak-$KEYCLOAK_VERSION-$(printf '%s ' "${KEYCLOAK_BUILD_OPTS[@]}" | sha256sum | cut -c1-12)"
+KEYCLOAK_REALM_FILE="$REPO/deploy/keycloak/rbn-realm.json"          # what production imports too
+KEYCLOAK_LOCAL_REALM_FILE="$HERE/keycloak/rbn-realm.local.json"      # demo users, rbn-dev client
 
 say() { printf '\033[1m[infra]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31m[infra] error:\033[0m %s\n' "$*" >&2; exit 1; }
@@ -51,6 +64,30 @@ check_java() {
   local major
   major=$(java -XshowSettings:properties -version 2>&1 | sed -n 's/.*java.specification.version = \([0-9]*\).*/\1/p')
   [ "${major:-0}" -ge 17 ] || die "Kafka $KAFKA_VERSION needs Java 17 or newer, found Java ${major:-unknown}"
+}
+
+java_major() {  # java_major JAVA_BINARY: its major version, or nothing
+  "$1" -XshowSettings:properties -version 2>&1 | sed -n 's/.*java.specification.version = \([0-9]*\).*/\1/p'
+}
+
+keycloak_java_home() {  # prints a JAVA_HOME with Java 21 or newer for Keycloak, or fails
+  local java major best="" best_major=0
+  if [ -n "${RBN_KEYCLOAK_JAVA_HOME:-}" ]; then
+    major=$(java_major "$RBN_KEYCLOAK_JAVA_HOME/bin/java")
+    [ "${major:-0}" -ge 21 ] || die "RBN_KEYCLOAK_JAVA_HOME=$RBN_KEYCLOAK_JAVA_HOME has no Java 21 or newer (found ${major:-none})"
+    echo "$RBN_KEYCLOAK_JAVA_HOME"; return
+  fi
+  if java=$(command -v java 2>/dev/null); then  # the java on PATH, if it is new enough
+    java=$(readlink -f "$java"); major=$(java_major "$java")
+    if [ "${major:-0}" -ge 21 ]; then dirname "$(dirname "$java")"; return; fi
+  fi
+  for java in /usr/lib/jvm/*/bin/java; do  # else the newest installed JDK or JRE
+    [ -x "$java" ] || continue
+    major=$(java_major "$java")
+    if [ "${major:-0}" -gt "$best_major" ]; then best_major=$major; best=$(dirname "$(dirname "$(readlink -f "$java")")"); fi
+  done
+  [ "$best_major" -ge 21 ] && { echo "$best"; return; }
+  die "Keycloak $KEYCLOAK_VERSION needs Java 21 or newer; none on PATH nor in /usr/lib/jvm (found at most Java ${best_major}). Install one, e.g. apt-get install -y openjdk-21-jre-headless, or point RBN_KEYCLOAK_JAVA_HOME at it"
 }
 
 # ---------------------------------------------------------------- install
@@ -116,6 +153,30 @@ install_mailpit() {
   mkdir -p "$dir.partial"
   (cd "$src" && go build -trimpath -o "$dir.partial/mailpit" .) || die "building Mailpit failed"
   rm -rf "$dir" "$src" && mv "$dir.partial" "$dir"
+}
+
+install_keycloak() {
+  [ -f "$KEYCLOAK_DIST/.built" ] && return
+  need mvn "the Keycloak distribution is fetched from Maven Central with Maven" "apt-get install -y maven"
+  need python3 "the Keycloak distribution zip is unpacked with python3" "apt-get install -y python3"
+  local java_home
+  java_home=$(keycloak_java_home)
+  say "downloading Keycloak $KEYCLOAK_VERSION from Maven Central (once, about 160 MB)..."
+  local tmp="$KEYCLOAK_DIST.partial" zip
+  rm -rf "$tmp" "$KEYCLOAK_DIST" && mkdir -p "$tmp"
+  (cd "$tmp" && mvn -q -B dependency:copy -Dartifact="org.keycloak:keycloak-quarkus-dist:$KEYCLOAK_VERSION:zip" \
+    -DoutputDirectory="$tmp") || die "Maven could not fetch the Keycloak distribution (see the output above)"
+  zip="$tmp/keycloak-quarkus-dist-$KEYCLOAK_VERSION.zip"
+  echo "$KEYCLOAK_SHA256  $zip" | sha256sum -c --quiet - \
+    || die "the Keycloak $KEYCLOAK_VERSION zip does not have the pinned sha256 $KEYCLOAK_SHA256"
+  python3 -m zipfile -e "$zip" "$tmp" && rm -f "$zip"
+  chmod +x "$tmp/keycloak-$KEYCLOAK_VERSION/bin/"*.sh
+  mv "$tmp/keycloak-$KEYCLOAK_VERSION" "$KEYCLOAK_DIST" && rm -rf "$tmp"
+  say "building Keycloak for local use (${KEYCLOAK_BUILD_OPTS[*]}) on $java_home (once)..."
+  JAVA_HOME="$java_home" "$KEYCLOAK_DIST/bin/kc.sh" build "${KEYCLOAK_BUILD_OPTS[@]}" >"$KEYCLOAK_DIST/build.log" 2>&1 \
+    || { tail -n 30 "$KEYCLOAK_DIST/build.log" >&2; rm -rf "$KEYCLOAK_DIST"; die "building Keycloak failed"; }
+  touch "$KEYCLOAK_DIST/.built"
+  say "Keycloak cached in $KEYCLOAK_DIST"
 }
 
 # ---------------------------------------------------------------- processes
@@ -236,7 +297,56 @@ start_mailpit() {
   say "mailpit ready"
 }
 
-part_port() { case $1 in kafka) echo "$KAFKA_PORT" ;; ferretdb) echo "$FERRETDB_PORT" ;; mailpit) echo "$SMTP_PORT" ;; esac; }
+keycloak_ready() {
+  curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$KEYCLOAK_PORT/realms/rbn/.well-known/openid-configuration" 2>/dev/null
+}
+
+start_keycloak() {
+  if port_open $KEYCLOAK_PORT; then say "keycloak already listens on 127.0.0.1:$KEYCLOAK_PORT"; return; fi
+  need curl "the readiness check of Keycloak asks its OpenID configuration" "apt-get install -y curl"
+  install_keycloak
+  local java_home home="$DATA/keycloak"
+  java_home=$(keycloak_java_home)
+  # Keycloak keeps its database, the import folder and temporary files under <home>/data. The
+  # home here is the data dir's own, with the cached distribution linked in (bin is copied: kc.sh
+  # takes its home from where it lies).
+  mkdir -p "$home/data/import" "$LOGS"
+  rm -rf "$home/bin" && cp -r "$KEYCLOAK_DIST/bin" "$home/bin"
+  for d in lib conf themes providers; do ln -sfn "$KEYCLOAK_DIST/$d" "$home/$d"; done
+  # The realm: the production file, with the development overlay unless RBN_KEYCLOAK_DEMO=0.
+  local realm="$home/data/import/rbn-realm.json" files=("$KEYCLOAK_REALM_FILE")
+  [ "${RBN_KEYCLOAK_DEMO:-1}" = 0 ] || files+=("$KEYCLOAK_LOCAL_REALM_FILE")
+  python3 "$HERE/keycloak/realm.py" "${files[@]}" >"$realm.partial" || die "could not compose the realm from ${files[*]}"
+  if [ ! -f "$home/admin-password" ]; then
+    (umask 077 && python3 -c 'import secrets; print(secrets.token_urlsafe(18))' >"$home/admin-password")
+    rm -rf "$home/data/h2"  # an admin made with another password could not be used
+  fi
+  # Keycloak imports a realm only once; a changed realm file makes the local database anew.
+  if [ -d "$home/data/h2" ] && ! cmp -s "$realm.partial" "$home/data/imported-realm.json"; then
+    say "the realm files changed since Keycloak's local database was made: making it anew (what was changed by hand in Keycloak is reset)"
+    rm -rf "$home/data/h2"
+  fi
+  mv "$realm.partial" "$realm"
+  say "starting Keycloak $KEYCLOAK_VERSION on http://127.0.0.1:$KEYCLOAK_PORT (realm rbn, Java $(java_major "$java_home/bin/java"); 20 to 40 s)"
+  (
+    export JAVA_HOME="$java_home" JAVA_OPTS_KC_HEAP="-Xms64m -Xmx${RBN_KEYCLOAK_HEAP:-512m}"
+    # Class data sharing: the first run writes an archive of the loaded classes at exit, later
+    # starts map it (a few seconds faster).
+    export JAVA_OPTS_APPEND="-XX:+AutoCreateSharedArchive -XX:SharedArchiveFile=$home/data/keycloak-$KEYCLOAK_VERSION.jsa"
+    export KC_BOOTSTRAP_ADMIN_USERNAME=admin KC_BOOTSTRAP_ADMIN_PASSWORD
+    KC_BOOTSTRAP_ADMIN_PASSWORD=$(cat "$home/admin-password")
+    # start (not start-dev) with plain HTTP on the loopback; the issuer is pinned to 127.0.0.1 so
+    # that tokens fetched through localhost carry the same issuer.
+    launch keycloak "$home/bin/kc.sh" start --optimized --http-enabled=true --http-host=127.0.0.1 \
+      --http-port="$KEYCLOAK_PORT" --hostname="${RBN_KEYCLOAK_HOSTNAME:-http://127.0.0.1:$KEYCLOAK_PORT}" \
+      --hostname-strict=false --cache=local --import-realm --log-console-color=false
+  )
+  wait_ready keycloak 180 keycloak_ready
+  cp "$realm" "$home/data/imported-realm.json"
+  say "keycloak ready (admin console http://127.0.0.1:$KEYCLOAK_PORT/admin, user admin, password in $home/admin-password)"
+}
+
+part_port() { case $1 in kafka) echo "$KAFKA_PORT" ;; ferretdb) echo "$FERRETDB_PORT" ;; mailpit) echo "$SMTP_PORT" ;; keycloak) echo "$KEYCLOAK_PORT" ;; esac; }
 
 stop_part() {
   local part=$1 pid
@@ -249,8 +359,14 @@ stop_part() {
   fi
   say "stopping $part (pid $pid)"
   kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-  if kill -0 "$pid" 2>/dev/null; then say "$part did not stop within 30s; killing it"; kill -KILL "$pid" 2>/dev/null || true; fi
+  # Keycloak's JVM writes its class-data archive when it stops the first time (some seconds more).
+  local seconds=30; [ "$part" = keycloak ] && seconds=120
+  for _ in $(seq 1 $((seconds * 5))); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+  if kill -0 "$pid" 2>/dev/null; then
+    say "$part did not stop within ${seconds}s; killing it"
+    # launch made it the leader of its own process group: kill what it started too (kc.sh's java)
+    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+  fi
   rm -f "$RUN/$part.pid"
 }
 
@@ -265,7 +381,7 @@ status_part() {
   fi
 }
 
-parts() { if [ $# -eq 0 ]; then echo kafka ferretdb mailpit; else echo "$@"; fi; }
+parts() { if [ $# -eq 0 ]; then echo kafka ferretdb mailpit keycloak; else echo "$@"; fi; }
 
 cmd=${1:-}; shift || true
 case "$cmd" in
@@ -278,6 +394,7 @@ case "$cmd" in
     install_mailpit >&2; echo "$MAILPIT_BIN" ;;
   status)
     status_part kafka $KAFKA_PORT; status_part ferretdb $FERRETDB_PORT; status_part mailpit $SMTP_PORT
+    status_part keycloak $KEYCLOAK_PORT
     echo "data: $DATA   cache: $CACHE" ;;
-  *) sed -n '2,11p' "$0"; exit 2 ;;
+  *) sed -n '2,12p' "$0"; exit 2 ;;
 esac

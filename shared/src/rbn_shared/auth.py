@@ -1,25 +1,41 @@
-"""Bearer tokens from the environment, mapped to roles.
+"""Who is calling: bearer tokens mapped to roles.
 
 Roles: `district` (every network), `office:<network id>` (its own network only) and `reader`
-(read only). The token table is a JSON object in the service's `..._AUTH_TOKENS` variable, e.g.
-`{"<long random token>": "district", "<another>": "office:bochum"}`. Tokens are compared in
-constant time and never logged.
+(read only). Two ways a token becomes a `Principal`:
+
+- **OpenID Connect** (`rbn_shared.oidc`, docs/sign-in.md): an access token signed by the
+  provider named in RBN_OIDC_ISSUER; its groups or roles claim gives the role, its `sub` the
+  subject.
+- **A static token table**, for tests and development only: a JSON object in the service's
+  `..._AUTH_TOKENS` variable, e.g. `{"<long random token>": "district", "<another>":
+  "office:bochum"}`. With RBN_ENVIRONMENT=production a service refuses to start with one.
+
+A service's bootstrap sets `app.state.authenticator = authenticator_from(settings,
+tokens=settings.auth_tokens)`; the `Caller` dependency then asks it. (Apps that still set only
+`app.state.tokens = TokenTable(...)` keep working as before.) Tokens are compared in constant
+time and never logged.
 """
 
 from __future__ import annotations
 
 import hmac
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import SecretStr
 
 from rbn_shared.http import Problem
+from rbn_shared.logging import get_logger
+from rbn_shared.settings import AuthSettings, ServiceSettings
+
+log = get_logger(__name__)
 
 DISTRICT = "district"
 READER = "reader"
+OFFICE = "office"
 OFFICE_PREFIX = "office:"
 
 
@@ -27,15 +43,16 @@ OFFICE_PREFIX = "office:"
 class Principal:
     role: str  # district, office or reader
     network_id: str | None = None  # for an office: its network
+    subject: str | None = None  # who: the access token's `sub` (None for a static token)
 
     @classmethod
-    def parse(cls, role: str) -> Principal:
+    def parse(cls, role: str, subject: str | None = None) -> Principal:
         if role == DISTRICT:
-            return cls(DISTRICT)
+            return cls(DISTRICT, subject=subject)
         if role == READER:
-            return cls(READER)
+            return cls(READER, subject=subject)
         if role.startswith(OFFICE_PREFIX) and len(role) > len(OFFICE_PREFIX):
-            return cls("office", role[len(OFFICE_PREFIX) :])
+            return cls(OFFICE, role[len(OFFICE_PREFIX) :], subject=subject)
         raise ValueError(f"unknown role {role!r}: use district, reader or office:<network id>")
 
     def can_read(self, network_id: str | None = None) -> bool:
@@ -45,7 +62,7 @@ class Principal:
         """District staff write everywhere; an office only in its own network."""
         if self.role == DISTRICT:
             return True
-        return self.role == "office" and network_id is not None and network_id == self.network_id
+        return self.role == OFFICE and network_id is not None and network_id == self.network_id
 
     def require_write(self, network_id: str | None) -> None:
         if self.role == READER:
@@ -61,12 +78,51 @@ class Principal:
             )
 
 
+def missing_token() -> Problem:
+    """401 for a request without a bearer token (RFC 6750: no error code then)."""
+    return Problem(
+        401,
+        "Unauthorized",
+        "A valid bearer token is required.",
+        kind="unauthorized",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+def invalid_token(description: str) -> Problem:
+    """401 for a token that is not accepted; `description` says why (ASCII, no secrets)."""
+    return Problem(
+        401,
+        "Unauthorized",
+        f"The bearer token is not accepted: {description}",
+        kind="unauthorized",
+        headers={
+            "WWW-Authenticate": f'Bearer error="invalid_token", error_description="{description}"'
+        },
+    )
+
+
+class Authenticator(Protocol):
+    """Turns a presented bearer token into a principal, or raises a `Problem` (401, 403, 503)."""
+
+    async def authenticate(self, token: str) -> Principal: ...
+
+    async def prepare(self) -> None:
+        """Optional warm-up at start-up (fetches the provider's keys); never raises."""
+
+
 class TokenTable:
-    def __init__(self, tokens: dict[str, str] | dict[SecretStr, str] | None) -> None:
+    """Static bearer tokens (tests and development only)."""
+
+    def __init__(self, tokens: Mapping[str, str] | Mapping[SecretStr, str] | None = None) -> None:
         self._entries = [
             ((t.get_secret_value() if isinstance(t, SecretStr) else t).encode(), Principal.parse(r))
             for t, r in (tokens or {}).items()
         ]
+
+    @property
+    def empty(self) -> bool:
+        return not self._entries
 
     def principal_for(self, token: str) -> Principal | None:
         presented = token.encode()
@@ -76,26 +132,92 @@ class TokenTable:
                 found = principal
         return found
 
+    async def authenticate(self, token: str) -> Principal:
+        principal = self.principal_for(token)
+        if principal is None:
+            raise invalid_token("unknown token")
+        return principal
+
+    async def prepare(self) -> None:
+        return None
+
+
+class TableThenOidc:
+    """Development: a static token from the table if it is one, else an OpenID Connect token."""
+
+    def __init__(self, table: TokenTable, oidc: Authenticator) -> None:
+        self.table = table
+        self.oidc = oidc
+
+    async def authenticate(self, token: str) -> Principal:
+        return self.table.principal_for(token) or await self.oidc.authenticate(token)
+
+    async def prepare(self) -> None:
+        await self.oidc.prepare()
+
+
+class AuthConfigurationError(ValueError):
+    """The sign-in settings do not fit the environment; the service must not start."""
+
+
+def authenticator_from(
+    settings: AuthSettings | ServiceSettings,
+    *,
+    tokens: Mapping[str, str] | Mapping[SecretStr, str] | None = None,
+) -> Authenticator:
+    """The authenticator a service uses, from its settings (`settings.auth`) and token table.
+
+    Production: OpenID Connect only; a token table or a missing issuer is an
+    `AuthConfigurationError`. Development: the table (if any) first, then OpenID Connect (if an
+    issuer is set). No network call is made here: keys are fetched at the first token.
+    """
+    auth = settings.auth if isinstance(settings, ServiceSettings) else settings
+    table = TokenTable(tokens)
+    if auth.environment == "production":
+        if not table.empty:
+            raise AuthConfigurationError(
+                "RBN_ENVIRONMENT=production refuses static bearer tokens (the service's "
+                "..._AUTH_TOKENS): they are for tests and development only. Staff and machine "
+                "clients sign in through OpenID Connect (RBN_OIDC_ISSUER, docs/sign-in.md); set "
+                "RBN_ENVIRONMENT=development to use a token table locally."
+            )
+        if auth.oidc_issuer is None:
+            raise AuthConfigurationError(
+                "RBN_ENVIRONMENT=production needs RBN_OIDC_ISSUER (the OpenID Connect provider "
+                "whose access tokens the API accepts, e.g. https://login.example/realms/rbn) "
+                "and RBN_OIDC_AUDIENCE (default rbn-api); see docs/sign-in.md."
+            )
+    if auth.oidc_issuer is None:
+        if table.empty:
+            log.warning(
+                "no way to sign in: neither RBN_OIDC_ISSUER nor a token table is set, every "
+                "request with a token is refused"
+            )
+        return table
+    from rbn_shared.oidc import OidcAuthenticator  # oidc imports this module
+
+    oidc = OidcAuthenticator(auth)
+    return oidc if table.empty else TableThenOidc(table, oidc)
+
 
 _bearer = HTTPBearer(auto_error=False)
 
 
-def authenticated(
+async def authenticated(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """FastAPI dependency: the caller's principal, or 401."""
-    table: TokenTable = request.app.state.tokens
-    principal = table.principal_for(credentials.credentials) if credentials else None
-    if principal is None:
-        raise Problem(
-            401,
-            "Unauthorized",
-            "A valid bearer token is required.",
-            kind="unauthorized",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    return principal
+    """FastAPI dependency: the caller's principal, or a problem (401, 403, 503)."""
+    authenticator: Authenticator | None = getattr(request.app.state, "authenticator", None)
+    if authenticator is None:  # an app wired before OpenID Connect: its token table alone
+        table: TokenTable = request.app.state.tokens
+        principal = table.principal_for(credentials.credentials) if credentials else None
+        if principal is None:
+            raise missing_token()
+        return principal
+    if credentials is None:
+        raise missing_token()
+    return await authenticator.authenticate(credentials.credentials)
 
 
 Caller = Annotated[Principal, Depends(authenticated)]
