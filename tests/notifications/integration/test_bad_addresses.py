@@ -160,7 +160,8 @@ async def test_a_failed_welcome_goes_to_the_corrected_address_exactly_once(
 def utf8_mail(ex: Examples, address: str) -> str:
     payload = ex.conference_scheduled([ex.invitee(1)])
     planned = plan("conference-scheduled", payload, Addressing())[0]
-    recipient = Recipient.of(address, "Jürgen Müller", Role.INVITEE)
+    recipient = Recipient.candidate(address, "Jürgen Müller", Role.INVITEE)
+    assert isinstance(recipient, Recipient), "a UTF-8 address the policy takes"
     renderer = MailRenderer(UnsubscribeLinks("secret", "https://mail.example.org"))
     mail = renderer.render(planned.rule, recipient, payload, stamp=datetime.now(UTC))
     return compose(

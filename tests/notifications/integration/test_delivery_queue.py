@@ -14,13 +14,18 @@ import pytest
 from prometheus_client import REGISTRY
 from pymongo import AsyncMongoClient
 
+from notifications.adapters.documents import (
+    delivery_from_document,
+    delivery_to_document,
+    message_to_document,
+)
 from notifications.adapters.repositories import (
+    DELIVERIES,
     MESSAGES,
     QUEUE,
     DeliveryRepository,
-    DevelopmentRepository,
-    DirectoryRepository,
     PreferencesRepository,
+    Repositories,
 )
 from notifications.adapters.smtp import SendFailed
 from notifications.domain.delivery import (
@@ -35,7 +40,7 @@ from notifications.domain.preferences import Topic
 from notifications.domain.rules import Category
 from notifications.rendering.links import UnsubscribeLinks
 from notifications.rendering.mails import MailRenderer
-from notifications.service_layer.dispatch import Dispatcher
+from notifications.service_layer.dispatch import Dispatcher, Sending
 from notifications.service_layer.notifier import Notifier, Sender
 from notifications.service_layer.preferences import change_preferences
 from rbn_shared.events import Envelope, new_event
@@ -81,12 +86,7 @@ class RecordingSender:
 
 def repository(db: Any) -> DeliveryRepository:
     """What one service instance builds: its own locks, the shared database."""
-    return DeliveryRepository(
-        AggregateStore(db["deliveries"], KeyedLocks()),
-        db["delivery_attempts"],
-        db[QUEUE],
-        db[MESSAGES],
-    )
+    return DeliveryRepository(AggregateStore(db[DELIVERIES], KeyedLocks()), db)
 
 
 def dispatcher(
@@ -95,13 +95,15 @@ def dispatcher(
     return Dispatcher(
         deliveries=deliveries,
         sender=sender,
-        envelope_sender="bildungsnetzwerke@example.org",
+        sending=Sending(
+            envelope_sender="bildungsnetzwerke@example.org",
+            concurrency=8,
+            poll_seconds=0.1,
+            retry=RetryPolicy(max_attempts=5, base_seconds=30, max_seconds=300),
+            lease=timedelta(minutes=5),
+            in_doubt=InDoubtPolicy.RESEND,
+        ),
         events_topic="test.notifications.events",
-        retry=RetryPolicy(max_attempts=5, base_seconds=30, max_seconds=300),
-        lease=timedelta(minutes=5),
-        in_doubt=InDoubtPolicy.RESEND,
-        concurrency=8,
-        poll_seconds=0.1,
         clock=clock,
         service=service,
     )
@@ -133,8 +135,8 @@ def message_of(delivery: Delivery) -> RenderedMessage:
 
 async def store_unqueued(db: Any, deliveries: DeliveryRepository, doc: dict[str, Any]) -> None:
     """A delivery (and its message) as written right before a crash, without its queue entry."""
-    delivery = Delivery.from_document(doc)
-    await db[MESSAGES].insert_one(message_of(delivery).to_document())
+    delivery = delivery_from_document(doc)
+    await db[MESSAGES].insert_one(message_to_document(message_of(delivery)))
     await deliveries.store.insert(doc)
 
 
@@ -146,7 +148,7 @@ def mails(service: str, outcome: str) -> float:
 async def status_of(deliveries: DeliveryRepository, delivery_id: str) -> DeliveryStatus:
     found = await deliveries.get(delivery_id)
     assert found is not None
-    return found[0].status
+    return found.delivery.status
 
 
 async def test_a_pending_delivery_without_queue_entry_is_sent_after_the_repair(
@@ -160,7 +162,7 @@ async def test_a_pending_delivery_without_queue_entry_is_sent_after_the_repair(
     sending = dispatcher(deliveries, sender, clock, service)
     # The process died after storing the delivery and before queueing it.
     lost = pending("lost.queue@example.org")
-    await store_unqueued(db, deliveries, lost.to_document())
+    await store_unqueued(db, deliveries, delivery_to_document(lost))
     assert await deliveries.queued() == 0
 
     assert await sending.dispatch_due() == 0, "the dispatcher only reads the queue"
@@ -206,26 +208,27 @@ async def test_the_queue_holds_exactly_the_pending_deliveries_as_they_settle(
     assert await status_of(deliveries, accepted.delivery_id) is DeliveryStatus.SENT
     assert await status_of(deliveries, refused.delivery_id) is DeliveryStatus.FAILED
     assert await deliveries.queued() == 1, "only the one to retry stays queued"
-    retry = await deliveries.get(later.delivery_id)
-    assert retry is not None
-    assert retry[0].status is DeliveryStatus.PENDING
-    assert retry[0].next_attempt_at is not None
-    assert retry[0].next_attempt_at > clock.now
-    entries = await deliveries.due(retry[0].next_attempt_at, limit=10)
+    found_later = await deliveries.get(later.delivery_id)
+    assert found_later is not None
+    retry = found_later.delivery
+    assert retry.status is DeliveryStatus.PENDING
+    assert retry.next_attempt_at is not None
+    assert retry.next_attempt_at > clock.now
+    entries = await deliveries.due(retry.next_attempt_at, limit=10)
     assert [(e.delivery_id, e.next_attempt_at) for e in entries] == [
-        (later.delivery_id, retry[0].next_attempt_at)
+        (later.delivery_id, retry.next_attempt_at)
     ], "the entry follows the rescheduled attempt"
     assert await deliveries.due(clock.now, limit=10) == [], "not due before its time"
     assert mails(service, "sent") == 1
     assert mails(service, "failed") == 1
 
-    clock.now = retry[0].next_attempt_at
+    clock.now = retry.next_attempt_at
     assert await sending.dispatch_due() == 1
     await sending.drain()
     assert await deliveries.queued() == 1, "still failing: rescheduled again"
     found = await deliveries.get(later.delivery_id)
     assert found is not None
-    assert found[0].attempts == 2
+    assert found.delivery.attempts == 2
 
 
 async def test_entries_left_by_a_crash_after_the_record_are_corrected_not_sent(
@@ -242,13 +245,13 @@ async def test_entries_left_by_a_crash_after_the_record_are_corrected_not_sent(
     await store_unqueued(
         db,
         deliveries,
-        {**settled.to_document(), "status": "sent", "attempts": 1, "next_attempt_at": None},
+        {**delivery_to_document(settled), "status": "sent", "attempts": 1, "next_attempt_at": None},
     )
     await queue.insert_one({"_id": settled.delivery_id, "next_attempt_at": T0})
     # Rescheduled to a later attempt, but the process died before moving its entry.
     later_at = T0 + timedelta(minutes=10)
     rescheduled = pending("rescheduled.queue@example.org", at=later_at)
-    await store_unqueued(db, deliveries, rescheduled.to_document())
+    await store_unqueued(db, deliveries, delivery_to_document(rescheduled))
     await queue.insert_one({"_id": rescheduled.delivery_id, "next_attempt_at": T0})
     # An entry for a delivery that does not exist.
     await queue.insert_one({"_id": "no-such-delivery", "next_attempt_at": T0})
@@ -301,10 +304,7 @@ async def test_two_instances_send_each_queued_delivery_once(
 def notifier(db: Any, deliveries: DeliveryRepository, announced: list[str]) -> Notifier:
     locks = KeyedLocks()
     return Notifier(
-        deliveries=deliveries,
-        directory=DirectoryRepository(AggregateStore(db["directory"], locks)),
-        preferences=PreferencesRepository(AggregateStore(db["preferences"], locks)),
-        developments=DevelopmentRepository(db["developments"]),
+        repositories=Repositories.over(db, locks, deliveries.store),
         renderer=MailRenderer(UnsubscribeLinks("secret", "https://x.example.org")),
         sender=Sender("bildungsnetzwerke@example.org", "Bildungsnetzwerke"),
         clock=Clock(T0),
@@ -401,8 +401,12 @@ async def test_a_delivery_stored_with_its_message_inside_is_still_sent(
     old = pending("inside.queue@example.org")
     rendered = message_of(old)
     # The form of the records before the messages were stored apart.
-    document = {**old.to_document(), "message": rendered.text, "message_id": rendered.message_id}
-    document.pop("event_count")
+    document = {
+        **delivery_to_document(old),
+        "message": rendered.text,
+        "message_id": rendered.message_id,
+    }
+    assert "event_count" not in document, "nor did they count their events"
     await deliveries.store.insert(document)
     await db[QUEUE].insert_one({"_id": old.delivery_id, "next_attempt_at": T0})
 

@@ -13,11 +13,11 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from notifications.adapters.repositories import (
+    DELIVERIES,
     DeliveryRepository,
     DevelopmentRepository,
     DirectoryRepository,
-    PreferencesRepository,
-    ScheduleRepository,
+    Repositories,
 )
 from notifications.domain.recipients import Contact, DistrictCoordination
 from notifications.domain.report import development_of
@@ -45,30 +45,20 @@ class Clock:
 def scheduler(db: Any, clock: Clock) -> tuple[ReportScheduler, DeliveryRepository]:
     """What one service instance builds: its own locks, the shared database."""
     locks = KeyedLocks()
-    deliveries = DeliveryRepository(
-        AggregateStore(db["deliveries"], locks),
-        db["attempts"],
-        db["delivery_queue"],
-        db["delivery_messages"],
-    )
-    developments = DevelopmentRepository(db["developments"])
+    repositories = Repositories.over(db, locks, AggregateStore(db[DELIVERIES], locks))
     notifier = Notifier(
-        deliveries=deliveries,
-        directory=DirectoryRepository(AggregateStore(db["directory"], locks)),
-        preferences=PreferencesRepository(AggregateStore(db["preferences"], locks)),
-        developments=developments,
+        repositories=repositories,
         renderer=MailRenderer(UnsubscribeLinks("secret", "https://x.example.org")),
         sender=Sender("bildungsnetzwerke@example.org", "Bildungsnetzwerke"),
         clock=clock,
     )
     reports = ReportScheduler(
-        schedules=ScheduleRepository(AggregateStore(db["schedules"], locks)),
-        developments=developments,
+        repositories=repositories,
         notifier=notifier,
         interval=WEEK,
         clock=clock,
     )
-    return reports, deliveries
+    return reports, repositories.deliveries
 
 
 async def test_one_report_per_period_across_instances_and_restarts(

@@ -103,9 +103,7 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
     app.state.tokens = TokenTable({"district-token": "district"})
     # The refusal comes before any repository is used: none is needed.
     app.state.services = api.ApiServices(
-        deliveries=None,  # type: ignore[arg-type]
-        preferences=None,  # type: ignore[arg-type]
-        directory=None,  # type: ignore[arg-type]
+        repositories=None,  # type: ignore[arg-type]
         links=UnsubscribeLinks("secret", "https://mail.example.org"),
         pages=PageRenderer(),
         clock=lambda: STAMP,

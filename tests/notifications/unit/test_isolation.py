@@ -6,6 +6,7 @@ expects); everything else (rules, rendering, composing, the events) is the real 
 
 from __future__ import annotations
 
+import copy
 import email
 import email.policy
 import uuid
@@ -22,6 +23,9 @@ from notifications.adapters.repositories import (
     DevelopmentRepository,
     DirectoryRepository,
     PreferencesRepository,
+    Repositories,
+    ScheduleRepository,
+    StoredDelivery,
 )
 from notifications.domain.delivery import (
     Delivery,
@@ -92,9 +96,11 @@ class MemoryDeliveries(DeliveryRepository):
                 new.add(delivery.delivery_id)
         return new
 
-    async def get(self, delivery_id: str) -> tuple[Delivery, int] | None:
+    async def get(self, delivery_id: str) -> StoredDelivery | None:
         found = self.stored.get(delivery_id)
-        return (found, 1) if found is not None else None
+        if found is None:
+            return None
+        return StoredDelivery(found, version=1, event_count=len(self.events[delivery_id]))
 
     async def message(self, delivery_id: str) -> RenderedMessage | None:
         return self.messages.get(delivery_id)
@@ -173,11 +179,15 @@ def notifier(
     renderer: MailRenderer | None = None,
 ) -> tuple[Notifier, MemoryDeliveries, MemoryDirectory]:
     deliveries, directory = MemoryDeliveries(), MemoryDirectory()
-    handler = Notifier(
+    repositories = Repositories(
         deliveries=deliveries,
         directory=directory,
         preferences=MemoryPreferences(),
         developments=MemoryDevelopments(),
+        schedules=ScheduleRepository(_store("schedules")),
+    )
+    handler = Notifier(
+        repositories=repositories,
         renderer=renderer or MailRenderer(UnsubscribeLinks("secret", "https://mail.example.org")),
         sender=Sender("bildungsnetzwerke@bezreg.example.org", "Bildungsnetzwerke"),
         clock=lambda: NOW,
@@ -244,7 +254,9 @@ async def test_a_refused_address_fails_one_delivery_and_the_eleven_others_are_st
     assert event.type == "notification-failed"
     assert event.causation_id == str(envelope.event_id)
     assert event.aggregate_id == failed.delivery_id
-    assert (event.aggregate_version, failed.event_count) == (1, 1), "its first event"
+    assert (event.aggregate_version, len(deliveries.events[failed.delivery_id])) == (1, 1), (
+        "its first event"
+    )
     assert failed.delivery_id not in deliveries.messages, "nothing to send: no message"
     assert event.payload["permanent"] is True
     assert event.payload["reason"] == failed.last_error
@@ -361,8 +373,8 @@ async def test_a_welcome_refused_by_the_server_is_remembered_for_a_correction() 
     ex = Examples(tag=uuid.uuid4().hex[:8])
     cause = await handle(handler, ex.committee_member_added())
     address = ex.email("anna.schmidt")
-    welcome = deliveries.stored[delivery_id_for(cause.event_id, address)]
-    failed, _ = welcome.permanent_failure(1, "550 no such mailbox", NOW)
+    failed = copy.copy(deliveries.stored[delivery_id_for(cause.event_id, address)])
+    assert failed.permanent_failure(1, "550 no such mailbox", NOW) != []
 
     await handler.remember_unsent_welcome(failed)  # what the dispatcher calls
 

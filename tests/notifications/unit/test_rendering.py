@@ -136,11 +136,12 @@ def test_only_reminders_and_reports_carry_an_unsubscribe_link() -> None:
 def test_calendar_request_and_cancel_parse_back() -> None:
     invitee = EX.invitee(1)
     calendars = {t: m.calendar for _, t, m in rendered_all() if m.calendar is not None}
-    request = Calendar.from_ical(calendars["conference-invitation"])
-    cancel = Calendar.from_ical(calendars["conference-cancelled"])
-    moved = Calendar.from_ical(calendars["conference-rescheduled"])
+    request = Calendar.from_ical(calendars["conference-invitation"].ics)
+    cancel = Calendar.from_ical(calendars["conference-cancelled"].ics)
+    moved = Calendar.from_ical(calendars["conference-rescheduled"].ics)
     assert str(request["METHOD"]) == "REQUEST"
     assert str(cancel["METHOD"]) == "CANCEL"
+    assert all(str(Calendar.from_ical(c.ics)["METHOD"]) == c.method for c in calendars.values())
     entries = [next(iter(c.walk("VEVENT"))) for c in (request, moved, cancel)]
     assert {str(e["UID"]) for e in entries} == {conference_uid(EX.conference_id)}
     assert [int(str(e["SEQUENCE"])) for e in entries] == [0, 1, 2]

@@ -136,7 +136,8 @@ def test_addresses_are_validated(address: str) -> None:
 
 
 def test_names_lose_line_breaks() -> None:
-    recipient = Recipient.of("Anna@Schule.example.org", "Anna\r\nBcc: x", Role.INVITEE)
+    recipient = Recipient.candidate("Anna@Schule.example.org", "Anna\r\nBcc: x", Role.INVITEE)
+    assert isinstance(recipient, Recipient)
     assert recipient.email == "anna@schule.example.org"
     assert recipient.name == "Anna Bcc: x"
     assert Audience.INVITEES.value == "invitees"

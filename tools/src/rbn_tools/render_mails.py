@@ -133,7 +133,7 @@ def render(out: Path, screenshots: bool) -> list[tuple[str, str]]:
             (out / f"{template}.txt").write_text(f"Betreff: {mail.subject}\n\n{mail.text}")
             (out / f"{template}.html").write_text(mail.html)
             if mail.calendar:
-                (out / f"{template}.ics").write_bytes(mail.calendar)
+                (out / f"{template}.ics").write_bytes(mail.calendar.ics)
             if screenshots:
                 screenshot(out / f"{template}.html", out / f"{template}.png")
             index.append((template, mail.subject))

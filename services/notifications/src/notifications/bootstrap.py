@@ -9,28 +9,14 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
-from notifications.adapters.repositories import (
-    ATTEMPTS,
-    DELIVERIES,
-    DEVELOPMENTS,
-    DIRECTORY,
-    MESSAGES,
-    PREFERENCES,
-    QUEUE,
-    SCHEDULES,
-    DeliveryRepository,
-    DevelopmentRepository,
-    DirectoryRepository,
-    PreferencesRepository,
-    ScheduleRepository,
-)
+from notifications.adapters.repositories import DELIVERIES, Repositories
 from notifications.adapters.smtp import SmtpConfig, SmtpSender
 from notifications.domain.delivery import InDoubtPolicy, RetryPolicy
 from notifications.entrypoints import api
 from notifications.entrypoints.consumers import reactions
 from notifications.rendering.links import UnsubscribeLinks
 from notifications.rendering.mails import MailRenderer, PageRenderer
-from notifications.service_layer.dispatch import Dispatcher
+from notifications.service_layer.dispatch import Dispatcher, Sending
 from notifications.service_layer.notifier import Notifier, Sender
 from notifications.service_layer.reports import ReportScheduler
 from notifications.settings import DEVELOPMENT_SIGNING_SECRET, NotificationsSettings
@@ -43,7 +29,6 @@ from rbn_shared.http import (
     install_problem_handlers,
 )
 from rbn_shared.logging import get_logger
-from rbn_shared.outbox import AggregateStore
 from rbn_shared.runtime import Runtime
 
 log = get_logger(__name__)
@@ -65,17 +50,10 @@ class Wiring:
 
 def build(settings: NotificationsSettings) -> Wiring:
     runtime = Runtime(settings, SERVICE)
-    db = runtime.db
     # The relay's full sweep reads every delivery (on FerretDB every document), so notifications
     # sweeps every OUTBOX_SWEEP_SECONDS (default 300 s), not 10 s. Events of this process's own
-    # writes go out at once regardless. The rendered messages live apart, in MESSAGES.
-    deliveries_store = runtime.store(DELIVERIES)
-    deliveries = DeliveryRepository(deliveries_store, db[ATTEMPTS], db[QUEUE], db[MESSAGES])
-    # Stores without events of their own: versioned and locked, but not scanned by the relay.
-    directory = DirectoryRepository(AggregateStore(db[DIRECTORY], runtime.locks))
-    preferences = PreferencesRepository(AggregateStore(db[PREFERENCES], runtime.locks))
-    schedules = ScheduleRepository(AggregateStore(db[SCHEDULES], runtime.locks))
-    developments = DevelopmentRepository(db[DEVELOPMENTS])
+    # writes go out at once regardless. The rendered messages live apart.
+    repositories = Repositories.over(runtime.db, runtime.locks, runtime.store(DELIVERIES))
 
     links = UnsubscribeLinks(settings.unsubscribe_secret.get_secret_value(), settings.base_url)
     smtp = SmtpSender(
@@ -89,28 +67,28 @@ def build(settings: NotificationsSettings) -> Wiring:
             pool_size=settings.send_concurrency,
         )
     )
-    dispatcher = Dispatcher(
-        deliveries=deliveries,
-        sender=smtp,
+    sending = Sending(
         envelope_sender=str(settings.mail_from),
-        events_topic=settings.topics.notifications,
+        concurrency=settings.send_concurrency,
+        poll_seconds=settings.dispatch_poll_seconds,
         retry=RetryPolicy(
             settings.send_max_attempts, settings.retry_base_seconds, settings.retry_max_seconds
         ),
         lease=timedelta(seconds=settings.claim_lease_seconds),
         in_doubt=InDoubtPolicy(settings.in_doubt_policy),
-        concurrency=settings.send_concurrency,
-        poll_seconds=settings.dispatch_poll_seconds,
+    )
+    dispatcher = Dispatcher(
+        deliveries=repositories.deliveries,
+        sender=smtp,
+        sending=sending,
+        events_topic=settings.topics.notifications,
         clock=utc_now,
         service=SERVICE,
         # A failed committee welcome is remembered, to go again to a corrected address.
         on_failed=lambda delivery: notifier.remember_unsent_welcome(delivery),
     )
     notifier = Notifier(
-        deliveries=deliveries,
-        directory=directory,
-        preferences=preferences,
-        developments=developments,
+        repositories=repositories,
         renderer=MailRenderer(links),
         sender=Sender(str(settings.mail_from), settings.mail_from_name),
         clock=utc_now,
@@ -118,8 +96,7 @@ def build(settings: NotificationsSettings) -> Wiring:
         events_topic=settings.topics.notifications,
     )
     reports = ReportScheduler(
-        schedules=schedules,
-        developments=developments,
+        repositories=repositories,
         notifier=notifier,
         interval=settings.report_interval,
         clock=utc_now,
@@ -140,8 +117,8 @@ def build(settings: NotificationsSettings) -> Wiring:
     runtime.every("district-report", settings.report_check_seconds, check_report)
 
     async def prepare() -> None:
-        await deliveries.create_indexes()
-        await developments.create_indexes()
+        await repositories.deliveries.create_indexes()
+        await repositories.developments.create_indexes()
         if settings.unsubscribe_secret.get_secret_value() == DEVELOPMENT_SIGNING_SECRET:
             log.warning(
                 "NOTIFICATIONS_UNSUBSCRIBE_SECRET is not set: unsubscribe links are signed with "
@@ -169,9 +146,7 @@ def build(settings: NotificationsSettings) -> Wiring:
     document_problems(app)
     app.state.tokens = TokenTable(settings.auth_tokens)
     app.state.services = api.ApiServices(
-        deliveries=deliveries,
-        preferences=preferences,
-        directory=directory,
+        repositories=repositories,
         links=links,
         pages=PageRenderer(),
         clock=utc_now,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AnyHttpUrl, EmailStr, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
@@ -11,6 +11,9 @@ from pydantic_settings import SettingsConfigDict
 from rbn_shared.settings import ServiceSettings
 
 DEVELOPMENT_SIGNING_SECRET = "development-only-unsubscribe-secret"  # noqa: S105 - flagged at start
+
+# Every timing setting here is a period in seconds, and none may be zero or negative.
+Seconds = Annotated[float, Field(gt=0)]
 
 
 class NotificationsSettings(ServiceSettings):
@@ -25,32 +28,28 @@ class NotificationsSettings(ServiceSettings):
     smtp_starttls: bool = Field(default=False, description="Upgrade the connection with STARTTLS.")
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
-    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    smtp_timeout_seconds: Seconds = 30.0
     mail_from: EmailStr = "bildungsnetzwerke@bezreg-arnsberg.nrw.de"
     mail_from_name: str = "Regionale Bildungsnetzwerke im Regierungsbezirk Arnsberg"
 
     # Sending: how many at once, and how transient failures are retried
     send_concurrency: int = Field(default=4, ge=1, le=64)
     send_max_attempts: int = Field(default=8, ge=1)
-    retry_base_seconds: float = Field(default=30.0, gt=0)
-    retry_max_seconds: float = Field(default=3600.0, gt=0)
-    dispatch_poll_seconds: float = Field(default=2.0, gt=0)
-    outbox_sweep_seconds: float = Field(
-        default=300.0,
-        gt=0,
+    retry_base_seconds: Seconds = 30.0
+    retry_max_seconds: Seconds = 3600.0
+    dispatch_poll_seconds: Seconds = 2.0
+    outbox_sweep_seconds: Seconds = Field(
+        300.0,
         description="How often the outbox relay looks through all deliveries for events that a "
         "crash left unpublished (a scan; also at start-up and after an outage).",
     )
-    queue_repair_seconds: float = Field(
-        default=300.0,
-        gt=0,
+    queue_repair_seconds: Seconds = Field(
+        300.0,
         description="How often pending deliveries missing from the delivery queue are looked "
         "for (a scan of all deliveries; also once at start-up).",
     )
-    claim_lease_seconds: float = Field(
-        default=300.0,
-        gt=0,
-        description="After this long, an attempt whose sender vanished counts as in doubt.",
+    claim_lease_seconds: Seconds = Field(
+        300.0, description="After this long, an attempt whose sender vanished counts as in doubt."
     )
     in_doubt_policy: Literal["resend", "give_up"] = Field(
         default="resend",
@@ -64,7 +63,7 @@ class NotificationsSettings(ServiceSettings):
 
     # District report
     report_interval: timedelta = Field(default=timedelta(days=7))
-    report_check_seconds: float = Field(default=60.0, gt=0)
+    report_check_seconds: Seconds = 60.0
 
     @property
     def base_url(self) -> str:

@@ -30,22 +30,40 @@ minutes): such a mail is late, never lost.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from notifications.adapters.batching import Batcher
+from notifications.adapters.documents import (
+    delivery_event_count,
+    delivery_from_document,
+    delivery_to_document,
+    development_from_document,
+    development_to_document,
+    district_from_document,
+    district_to_document,
+    message_from_document,
+    message_to_document,
+    network_from_document,
+    network_to_document,
+    preferences_from_document,
+    preferences_to_document,
+    schedule_from_document,
+    schedule_to_document,
+)
 from notifications.domain.delivery import Delivery, DeliveryStatus, RenderedMessage
-from notifications.domain.preferences import Preferences, Topic
+from notifications.domain.preferences import Preferences
 from notifications.domain.recipients import DISTRICT_ID, DistrictCoordination, NetworkDirectory
 from notifications.domain.report import Development, ReportSchedule
 from rbn_shared.mongo import Document, insert_new
-from rbn_shared.outbox import AggregateStore, OutboxRecord
+from rbn_shared.outbox import AggregateStore, KeyedLocks, OutboxRecord
 
 DELIVERIES = "deliveries"
 ATTEMPTS = "delivery_attempts"
@@ -58,6 +76,23 @@ SCHEDULES = "schedules"
 
 REPORT_SCHEDULE_ID = "district-report"
 
+RecordT = TypeVar("RecordT")
+
+
+@dataclass(frozen=True)
+class StoredDelivery:
+    """A delivery as read: its state, the document's version, and how many events it caused."""
+
+    delivery: Delivery
+    version: int
+    event_count: int
+
+
+def _stored(doc: Document) -> StoredDelivery:
+    return StoredDelivery(
+        delivery_from_document(doc), int(doc["version"]), delivery_event_count(doc)
+    )
+
 
 @dataclass(frozen=True)
 class QueueEntry:
@@ -68,17 +103,14 @@ class QueueEntry:
 
 
 class DeliveryRepository:
-    def __init__(
-        self,
-        store: AggregateStore,
-        attempts: AsyncCollection[Document],
-        queue: AsyncCollection[Document],
-        messages: AsyncCollection[Document],
-    ) -> None:
+    """The deliveries (`store`, whose outbox the relay publishes) and, in the same database,
+    their attempts' claims, their queue and their rendered messages."""
+
+    def __init__(self, store: AggregateStore, db: AsyncDatabase[Document]) -> None:
         self.store = store
-        self._attempts = attempts
-        self._queue = queue
-        self._messages = messages
+        self._attempts = db[ATTEMPTS]
+        self._queue = db[QUEUE]
+        self._messages = db[MESSAGES]
         self._claims: Batcher[Document, bool] = Batcher(self._insert_claims)
         self._message_reads: Batcher[str, RenderedMessage | None] = Batcher(self._read_messages)
 
@@ -98,9 +130,12 @@ class DeliveryRepository:
         """Store the rendered messages in one write, then the new deliveries in one more (each
         with its events, by delivery id), then queue the pending ones; returns the ids that were
         new (the others existed, and so did their messages: a repeat keeps the first one)."""
-        await insert_new(self._messages, [m.to_document() for m in messages])
-        docs = [d.to_document() for d in deliveries]
+        await insert_new(self._messages, [message_to_document(m) for m in messages])
         by_id: dict[object, Sequence[OutboxRecord]] = dict((events or {}).items())
+        docs = [
+            {**delivery_to_document(d), "event_count": len(by_id.get(d.delivery_id, ()))}
+            for d in deliveries
+        ]
         new = {str(i) for i in await self.store.insert_all(docs, by_id)}
         entries = [
             {"_id": d.delivery_id, "next_attempt_at": d.next_attempt_at or d.created_at}
@@ -110,17 +145,19 @@ class DeliveryRepository:
         await insert_new(self._queue, entries)  # the repair step may have been quicker for some
         return new
 
-    async def get(self, delivery_id: str) -> tuple[Delivery, int] | None:
+    async def get(self, delivery_id: str) -> StoredDelivery | None:
         doc = await self.store.load(delivery_id)
-        if doc is None:
-            return None
-        return Delivery.from_document(doc), int(doc["version"])
+        return None if doc is None else _stored(doc)
 
-    async def save(
-        self, delivery: Delivery, expected_version: int, events: Sequence[OutboxRecord] = ()
-    ) -> int:
-        """The new state of a delivery (status, attempts, times, errors) with its events."""
-        return await self.store.save(delivery.to_document(), expected_version, events)
+    async def save(self, stored: StoredDelivery, events: Sequence[OutboxRecord] = ()) -> int:
+        """The new state of a delivery (status, attempts, times, errors) with its events (the
+        ones after `stored.event_count`), if the record is still at `stored.version`; returns
+        the new version, or raises VersionConflict."""
+        doc = {
+            **delivery_to_document(stored.delivery),
+            "event_count": stored.event_count + len(events),
+        }
+        return await self.store.save(doc, stored.version, events)
 
     async def message(self, delivery_id: str) -> RenderedMessage | None:
         """The delivery's rendered message, read by `_id` (reads at the same moment together)."""
@@ -129,7 +166,7 @@ class DeliveryRepository:
     async def _read_messages(self, delivery_ids: list[str]) -> list[RenderedMessage | None]:
         wanted = list(dict.fromkeys(delivery_ids))
         found = {
-            str(doc["_id"]): RenderedMessage.from_document(doc)
+            str(doc["_id"]): message_from_document(doc)
             async for doc in self._messages.find({"_id": {"$in": wanted}})
         }
         missing = [i for i in wanted if i not in found]
@@ -233,7 +270,7 @@ class DeliveryRepository:
             .sort("created_at", DESCENDING)
             .limit(limit)
         )
-        return [Delivery.from_document(doc) async for doc in cursor]
+        return [delivery_from_document(doc) async for doc in cursor]
 
     # ------------------------------------------------------------------ attempts
 
@@ -268,32 +305,20 @@ class DirectoryRepository:
         self.store = store
 
     async def network(self, network_id: str) -> tuple[NetworkDirectory | None, int | None]:
-        doc = await self.store.load(network_id)
-        if doc is None:
-            return None, None
-        return NetworkDirectory.from_document(doc), int(doc["version"])
+        return _versioned(await self.store.load(network_id), network_from_document)
 
     async def save_network(self, network: NetworkDirectory, version: int | None) -> None:
-        if version is None:
-            await self.store.insert(network.to_document())
-        else:
-            await self.store.save(network.to_document(), version)
+        await _write(self.store, network_to_document(network), version)
 
     async def networks(self) -> list[NetworkDirectory]:
         cursor = self.store.collection.find({"_id": {"$ne": DISTRICT_ID}}, {"outbox": 0})
-        return [NetworkDirectory.from_document(doc) async for doc in cursor]
+        return [network_from_document(doc) async for doc in cursor]
 
     async def district(self) -> tuple[DistrictCoordination | None, int | None]:
-        doc = await self.store.load(DISTRICT_ID)
-        if doc is None:
-            return None, None
-        return DistrictCoordination.from_document(doc), int(doc["version"])
+        return _versioned(await self.store.load(DISTRICT_ID), district_from_document)
 
     async def save_district(self, district: DistrictCoordination, version: int | None) -> None:
-        if version is None:
-            await self.store.insert(district.to_document())
-        else:
-            await self.store.save(district.to_document(), version)
+        await _write(self.store, district_to_document(district), version)
 
 
 class PreferencesRepository:
@@ -303,20 +328,11 @@ class PreferencesRepository:
     async def get(self, email: str) -> tuple[Preferences, int | None]:
         doc = await self.store.load(email.lower())
         if doc is None:
-            return Preferences(email.lower()), None
-        topics = frozenset(Topic(t) for t in doc.get("opted_out", []))
-        return Preferences(email.lower(), topics), int(doc["version"])
+            return Preferences(email.lower()), None  # everything switched on
+        return preferences_from_document(doc), int(doc["version"])
 
     async def save(self, preferences: Preferences, version: int | None, now: datetime) -> None:
-        doc = {
-            "_id": preferences.email,
-            "opted_out": sorted(t.value for t in preferences.opted_out),
-            "updated_at": now,
-        }
-        if version is None:
-            await self.store.insert(doc)
-        else:
-            await self.store.save(doc, version)
+        await _write(self.store, preferences_to_document(preferences, now), version)
 
 
 class DevelopmentRepository:
@@ -329,11 +345,11 @@ class DevelopmentRepository:
     async def add(self, development: Development) -> None:
         """Record once per event; a repeated event keeps its first recording (and period)."""
         with contextlib.suppress(DuplicateKeyError):
-            await self.collection.insert_one(development.to_document())
+            await self.collection.insert_one(development_to_document(development))
 
     async def recorded_between(self, start: datetime, end: datetime) -> list[Development]:
         cursor = self.collection.find({"recorded_at": {"$gte": start, "$lt": end}})
-        return [Development.from_document(doc) async for doc in cursor]
+        return [development_from_document(doc) async for doc in cursor]
 
 
 class ScheduleRepository:
@@ -341,18 +357,49 @@ class ScheduleRepository:
         self.store = store
 
     async def report_schedule(self) -> tuple[ReportSchedule | None, int | None]:
-        doc = await self.store.load(REPORT_SCHEDULE_ID)
-        if doc is None:
-            return None, None
-        return ReportSchedule(doc["period_start"], doc["next_due_at"]), int(doc["version"])
+        return _versioned(await self.store.load(REPORT_SCHEDULE_ID), schedule_from_document)
 
     async def save_report_schedule(self, schedule: ReportSchedule, version: int | None) -> None:
-        doc = {
-            "_id": REPORT_SCHEDULE_ID,
-            "period_start": schedule.period_start,
-            "next_due_at": schedule.next_due_at,
-        }
-        if version is None:
-            await self.store.insert(doc)
-        else:
-            await self.store.save(doc, version)
+        await _write(self.store, schedule_to_document(REPORT_SCHEDULE_ID, schedule), version)
+
+
+def _versioned(
+    doc: Document | None, read: Callable[[Document], RecordT]
+) -> tuple[RecordT | None, int | None]:
+    """A record and the version it was read at; (None, None) for one not stored yet."""
+    return (None, None) if doc is None else (read(doc), int(doc["version"]))
+
+
+async def _write(store: AggregateStore, doc: Document, version: int | None) -> None:
+    """The first write of a record inserts it (a second instance's first write is refused);
+    a later one is guarded by the version it was read at."""
+    if version is None:
+        await store.insert(doc)
+    else:
+        await store.save(doc, version)
+
+
+@dataclass(frozen=True)
+class Repositories:
+    """The service's storage, in one database: what the use cases and the routes are handed."""
+
+    deliveries: DeliveryRepository
+    directory: DirectoryRepository
+    preferences: PreferencesRepository
+    developments: DevelopmentRepository
+    schedules: ScheduleRepository
+
+    @classmethod
+    def over(
+        cls, db: AsyncDatabase[Document], locks: KeyedLocks, deliveries: AggregateStore
+    ) -> Repositories:
+        """The repositories on `db`, locked by `locks`; `deliveries` is the one store with
+        events of its own, whose outbox the relay publishes. The others are versioned and
+        locked, but not scanned by the relay."""
+        return cls(
+            deliveries=DeliveryRepository(deliveries, db),
+            directory=DirectoryRepository(AggregateStore(db[DIRECTORY], locks)),
+            preferences=PreferencesRepository(AggregateStore(db[PREFERENCES], locks)),
+            developments=DevelopmentRepository(db[DEVELOPMENTS]),
+            schedules=ScheduleRepository(AggregateStore(db[SCHEDULES], locks)),
+        )

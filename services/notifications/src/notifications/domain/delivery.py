@@ -13,21 +13,22 @@ twice (redelivery, restart, a second instance) never leads to a second mail.
 
 The record holds what changes (status, attempts, times, errors) and what the API and the events
 show; the rendered message, which never changes, is a `RenderedMessage` of its own, stored once
-under the same id, so that a status change never rewrites it. Each transition returns the new
-state and the event it caused (or None); the new state counts it in `event_count`, the
-position of the delivery's last event (the `aggregate_version` of its events).
+under the same id, so that a status change never rewrites it. Each transition changes the
+delivery and returns the events it caused: `notification-sent` or `notification-failed` once
+it settles, none for a retry or for an outcome that comes after it settled.
 """
 
 from __future__ import annotations
 
 import random
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from notifications.domain.rules import Category
+from rbn_shared.events.base import EventPayload
 from rbn_shared.events.notifications import NotificationFailed, NotificationSent
 
 SUBJECT_LIMIT = 200  # what the notification events carry
@@ -38,18 +39,6 @@ class DeliveryStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"
     SKIPPED = "skipped"
-
-
-class InDoubtPolicy(StrEnum):
-    """What to do when a sender vanished mid-attempt and nobody knows if the server took the mail.
-
-    `resend` prefers a possible duplicate (same Message-ID, same calendar UID and SEQUENCE, so
-    calendars update rather than duplicate) over a lost invitation; `give_up` prefers a possible
-    loss, marked failed and published, over any duplicate.
-    """
-
-    RESEND = "resend"
-    GIVE_UP = "give_up"
 
 
 DELIVERY_NAMESPACE = uuid.UUID("6f1d7a52-3c55-4b53-9a0c-1f6b2f5e8d11")
@@ -73,7 +62,19 @@ class RetryPolicy:
         return timedelta(seconds=spread)
 
 
-@dataclass(frozen=True)
+class InDoubtPolicy(StrEnum):
+    """What to do when a sender vanished mid-attempt and nobody knows if the server took the mail.
+
+    `resend` prefers a possible duplicate (same Message-ID, same calendar UID and SEQUENCE, so
+    calendars update rather than duplicate) over a lost invitation; `give_up` prefers a possible
+    loss, marked failed and published, over any duplicate.
+    """
+
+    RESEND = "resend"
+    GIVE_UP = "give_up"
+
+
+@dataclass
 class Delivery:
     delivery_id: str
     cause_event_id: str
@@ -96,7 +97,6 @@ class Delivery:
     invitation_id: str | None = None  # for a mail to an invitee
     needs_smtputf8: bool = False  # the address's local part is not ASCII (RFC 6531/6532)
     consumer: str | None = None  # the consumer whose event caused it (for the metrics)
-    event_count: int = 0  # how many events the delivery has caused (one at most, in practice)
 
     @property
     def next_attempt_number(self) -> int:
@@ -107,19 +107,15 @@ class Delivery:
 
     # ------------------------------------------------------------------ transitions
 
-    def sent(self, attempt: int, now: datetime) -> tuple[Delivery, NotificationSent | None]:
+    def sent(self, attempt: int, now: datetime) -> list[EventPayload]:
         if not self.is_open():
-            return self, None  # already settled (another attempt got there first)
-        done = replace(
-            self,
-            status=DeliveryStatus.SENT,
-            attempts=max(self.attempts, attempt),
-            sent_at=now,
-            next_attempt_at=None,
-            last_error=None,
-            event_count=self.event_count + 1,
-        )
-        return done, NotificationSent(**done._event_fields(), sent_at=now)
+            return []  # already settled (another attempt got there first)
+        self.status = DeliveryStatus.SENT
+        self.attempts = max(self.attempts, attempt)
+        self.sent_at = now
+        self.next_attempt_at = None
+        self.last_error = None
+        return [NotificationSent(**self._event_fields(), sent_at=now)]
 
     def transient_failure(
         self,
@@ -128,93 +124,59 @@ class Delivery:
         now: datetime,
         policy: RetryPolicy,
         rng: random.Random | None = None,
-    ) -> tuple[Delivery, NotificationFailed | None]:
+    ) -> list[EventPayload]:
         if not self.is_open():
-            return self, None
-        attempts = max(self.attempts, attempt)
-        if attempts >= policy.max_attempts:
-            return self._failed(
-                attempts, f"{reason} (gave up after {attempts} attempts)", now, False
-            )
-        retry = replace(
-            self,
-            attempts=attempts,
-            last_error=reason,
-            next_attempt_at=now + policy.delay(attempts, rng),
-        )
-        return retry, None
+            return []
+        self.attempts = max(self.attempts, attempt)
+        if self.attempts >= policy.max_attempts:
+            gave_up = f"{reason} (gave up after {self.attempts} attempts)"
+            return self._fail(gave_up, now, permanent=False)
+        self.last_error = reason
+        self.next_attempt_at = now + policy.delay(self.attempts, rng)
+        return []
 
-    def permanent_failure(
-        self, attempt: int, reason: str, now: datetime
-    ) -> tuple[Delivery, NotificationFailed | None]:
+    def permanent_failure(self, attempt: int, reason: str, now: datetime) -> list[EventPayload]:
         if not self.is_open():
-            return self, None
-        return self._failed(max(self.attempts, attempt), reason, now, True)
+            return []
+        self.attempts = max(self.attempts, attempt)
+        return self._fail(reason, now, permanent=True)
 
-    def failed_before_sending(
-        self, reason: str, now: datetime
-    ) -> tuple[Delivery, NotificationFailed | None]:
+    def failed_before_sending(self, reason: str, now: datetime) -> list[EventPayload]:
         """A delivery that cannot be sent at all (address refused, mail not composed)."""
-        failed = replace(
-            self,
-            status=DeliveryStatus.FAILED,
-            last_error=reason,
-            failed_at=now,
-            next_attempt_at=None,
-        )
         try:
-            event = NotificationFailed(
-                **failed._event_fields(attempts=1),
-                failed_at=now,
-                reason=reason[:20_000],
-                permanent=True,
-            )
+            return self._fail(reason, now, permanent=True)
         except ValueError:  # pydantic's ValidationError: a recipient text no event can carry
-            return failed, None
-        return replace(failed, event_count=self.event_count + 1), event
+            return []  # failed all the same, without an event
 
-    def in_doubt(
-        self, attempt: int, now: datetime, policy: InDoubtPolicy
-    ) -> tuple[Delivery, NotificationFailed | None]:
+    def in_doubt(self, attempt: int, now: datetime, policy: InDoubtPolicy) -> list[EventPayload]:
         """An attempt began, its sender vanished, and the record never learned the outcome."""
         if not self.is_open() or self.attempts >= attempt:
-            return self, None  # settled, or this attempt was already accounted for
+            return []  # settled, or this attempt was already accounted for
         reason = (
             f"attempt {attempt} was interrupted after it started; the SMTP server may or may "
             "not have accepted the mail"
         )
+        self.attempts = attempt
         if policy is InDoubtPolicy.GIVE_UP:
-            return self._failed(attempt, reason, now, False)
-        resend = replace(
-            self,
-            attempts=attempt,
-            in_doubt_attempts=self.in_doubt_attempts + 1,
-            last_error=reason,
-            next_attempt_at=now,
-        )
-        return resend, None
+            return self._fail(reason, now, permanent=False)
+        self.in_doubt_attempts += 1
+        self.last_error = reason
+        self.next_attempt_at = now
+        return []
 
-    def _failed(
-        self, attempts: int, reason: str, now: datetime, permanent: bool
-    ) -> tuple[Delivery, NotificationFailed]:
-        failed = replace(
-            self,
-            status=DeliveryStatus.FAILED,
-            attempts=attempts,
-            last_error=reason,
-            failed_at=now,
-            next_attempt_at=None,
-            event_count=self.event_count + 1,
-        )
-        event = NotificationFailed(
-            **failed._event_fields(attempts=max(attempts, 1)),
-            failed_at=now,
-            reason=reason[:20_000],
-            permanent=permanent,
-        )
-        return failed, event
+    def _fail(self, reason: str, now: datetime, *, permanent: bool) -> list[EventPayload]:
+        """Settle as failed (first: the state holds even if no event can carry the reason)."""
+        self.status = DeliveryStatus.FAILED
+        self.last_error = reason
+        self.failed_at = now
+        self.next_attempt_at = None
+        return [
+            NotificationFailed(
+                **self._event_fields(), failed_at=now, reason=reason[:20_000], permanent=permanent
+            )
+        ]
 
-    def _event_fields(self, attempts: int | None = None) -> dict[str, Any]:
+    def _event_fields(self) -> dict[str, Any]:
         return {
             "delivery_id": self.delivery_id,
             "cause_event_id": uuid.UUID(self.cause_event_id),
@@ -225,66 +187,8 @@ class Delivery:
             "invitation_id": self.invitation_id,
             "template": self.template,
             "subject": self.subject[:SUBJECT_LIMIT],
-            "attempts": attempts if attempts is not None else max(self.attempts, 1),
+            "attempts": max(self.attempts, 1),  # a mail failed before sending counts one
         }
-
-    # ------------------------------------------------------------------ storage form
-
-    def to_document(self) -> dict[str, Any]:
-        return {
-            "_id": self.delivery_id,
-            "cause_event_id": self.cause_event_id,
-            "cause_event_type": self.cause_event_type,
-            "correlation_id": self.correlation_id,
-            "network_id": self.network_id,
-            "recipient": self.recipient,
-            "template": self.template,
-            "category": self.category.value,
-            "subject": self.subject,
-            "status": self.status.value,
-            "created_at": self.created_at,
-            "attempts": self.attempts,
-            "next_attempt_at": self.next_attempt_at,
-            "last_error": self.last_error,
-            "in_doubt_attempts": self.in_doubt_attempts,
-            "sent_at": self.sent_at,
-            "failed_at": self.failed_at,
-            "conference_id": self.conference_id,
-            "invitation_id": self.invitation_id,
-            "needs_smtputf8": self.needs_smtputf8,
-            "consumer": self.consumer,
-            "event_count": self.event_count,
-        }
-
-    @classmethod
-    def from_document(cls, doc: dict[str, Any]) -> Delivery:
-        status = DeliveryStatus(doc["status"])
-        # Records stored before `event_count`: a settled one (sent, failed) caused its one event.
-        settled = status in (DeliveryStatus.SENT, DeliveryStatus.FAILED)
-        return cls(
-            delivery_id=str(doc["_id"]),
-            cause_event_id=str(doc["cause_event_id"]),
-            cause_event_type=str(doc["cause_event_type"]),
-            correlation_id=str(doc["correlation_id"]),
-            network_id=doc.get("network_id"),
-            recipient=str(doc["recipient"]),
-            template=str(doc["template"]),
-            category=Category(doc["category"]),
-            subject=str(doc["subject"]),
-            status=status,
-            created_at=doc["created_at"],
-            attempts=int(doc.get("attempts", 0)),
-            next_attempt_at=doc.get("next_attempt_at"),
-            last_error=doc.get("last_error"),
-            in_doubt_attempts=int(doc.get("in_doubt_attempts", 0)),
-            sent_at=doc.get("sent_at"),
-            failed_at=doc.get("failed_at"),
-            conference_id=doc.get("conference_id"),
-            invitation_id=doc.get("invitation_id"),
-            needs_smtputf8=bool(doc.get("needs_smtputf8", False)),
-            consumer=doc.get("consumer"),
-            event_count=int(doc.get("event_count", 1 if settled else 0)),
-        )
 
 
 @dataclass(frozen=True)
@@ -295,10 +199,3 @@ class RenderedMessage:
     delivery_id: str
     message_id: str
     text: str
-
-    def to_document(self) -> dict[str, Any]:
-        return {"_id": self.delivery_id, "message_id": self.message_id, "text": self.text}
-
-    @classmethod
-    def from_document(cls, doc: dict[str, Any]) -> RenderedMessage:
-        return cls(str(doc["_id"]), str(doc["message_id"]), str(doc["text"]))

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any
 
 from rbn_shared.addresses import AddressRefused, address_key, as_written, canonical_address
 
@@ -42,26 +41,6 @@ class Recipient:
     invitation_id: str | None = None  # for an invitee: their invitation
 
     @classmethod
-    def of(
-        cls,
-        email: str,
-        name: str,
-        role: Role,
-        network_id: str | None = None,
-        network_name: str | None = None,
-        invitation_id: str | None = None,
-    ) -> Recipient:
-        """The recipient, or AddressRefused if the policy refuses the address."""
-        return cls(
-            canonical_address(email),
-            single_line(name),
-            role,
-            network_id,
-            network_name,
-            invitation_id,
-        )
-
-    @classmethod
     def candidate(
         cls,
         email: str,
@@ -71,19 +50,13 @@ class Recipient:
         network_name: str | None = None,
         invitation_id: str | None = None,
     ) -> Recipient | Refused:
-        """The recipient, or what is known of one whose address the policy refuses."""
+        """The recipient, or what a failed delivery records of one whose address the policy
+        refuses."""
         try:
-            return cls.of(email, name, role, network_id, network_name, invitation_id)
+            address = canonical_address(email)
         except AddressRefused as error:
-            return Refused(
-                as_written(email),
-                single_line(name),
-                role,
-                str(error),
-                network_id,
-                network_name,
-                invitation_id,
-            )
+            return Refused(as_written(email), str(error), network_id, invitation_id)
+        return cls(address, single_line(name), role, network_id, network_name, invitation_id)
 
 
 @dataclass(frozen=True)
@@ -91,11 +64,8 @@ class Refused:
     """Someone a mail is meant for whose address the policy refuses: a failed delivery."""
 
     address: str  # as_written() of what came
-    name: str
-    role: Role
     reason: str
     network_id: str | None = None
-    network_name: str | None = None
     invitation_id: str | None = None
 
 
@@ -189,47 +159,6 @@ class NetworkDirectory:
         contacts = [(c.email, c.name) for c in self.committee.values()]
         return _usable(contacts, Role.COMMITTEE_MEMBER, self.network_id, self.name)
 
-    def to_document(self) -> dict[str, Any]:
-        def contact(c: Contact) -> dict[str, Any]:
-            doc: dict[str, Any] = {"email": c.email, "name": c.name, "version": c.version}
-            if c.unsent_welcome is not None:
-                w = c.unsent_welcome
-                doc["unsent_welcome"] = {
-                    "cause_event_id": w.cause_event_id,
-                    "template": w.template,
-                    "address": w.address,
-                }
-            return doc
-
-        return {
-            "_id": self.network_id,
-            "name": self.name,
-            "office": contact(self.office) if self.office else None,
-            "committee": {k: contact(v) for k, v in self.committee.items()},
-            "staff": {k: contact(v) for k, v in self.staff.items()},
-            "network_version": self.version,
-        }
-
-    @classmethod
-    def from_document(cls, doc: dict[str, Any]) -> NetworkDirectory:
-        def contact(d: dict[str, Any]) -> Contact:
-            w = d.get("unsent_welcome")
-            welcome = (
-                UnsentWelcome(str(w["cause_event_id"]), str(w["template"]), str(w["address"]))
-                if w
-                else None
-            )
-            return Contact(d["email"], d["name"], int(d.get("version", 0)), welcome)
-
-        return cls(
-            network_id=str(doc["_id"]),
-            name=str(doc["name"]),
-            office=contact(doc["office"]) if doc.get("office") else None,
-            committee={k: contact(v) for k, v in (doc.get("committee") or {}).items()},
-            staff={k: contact(v) for k, v in (doc.get("staff") or {}).items()},
-            version=int(doc.get("network_version", 0)),
-        )
-
     def knows_address(self, email: str) -> bool:
         wanted = address_key(email)
         contacts = [*self.committee.values(), *self.staff.values()]
@@ -251,20 +180,6 @@ class DistrictCoordination:
             (self.service_unit.email, self.service_unit.name),
         ]
         return _usable(contacts, Role.DISTRICT_COORDINATION)
-
-    def to_document(self) -> dict[str, Any]:
-        return {
-            "_id": DISTRICT_ID,
-            "coordinator": {"email": self.coordinator.email, "name": self.coordinator.name},
-            "service_unit": {"email": self.service_unit.email, "name": self.service_unit.name},
-        }
-
-    @classmethod
-    def from_document(cls, doc: dict[str, Any]) -> DistrictCoordination:
-        return cls(
-            Contact(doc["coordinator"]["email"], doc["coordinator"]["name"]),
-            Contact(doc["service_unit"]["email"], doc["service_unit"]["name"]),
-        )
 
 
 def _usable(

@@ -64,31 +64,6 @@ class Development:
     title: str
     details: dict[str, Any] = field(default_factory=dict)
 
-    def to_document(self) -> dict[str, Any]:
-        return {
-            "_id": self.event_id,
-            "kind": self.kind.value,
-            "network_id": self.network_id,
-            "network_name": self.network_name,
-            "occurred_at": self.occurred_at,
-            "recorded_at": self.recorded_at,
-            "title": self.title,
-            "details": self.details,
-        }
-
-    @classmethod
-    def from_document(cls, doc: dict[str, Any]) -> Development:
-        return cls(
-            event_id=str(doc["_id"]),
-            kind=DevelopmentKind(doc["kind"]),
-            network_id=str(doc["network_id"]),
-            network_name=str(doc["network_name"]),
-            occurred_at=doc["occurred_at"],
-            recorded_at=doc["recorded_at"],
-            title=str(doc["title"]),
-            details=dict(doc.get("details") or {}),
-        )
-
 
 def development_of(
     event_type: str, payload: Any, event_id: str, occurred_at: datetime, recorded_at: datetime

@@ -16,12 +16,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from notifications.adapters.repositories import (
-    DeliveryRepository,
-    DirectoryRepository,
-    PreferencesRepository,
-)
-from notifications.domain.delivery import Delivery, DeliveryStatus
+from notifications.adapters.repositories import Repositories
+from notifications.domain.delivery import DeliveryStatus
 from notifications.domain.preferences import TOPIC_LABELS_DE, Preferences, Topic
 from notifications.rendering.links import InvalidLink, UnsubscribeLinks
 from notifications.rendering.mails import PageRenderer
@@ -29,7 +25,7 @@ from notifications.service_layer.preferences import change_preferences
 from rbn_shared.addresses import AddressRefused, canonical_address
 from rbn_shared.auth import DISTRICT, READER, Caller
 from rbn_shared.changes import Clock
-from rbn_shared.http import Problem, field_error, problem_responses
+from rbn_shared.http import Problem, field_error, found, problem_responses
 from rbn_shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -37,9 +33,9 @@ log = get_logger(__name__)
 
 @dataclass(frozen=True)
 class ApiServices:
-    deliveries: DeliveryRepository
-    preferences: PreferencesRepository
-    directory: DirectoryRepository
+    """What the routes use, wired once by the bootstrap (in `app.state.services`)."""
+
+    repositories: Repositories
     links: UnsubscribeLinks
     pages: PageRenderer
     clock: Clock
@@ -57,6 +53,9 @@ Services = Annotated[ApiServices, Depends(_services)]
 
 
 class DeliveryView(BaseModel):
+    # Read from the delivery's attributes of the same names.
+    model_config = ConfigDict(from_attributes=True)
+
     delivery_id: str
     cause_event_id: str
     cause_event_type: str
@@ -79,31 +78,6 @@ class DeliveryView(BaseModel):
     failed_at: datetime | None
     last_error: str | None
     in_doubt_attempts: int
-
-    @classmethod
-    def of(cls, d: Delivery) -> DeliveryView:
-        return cls(
-            delivery_id=d.delivery_id,
-            cause_event_id=d.cause_event_id,
-            cause_event_type=d.cause_event_type,
-            correlation_id=d.correlation_id,
-            network_id=d.network_id,
-            recipient=d.recipient,
-            conference_id=d.conference_id,
-            invitation_id=d.invitation_id,
-            needs_smtputf8=d.needs_smtputf8,
-            template=d.template,
-            category=d.category.value,
-            subject=d.subject,
-            status=d.status,
-            attempts=d.attempts,
-            created_at=d.created_at,
-            next_attempt_at=d.next_attempt_at,
-            sent_at=d.sent_at,
-            failed_at=d.failed_at,
-            last_error=d.last_error,
-            in_doubt_attempts=d.in_doubt_attempts,
-        )
 
 
 class PreferencesView(BaseModel):
@@ -151,14 +125,14 @@ async def list_deliveries(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[DeliveryView]:
     address = _address(recipient, "query.recipient") if recipient else None
-    found = await services.deliveries.search(
+    deliveries = await services.repositories.deliveries.search(
         recipient=address,
         cause_event_id=str(event_id) if event_id else None,
         status=status,
         network_id=network_id,
         limit=limit,
     )
-    return [DeliveryView.of(d) for d in found]
+    return [DeliveryView.model_validate(d) for d in deliveries]
 
 
 @router.get(
@@ -168,10 +142,8 @@ async def list_deliveries(
     responses=problem_responses(401, 404),
 )
 async def get_delivery(delivery_id: str, _caller: Caller, services: Services) -> DeliveryView:
-    found = await services.deliveries.get(delivery_id)
-    if found is None:
-        raise Problem(404, "Not found", f"No delivery {delivery_id!r}.", kind="not-found")
-    return DeliveryView.of(found[0])
+    stored = await services.repositories.deliveries.get(delivery_id)
+    return DeliveryView.model_validate(found(stored, f"No delivery {delivery_id!r}.").delivery)
 
 
 def _address(email: str, field: str = "path.email") -> str:
@@ -196,7 +168,7 @@ def _address(email: str, field: str = "path.email") -> str:
 )
 async def get_preferences(email: str, _caller: Caller, services: Services) -> PreferencesView:
     address = _address(email)
-    preferences, _ = await services.preferences.get(address)
+    preferences, _ = await services.repositories.preferences.get(address)
     return PreferencesView.of(preferences)
 
 
@@ -214,7 +186,7 @@ async def put_preferences(
         raise Problem(403, "Forbidden", "This token may only read.", kind="forbidden")
     if caller.role != DISTRICT:
         # An office changes preferences of the people of its own network only.
-        network, _ = await services.directory.network(caller.network_id or "")
+        network, _ = await services.repositories.directory.network(caller.network_id or "")
         if network is None or not network.knows_address(address):
             raise Problem(
                 403,
@@ -227,7 +199,9 @@ async def put_preferences(
         for topic, value in ((Topic.REMINDERS, change.reminders), (Topic.REPORTS, change.reports))
         if value is not None
     }
-    preferences = await change_preferences(services.preferences, address, wanted, services.clock)
+    preferences = await change_preferences(
+        services.repositories.preferences, address, wanted, services.clock
+    )
     log.info("preferences changed", role=caller.role, switched=sorted(t.value for t in wanted))
     return PreferencesView.of(preferences)
 
@@ -242,6 +216,17 @@ INVALID_LINK_PAGE: dict[int | str, dict[str, Any]] = {
     }
 }
 
+LinkToken = Annotated[str, Query(max_length=2000)]
+
+
+def _link_page(*problems: int) -> dict[str, Any]:
+    """How a route behind a signed link is declared: it answers with a German HTML page."""
+    return {
+        "tags": ["unsubscribe"],
+        "response_class": HTMLResponse,
+        "responses": {**problem_responses(*problems), **INVALID_LINK_PAGE},
+    }
+
 
 async def _switch(services: ApiServices, token: str, *, subscribed: bool) -> HTMLResponse:
     try:
@@ -249,7 +234,7 @@ async def _switch(services: ApiServices, token: str, *, subscribed: bool) -> HTM
     except InvalidLink:
         return HTMLResponse(services.pages.render("invalid-link"), status_code=400)
     await change_preferences(
-        services.preferences, link.email, {link.topic: subscribed}, services.clock
+        services.repositories.preferences, link.email, {link.topic: subscribed}, services.clock
     )
     log.info("preference switched by link", topic=link.topic.value, subscribed=subscribed)
     toggle = "subscribe" if not subscribed else "unsubscribe"
@@ -263,15 +248,8 @@ async def _switch(services: ApiServices, token: str, *, subscribed: bool) -> HTM
     return HTMLResponse(page)
 
 
-@router.get(
-    "/unsubscribe",
-    tags=["unsubscribe"],
-    response_class=HTMLResponse,
-    responses={**problem_responses(422), **INVALID_LINK_PAGE},
-)
-async def unsubscribe_page(
-    services: Services, token: Annotated[str, Query(max_length=2000)]
-) -> HTMLResponse:
+@router.get("/unsubscribe", **_link_page(422))
+async def unsubscribe_page(services: Services, token: LinkToken) -> HTMLResponse:
     """The link in a mail: switches that kind of mail off and confirms it on a page.
 
     An invalid or damaged link is answered with a German HTML page and 400.
@@ -279,15 +257,8 @@ async def unsubscribe_page(
     return await _switch(services, token, subscribed=False)
 
 
-@router.post(
-    "/unsubscribe",
-    tags=["unsubscribe"],
-    response_class=HTMLResponse,
-    responses={**problem_responses(413, 422), **INVALID_LINK_PAGE},
-)
-async def unsubscribe_one_click(
-    services: Services, token: Annotated[str, Query(max_length=2000)]
-) -> HTMLResponse:
+@router.post("/unsubscribe", **_link_page(413, 422))
+async def unsubscribe_one_click(services: Services, token: LinkToken) -> HTMLResponse:
     """RFC 8058 one-click unsubscribe (List-Unsubscribe-Post), and the page's button.
 
     An invalid or damaged link is answered with a German HTML page and 400.
@@ -295,15 +266,8 @@ async def unsubscribe_one_click(
     return await _switch(services, token, subscribed=False)
 
 
-@router.post(
-    "/subscribe",
-    tags=["unsubscribe"],
-    response_class=HTMLResponse,
-    responses={**problem_responses(413, 422), **INVALID_LINK_PAGE},
-)
-async def subscribe_again(
-    services: Services, token: Annotated[str, Query(max_length=2000)]
-) -> HTMLResponse:
+@router.post("/subscribe", **_link_page(413, 422))
+async def subscribe_again(services: Services, token: LinkToken) -> HTMLResponse:
     """The page's "switch it on again" button.
 
     An invalid or damaged link is answered with a German HTML page and 400.

@@ -6,6 +6,7 @@ moves the entry instead of adding a second one; a cancellation removes it (METHO
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -34,24 +35,33 @@ def conference_uid(conference_id: str) -> str:
     return f"conference-{conference_id}@{UID_DOMAIN}"
 
 
+@dataclass(frozen=True)
+class CalendarEntry:
+    """A mail's calendar part: the .ics and its iMIP method (a request, or a cancellation)."""
+
+    ics: bytes
+    method: CalendarMethod
+
+
+# Europe/Berlin's yearly switches: (part, name, first switch, UTC offset before, after, month).
+_BERLIN_SWITCHES = (
+    (TimezoneDaylight, "CEST", datetime(1981, 3, 29, 2, 0), 1, 2, 3),
+    (TimezoneStandard, "CET", datetime(1996, 10, 27, 3, 0), 2, 1, 10),
+)
+
+
 def berlin_timezone() -> Timezone:
     """Europe/Berlin as a compact VTIMEZONE with yearly rules, as common mail clients send it."""
     zone = Timezone()
     zone.add("tzid", "Europe/Berlin")
-    summer = TimezoneDaylight()
-    summer.add("tzname", "CEST")
-    summer.add("dtstart", datetime(1981, 3, 29, 2, 0))
-    summer.add("tzoffsetfrom", timedelta(hours=1))
-    summer.add("tzoffsetto", timedelta(hours=2))
-    summer.add("rrule", {"freq": "yearly", "bymonth": 3, "byday": "-1su"})
-    winter = TimezoneStandard()
-    winter.add("tzname", "CET")
-    winter.add("dtstart", datetime(1996, 10, 27, 3, 0))
-    winter.add("tzoffsetfrom", timedelta(hours=2))
-    winter.add("tzoffsetto", timedelta(hours=1))
-    winter.add("rrule", {"freq": "yearly", "bymonth": 10, "byday": "-1su"})
-    zone.add_component(summer)
-    zone.add_component(winter)
+    for part, name, first, before, after, month in _BERLIN_SWITCHES:
+        switch = part()
+        switch.add("tzname", name)
+        switch.add("dtstart", first)
+        switch.add("tzoffsetfrom", timedelta(hours=before))
+        switch.add("tzoffsetto", timedelta(hours=after))
+        switch.add("rrule", {"freq": "yearly", "bymonth": month, "byday": "-1su"})
+        zone.add_component(switch)
     return zone
 
 

@@ -20,9 +20,9 @@ from markupsafe import Markup, escape
 
 from notifications.domain.preferences import TOPIC_LABELS_DE
 from notifications.domain.recipients import Recipient, Role, single_line
-from notifications.domain.rules import CalendarMethod, Rule
+from notifications.domain.rules import Rule
 from notifications.rendering import german
-from notifications.rendering.calendar import conference_calendar
+from notifications.rendering.calendar import CalendarEntry, conference_calendar
 from notifications.rendering.links import UnsubscribeLinks
 from rbn_shared.addresses import address_key
 
@@ -65,8 +65,7 @@ class RenderedMail:
     subject: str
     text: str
     html: str
-    calendar: bytes | None = None
-    calendar_method: CalendarMethod | None = None
+    calendar: CalendarEntry | None = None
     unsubscribe_url: str | None = None
 
 
@@ -154,15 +153,15 @@ class MailRenderer:
         context["subject"] = subject
         calendar = None
         if rule.calendar is not None:
-            calendar = conference_calendar(
+            ics = conference_calendar(
                 payload, rule.calendar, recipient.email, recipient.name, stamp
             )
+            calendar = CalendarEntry(ics, rule.calendar)
         return RenderedMail(
             subject=subject[:SUBJECT_LIMIT],
             text=_tidy(text_template.render(context)),
             html=html_template.render(context),
             calendar=calendar,
-            calendar_method=rule.calendar,
             unsubscribe_url=unsubscribe_url,
         )
 

@@ -113,19 +113,19 @@ def compose(
     alternatives.attach(_text(mail.text, "plain"))
     alternatives.attach(_text(mail.html, "html"))
     message: Message = alternatives
-    if mail.calendar is not None and mail.calendar_method is not None:
+    if mail.calendar is not None:
         # The calendar as an alternative lets mail clients show accept/decline buttons (iMIP);
         # the same file as an attachment serves clients that only offer to open attachments.
-        calendar = _text(mail.calendar.decode(), "calendar")
-        calendar.set_param("method", mail.calendar_method.value)
+        calendar = _text(mail.calendar.ics.decode(), "calendar")
+        calendar.set_param("method", mail.calendar.method.value)
         alternatives.attach(calendar)
         del alternatives["MIME-Version"]
         message = MIMEMultipart("mixed")
         message.attach(alternatives)
-        attachment = MIMEApplication(mail.calendar, "ics")
+        attachment = MIMEApplication(mail.calendar.ics, "ics")
         del attachment["MIME-Version"]
         attachment.add_header(
-            "Content-Disposition", "attachment", filename=CALENDAR_FILE[mail.calendar_method]
+            "Content-Disposition", "attachment", filename=CALENDAR_FILE[mail.calendar.method]
         )
         message.attach(attachment)
 

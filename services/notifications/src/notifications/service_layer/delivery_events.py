@@ -12,10 +12,11 @@ from rbn_shared.outbox import OutboxRecord
 
 
 def delivery_records(
-    before: Delivery, events: Sequence[EventPayload], topic: str
+    delivery: Delivery, events: Sequence[EventPayload], topic: str, *, event_count: int
 ) -> list[OutboxRecord]:
-    """The events a change of `before` caused, at the positions after its `event_count`, keyed
-    by its network (`district` for district mails), caused by the event it answers."""
-    aggregate = Aggregate(before.delivery_id, before.network_id or DISTRICT_KEY, before.event_count)
-    cause = Cause(before.correlation_id, causation_id=before.cause_event_id)
+    """The events a change of `delivery` caused, at the positions after the `event_count` it
+    had caused before (0 for a new one), keyed by its network (`district` for district mails),
+    caused by the event it answers."""
+    aggregate = Aggregate(delivery.delivery_id, delivery.network_id or DISTRICT_KEY, event_count)
+    cause = Cause(delivery.correlation_id, causation_id=delivery.cause_event_id)
     return outbox_records(events, aggregate, cause, topic)

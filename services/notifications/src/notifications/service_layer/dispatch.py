@@ -20,19 +20,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Protocol
 
-from notifications.adapters.repositories import DeliveryRepository
+from notifications.adapters.repositories import DeliveryRepository, StoredDelivery
 from notifications.adapters.smtp import SendFailed
 from notifications.domain.delivery import Delivery, DeliveryStatus, InDoubtPolicy, RetryPolicy
 from notifications.service_layer.delivery_events import delivery_records
 from rbn_shared.addresses import sendable
 from rbn_shared.changes import Clock
 from rbn_shared.errors import VersionConflict
-from rbn_shared.events.notifications import NotificationFailed, NotificationSent
+from rbn_shared.events.base import EventPayload
 from rbn_shared.logging import bound, get_logger
 from rbn_shared.metrics import DELIVERIES_FAILED, MAILS
 from rbn_shared.mongo import TRANSIENT_DB_ERRORS
@@ -49,7 +52,6 @@ MAX_SCAN_INTERVAL_SECONDS = 10.0
 # next read of the queue: one delete for many instead of one per mail. An entry left behind by a
 # crash meanwhile is harmless: the dispatcher reads its record, sees it settled, and drops it.
 SETTLED_BATCH = 64
-Change = Callable[[Delivery], tuple[Delivery, NotificationSent | NotificationFailed | None]]
 
 
 class MailSender(Protocol):
@@ -61,32 +63,55 @@ class MailSender(Protocol):
 OnFailed = Callable[[Delivery], Awaitable[None]]
 
 
+@dataclass(frozen=True)
+class Sending:
+    """How deliveries are sent: from which envelope sender, how many at once, how often the
+    queue is read, and what a failed or interrupted attempt leads to."""
+
+    envelope_sender: str
+    concurrency: int
+    poll_seconds: float
+    retry: RetryPolicy
+    lease: timedelta  # after this long, an attempt whose sender vanished is in doubt
+    in_doubt: InDoubtPolicy
+
+
+class Outcome(StrEnum):
+    """What became of an attempt; each names the delivery's transition that records it."""
+
+    SENT = "sent"  # the SMTP server accepted the mail
+    PERMANENT_FAILURE = "permanent_failure"  # refused for good, or nothing to send
+    TRANSIENT_FAILURE = "transient_failure"  # try again later, if attempts are left
+    IN_DOUBT = "in_doubt"  # its sender vanished mid-attempt
+
+
+@dataclass(frozen=True)
+class AttemptEnded:
+    """Attempt `attempt` of a delivery ended with `outcome`, learned at `at`. A value, not a
+    change: it is applied to the record as stored, read again if another sender wrote first."""
+
+    outcome: Outcome
+    attempt: int
+    at: datetime
+    reason: str = ""
+
+
 class Dispatcher:
     def __init__(
         self,
         *,
         deliveries: DeliveryRepository,
         sender: MailSender,
-        envelope_sender: str,
+        sending: Sending,
         events_topic: str,
-        retry: RetryPolicy,
-        lease: timedelta,
-        in_doubt: InDoubtPolicy,
-        concurrency: int,
-        poll_seconds: float,
         clock: Clock,
         service: str = "notifications",
         on_failed: OnFailed | None = None,
     ) -> None:
         self._deliveries = deliveries
         self._sender = sender
-        self._envelope_sender = envelope_sender
+        self._sending = sending
         self._topic = events_topic
-        self._retry = retry
-        self._lease = lease
-        self._in_doubt = in_doubt
-        self._concurrency = concurrency
-        self._poll_seconds = poll_seconds
         self._clock = clock
         self._service = service
         self._on_failed = on_failed  # told of each delivery that ended failed here
@@ -97,7 +122,7 @@ class Dispatcher:
         # (with the record as stored, version 1, so the attempt need not read it back), and those
         # the last read of the queue found beyond the free slots. In order, no repeats.
         self._ready: dict[str, Delivery | None] = {}
-        self._scan_batch = max(64, 4 * concurrency)
+        self._scan_batch = max(64, 4 * sending.concurrency)
         self._settled: list[str] = []  # settled deliveries whose queue entries are to go
         self.instance = uuid.uuid4().hex[:12]
         self.wake = asyncio.Event()
@@ -105,7 +130,8 @@ class Dispatcher:
     def announce(self, deliveries: Iterable[Delivery]) -> None:
         """New pending deliveries, just stored and queued: start them without reading them."""
         for delivery in deliveries:
-            self._ready[delivery.delivery_id] = delivery
+            # A copy: the attempt changes it, and the caller's object stays what it stored.
+            self._ready[delivery.delivery_id] = copy.copy(delivery)
         self.wake.set()
 
     async def run(self) -> None:
@@ -117,21 +143,22 @@ class Dispatcher:
         """
         loop = asyncio.get_running_loop()
         last_scan = last_forget = float("-inf")
+        poll_seconds = self._sending.poll_seconds
         try:
             while True:
                 self.wake.clear()
                 elapsed = loop.time() - last_scan
-                free = self._concurrency - len(self._in_flight)
-                scan = (free > len(self._ready) and elapsed >= self._poll_seconds) or (
-                    elapsed >= max(MAX_SCAN_INTERVAL_SECONDS, self._poll_seconds)
+                free = self._sending.concurrency - len(self._in_flight)
+                scan = (free > len(self._ready) and elapsed >= poll_seconds) or (
+                    elapsed >= max(MAX_SCAN_INTERVAL_SECONDS, poll_seconds)
                 )
                 if scan:
                     last_scan = loop.time()
-                elif self._settled and loop.time() - last_forget >= self._poll_seconds:
+                elif self._settled and loop.time() - last_forget >= poll_seconds:
                     await self.forget_settled()
                     last_forget = loop.time()
                 await self.dispatch_due(scan=scan)
-                await wait_at_most(self.wake, self._poll_seconds)
+                await wait_at_most(self.wake, poll_seconds)
         finally:
             # On shutdown, let attempts in flight finish and be recorded: an attempt cut off
             # mid-conversation would come back as "in doubt" after the lease.
@@ -158,7 +185,7 @@ class Dispatcher:
         With `scan`, the queue is read first (what it finds joins the ready ones); without, only
         the deliveries already known to be ready are started.
         """
-        free = self._concurrency - len(self._in_flight)
+        free = self._sending.concurrency - len(self._in_flight)
         now = self._clock()
         self._busy_elsewhere = {k: t for k, t in self._busy_elsewhere.items() if t > now}
         skip = self._in_flight | set(self._busy_elsewhere)
@@ -203,15 +230,20 @@ class Dispatcher:
         if not task.cancelled() and task.exception() is not None:
             log.error("sending attempt failed unexpectedly", exc_info=task.exception())
 
-    async def _attempt(self, delivery_id: str, stored: Delivery | None = None) -> None:
+    async def _attempt(self, delivery_id: str, announced: Delivery | None = None) -> None:
         try:
-            # A delivery this process just stored is at version 1 as it is in memory; should
-            # anything have changed it since, the claim or the version guard on the outcome tells.
-            found = (stored, 1) if stored is not None else await self._deliveries.get(delivery_id)
+            # A delivery this process just stored is at version 1, without events, as it is in
+            # memory; should anything have changed it since, the claim or the version guard on
+            # the outcome tells.
+            found = (
+                StoredDelivery(announced, version=1, event_count=0)
+                if announced is not None
+                else await self._deliveries.get(delivery_id)
+            )
             if found is None:
                 await self._deliveries.forget_queued(delivery_id)
                 return
-            delivery, version = found
+            delivery = found.delivery
             if not delivery.is_open() or not self._is_due(delivery):
                 # Left by a crash between the record's write and the queue's: correct the queue.
                 await self._deliveries.sync_queue(delivery)
@@ -221,9 +253,9 @@ class Dispatcher:
                 correlation_id=delivery.correlation_id,
                 cause_event_id=delivery.cause_event_id,
             ):
-                if not await self._attempt_claimed(delivery, version):
+                if not await self._attempt_claimed(found):
                     # Another sender holds this attempt: look again after a poll interval.
-                    pause = timedelta(seconds=self._poll_seconds)
+                    pause = timedelta(seconds=self._sending.poll_seconds)
                     self._busy_elsewhere[delivery.delivery_id] = self._clock() + pause
         finally:
             self._in_flight.discard(delivery_id)
@@ -231,19 +263,17 @@ class Dispatcher:
     def _is_due(self, delivery: Delivery) -> bool:
         return delivery.next_attempt_at is None or delivery.next_attempt_at <= self._clock()
 
-    async def _attempt_claimed(self, delivery: Delivery, version: int) -> bool:
+    async def _attempt_claimed(self, stored: StoredDelivery) -> bool:
+        delivery = stored.delivery
         attempt = delivery.next_attempt_number
         now = self._clock()
         # Read before the claim: a read that fails leaves the attempt unclaimed, for later.
         rendered = await self._deliveries.message(delivery.delivery_id)
         if rendered is None:  # never, by the order of the writes: the message comes first
-            reason = "the rendered message is missing"
             log.error("no rendered message for a pending delivery", attempt=attempt)
-            await self._settle(
-                delivery.delivery_id,
-                lambda d: d.permanent_failure(attempt, reason, now),
-                (delivery, version),
-            )
+            missing = "the rendered message is missing"
+            ended = AttemptEnded(Outcome.PERMANENT_FAILURE, attempt, now, missing)
+            await self._settle(delivery.delivery_id, ended, stored)
             return True
         if not await self._deliveries.claim(delivery.delivery_id, attempt, self.instance, now):
             await self._recover_if_abandoned(delivery, attempt, now)
@@ -251,48 +281,52 @@ class Dispatcher:
         try:
             # RCPT in the form SMTP takes: the domain as IDNA, or UTF-8 with SMTPUTF8.
             answer = await self._sender.send(
-                self._envelope_sender,
+                self._sending.envelope_sender,
                 sendable(delivery.recipient).address,
                 rendered.text,
                 smtputf8=delivery.needs_smtputf8,
             )
         except SendFailed as failure:
-            done, reason = self._clock(), failure.reason
             if failure.permanent:
                 log.warning("mail refused for good", attempt=attempt, reason=failure.reason)
-                await self._settle(
-                    delivery.delivery_id,
-                    lambda d: d.permanent_failure(attempt, reason, done),
-                    (delivery, version),
-                )
+                outcome = Outcome.PERMANENT_FAILURE
             else:
                 log.info("mail not sent, will retry", attempt=attempt, reason=failure.reason)
-                await self._settle(
-                    delivery.delivery_id,
-                    lambda d: d.transient_failure(attempt, reason, done, self._retry),
-                    (delivery, version),
-                )
+                outcome = Outcome.TRANSIENT_FAILURE
+            ended = AttemptEnded(outcome, attempt, self._clock(), failure.reason)
+            await self._settle(delivery.delivery_id, ended, stored)
             return True
-        sent_at = self._clock()
-        await self._settle(
-            delivery.delivery_id, lambda d: d.sent(attempt, sent_at), (delivery, version)
-        )
+        sent = AttemptEnded(Outcome.SENT, attempt, self._clock())
+        await self._settle(delivery.delivery_id, sent, stored)
         log.info("mail sent", attempt=attempt, template=delivery.template, smtp_answer=answer[:200])
         return True
 
     async def _recover_if_abandoned(self, delivery: Delivery, attempt: int, now: datetime) -> None:
         started = await self._deliveries.claim_started_at(delivery.delivery_id, attempt)
-        if started is None or now - started < self._lease:
+        if started is None or now - started < self._sending.lease:
             return  # another sender is on it
         log.warning(
             "an attempt was interrupted after it began; its outcome is unknown",
             attempt=attempt,
-            policy=self._in_doubt.value,
+            policy=self._sending.in_doubt.value,
         )
-        await self._settle(delivery.delivery_id, lambda d: d.in_doubt(attempt, now, self._in_doubt))
+        await self._settle(delivery.delivery_id, AttemptEnded(Outcome.IN_DOUBT, attempt, now))
+
+    def _transition(self, delivery: Delivery, ended: AttemptEnded) -> list[EventPayload]:
+        """Apply the delivery's transition for how the attempt ended; the events it caused."""
+        match ended.outcome:
+            case Outcome.SENT:
+                return delivery.sent(ended.attempt, ended.at)
+            case Outcome.PERMANENT_FAILURE:
+                return delivery.permanent_failure(ended.attempt, ended.reason, ended.at)
+            case Outcome.TRANSIENT_FAILURE:
+                retry = self._sending.retry
+                return delivery.transient_failure(ended.attempt, ended.reason, ended.at, retry)
+            case Outcome.IN_DOUBT:
+                return delivery.in_doubt(ended.attempt, ended.at, self._sending.in_doubt)
 
     async def _settle(
-        self, delivery_id: str, change: Change, read: tuple[Delivery, int] | None = None
+        self, delivery_id: str, ended: AttemptEnded, read: StoredDelivery | None = None
     ) -> None:
         """Record an outcome; if the database is away, keep trying: the outcome must not be lost.
 
@@ -300,46 +334,48 @@ class Dispatcher:
         since, the outcome is written without reading it again (the version guard tells).
         """
         try:
-            await self._settle_once(delivery_id, change, read)
+            await self._settle_once(delivery_id, ended, read)
         except TRANSIENT_DB_ERRORS as error:
             log.warning("database unreachable while recording an outcome", error=str(error))
             # Read again once it is back: the record may have moved on meanwhile.
-            await DATABASE_OUTAGE.call(self._settle_once, delivery_id, change, None)
+            await DATABASE_OUTAGE.call(self._settle_once, delivery_id, ended, None)
 
     async def _settle_once(
-        self, delivery_id: str, change: Change, read: tuple[Delivery, int] | None
+        self, delivery_id: str, ended: AttemptEnded, read: StoredDelivery | None
     ) -> None:
-        """Apply a transition and store it with its event, in one write."""
+        """Apply the outcome's transition and store it with its events, in one write."""
         store = self._deliveries.store
         while True:
             async with store.locked(delivery_id):
-                found, read = read or await self._deliveries.get(delivery_id), None
-                if found is None:
+                stored, read = read or await self._deliveries.get(delivery_id), None
+                if stored is None:
                     return
-                current, version = found
-                changed, payload = change(current)
-                if changed == current:
-                    await self._deliveries.sync_queue(current)
+                delivery = stored.delivery
+                as_read = copy.copy(delivery)
+                events = self._transition(delivery, ended)
+                if delivery == as_read:  # settled already, or this attempt was accounted for
+                    await self._deliveries.sync_queue(delivery)
                     return
-                events = [payload] if payload is not None else []
-                records = delivery_records(current, events, self._topic)
+                records = delivery_records(
+                    delivery, events, self._topic, event_count=stored.event_count
+                )
                 try:
-                    await self._deliveries.save(changed, version, records)
+                    await self._deliveries.save(stored, records)
                 except VersionConflict:
                     continue  # another instance wrote in between: decide again on what is there
-                if changed.status is DeliveryStatus.SENT:
+                if delivery.status is DeliveryStatus.SENT:
                     MAILS.labels(self._service, "sent").inc()
-                elif changed.status is DeliveryStatus.FAILED:
+                elif delivery.status is DeliveryStatus.FAILED:
                     MAILS.labels(self._service, "failed").inc()
-                    consumer = changed.consumer or "unknown"
+                    consumer = delivery.consumer or "unknown"
                     DELIVERIES_FAILED.labels(self._service, consumer, "smtp").inc()
                 # Only now the queue: rescheduled, or dropped once settled (with others).
-                if changed.is_open():
-                    await self._deliveries.sync_queue(changed)
+                if delivery.is_open():
+                    await self._deliveries.sync_queue(delivery)
                 else:
-                    self._settled.append(changed.delivery_id)
+                    self._settled.append(delivery.delivery_id)
                     if len(self._settled) >= SETTLED_BATCH:
                         await self.forget_settled()
-            if changed.status is DeliveryStatus.FAILED and self._on_failed is not None:
-                await self._on_failed(changed)  # outside the lock: it writes elsewhere
+            if delivery.status is DeliveryStatus.FAILED and self._on_failed is not None:
+                await self._on_failed(delivery)  # outside the lock: it writes elsewhere
             return

@@ -23,12 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from notifications.adapters.repositories import (
-    DeliveryRepository,
-    DevelopmentRepository,
-    DirectoryRepository,
-    PreferencesRepository,
-)
+from notifications.adapters.repositories import Repositories
 from notifications.domain.delivery import (
     Delivery,
     DeliveryStatus,
@@ -63,7 +58,6 @@ from rbn_shared.addresses import address_key, sendable
 from rbn_shared.changes import Clock
 from rbn_shared.events import Envelope
 from rbn_shared.events.base import EventPayload
-from rbn_shared.events.notifications import NotificationFailed
 from rbn_shared.events.registry import CommitteeMemberUpdated
 from rbn_shared.events.topics import Topics
 from rbn_shared.logging import get_logger
@@ -94,41 +88,37 @@ class Occasion:
 
 
 @dataclass(frozen=True)
-class Outcome:
-    """One delivery as written, with its rendered message if it has one to send; `failure` and
-    `stage` for one that failed before sending."""
+class Written:
+    """One delivery as written, with its rendered message if it has one to send; the events
+    and the `stage` of one that failed before sending."""
 
     delivery: Delivery
     message: RenderedMessage | None = None
-    failure: NotificationFailed | None = None
+    events: Sequence[EventPayload] = ()
     stage: str | None = None  # "address" or "compose"
-    before: Delivery | None = None  # the unwritten delivery a failure changed
 
 
 class Notifier:
     def __init__(
         self,
         *,
-        deliveries: DeliveryRepository,
-        directory: DirectoryRepository,
-        preferences: PreferencesRepository,
-        developments: DevelopmentRepository,
+        repositories: Repositories,
         renderer: MailRenderer,
         sender: Sender,
         clock: Clock,
         on_new_deliveries: Callable[[list[Delivery]], None] | None = None,
         events_topic: str = Topics().notifications,
     ) -> None:
-        self._deliveries = deliveries
-        self._directory = directory
-        self._preferences = preferences
-        self._developments = developments
+        self._deliveries = repositories.deliveries
+        self._directory = repositories.directory
+        self._preferences = repositories.preferences
+        self._developments = repositories.developments
         self._renderer = renderer
         self._sender = sender
         self._clock = clock
         self._announce = on_new_deliveries
         self._topic = events_topic
-        self.projection = RecipientsProjection(directory)
+        self.projection = RecipientsProjection(repositories.directory)
 
     # ------------------------------------------------------------------ reactions
 
@@ -239,14 +229,16 @@ class Notifier:
                 await self.remember_unsent_welcome(outcome.delivery)
         return len(created)
 
-    async def _store_deliveries(self, outcomes: Sequence[Outcome]) -> list[Delivery]:
+    async def _store_deliveries(self, outcomes: Sequence[Written]) -> list[Delivery]:
         """Store the rendered messages, then the deliveries, each with its event if it failed, in
         one write; returns the new ones (the others existed: their events were stored with them
         the first time)."""
         events = {
-            o.delivery.delivery_id: delivery_records(o.before, [o.failure], self._topic)
+            o.delivery.delivery_id: delivery_records(
+                o.delivery, o.events, self._topic, event_count=0
+            )
             for o in outcomes
-            if o.failure is not None and o.before is not None
+            if o.events
         }
         messages = [o.message for o in outcomes if o.message is not None]
         new_ids = await self._deliveries.add_all([o.delivery for o in outcomes], messages, events)
@@ -255,9 +247,9 @@ class Notifier:
             delivery = outcome.delivery
             if delivery.delivery_id not in new_ids:  # handled before: a redelivered event
                 existing = await self._deliveries.get(delivery.delivery_id)
-                if existing is not None and existing[0].is_open():
+                if existing is not None and existing.delivery.is_open():
                     # The process may have died between storing it and queueing it.
-                    await self._deliveries.sync_queue(existing[0])
+                    await self._deliveries.sync_queue(existing.delivery)
                 continue
             created.append(delivery)
             if outcome.stage is not None:
@@ -327,12 +319,11 @@ class Notifier:
             consumer=occasion.consumer,
         )
 
-    def _refused(self, refused: RefusedMail, occasion: Occasion) -> Outcome:
+    def _refused(self, refused: RefusedMail, occasion: Occasion) -> Written:
         now = self._clock()
-        unwritten = self._unwritten(refused.rule, occasion, refused.refused, now)
-        reason = f"address refused: {refused.refused.reason}"
-        failed, event = unwritten.failed_before_sending(reason, now)
-        return Outcome(failed, failure=event, stage="address", before=unwritten)
+        failed = self._unwritten(refused.rule, occasion, refused.refused, now)
+        events = failed.failed_before_sending(f"address refused: {refused.refused.reason}", now)
+        return Written(failed, events=events, stage="address")
 
     async def _render_delivery(
         self,
@@ -341,7 +332,7 @@ class Notifier:
         occasion: Occasion,
         addressing: Addressing,
         extra: Mapping[str, Any] | None,
-    ) -> Outcome:
+    ) -> Written:
         """The delivery of one planned mail, rendered, with the recipient's preference applied;
         failed with the reason if it cannot be rendered or composed."""
         recipient = planned.recipient
@@ -372,8 +363,8 @@ class Notifier:
             needs_smtputf8 = sendable(recipient.email).needs_smtputf8
         except Exception as error:  # whatever it is, it concerns this one mail only
             reason = f"could not compose the mail: {type(error).__name__}: {error}"
-            failed, event = unwritten.failed_before_sending(reason, now)
-            return Outcome(failed, failure=event, stage="compose", before=unwritten)
+            events = unwritten.failed_before_sending(reason, now)
+            return Written(unwritten, events=events, stage="compose")
         written = replace(
             unwritten,
             subject=mail.subject,
@@ -384,7 +375,7 @@ class Notifier:
         )
         # Only a mail that will be sent needs its message kept.
         rendered = RenderedMessage(written.delivery_id, message_id, message) if wanted else None
-        return Outcome(written, message=rendered)
+        return Written(written, message=rendered)
 
     # ------------------------------------------------------------------ failed welcomes
 

@@ -10,11 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from notifications.adapters.repositories import (
-    REPORT_SCHEDULE_ID,
-    DevelopmentRepository,
-    ScheduleRepository,
-)
+from notifications.adapters.repositories import REPORT_SCHEDULE_ID, Repositories
 from notifications.domain.report import ReportSchedule, build_report
 from notifications.domain.rules import DISTRICT_REPORT_DUE
 from notifications.service_layer.notifier import Notifier
@@ -31,14 +27,13 @@ class ReportScheduler:
     def __init__(
         self,
         *,
-        schedules: ScheduleRepository,
-        developments: DevelopmentRepository,
+        repositories: Repositories,
         notifier: Notifier,
         interval: timedelta,
         clock: Clock,
     ) -> None:
-        self._schedules = schedules
-        self._developments = developments
+        self._schedules = repositories.schedules
+        self._developments = repositories.developments
         self._notifier = notifier
         self._interval = interval
         self._clock = clock
