@@ -7,15 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pymongo import AsyncMongoClient
 
-from conferences.adapters.links import ResponseLinks
-from conferences.adapters.repositories import ConferenceRepository, NetworkProjection
-from conferences.domain.model import ConferenceDraft
-from conferences.domain.projection import NetworkView
-from conferences.service_layer.services import ConferenceService
-from rbn_shared.changes import Cause
 from rbn_shared.events import Envelope
-from rbn_shared.events.conferences import ConferenceKind
-from rbn_shared.outbox import AggregateStore, KeyedLocks
+from tests.conferences.use_cases import schedule_online, service_on
 
 pytestmark = pytest.mark.integration
 
@@ -35,39 +28,10 @@ async def test_claim_and_event_are_stored_together_and_only_once(
     mongo: Mongo, isolated: dict[str, str]
 ) -> None:
     db = mongo[isolated["RBN_MONGO_DATABASE"]]
-    locks = KeyedLocks()
-    conferences = ConferenceRepository(AggregateStore(db["conferences"], locks))
-    networks = NetworkProjection(db["network_projection"], locks)
-    await networks.put(
-        NetworkView(
-            "hamm",
-            name="Bildungsnetzwerk Hamm",
-            office_email="buero@example.org",
-            agreement_active=True,
-            staff={"s1": {"person": {"name": "Clara Becker", "email": "clara@example.org"}}},
-        )
-    )
     clock = Clock(datetime(2027, 3, 1, 9, 0, tzinfo=UTC))
-    service = ConferenceService(
-        conferences,
-        networks,
-        ResponseLinks("secret", "https://konferenzen.example.org", timedelta(days=30)),
-        topic="test.conferences.events",
-        clock=clock,
-        reminder_offsets=[7 * DAY, DAY],
-    )
+    service = await service_on(db, clock, reminder_offsets=[7 * DAY, DAY])
     start = datetime(2027, 3, 10, 13, 0, tzinfo=UTC)
-    conference, _ = await service.schedule(
-        "hamm",
-        ConferenceDraft(
-            title="Konferenz",
-            kind=ConferenceKind.PLENARY,
-            starts_at=start,
-            ends_at=start + timedelta(hours=2),
-            online_url="https://konferenz.example.org/1",
-        ),
-        Cause(correlation_id="test"),
-    )
+    conference = (await schedule_online(service, start)).value
     collection = db["conferences"]
     assert await service.send_due_reminders() == 0
 

@@ -3,7 +3,7 @@ corrections, tolerant roster entries and clean request bodies, without any serve
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -31,6 +31,15 @@ def with_staff_address(view: NetworkView, email: str, name: str = "Clara Becker"
     return view
 
 
+def marked(
+    conference: Conference, invitation_id: str, recipient: str, reason: str, failed_at: datetime
+) -> bool:
+    """Mark a failed delivery: no event either way; True if the conference as stored changed."""
+    before = conference_to_document(conference)
+    assert conference.mark_undeliverable(invitation_id, recipient, reason, failed_at) == []
+    return conference_to_document(conference) != before
+
+
 # ---------------------------------------------------------------------------- visible
 
 
@@ -38,8 +47,8 @@ def test_a_failed_delivery_marks_the_invitation_with_reason_time_and_address() -
     conference = scheduled()
     dora = by_name(conference, "Dora Yilmaz")
     assert not dora.undeliverable
-    assert conference.mark_undeliverable(
-        dora.invitation_id, "dora@example.org", "550 mailbox unavailable", FAILED_AT
+    assert marked(
+        conference, dora.invitation_id, "dora@example.org", "550 mailbox unavailable", FAILED_AT
     )
     assert dora.undeliverable
     assert dora.delivery_problem is not None
@@ -50,16 +59,24 @@ def test_a_failed_delivery_marks_the_invitation_with_reason_time_and_address() -
     assert dora.delivery_problem.address == "dora@example.org"
     assert conference.undeliverable_count() == 1
     # A repeat and an older failure change nothing.
-    assert not conference.mark_undeliverable(
-        dora.invitation_id, "dora@example.org", "550 mailbox unavailable", FAILED_AT
+    assert not marked(
+        conference, dora.invitation_id, "dora@example.org", "550 mailbox unavailable", FAILED_AT
     )
-    assert not conference.mark_undeliverable(
-        dora.invitation_id, "dora@example.org", "timeout", FAILED_AT - timedelta(minutes=5)
+    assert not marked(
+        conference,
+        dora.invitation_id,
+        "dora@example.org",
+        "timeout",
+        FAILED_AT - timedelta(minutes=5),
     )
     assert dora.delivery_problem.reason == "550 mailbox unavailable"
     # A later failure of the same address is the one shown.
-    assert conference.mark_undeliverable(
-        dora.invitation_id, "dora@example.org", "552 quota", FAILED_AT + timedelta(minutes=5)
+    assert marked(
+        conference,
+        dora.invitation_id,
+        "dora@example.org",
+        "552 quota",
+        FAILED_AT + timedelta(minutes=5),
     )
     assert dora.delivery_problem.reason == "552 quota"
 
@@ -67,9 +84,7 @@ def test_a_failed_delivery_marks_the_invitation_with_reason_time_and_address() -
 def test_the_failed_recipient_is_compared_in_canonical_form() -> None:
     conference = scheduled()
     dora = by_name(conference, "Dora Yilmaz")
-    assert conference.mark_undeliverable(
-        dora.invitation_id, "Dora@EXAMPLE.org", "550 unknown user", FAILED_AT
-    )
+    assert marked(conference, dora.invitation_id, "Dora@EXAMPLE.org", "550 unknown user", FAILED_AT)
     assert dora.undeliverable
 
 
@@ -77,8 +92,8 @@ def test_a_failure_for_an_address_corrected_since_is_ignored() -> None:
     conference = scheduled()
     clara = by_name(conference, "Clara Becker")
     conference.sync_roster(with_staff_address(network(), "c.becker@example.org"))
-    assert not conference.mark_undeliverable(
-        clara.invitation_id, "clara@example.org", "550 unknown user", FAILED_AT
+    assert not marked(
+        conference, clara.invitation_id, "clara@example.org", "550 unknown user", FAILED_AT
     ), "the failure was for the old address"
     assert not clara.undeliverable
     assert conference.undeliverable_count() == 0
@@ -86,15 +101,13 @@ def test_a_failure_for_an_address_corrected_since_is_ignored() -> None:
 
 def test_failures_for_unknown_or_withdrawn_invitations_are_ignored() -> None:
     conference = scheduled()
-    assert not conference.mark_undeliverable("inv-99", "x@example.org", "550", FAILED_AT)
+    assert not marked(conference, "inv-99", "x@example.org", "550", FAILED_AT)
     view = network()
     del view.committee["m1"]
     conference.sync_roster(view)
     anna = by_name(conference, "Anna Schulte")
     assert anna.withdrawn
-    assert not conference.mark_undeliverable(
-        anna.invitation_id, "anna@example.org", "550", FAILED_AT
-    )
+    assert not marked(conference, anna.invitation_id, "anna@example.org", "550", FAILED_AT)
     assert anna.delivery_problem is None
 
 

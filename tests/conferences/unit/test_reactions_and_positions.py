@@ -6,9 +6,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
-from datetime import timedelta
 
-from conferences.adapters.links import ResponseLinks
 from conferences.adapters.repositories import (
     ConferenceRepository,
     NetworkProjection,
@@ -18,15 +16,16 @@ from conferences.bootstrap import build
 from conferences.domain.model import Conference
 from conferences.domain.projection import FOLDS, NetworkView
 from conferences.entrypoints.consumers import reactions
+from conferences.service_layer.commands import ScheduleConference
 from conferences.service_layer.services import ConferenceService
 from conferences.settings import ConferencesSettings
-from rbn_shared.changes import Cause
 from rbn_shared.errors import VersionConflict
 from rbn_shared.events import Envelope
 from rbn_shared.events.conferences import Response
 from rbn_shared.events.notifications import NotificationFailed
 from rbn_shared.outbox import KeyedLocks, OutboxRecord
 from tests.conferences.unit.test_conference import NOW, draft, network
+from tests.conferences.use_cases import CAUSE, DISTRICT, answer, links
 
 # What the service consumes, spelled out once more: a row lost from a table fails here.
 CONSUMED = {
@@ -143,26 +142,23 @@ async def test_two_events_of_one_change_get_consecutive_aggregate_versions() -> 
     service = ConferenceService(
         conferences,
         OneNetwork(network()),
-        ResponseLinks("secret", "https://konferenzen.example.org", timedelta(days=30)),
+        links(),
         topic="test.conferences.events",
         clock=lambda: NOW,
         reminder_offsets=[],
     )
-    cause = Cause(correlation_id="test")
     # Anna (committee), Clara (office) and Dora (delegate) are invited; one seat.
-    conference, version = await service.schedule("hamm", draft(capacity=1), cause)
-    first, second = (i.invitation_id for i in conference.invitations[:2])
-    conference, version = await service.respond(
-        conference.conference_id, first, Response.ACCEPTED, cause, expected_version=version
+    command = ScheduleConference(
+        actor=DISTRICT, cause=CAUSE, network_id="hamm", draft=draft(capacity=1)
     )
-    conference, version = await service.respond(
-        conference.conference_id, second, Response.ACCEPTED, cause, expected_version=version
-    )
-    assert conference.invitation(second).waitlisted
+    current = await service.schedule(command)
+    first, second = (i.invitation_id for i in current.value.invitations[:2])
+    current = await answer(service, current, first, Response.ACCEPTED)
+    current = await answer(service, current, second, Response.ACCEPTED)
+    assert current.value.invitation(second).waitlisted
     # The seat's holder declines: their answer and the promotion of the next, one change.
-    conference, version = await service.respond(
-        conference.conference_id, first, Response.DECLINED, cause, expected_version=version
-    )
+    current = await answer(service, current, first, Response.DECLINED)
+    conference, version = current.value, current.version
 
     envelopes = [Envelope.from_wire(r["value"].encode()) for r in conferences.records]
     assert [(e.type, e.aggregate_version) for e in envelopes] == [

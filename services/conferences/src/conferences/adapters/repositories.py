@@ -3,14 +3,16 @@
 A conference document carries, besides its state, `version` (raised by every write: what If-Match
 and ETag name) and `event_count`, the number of events the conference has caused so far: each
 event's `aggregate_version` is its position in that history, so a write with two events gives
-them two consecutive positions (see rbn_shared.changes).
+them two consecutive positions (see rbn_shared.changes). A save that changes neither the state
+nor the history writes nothing, so the version stays: a repeated answer, a roster that is already
+followed, a failure already noted.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from pymongo import ASCENDING
@@ -38,14 +40,20 @@ class StoredConference:
     conference: Conference
     version: int
     event_count: int
+    state_as_read: Document | None = field(default=None, compare=False, repr=False)
+    """The conference's state as read, to tell a save that changes nothing (None: not kept)."""
 
 
-def _stored(doc: Document) -> StoredConference:
+def _stored(doc: Document, *, keep_state: bool = False) -> StoredConference:
     version = int(doc["version"])
+    conference = conference_from_document(doc)
     # Documents written before `event_count` existed gave each event the document's version
     # (never above it), so counting on from the version keeps every position higher.
     return StoredConference(
-        conference_from_document(doc), version, int(doc.get("event_count", version))
+        conference,
+        version,
+        int(doc.get("event_count", version)),
+        conference_to_document(conference) if keep_state else None,
     )
 
 
@@ -63,8 +71,9 @@ class ConferenceRepository:
         await self.store.collection.create_index([("next_reminder_due_at", ASCENDING)])
 
     async def get(self, conference_id: str) -> StoredConference | None:
+        """The conference as read for a change (its state kept, see `save`)."""
         doc = await self.store.load(conference_id)
-        return None if doc is None else _stored(doc)
+        return None if doc is None else _stored(doc, keep_state=True)
 
     async def add(self, conference: Conference, events: Sequence[OutboxRecord]) -> None:
         """Store a new conference (version 1) with the events of its first change."""
@@ -74,11 +83,12 @@ class ConferenceRepository:
     async def save(self, stored: StoredConference, events: Sequence[OutboxRecord]) -> int:
         """Store the conference's new state and `events` (the ones after `stored.event_count`)
         if the document is still at `stored.version`; returns the new version, or raises
-        VersionConflict."""
-        doc = {
-            **conference_to_document(stored.conference),
-            "event_count": stored.event_count + len(events),
-        }
+        VersionConflict. Without events and without a change of state: no write, the version
+        as read."""
+        state = conference_to_document(stored.conference)
+        if not events and state == stored.state_as_read:
+            return stored.version
+        doc = {**state, "event_count": stored.event_count + len(events)}
         return await self.store.save(doc, stored.version, events)
 
     async def of_network(

@@ -6,11 +6,10 @@ service layer stores state and events in one write. Times are aware datetimes in
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
-
-from pydantic import AnyHttpUrl
+from typing import Any, Literal
 
 from conferences.domain.errors import InvalidInput, NotFound, Refused
 from conferences.domain.projection import NetworkView
@@ -34,6 +33,7 @@ from rbn_shared.events.conferences import (
     StakeholderGroup,
     Venue,
 )
+from rbn_shared.events.conferences import Conference as ConferenceFacts
 
 COMMITTEE_SOURCE = "committee:"
 STAFF_SOURCE = "staff:"
@@ -80,20 +80,19 @@ class Invitation:
         return moved
 
     def as_invitee(self) -> Invitee:
-        return Invitee(
-            invitation_id=self.invitation_id,
-            person=self.person,
-            group=self.group,
-            response=self.response,
-            waitlisted=self.waitlisted,
-        )
+        """The invitation as its events name it: the fields the two share (the service layer
+        adds the personal response link)."""
+        return Invitee.model_validate(self, from_attributes=True)
+
+
+ReminderState = Literal["pending", "sent", "skipped"]  # skipped: it will not be sent
 
 
 @dataclass
 class Reminder:
     offset_seconds: int
     due_at: datetime
-    state: str = "pending"  # pending, sent, skipped
+    state: ReminderState = "pending"
     sent_at: datetime | None = None
 
 
@@ -117,13 +116,15 @@ class Delegate:
         return Person(name=self.name, email=self.email, organisation=self.institution)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ConferenceDraft:
+    """A conference as asked for, in the order the API and the aggregate name its parts."""
+
     title: str
     kind: ConferenceKind
+    topic: str | None = None
     starts_at: datetime
     ends_at: datetime
-    topic: str | None = None
     venue: Venue | None = None
     online_url: str | None = None
     agenda: tuple[AgendaDraft, ...] = ()
@@ -172,7 +173,7 @@ class Conference:
         others: list[Conference],
         *,
         now: datetime,
-        reminder_offsets: list[int],
+        reminder_offsets: Sequence[int],
     ) -> tuple[Conference, list[EventPayload]]:
         """Plan a new conference; refuses bad input (422) before conflicts with state (409)."""
         errors = _check_times(draft.starts_at, draft.ends_at, now)
@@ -213,7 +214,7 @@ class Conference:
             Reminder(offset, draft.starts_at - timedelta(seconds=offset))
             for offset in sorted(set(reminder_offsets), reverse=True)
         ]
-        conference._skip_reminders_due_before(now)
+        conference._skip_reminders(due_by=now)
         return conference, [
             ConferenceScheduled(**conference._snapshot(), invitees=conference.invitees())
         ]
@@ -246,7 +247,7 @@ class Conference:
             if reminder.state in ("pending", "skipped"):  # never sent: due again for the new date
                 reminder.state = "pending"
                 reminder.due_at = starts_at - timedelta(seconds=reminder.offset_seconds)
-        self._skip_reminders_due_before(now)
+        self._skip_reminders(due_by=now)
         return [
             ConferenceRescheduled(
                 **self._snapshot(),
@@ -257,27 +258,23 @@ class Conference:
         ]
 
     def cancel(self, reason: str, *, now: datetime) -> list[EventPayload]:
-        if self.status != ConferenceStatus.SCHEDULED:
-            raise Refused("not-planned", "Not planned", f"The conference is {self.status.value}.")
+        self._require_scheduled()
         if now >= self.ends_at:
             raise Refused("already-over", "Already over", "The conference has already ended.")
         self.status = ConferenceStatus.CANCELLED
         self.cancel_reason = reason
-        for reminder in self.reminders:
-            if reminder.state == "pending":
-                reminder.state = "skipped"
+        self._skip_reminders()
         return [ConferenceCancelled(**self._snapshot(), reason=reason, invitees=self.invitees())]
 
     def conclude(
         self,
         summary: str,
-        recommendations: list[RecommendationDraft],
+        recommendations: Sequence[RecommendationDraft],
         network: NetworkView,
         *,
         now: datetime,
     ) -> list[EventPayload]:
-        if self.status != ConferenceStatus.SCHEDULED:
-            raise Refused("not-planned", "Not planned", f"The conference is {self.status.value}.")
+        self._require_scheduled()
         errors: list[tuple[str, str]] = []
         resolved: list[Recommendation] = []
         for i, draft in enumerate(recommendations):
@@ -311,9 +308,7 @@ class Conference:
         self.status = ConferenceStatus.CONCLUDED
         self.summary = summary
         self.recommendations = resolved
-        for reminder in self.reminders:
-            if reminder.state == "pending":
-                reminder.state = "skipped"
+        self._skip_reminders()
         return [
             ConferenceConcluded(
                 **self._snapshot(),
@@ -360,20 +355,19 @@ class Conference:
 
     def mark_undeliverable(
         self, invitation_id: str, recipient: str, reason: str, failed_at: datetime
-    ) -> bool:
-        """Record that mail to an invitation failed; True if that changed anything.
+    ) -> list[EventPayload]:
+        """Record that mail to an invitation failed. It causes no event: the mark is for the
+        office, which sees it on the conference and corrects the address.
 
-        Ignored (False): unknown or withdrawn invitations, failures for another address than the
-        current one (corrected since: the failure is stale), and repeats or older failures.
+        Ignored: unknown or withdrawn invitations, failures for another address than the current
+        one (corrected since: the failure is stale), and repeats or older failures.
         """
         invitation = self._current_invitation(invitation_id)
-        if invitation is None or not same_address(invitation.person.email, recipient):
-            return False
-        known = invitation.delivery_problem
-        if known is not None and known.failed_at >= failed_at:
-            return False
-        invitation.delivery_problem = DeliveryProblem(reason, failed_at, recipient)
-        return True
+        if invitation is not None and same_address(invitation.person.email, recipient):
+            known = invitation.delivery_problem
+            if known is None or known.failed_at < failed_at:
+                invitation.delivery_problem = DeliveryProblem(reason, failed_at, recipient)
+        return []
 
     def sync_roster(self, network: NetworkView) -> list[EventPayload]:
         """Follow the registry: invite new committee members and office staff, update changed
@@ -574,36 +568,30 @@ class Conference:
         self.invitations.append(invitation)
         return invitation
 
-    def _require_planned(self, now: datetime) -> None:
+    def _require_scheduled(self) -> None:
         if self.status != ConferenceStatus.SCHEDULED:
             raise Refused("not-planned", "Not planned", f"The conference is {self.status.value}.")
+
+    def _require_planned(self, now: datetime) -> None:
+        self._require_scheduled()
         if now >= self.starts_at:
             raise Refused("already-started", "Already started", "The conference has started.")
 
-    def _skip_reminders_due_before(self, now: datetime) -> None:
-        # A reminder due before the invitation itself would only be noise.
+    def _skip_reminders(self, *, due_by: datetime | None = None) -> None:
+        """Pending reminders due by `due_by` (all, without it) will not be sent: one due before
+        the invitation or its update would only be noise."""
         for reminder in self.reminders:
-            if reminder.state == "pending" and reminder.due_at <= now:
+            if reminder.state == "pending" and (due_by is None or reminder.due_at <= due_by):
                 reminder.state = "skipped"
 
     def _snapshot(self) -> dict[str, Any]:
         """The fields every conference event carries: the conference as it stands."""
-        return {
-            "network": self.network,
-            "conference_id": self.conference_id,
-            "title": self.title,
-            "kind": self.kind,
-            "topic": self.topic,
-            "status": self.status,
-            "starts_at": self.starts_at,
-            "ends_at": self.ends_at,
-            "venue": self.venue,
-            "online_url": AnyHttpUrl(self.online_url) if self.online_url else None,
-            "agenda": list(self.agenda),
-            "capacity": self.capacity,
-            "organizer": self.organizer,
-            "sequence": self.sequence,
-        }
+        return {name: getattr(self, name) for name in _SNAPSHOT_FIELDS}
+
+
+# What every conference event says of the conference (the contract's base payload), each as the
+# aggregate holds it; the time zone the times are shown in is the contract's default.
+_SNAPSHOT_FIELDS = tuple(name for name in ConferenceFacts.model_fields if name != "timezone")
 
 
 def overlaps(starts_at: datetime, ends_at: datetime, other: Conference) -> bool:

@@ -3,18 +3,20 @@
 Conventions as in the registry: problem details for every error (each route documents the ones
 it can answer), `ETag` with the version on reads and writes, `If-Match` required on every change
 of an existing conference (a stale one gets 409 and changes nothing), bearer tokens with the
-roles district / office:<network> / reader. Every change of an existing conference goes through
-`_change`: may the caller change it, If-Match, the use case, the answer with its ETag.
+roles district / office:<network> / reader. A changing route takes `write: Writes`, builds the
+use case's command (service_layer/commands.py) and answers `write.answer(...)`: the conference
+with its new ETag. The use case checks the caller's role on the conference's network.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, FastAPI, Header, Query, Request
+from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import AnyHttpUrl
 
 from conferences.adapters.links import InvalidLink, LinkClaims
 from conferences.domain.errors import InvalidInput, NotFound, Refused
@@ -49,6 +51,7 @@ from conferences.entrypoints.schemas import (
     ScheduleIn,
     VenueIn,
 )
+from conferences.service_layer import commands
 from conferences.service_layer.services import ConferenceService
 from rbn_shared.auth import Caller, Principal
 from rbn_shared.changes import Cause
@@ -62,25 +65,31 @@ from rbn_shared.http import (
     correlation_id_of,
     etag,
     field_error,
+    found,
     merge_patch,
     problem_responses,
     validated,
-    version_from_if_match,
 )
+from rbn_shared.writes import Versioned, Write, Writes
 
-router = APIRouter()
-
-IfMatch = Annotated[
-    str | None,
-    Header(
-        alias="If-Match",
-        description='The ETag of the version you read, e.g. "3". Required on every change.',
-    ),
-]
-
-
-# The error answers of a change of an existing conference (see `_change`).
+# The error answers of a change of an existing conference.
 CHANGE_PROBLEMS = (400, 401, 403, 404, 409, 413, 422, 428)
+
+# One router per part of the API: its path, its tag and, for the changes of a conference, the
+# error answers every one of them can give, each said once.
+conferences = APIRouter(prefix="/conferences", tags=["conferences"])
+conference_changes = APIRouter(
+    prefix="/conferences/{conference_id}",
+    tags=["conferences"],
+    responses=problem_responses(*CHANGE_PROBLEMS),
+)
+invitations = APIRouter(
+    prefix="/conferences/{conference_id}/invitations",
+    tags=["invitations"],
+    responses=problem_responses(*CHANGE_PROBLEMS),
+)
+response_link = APIRouter(prefix="/responses/{token}", tags=["response link"])
+networks = APIRouter(prefix="/networks", tags=["networks"])
 
 
 def _explained(
@@ -104,17 +113,13 @@ Service = Annotated[ConferenceService, Depends(service_of)]
 # ---------------------------------------------------------------------------- conferences
 
 
-@router.post(
-    "/conferences",
+@conferences.post(
+    "",
     status_code=201,
-    tags=["conferences"],
     summary="Schedule a conference",
     responses=problem_responses(400, 401, 403, 409, 413, 422),
 )
-async def schedule(
-    body: ScheduleIn, caller: Caller, service: Service, request: Request
-) -> JSONResponse:
-    caller.require_write(body.network_id)
+async def schedule(body: ScheduleIn, service: Service, write: Writes) -> ConferenceOut:
     starts_at, ends_at = _utc_pair(body.starts_at, body.ends_at)
     draft = ConferenceDraft(
         title=body.title,
@@ -123,30 +128,22 @@ async def schedule(
         starts_at=starts_at,
         ends_at=ends_at,
         venue=_venue(body.venue),
-        online_url=str(body.online_url) if body.online_url else None,
+        online_url=_url(body.online_url),
         agenda=tuple(
             AgendaDraft(a.title, a.description, a.field_of_action_id) for a in body.agenda
         ),
         capacity=body.capacity,
         delegates=tuple(_delegate(d) for d in body.delegates),
     )
-    conference, version = await service.schedule(body.network_id, draft, _cause(request))
-    return _conference_response(
-        service,
-        caller,
-        conference,
-        version,
-        201,
-        location=f"/conferences/{conference.conference_id}",
+    command = commands.ScheduleConference(
+        actor=write.caller, cause=write.cause, network_id=body.network_id, draft=draft
     )
+    scheduled = await service.schedule(command)
+    location = f"/conferences/{scheduled.value.conference_id}"
+    return write.answer(_shown(service, write.caller, scheduled), location=location)
 
 
-@router.get(
-    "/conferences",
-    tags=["conferences"],
-    summary="List conferences",
-    responses=problem_responses(401, 422),
-)
+@conferences.get("", summary="List conferences", responses=problem_responses(401, 422))
 async def list_conferences(
     caller: Caller,
     service: Service,
@@ -157,135 +154,71 @@ async def list_conferences(
     ] = 100,
 ) -> list[ConferenceOut]:
     if network_id is not None:
-        found = await service.conferences.of_network(network_id, status=status, limit=limit)
+        listed = await service.conferences.of_network(network_id, status=status, limit=limit)
     else:
-        found = await service.conferences.all(status=status, limit=limit)
-    return [_out(service, caller, s.conference, s.version) for s in found]
+        listed = await service.conferences.all(status=status, limit=limit)
+    return [_out(service, caller, s.conference, s.version) for s in listed]
 
 
-@router.get(
-    "/conferences/{conference_id}",
-    tags=["conferences"],
-    summary="One conference",
-    responses=problem_responses(401, 404),
+@conferences.get(
+    "/{conference_id}", summary="One conference", responses=problem_responses(401, 404)
 )
-async def get_conference(conference_id: str, caller: Caller, service: Service) -> JSONResponse:
-    conference, version = await service.get(conference_id)
-    return _conference_response(service, caller, conference, version)
+async def get_conference(
+    conference_id: str, caller: Caller, service: Service, response: Response
+) -> ConferenceOut:
+    shown = _shown(service, caller, await service.get(conference_id))
+    response.headers["ETag"] = etag(shown.version)
+    return shown.value
 
 
-@router.post(
-    "/conferences/{conference_id}/reschedule",
-    tags=["conferences"],
-    summary="Move to a new time",
-    responses=problem_responses(*CHANGE_PROBLEMS),
-)
+@conference_changes.post("/reschedule", summary="Move to a new time")
 async def reschedule(
-    conference_id: str,
-    body: RescheduleIn,
-    caller: Caller,
-    service: Service,
-    request: Request,
-    if_match: IfMatch = None,
-) -> JSONResponse:
-
-    async def reschedule_at(expected: int) -> tuple[Conference, int]:
-        starts_at, ends_at = _utc_pair(body.starts_at, body.ends_at)
-        return await service.reschedule(
-            conference_id,
-            expected,
-            starts_at,
-            ends_at,
-            _cause(request),
-            venue=_venue(body.venue),
-            online_url=str(body.online_url) if body.online_url else None,
-        )
-
-    return await _change(service, caller, conference_id, if_match, reschedule_at)
-
-
-@router.post(
-    "/conferences/{conference_id}/cancel",
-    tags=["conferences"],
-    summary="Cancel",
-    responses=problem_responses(*CHANGE_PROBLEMS),
-)
-async def cancel(
-    conference_id: str,
-    body: CancelIn,
-    caller: Caller,
-    service: Service,
-    request: Request,
-    if_match: IfMatch = None,
-) -> JSONResponse:
-    return await _change(
-        service,
-        caller,
-        conference_id,
-        if_match,
-        lambda expected: service.cancel(conference_id, expected, body.reason, _cause(request)),
+    conference_id: str, body: RescheduleIn, service: Service, write: Writes
+) -> ConferenceOut:
+    starts_at, ends_at = _utc_pair(body.starts_at, body.ends_at)
+    change = commands.Reschedule(
+        starts_at=starts_at,
+        ends_at=ends_at,
+        venue=_venue(body.venue),
+        online_url=_url(body.online_url),
     )
+    return await _changed(service, write, conference_id, change)
 
 
-@router.post(
-    "/conferences/{conference_id}/conclude",
-    tags=["conferences"],
+@conference_changes.post("/cancel", summary="Cancel")
+async def cancel(
+    conference_id: str, body: CancelIn, service: Service, write: Writes
+) -> ConferenceOut:
+    return await _changed(service, write, conference_id, commands.Cancel(reason=body.reason))
+
+
+@conference_changes.post(
+    "/conclude",
     summary="Record the results (after the end): summary and recommendations per field of action",
-    responses=problem_responses(*CHANGE_PROBLEMS),
 )
 async def conclude(
-    conference_id: str,
-    body: ConcludeIn,
-    caller: Caller,
-    service: Service,
-    request: Request,
-    if_match: IfMatch = None,
-) -> JSONResponse:
-    recommendations = [
+    conference_id: str, body: ConcludeIn, service: Service, write: Writes
+) -> ConferenceOut:
+    recommendations = tuple(
         RecommendationDraft(r.field_of_action_id, r.text) for r in body.recommendations
-    ]
-    return await _change(
-        service,
-        caller,
-        conference_id,
-        if_match,
-        lambda expected: service.conclude(
-            conference_id, expected, body.summary, recommendations, _cause(request)
-        ),
     )
+    change = commands.Conclude(summary=body.summary, recommendations=recommendations)
+    return await _changed(service, write, conference_id, change)
 
 
 # ---------------------------------------------------------------------------- invitations
 
 
-@router.post(
-    "/conferences/{conference_id}/invitations",
-    status_code=201,
-    tags=["invitations"],
-    summary="Invite an external delegate",
-    responses=problem_responses(*CHANGE_PROBLEMS),
-)
+@invitations.post("", status_code=201, summary="Invite an external delegate")
 async def invite(
-    conference_id: str,
-    body: DelegateIn,
-    caller: Caller,
-    service: Service,
-    request: Request,
-    if_match: IfMatch = None,
-) -> JSONResponse:
-    return await _change(
-        service,
-        caller,
-        conference_id,
-        if_match,
-        lambda expected: service.invite(conference_id, expected, _delegate(body), _cause(request)),
-        status_code=201,
-    )
+    conference_id: str, body: DelegateIn, service: Service, write: Writes
+) -> ConferenceOut:
+    change = commands.InviteDelegate(delegate=_delegate(body))
+    return await _changed(service, write, conference_id, change)
 
 
-@router.patch(
-    "/conferences/{conference_id}/invitations/{invitation_id}",
-    tags=["invitations"],
+@invitations.patch(
+    "/{invitation_id}",
     summary="Correct an external delegate's invitation (name, address, institution, group)",
     description=(
         "The body is a JSON merge patch (RFC 7386, `application/merge-patch+json`; "
@@ -324,75 +257,45 @@ async def change_invitation(
             examples=[{"email": "dora.yilmaz@gesamtschule.example.org"}],
         ),
     ],
-    caller: Caller,
     service: Service,
-    request: Request,
-    if_match: IfMatch = None,
-) -> JSONResponse:
-
-    def corrected(current: Delegate) -> Delegate:
-        merged = merge_patch(_delegate_fields(current), patch)
-        return _delegate(validated(DelegateIn, merged))
-
-    return await _change(
-        service,
-        caller,
-        conference_id,
-        if_match,
-        lambda expected: service.change_delegate(
-            conference_id, expected, invitation_id, corrected, _cause(request)
-        ),
+    write: Writes,
+) -> ConferenceOut:
+    # The patch applies to the delegate as the caller read it; the correction checks that
+    # version again under the conference's lock, so nothing changed in between is lost.
+    current = await service.delegate_to_correct(
+        conference_id, invitation_id, actor=write.caller, expected_version=write.expected_version
     )
+    corrected = _delegate(validated(DelegateIn, merge_patch(_delegate_fields(current), patch)))
+    change = commands.CorrectDelegate(invitation_id=invitation_id, delegate=corrected)
+    return await _changed(service, write, conference_id, change)
 
 
-@router.put(
-    "/conferences/{conference_id}/invitations/{invitation_id}/response",
-    tags=["invitations"],
-    summary="Record an invitee's answer (e.g. given by phone)",
-    responses=problem_responses(*CHANGE_PROBLEMS),
+@invitations.put(
+    "/{invitation_id}/response", summary="Record an invitee's answer (e.g. given by phone)"
 )
 async def record_response(
-    conference_id: str,
-    invitation_id: str,
-    body: ResponseIn,
-    caller: Caller,
-    service: Service,
-    request: Request,
-    if_match: IfMatch = None,
-) -> JSONResponse:
-    return await _change(
-        service,
-        caller,
-        conference_id,
-        if_match,
-        lambda expected: service.respond(
-            conference_id,
-            invitation_id,
-            Answer(body.response),
-            _cause(request),
-            expected_version=expected,
-        ),
-    )
+    conference_id: str, invitation_id: str, body: ResponseIn, service: Service, write: Writes
+) -> ConferenceOut:
+    change = commands.RecordResponse(invitation_id=invitation_id, response=Answer(body.response))
+    return await _changed(service, write, conference_id, change)
 
 
 # ---------------------------------------------------------------------------- response link
 
 
-@router.get(
-    "/responses/{token}",
-    tags=["response link"],
+@response_link.get(
+    "",
     summary="What the holder of a personal response link sees (no login)",
     responses=problem_responses(403, 404),
 )
 async def get_answer(token: str, service: Service) -> InvitationAnswerOut:
     claims = _claims(service, token)
-    conference, _ = await service.get(claims.conference_id)
-    return _answer_out(service, conference, claims.invitation_id)
+    conference = await service.get(claims.conference_id)
+    return _answer_out(service, conference.value, claims.invitation_id)
 
 
-@router.put(
-    "/responses/{token}",
-    tags=["response link"],
+@response_link.put(
+    "",
     summary="Answer through a personal response link (no login)",
     responses=problem_responses(400, 403, 404, 409, 413, 422),
 )
@@ -400,25 +303,24 @@ async def put_answer(
     token: str, body: ResponseIn, service: Service, request: Request
 ) -> InvitationAnswerOut:
     claims = _claims(service, token)
-    conference, _ = await service.respond(
-        claims.conference_id, claims.invitation_id, Answer(body.response), _cause(request)
+    answer = commands.RecordResponse(
+        invitation_id=claims.invitation_id, response=Answer(body.response)
     )
-    return _answer_out(service, conference, claims.invitation_id)
+    cause = Cause(correlation_id_of(request))
+    answered = await service.answer_by_link(claims.conference_id, answer, cause)
+    return _answer_out(service, answered.value, claims.invitation_id)
 
 
 # ---------------------------------------------------------------------------- projection
 
 
-@router.get(
-    "/networks/{network_id}",
-    tags=["networks"],
+@networks.get(
+    "/{network_id}",
     summary="What this service knows of a network (projection of registry events)",
     responses=problem_responses(401, 404),
 )
 async def get_network(network_id: str, caller: Caller, service: Service) -> NetworkViewOut:
-    view = await service.networks.get(network_id)
-    if view is None:
-        raise Problem(404, "Not found", f"network {network_id} is unknown here", kind="not-found")
+    view = found(await service.networks.get(network_id), f"network {network_id} is unknown here")
     return NetworkViewOut(
         network_id=view.network_id,
         name=view.name,
@@ -428,6 +330,11 @@ async def get_network(network_id: str, caller: Caller, service: Service) -> Netw
         staff={k: p.name for k, p in view.staff_people().items()},
         fields_of_action={k: v["status"] for k, v in view.fields.items()},
     )
+
+
+router = APIRouter()
+for part in (conferences, conference_changes, invitations, response_link, networks):
+    router.include_router(part)
 
 
 # ---------------------------------------------------------------------------- errors
@@ -478,31 +385,23 @@ def problem_of(error: Exception) -> Problem:
 # ---------------------------------------------------------------------------- helpers
 
 
-def _cause(request: Request) -> Cause:
-    return Cause(correlation_id=correlation_id_of(request))
-
-
 def _claims(service: ConferenceService, token: str) -> LinkClaims:
     return service.links.verify(token, now=service.clock())
 
 
-async def _change(
-    service: ConferenceService,
-    caller: Principal,
-    conference_id: str,
-    if_match: str | None,
-    use_case: Callable[[int], Awaitable[tuple[Conference, int]]],
-    *,
-    status_code: int = 200,
-) -> JSONResponse:
-    """The one way a route changes an existing conference: the caller must be allowed to change
-    its network (404 if there is none, 403), If-Match names the version read (428, 400), the use
-    case runs against that version, and the answer is the conference with its new ETag."""
-    conference, _ = await service.get(conference_id)
-    caller.require_write(conference.network.id)
-    expected = version_from_if_match(if_match)
-    changed, version = await use_case(expected)
-    return _conference_response(service, caller, changed, version, status_code)
+async def _changed(
+    service: ConferenceService, write: Write, conference_id: str, change: commands.Change
+) -> ConferenceOut:
+    """Run a caller's change of a conference (at the version they read) and answer with the
+    conference and its new ETag."""
+    command = commands.ChangeConference(
+        actor=write.caller,
+        cause=write.cause,
+        conference_id=conference_id,
+        expected_version=write.expected_version,
+        change=change,
+    )
+    return write.answer(_shown(service, write.caller, await service.change(command)))
 
 
 def _utc_pair(starts_at: datetime, ends_at: datetime) -> tuple[datetime, datetime]:
@@ -542,20 +441,16 @@ def _delegate_fields(delegate: Delegate) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if v is not None}
 
 
-def _conference_response(
-    service: ConferenceService,
-    caller: Principal,
-    conference: Conference,
-    version: int,
-    status_code: int = 200,
-    *,
-    location: str | None = None,
-) -> JSONResponse:
-    headers = {"ETag": etag(version)}
-    if location:
-        headers["Location"] = location
-    body = _out(service, caller, conference, version)
-    return JSONResponse(body.model_dump(mode="json"), status_code=status_code, headers=headers)
+def _url(url: AnyHttpUrl | None) -> str | None:
+    return str(url) if url else None
+
+
+def _shown(
+    service: ConferenceService, caller: Principal, conference: Versioned[Conference]
+) -> Versioned[ConferenceOut]:
+    """The conference as this caller sees it, at its version."""
+    body = _out(service, caller, conference.value, conference.version)
+    return Versioned(body, conference.version)
 
 
 def _out(

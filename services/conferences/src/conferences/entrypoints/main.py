@@ -27,12 +27,7 @@ def main() -> None:
     settings = ConferencesSettings()
     configure_logging(SERVICE, settings.log_level, settings.log_format)
     if args.command == "rebuild-projection":
-        summary = asyncio.run(rebuild_projection(settings))
-        print(
-            f"projection rebuilt: {summary.events} events replayed, "
-            f"{summary.applied} applied, {summary.networks} networks",
-            flush=True,
-        )
+        print(asyncio.run(rebuild_projection(settings)), flush=True)
         return
     wiring = build(settings)
     serve(wiring.app, settings.http_host, settings.http_port)

@@ -16,6 +16,7 @@ from conferences.adapters.links import InvalidLink, LinkClaims
 from conferences.domain.errors import DomainError, NotFound
 from conferences.domain.local_time import german_span
 from conferences.domain.model import Conference
+from conferences.service_layer.commands import RecordResponse
 from conferences.service_layer.services import ConferenceService
 from rbn_shared.changes import Cause
 from rbn_shared.events.conferences import Response as Answer
@@ -74,8 +75,8 @@ async def show(token: str, request: Request, saved: int = 0) -> Response:
     if claims is None:
         return _invalid()
     try:
-        conference, _ = await service.get(claims.conference_id)
-        return _page(service, conference, claims.invitation_id, saved=bool(saved))
+        conference = await service.get(claims.conference_id)
+        return _page(service, conference.value, claims.invitation_id, saved=bool(saved))
     except NotFound:
         return _invalid()
 
@@ -95,20 +96,16 @@ async def answer(
     claims = _claims(service, token)
     if claims is None:
         return _invalid()
+    reply = RecordResponse(invitation_id=claims.invitation_id, response=Answer(response))
     try:
-        await service.respond(
-            claims.conference_id,
-            claims.invitation_id,
-            Answer(response),
-            Cause(correlation_id=correlation_id_of(request)),
-        )
+        await service.answer_by_link(claims.conference_id, reply, Cause(correlation_id_of(request)))
     except NotFound:
         return _invalid()
     except DomainError:  # the conference has started, or was cancelled or concluded
-        conference, _ = await service.get(claims.conference_id)
+        conference = await service.get(claims.conference_id)
         return _page(
             service,
-            conference,
+            conference.value,
             claims.invitation_id,
             problem="Ihre Antwort kann nicht mehr geändert werden.",
             status_code=409,

@@ -12,8 +12,14 @@ from typing import Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
+from conferences.domain.model import ReminderState
 from rbn_shared.addresses import Address
-from rbn_shared.events.conferences import ConferenceKind, ConferenceStatus, StakeholderGroup
+from rbn_shared.events.conferences import (
+    ConferenceKind,
+    ConferenceStatus,
+    ResponseCounts,
+    StakeholderGroup,
+)
 from rbn_shared.text import Key, Line, LongText, Reason, Slug
 
 LOCAL_TIME_HELP = (
@@ -99,12 +105,11 @@ class ResponseIn(Strict):
 # ---------------------------------------------------------------------------- responses
 
 
-class CountsOut(BaseModel):
-    accepted: int
-    declined: int
-    tentative: int
-    pending: int
-    waitlisted: int
+class CountsOut(ResponseCounts):
+    """The answers as the conference's events count them, and the undeliverable invitations."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)  # always sent
+
     undeliverable: int = Field(description="Invitations whose last mail could not be delivered")
 
 
@@ -136,7 +141,7 @@ class InvitationOut(BaseModel):
 class ReminderOut(BaseModel):
     offset_seconds: int
     due_at: datetime
-    state: str
+    state: ReminderState
 
 
 class AgendaItemOut(BaseModel):

@@ -10,7 +10,7 @@ touched.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from pydantic import ValidationError
 
@@ -27,11 +27,20 @@ from rbn_shared.outbox import KeyedLocks
 log = get_logger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclass
 class RebuildSummary:
-    events: int
-    applied: int
-    networks: int
+    """What a rebuild did, counted as it goes: registry records read, events folded in, networks
+    known after."""
+
+    events: int = 0
+    applied: int = 0
+    networks: int = 0
+
+    def __str__(self) -> str:
+        return (
+            f"projection rebuilt: {self.events} events replayed, {self.applied} applied, "
+            f"{self.networks} networks"
+        )
 
 
 async def rebuild_projection(
@@ -44,11 +53,11 @@ async def rebuild_projection(
         projection = NetworkProjection(database(client, settings)[NETWORKS], KeyedLocks())
         removed = await projection.clear()
         log.info("projection emptied", networks_removed=removed)
-        events = applied = 0
+        summary = RebuildSummary()
         async for value in replay_topic(settings.kafka_bootstrap_servers, settings.topics.registry):
-            events += 1
-            if progress is not None and events % 200 == 0:
-                progress(events)
+            summary.events += 1
+            if progress is not None and summary.events % 200 == 0:
+                progress(summary.events)
             try:
                 envelope = Envelope.from_wire(value)
                 if envelope.type not in folded:
@@ -59,11 +68,11 @@ async def rebuild_projection(
                 log.warning("skipping an unreadable registry record", error=str(error)[:300])
                 continue
             if await project_registry_event(projection, envelope, payload):
-                applied += 1
+                summary.applied += 1
         if progress is not None:
-            progress(events)
-        networks = len(await projection.all())
-        log.info("projection rebuilt", events=events, applied=applied, networks=networks)
-        return RebuildSummary(events=events, applied=applied, networks=networks)
+            progress(summary.events)
+        summary.networks = len(await projection.all())
+        log.info("projection rebuilt", **asdict(summary))
+        return summary
     finally:
         await client.close()

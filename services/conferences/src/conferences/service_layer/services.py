@@ -1,17 +1,26 @@
-"""Use cases: load under the document's lock, let the domain decide, store state and events at once.
+"""Use cases: the conference under its lock, the domain decides, state and events in one write.
 
-One use case per command. The domain returns the event payloads a change caused; `_save` turns
-them into outbox records with `rbn_shared.changes.outbox_records`, at the positions after the
-conference's stored `event_count`, and stores them with the new state in one version-guarded
-update of the conference's document (see rbn_shared.outbox); the relay publishes them to the
-conferences topic.
+Every change of an existing conference a caller asks for is one `ChangeConference` command and
+goes one way (`ConferenceService.change`): the conference under its lock, the caller's role on its
+network, the version they read, the domain's decision for that kind of change (`_decide`, one case
+per use case), one write. The reactions and the reminder job change conferences the same way,
+without a caller.
+
+The domain returns the event payloads a change caused; `_save` turns them into outbox records with
+`rbn_shared.changes.outbox_records`, at the positions after the conference's stored
+`event_count`, and the repository stores them with the new state in one version-guarded update of
+the conference's document (a change that changed nothing writes nothing); the relay publishes them
+to the conferences topic.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from dataclasses import KW_ONLY, dataclass
 from datetime import datetime
+from typing import assert_never
 
 from pydantic import AnyHttpUrl
 
@@ -22,13 +31,10 @@ from conferences.adapters.repositories import (
     StoredConference,
 )
 from conferences.domain.errors import InvalidInput, NotFound
-from conferences.domain.model import (
-    Conference,
-    ConferenceDraft,
-    Delegate,
-    RecommendationDraft,
-)
+from conferences.domain.model import Conference, Delegate
 from conferences.domain.projection import EventFacts, NetworkView
+from conferences.service_layer import commands
+from rbn_shared.auth import Principal
 from rbn_shared.changes import Aggregate, Cause, Clock, outbox_records
 from rbn_shared.errors import VersionConflict
 from rbn_shared.events import Envelope, EventPayload
@@ -37,39 +43,31 @@ from rbn_shared.events.conferences import (
     ConferenceCancelled,
     ConferenceStatus,
     Invitee,
-    Response,
-    Venue,
+    ParticipantInvited,
 )
 from rbn_shared.logging import get_logger
 from rbn_shared.outbox import OutboxRecord
+from rbn_shared.writes import Versioned
 
 log = get_logger(__name__)
 
 
+@dataclass
 class ConferenceService:
-    def __init__(
-        self,
-        conferences: ConferenceRepository,
-        networks: NetworkProjection,
-        links: ResponseLinks,
-        *,
-        topic: str,
-        clock: Clock,
-        reminder_offsets: list[int],
-    ) -> None:
-        self.conferences = conferences
-        self.networks = networks
-        self.links = links
-        self.topic = topic
-        self.clock = clock
-        self.reminder_offsets = list(reminder_offsets)
+    conferences: ConferenceRepository
+    networks: NetworkProjection
+    links: ResponseLinks
+    _: KW_ONLY
+    topic: str  # where the conferences' events go
+    clock: Clock
+    reminder_offsets: Sequence[int]  # seconds before the start
 
     # ------------------------------------------------------------------ reading
 
-    async def get(self, conference_id: str) -> tuple[Conference, int]:
-        """The conference and its version (the ETag); NotFound if there is none."""
+    async def get(self, conference_id: str) -> Versioned[Conference]:
+        """The conference at its version (the ETag); NotFound if there is none."""
         stored = await self._load(conference_id)
-        return stored.conference, stored.version
+        return Versioned(stored.conference, stored.version)
 
     async def network(self, network_id: str) -> NetworkView:
         view = await self.networks.get(network_id)
@@ -77,101 +75,95 @@ class ConferenceService:
             raise InvalidInput.one("network_id", f"unknown network {network_id!r}")
         return view
 
-    # ------------------------------------------------------------------ lifecycle
+    async def delegate_to_correct(
+        self, conference_id: str, invitation_id: str, *, actor: Principal, expected_version: int
+    ) -> Delegate:
+        """The external delegate behind an invitation as the caller read it, checked as a change
+        is checked: what a correction starts from."""
+        stored = await self._load(conference_id)
+        _admit(stored, actor, expected_version)
+        return stored.conference.delegate_of(invitation_id)
 
-    async def schedule(
-        self, network_id: str, draft: ConferenceDraft, cause: Cause
-    ) -> tuple[Conference, int]:
+    # ------------------------------------------------------------------ callers' changes
+
+    async def schedule(self, command: commands.ScheduleConference) -> Versioned[Conference]:
+        network_id = command.network_id
+        command.actor.require_write(network_id)
         network = await self.network(network_id)
         # The network lock serialises overlap checks of one network within this process.
         async with self.conferences.locked(("network", network_id)):
             others = await self._planned_of(network_id)
             conference, events = Conference.schedule(
                 uuid.uuid4().hex[:12],
-                draft,
+                command.draft,
                 network,
                 others,
                 now=self.clock(),
                 reminder_offsets=self.reminder_offsets,
             )
-            await self.conferences.add(conference, self._records(conference, 0, events, cause))
+            records = self._records(conference, 0, events, command.cause)
+            await self.conferences.add(conference, records)
         log.info(
             "conference scheduled", conference_id=conference.conference_id, network_id=network_id
         )
-        return conference, 1
+        return Versioned(conference, 1)
 
-    async def reschedule(
-        self,
-        conference_id: str,
-        expected_version: int,
-        starts_at: datetime,
-        ends_at: datetime,
-        cause: Cause,
-        *,
-        venue: Venue | None = None,
-        online_url: str | None = None,
-    ) -> tuple[Conference, int]:
-        network_id = (await self._load(conference_id)).conference.network.id
-        async with self.conferences.locked(("network", network_id)):
-            others = await self._planned_of(network_id)
-            async with self.conferences.locked(conference_id):
-                stored = await self._load_at(conference_id, expected_version)
-                events = stored.conference.reschedule(
-                    starts_at, ends_at, others, now=self.clock(), venue=venue, online_url=online_url
+    async def change(self, command: commands.ChangeConference) -> Versioned[Conference]:
+        """The one way a caller changes a conference: may they change its network (403), did
+        they read the version it is at (409), then what the domain decides, in one write."""
+        async with self._held(command.conference_id) as stored:
+            _admit(stored, command.actor, command.expected_version)
+            async with self._overlap_lock(command.change, stored.conference.network.id):
+                events = await self._decide(stored.conference, command.change)
+                return await self._save(stored, events, command.cause)
+
+    async def answer_by_link(
+        self, conference_id: str, answer: commands.RecordResponse, cause: Cause
+    ) -> Versioned[Conference]:
+        """An answer through the invitee's personal link: the link is the authority, so neither a
+        role nor a version is asked for."""
+        async with self._held(conference_id) as stored:
+            events = await self._decide(stored.conference, answer)
+            return await self._save(stored, events, cause)
+
+    async def _decide(self, conference: Conference, change: commands.Change) -> list[EventPayload]:
+        """What the domain makes of each kind of change: the events it caused."""
+        now = self.clock()
+        match change:
+            case commands.Reschedule():
+                others = await self._planned_of(conference.network.id)
+                return conference.reschedule(
+                    change.starts_at,
+                    change.ends_at,
+                    others,
+                    now=now,
+                    venue=change.venue,
+                    online_url=change.online_url,
                 )
-                return await self._save(stored, events, cause)
+            case commands.Cancel():
+                return conference.cancel(change.reason, now=now)
+            case commands.Conclude():
+                network = await self.network(conference.network.id)
+                return conference.conclude(change.summary, change.recommendations, network, now=now)
+            case commands.InviteDelegate():
+                return conference.invite_delegate(change.delegate, now=now)
+            case commands.CorrectDelegate():
+                return conference.change_delegate(change.invitation_id, change.delegate, now=now)
+            case commands.RecordResponse():
+                return conference.respond(change.invitation_id, change.response, now=now)
+            case _:
+                assert_never(change)
 
-    async def cancel(
-        self, conference_id: str, expected_version: int, reason: str, cause: Cause
-    ) -> tuple[Conference, int]:
-        async with self.conferences.locked(conference_id):
-            stored = await self._load_at(conference_id, expected_version)
-            events = stored.conference.cancel(reason, now=self.clock())
-            return await self._save(stored, events, cause)
+    def _overlap_lock(
+        self, change: commands.Change, network_id: str
+    ) -> AbstractAsyncContextManager[None]:
+        """A new time is checked against the network's other conferences: like scheduling, it
+        holds the network's lock from that check to the write."""
+        if isinstance(change, commands.Reschedule):
+            return self.conferences.locked(("network", network_id))
+        return nullcontext()
 
-    async def conclude(
-        self,
-        conference_id: str,
-        expected_version: int,
-        summary: str,
-        recommendations: list[RecommendationDraft],
-        cause: Cause,
-    ) -> tuple[Conference, int]:
-        async with self.conferences.locked(conference_id):
-            stored = await self._load_at(conference_id, expected_version)
-            network = await self.network(stored.conference.network.id)
-            events = stored.conference.conclude(summary, recommendations, network, now=self.clock())
-            return await self._save(stored, events, cause)
-
-    # ------------------------------------------------------------------ invitations
-
-    async def invite(
-        self, conference_id: str, expected_version: int, delegate: Delegate, cause: Cause
-    ) -> tuple[Conference, int]:
-        async with self.conferences.locked(conference_id):
-            stored = await self._load_at(conference_id, expected_version)
-            events = stored.conference.invite_delegate(delegate, now=self.clock())
-            return await self._save(stored, events, cause)
-
-    async def change_delegate(
-        self,
-        conference_id: str,
-        expected_version: int,
-        invitation_id: str,
-        edit: Callable[[Delegate], Delegate],
-        cause: Cause,
-    ) -> tuple[Conference, int]:
-        """Correct an external delegate: `edit` turns the delegate as stored into the corrected
-        one (the API merges its patch there, on the very state the change is checked against)."""
-        async with self.conferences.locked(conference_id):
-            stored = await self._load_at(conference_id, expected_version)
-            conference = stored.conference
-            corrected = edit(conference.delegate_of(invitation_id))
-            before = _roster_fingerprint(conference)
-            events = conference.change_delegate(invitation_id, corrected, now=self.clock())
-            if not events and _roster_fingerprint(conference) == before:
-                return conference, stored.version  # nothing to correct: no new version
-            return await self._save(stored, events, cause)
+    # ------------------------------------------------------------------ reactions and jobs
 
     async def mark_undeliverable(
         self,
@@ -183,54 +175,30 @@ class ConferenceService:
         failed_at: datetime,
         cause: Cause,
     ) -> bool:
-        """Note a failed delivery on the invitation (no event of its own). False if there was
-        nothing to mark: an unknown conference or invitation, a stale failure, or a repeat."""
+        """Note a failed delivery on the invitation (no event of its own). False if that changed
+        nothing: an unknown conference or invitation, a stale failure, or a repeat."""
         async with self.conferences.locked(conference_id):
             stored = await self.conferences.get(conference_id)
-            if stored is None or not stored.conference.mark_undeliverable(
-                invitation_id, recipient, reason, failed_at
-            ):
+            if stored is None:
                 return False
-            await self._save(stored, [], cause)
-            return True
-
-    async def respond(
-        self,
-        conference_id: str,
-        invitation_id: str,
-        response: Response,
-        cause: Cause,
-        *,
-        expected_version: int | None = None,
-    ) -> tuple[Conference, int]:
-        """An answer from the API (with If-Match) or from the personal link (without)."""
-        async with self.conferences.locked(conference_id):
-            if expected_version is None:
-                stored = await self._load(conference_id)
-            else:
-                stored = await self._load_at(conference_id, expected_version)
-            events = stored.conference.respond(invitation_id, response, now=self.clock())
-            if not events:
-                return stored.conference, stored.version
-            return await self._save(stored, events, cause)
-
-    # ------------------------------------------------------------------ reminders
+            events = stored.conference.mark_undeliverable(
+                invitation_id, recipient, reason, failed_at
+            )
+            saved = await self._save(stored, events, cause)
+            return saved.version != stored.version
 
     async def send_due_reminders(self) -> int:
         """Claim every due reminder; the claim and its event are one write. Returns how many."""
         sent = 0
         for conference_id in await self.conferences.ids_with_reminders_due(self.clock()):
-            async with self.conferences.locked(conference_id):
-                stored = await self._load(conference_id)
+            cause = Cause(correlation_id=f"reminder-{conference_id}-{uuid.uuid4().hex[:8]}")
+            async with self._held(conference_id) as stored:
                 events = stored.conference.claim_due_reminders(self.clock())
-                cause = Cause(correlation_id=f"reminder-{conference_id}-{uuid.uuid4().hex[:8]}")
                 await self._save(stored, events, cause)
-                sent += len(events)
+            sent += len(events)
         if sent:
             log.info("reminders due, events stored", count=sent)
         return sent
-
-    # ------------------------------------------------------------------ following the registry
 
     async def follow_roster(
         self, network_id: str, cause: Cause, network: NetworkView | None = None
@@ -247,16 +215,12 @@ class ConferenceService:
         for planned in await self._planned_of(network_id):
             if not planned.open_for_answers(now):
                 continue
-            async with self.conferences.locked(planned.conference_id):
-                stored = await self._load(planned.conference_id)
-                current = stored.conference
-                if current.status != ConferenceStatus.SCHEDULED:
+            async with self._held(planned.conference_id) as stored:
+                if stored.conference.status != ConferenceStatus.SCHEDULED:
                     continue
-                before = _roster_fingerprint(current)
-                events = current.sync_roster(network)
-                if events or _roster_fingerprint(current) != before:
-                    await self._save(stored, events, cause)
-                invited += sum(1 for e in events if e.event_type == "participant-invited")
+                events = stored.conference.sync_roster(network)
+                await self._save(stored, events, cause)
+            invited += sum(isinstance(e, ParticipantInvited) for e in events)
         return invited
 
     # ------------------------------------------------------------------ internals
@@ -267,13 +231,11 @@ class ConferenceService:
             raise NotFound(f"conference {conference_id}")
         return stored
 
-    async def _load_at(self, conference_id: str, expected_version: int) -> StoredConference:
-        stored = await self._load(conference_id)
-        if stored.version != expected_version:
-            raise VersionConflict(
-                f"conference {conference_id} is at version {stored.version}, not {expected_version}"
-            )
-        return stored
+    @asynccontextmanager
+    async def _held(self, conference_id: str) -> AsyncIterator[StoredConference]:
+        """The conference under its lock, from loading it to storing what the domain decided."""
+        async with self.conferences.locked(conference_id):
+            yield await self._load(conference_id)
 
     async def _planned_of(self, network_id: str) -> list[Conference]:
         return [
@@ -282,10 +244,10 @@ class ConferenceService:
 
     async def _save(
         self, stored: StoredConference, events: list[EventPayload], cause: Cause
-    ) -> tuple[Conference, int]:
-        """Store the change and its events in one write: the conference and its new version."""
+    ) -> Versioned[Conference]:
+        """Store the change and its events in one write: the conference at its new version."""
         records = self._records(stored.conference, stored.event_count, events, cause)
-        return stored.conference, await self.conferences.save(stored, records)
+        return Versioned(stored.conference, await self.conferences.save(stored, records))
 
     def _records(
         self, conference: Conference, event_count: int, events: list[EventPayload], cause: Cause
@@ -319,11 +281,14 @@ class ConferenceService:
         return payload.model_copy(update=update) if update else payload
 
 
-def _roster_fingerprint(conference: Conference) -> list[tuple[str, str, bool]]:
-    return [
-        (i.invitation_id, i.person.model_dump_json() + i.group.value, i.withdrawn)
-        for i in conference.invitations
-    ] + [("network", conference.network.model_dump_json(), False)]
+def _admit(stored: StoredConference, actor: Principal, expected_version: int) -> None:
+    """A caller's change: they may change the conference's network, and read it as it is."""
+    actor.require_write(stored.conference.network.id)
+    if stored.version != expected_version:
+        raise VersionConflict(
+            f"conference {stored.conference.conference_id} is at version {stored.version}, "
+            f"not {expected_version}"
+        )
 
 
 async def project_registry_event(
