@@ -22,6 +22,8 @@ from rbn_shared.events.base import MunicipalityKind, Side
 from rbn_shared.events.registry import CommitteeRole, Employer, Municipality, OfficeContact
 from rbn_shared.outbox import AggregateStore, KeyedLocks
 from registry.adapters.repositories import Repositories
+from registry.domain import commands
+from registry.domain.model import Employment, FieldDescription, Membership, NetworkDetails
 from registry.service_layer.services import RegistryService
 
 pytestmark = pytest.mark.integration
@@ -76,50 +78,41 @@ def person(i: int, kind: str = "p") -> Person:
 
 
 async def add_member(service: RegistryService, i: int) -> None:
-    await service.add_member(
-        NETWORK,
-        person(i),
-        Side.MUNICIPALITY,
-        CommitteeRole.MEMBER,
-        date(2026, 1, 1),
-        None,
-        None,
-        cause=CAUSE,
+    membership = Membership(
+        person=person(i),
+        side=Side.MUNICIPALITY,
+        role=CommitteeRole.MEMBER,
+        term_start=date(2026, 1, 1),
     )
+    await service.handle(commands.AddMember(NETWORK, membership), cause=CAUSE)
 
 
 async def test_a_committee_change_writes_only_the_committee(
     probed: tuple[RegistryService, Updates],
 ) -> None:
     service, updates = probed
-    await service.register_network(
-        NETWORK,
-        "Regionales Bildungsnetzwerk Probe",
-        Municipality(name="Probe", kind=MunicipalityKind.CITY),
-        OfficeContact(name="Bildungsbüro Probe", email="buero@probe.example"),
-        cause=CAUSE,
+    details = NetworkDetails(
+        name="Regionales Bildungsnetzwerk Probe",
+        municipality=Municipality(name="Probe", kind=MunicipalityKind.CITY),
+        office=OfficeContact(name="Bildungsbüro Probe", email="buero@probe.example"),
     )
-    await service.sign_agreement(NETWORK, date(2020, 1, 1), date(2020, 1, 1), cause=CAUSE)
+    registration = commands.RegisterNetwork(NETWORK, details)
+    await service.register_network(registration, cause=CAUSE)
+    signing = commands.SignAgreement(NETWORK, date(2020, 1, 1), date(2020, 1, 1))
+    await service.handle(signing, cause=CAUSE)
     for i in range(20):
         await add_member(service, i)
     for i in range(5):
-        await service.assign_staff(
-            NETWORK,
-            person(i, "s"),
-            Employer.MUNICIPALITY,
-            date(2026, 1, 1),
-            None,
-            None,
-            None,
-            cause=CAUSE,
+        employment = Employment(
+            person=person(i, "s"), employer=Employer.MUNICIPALITY, start_date=date(2026, 1, 1)
         )
-        await service.propose_field(
-            NETWORK,
-            f"Handlungsfeld {i}",
-            "Ausgangslage " * 20,
-            "Entwicklungsbedarf " * 20,
-            cause=CAUSE,
+        await service.handle(commands.AssignStaff(NETWORK, employment), cause=CAUSE)
+        description = FieldDescription(
+            title=f"Handlungsfeld {i}",
+            starting_situation="Ausgangslage " * 20,
+            development_needs="Entwicklungsbedarf " * 20,
         )
+        await service.handle(commands.ProposeField(NETWORK, description), cause=CAUSE)
     updates.sent.clear()
 
     await add_member(service, 20)

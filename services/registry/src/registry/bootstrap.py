@@ -15,7 +15,8 @@ from rbn_shared.http import (
 )
 from rbn_shared.runtime import Runtime
 from registry.adapters.repositories import Repositories
-from registry.entrypoints.api import install_domain_errors, router
+from registry.entrypoints.api import router
+from registry.entrypoints.errors import install_domain_errors
 from registry.service_layer.services import RegistryService
 from registry.settings import RegistrySettings
 

@@ -27,12 +27,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from pydantic import BaseModel
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
 from rbn_shared.changes import Aggregate, Cause, outbox_records
 from rbn_shared.errors import VersionConflict
-from rbn_shared.events import NetworkRef
+from rbn_shared.events import EventPayload, NetworkRef
 from rbn_shared.mongo import Document
 from rbn_shared.outbox import AggregateStore
 from registry.domain.district import DISTRICT_ID, Bulletin, DistrictCoordination
@@ -49,11 +50,17 @@ from registry.domain.model import (
 _STORE_FIELDS = ("_id", "version", "outbox", "event_count")
 
 AggregateT = TypeVar("AggregateT")
+ModelT = TypeVar("ModelT", bound=BaseModel)
 PartT = TypeVar("PartT", bound=Part)
 
 
 def _state(doc: Document) -> dict[str, Any]:
     return {k: v for k, v in doc.items() if k not in _STORE_FIELDS}
+
+
+def _with_id(kind: type[ModelT], doc: Document) -> ModelT:
+    """A document as the domain's `kind`, whose `id` is the document's `_id`."""
+    return kind.model_validate({**_state(doc), "id": doc["_id"]})
 
 
 @dataclass
@@ -66,12 +73,42 @@ class Loaded(Generic[AggregateT]):
     event_count: int
 
 
+@dataclass(frozen=True)
+class _Writer:
+    """How one kind of aggregate is written: the store, the topic of its events."""
+
+    store: AggregateStore
+    topic: str
+
+    async def write(
+        self,
+        doc_id: str,
+        key: str,
+        state: Document,
+        loaded: Loaded[Any],
+        events: Sequence[EventPayload],
+        cause: Cause,
+    ) -> int:
+        """Store the aggregate's state with its events as outbox records in one write: a new
+        document if it was not stored yet, else guarded by the version it was read at (nothing
+        without events). Returns the document's version."""
+        if not events:
+            return loaded.version
+        doc = {"_id": doc_id, **state, "event_count": loaded.event_count + len(events)}
+        aggregate = Aggregate(doc_id, key, loaded.event_count)
+        records = outbox_records(events, aggregate, cause, self.topic)
+        if loaded.version == 0:
+            await self.store.insert(doc, records)
+            return 1
+        return await self.store.save(doc, loaded.version, records)
+
+
 class NetworkRepository:
     """The networks themselves: name, municipality and office contact."""
 
     def __init__(self, store: AggregateStore, topic: str) -> None:
         self._store = store
-        self._topic = topic
+        self._writer = _Writer(store, topic)
 
     def locked(self, network_id: str) -> contextlib.AbstractAsyncContextManager[None]:
         return self._store.locked(network_id)
@@ -83,8 +120,7 @@ class NetworkRepository:
         doc = await self._store.load(network_id)
         if doc is None:
             raise NotFound(f"no network {network_id!r}")
-        network = Network.model_validate({**_state(doc), "id": doc["_id"]})
-        return Loaded(network, int(doc["version"]), int(doc.get("event_count", 0)))
+        return Loaded(_with_id(Network, doc), int(doc["version"]), int(doc.get("event_count", 0)))
 
     async def ref(self, network_id: str) -> NetworkRef:
         """How the parts' events name the network: as it is now."""
@@ -95,32 +131,18 @@ class NetworkRepository:
             raise NotFound(f"no network {network_id!r}")
         return NetworkRef(id=network_id, name=doc["name"], office_email=doc["office"]["email"])
 
-    async def add(self, network: Network, cause: Cause) -> None:
-        events = network.take_events()
+    async def save(
+        self, loaded: Loaded[Network], events: Sequence[EventPayload], cause: Cause
+    ) -> int:
+        """Store the network (new at version 0) and its events; returns its document's version."""
+        network = loaded.aggregate
         state = network.model_dump(mode="json", exclude={"id"})
-        records = outbox_records(events, Aggregate(network.id, network.id, 0), cause, self._topic)
         try:
-            await self._store.insert(
-                {"_id": network.id, **state, "event_count": len(events)}, records
-            )
+            return await self._writer.write(network.id, network.id, state, loaded, events, cause)
         except DuplicateKeyError as error:
             raise Conflict(
                 f"a network with id {network.id!r} or name {network.name!r} exists", "name"
             ) from error
-
-    async def save(self, loaded: Loaded[Network], cause: Cause) -> int:
-        """Store the network's change and its events; returns the document's new version."""
-        network = loaded.aggregate
-        events = network.take_events()
-        if not events:
-            return loaded.version
-        aggregate = Aggregate(network.id, network.id, loaded.event_count)
-        state = network.model_dump(mode="json", exclude={"id"})
-        return await self._store.save(
-            {"_id": network.id, **state, "event_count": loaded.event_count + len(events)},
-            loaded.version,
-            outbox_records(events, aggregate, cause, self._topic),
-        )
 
     async def search(
         self, *, kind: str | None, name_contains: str | None, limit: int, offset: int
@@ -138,10 +160,7 @@ class NetworkRepository:
             .skip(offset)
             .limit(limit)
         )
-        found = [
-            (Network.model_validate({**_state(d), "id": d["_id"]}), int(d["version"]))
-            async for d in cursor
-        ]
+        found = [(_with_id(Network, d), int(d["version"])) async for d in cursor]
         return found, total
 
     async def all_ids(self) -> list[str]:
@@ -159,8 +178,8 @@ class PartRepository(Generic[PartT]):
 
     def __init__(self, store: AggregateStore, topic: str, kind: type[PartT], suffix: str) -> None:
         self._store = store
-        self._topic = topic
-        self._kind = kind
+        self._writer = _Writer(store, topic)
+        self.kind = kind
         self._suffix = suffix
         self._validated: dict[str, tuple[int, PartT]] = {}
 
@@ -174,7 +193,7 @@ class PartRepository(Generic[PartT]):
         """The network's part; empty (version 0) if it was never changed."""
         doc = await self._store.load(self.aggregate_id(network_id))
         if doc is None:
-            return Loaded(self._kind(network_id=network_id), 0, 0)
+            return Loaded(self.kind(network_id=network_id), 0, 0)
         return Loaded(self._validate(doc), int(doc["version"]), int(doc.get("event_count", 0)))
 
     async def of_networks(self, network_ids: Sequence[str]) -> dict[str, PartT]:
@@ -185,43 +204,33 @@ class PartRepository(Generic[PartT]):
         async for doc in cursor:
             part = self._validate(doc)
             found[part.network_id] = part
-        return {n: found.get(n) or self._kind(network_id=n) for n in network_ids}
+        return {n: found.get(n) or self.kind(network_id=n) for n in network_ids}
 
     def _validate(self, doc: Document) -> PartT:
         version = int(doc["version"])
         known = self._validated.get(doc["_id"])
         if known is not None and known[0] == version:
             return known[1].model_copy(deep=True)
-        part = self._kind.model_validate(_state(doc))
+        part = self.kind.model_validate(_state(doc))
         self._remember(doc["_id"], version, part)
         return part
 
     def _remember(self, doc_id: str, version: int, part: PartT) -> None:
         self._validated[doc_id] = (version, part.model_copy(deep=True))
 
-    async def save(self, loaded: Loaded[PartT], cause: Cause) -> int:
+    async def save(
+        self, loaded: Loaded[PartT], events: Sequence[EventPayload], cause: Cause
+    ) -> int:
         """Store the part's change and its events; returns the document's new version."""
         part = loaded.aggregate
-        events = part.take_events()
-        if not events:
-            return loaded.version
         doc_id = self.aggregate_id(part.network_id)
-        doc = {
-            "_id": doc_id,
-            **part.model_dump(mode="json"),
-            "event_count": loaded.event_count + len(events),
-        }
-        records = outbox_records(
-            events, Aggregate(doc_id, part.network_id, loaded.event_count), cause, self._topic
-        )
-        if loaded.version == 0:
-            try:
-                await self._store.insert(doc, records)
-            except DuplicateKeyError as error:  # another instance wrote it first
-                raise VersionConflict(f"{doc_id} was written meanwhile") from error
-            version = 1
-        else:
-            version = await self._store.save(doc, loaded.version, records)
+        state = part.model_dump(mode="json")
+        try:
+            version = await self._writer.write(
+                doc_id, part.network_id, state, loaded, events, cause
+            )
+        except DuplicateKeyError as error:  # another instance wrote it first
+            raise VersionConflict(f"{doc_id} was written meanwhile") from error
         self._remember(doc_id, version, part)
         return version
 
@@ -229,8 +238,8 @@ class PartRepository(Generic[PartT]):
 class DistrictRepository:
     def __init__(self, store: AggregateStore, bulletins: AggregateStore, topic: str) -> None:
         self._store = store
-        self._bulletins = bulletins
-        self._topic = topic
+        self._writer = _Writer(store, topic)
+        self._bulletins = _Writer(bulletins, topic)
 
     def locked(self) -> contextlib.AbstractAsyncContextManager[None]:
         return self._store.locked(DISTRICT_ID)
@@ -239,46 +248,37 @@ class DistrictRepository:
         doc = await self._store.load(DISTRICT_ID)
         if doc is None:
             return None
-        district = DistrictCoordination.model_validate({**_state(doc), "id": doc["_id"]})
+        district = _with_id(DistrictCoordination, doc)
         return Loaded(district, int(doc["version"]), int(doc.get("event_count", 0)))
 
-    async def put(self, loaded: Loaded[DistrictCoordination], cause: Cause) -> int:
+    async def put(
+        self,
+        loaded: Loaded[DistrictCoordination],
+        events: Sequence[EventPayload],
+        cause: Cause,
+    ) -> int:
         """Store the district coordination (new at version 0); returns its new version."""
-        district = loaded.aggregate
-        events = district.take_events()
-        records = outbox_records(
-            events, Aggregate(DISTRICT_ID, DISTRICT_ID, loaded.event_count), cause, self._topic
-        )
-        state = {
-            "_id": DISTRICT_ID,
-            **district.model_dump(mode="json", exclude={"id"}),
-            "event_count": loaded.event_count + len(events),
-        }
-        if loaded.version == 0:
-            await self._store.insert(state, records)
-            return 1
-        if not events:
-            return loaded.version
-        return await self._store.save(state, loaded.version, records)
+        state = loaded.aggregate.model_dump(mode="json", exclude={"id"})
+        return await self._writer.write(DISTRICT_ID, DISTRICT_ID, state, loaded, events, cause)
 
-    async def add_bulletin(self, bulletin: Bulletin, cause: Cause) -> None:
-        records = outbox_records(
-            [bulletin.published_event()], Aggregate(bulletin.id, DISTRICT_ID, 0), cause, self._topic
-        )
-        await self._bulletins.insert(
-            {"_id": bulletin.id, **bulletin.model_dump(mode="json", exclude={"id"})}, records
+    async def add_bulletin(
+        self, bulletin: Bulletin, events: Sequence[EventPayload], cause: Cause
+    ) -> None:
+        state = bulletin.model_dump(mode="json", exclude={"id"})
+        await self._bulletins.write(
+            bulletin.id, DISTRICT_ID, state, Loaded(bulletin, 0, 0), events, cause
         )
 
     async def bulletins(self, *, limit: int, offset: int) -> tuple[list[Bulletin], int]:
-        total = await self._bulletins.collection.count_documents({})
+        collection = self._bulletins.store.collection
+        total = await collection.count_documents({})
         cursor = (
-            self._bulletins.collection.find({}, {"outbox": 0})
+            collection.find({}, {"outbox": 0})
             .sort([("published_on", -1), ("_id", -1)])
             .skip(offset)
             .limit(limit)
         )
-        items = [Bulletin.model_validate({**_state(d), "id": d["_id"]}) async for d in cursor]
-        return items, total
+        return [_with_id(Bulletin, d) async for d in cursor], total
 
 
 @dataclass(frozen=True)
@@ -302,6 +302,16 @@ class Repositories:
             fields=PartRepository(store("fields_of_action"), topic, FieldsOfAction, "fields"),
             district=DistrictRepository(store("district"), store("bulletins"), topic),
         )
+
+    def parts(self, kind: type[PartT]) -> PartRepository[PartT]:
+        """The repository of one kind of part."""
+        repositories: list[PartRepository[Any]] = [
+            self.agreements,
+            self.committees,
+            self.offices,
+            self.fields,
+        ]
+        return next(parts for parts in repositories if parts.kind is kind)
 
     async def create_indexes(self) -> None:
         await self.networks.create_indexes()

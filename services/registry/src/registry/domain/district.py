@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from rbn_shared.events import EventPayload, Person
 from rbn_shared.events.registry import (
@@ -12,6 +12,7 @@ from rbn_shared.events.registry import (
     DistrictCoordinationChanged,
     ServiceUnit,
 )
+from registry.domain import commands
 from registry.domain.errors import RuleViolation
 
 DISTRICT_ID = "district"
@@ -23,28 +24,26 @@ class DistrictCoordination(BaseModel):
     id: str = DISTRICT_ID
     coordinator: Person
     service_unit: ServiceUnit
-    pending_events: list[EventPayload] = Field(default_factory=list, exclude=True)
 
     @classmethod
-    def establish(cls, coordinator: Person, service_unit: ServiceUnit) -> DistrictCoordination:
-        district = cls(coordinator=coordinator, service_unit=service_unit)
-        district.pending_events.append(
-            DistrictCoordinationChanged(coordinator=coordinator, service_unit=service_unit)
-        )
-        return district
+    def establish(
+        cls, command: commands.SetDistrictCoordination
+    ) -> tuple[DistrictCoordination, list[EventPayload]]:
+        district = cls(coordinator=command.coordinator, service_unit=command.service_unit)
+        return district, [district._changed()]
 
-    def change(self, coordinator: Person, service_unit: ServiceUnit) -> bool:
-        if coordinator == self.coordinator and service_unit == self.service_unit:
-            return False
-        self.coordinator, self.service_unit = coordinator, service_unit
-        self.pending_events.append(
-            DistrictCoordinationChanged(coordinator=coordinator, service_unit=service_unit)
-        )
-        return True
+    def change(self, command: commands.SetDistrictCoordination) -> list[EventPayload]:
+        """Set who coordinates; `district-coordination-changed` only if something differs."""
+        new = (command.coordinator, command.service_unit)
+        if new == (self.coordinator, self.service_unit):
+            return []
+        self.coordinator, self.service_unit = new
+        return [self._changed()]
 
-    def take_events(self) -> list[EventPayload]:
-        events, self.pending_events = self.pending_events, []
-        return events
+    def _changed(self) -> DistrictCoordinationChanged:
+        return DistrictCoordinationChanged(
+            coordinator=self.coordinator, service_unit=self.service_unit
+        )
 
 
 class Bulletin(BaseModel):
@@ -57,33 +56,24 @@ class Bulletin(BaseModel):
     author: Person
     network_ids: list[str]
 
-    def published_event(self) -> DistrictBulletinPublished:
-        return DistrictBulletinPublished(
-            bulletin_id=self.id,
-            title=self.title,
-            body=self.body,
-            published_on=self.published_on,
-            author=self.author,
-            network_ids=self.network_ids,
+    @classmethod
+    def prepare(
+        cls,
+        bulletin_id: str,
+        published_on: date,
+        network_ids: list[str],
+        command: commands.PublishBulletin,
+    ) -> tuple[Bulletin, list[EventPayload]]:
+        """A bulletin reaches every network; without networks there is nobody to tell."""
+        if not network_ids:
+            raise RuleViolation("there are no networks to publish to yet", "network_ids")
+        bulletin = cls(
+            id=bulletin_id,
+            title=command.title,
+            body=command.body,
+            published_on=published_on,
+            author=command.author,
+            network_ids=sorted(network_ids),
         )
-
-
-def prepare_bulletin(
-    bulletin_id: str,
-    title: str,
-    body: str,
-    published_on: date,
-    author: Person,
-    network_ids: list[str],
-) -> Bulletin:
-    """A bulletin reaches every network; without networks there is nobody to tell."""
-    if not network_ids:
-        raise RuleViolation("there are no networks to publish to yet", "network_ids")
-    return Bulletin(
-        id=bulletin_id,
-        title=title,
-        body=body,
-        published_on=published_on,
-        author=author,
-        network_ids=sorted(network_ids),
-    )
+        content = {name: value for name, value in bulletin if name != "id"}
+        return bulletin, [DistrictBulletinPublished(bulletin_id=bulletin_id, **content)]

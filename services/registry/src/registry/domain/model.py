@@ -1,15 +1,15 @@
-"""The network aggregate: a Regionales Bildungsnetzwerk with everything that belongs to it.
+"""A network and its parts: each part is an aggregate of its own, sized to the rule it keeps.
 
-One network is one consistency boundary: its agreements, its steering committee, its education
-office staff and its fields of action change together, in order, and every change records the
-event that tells the other services about it. Pure code: no I/O.
+The network itself (name and contacts), its agreements, its steering committee, its education
+office staff and its fields of action are changed and stored apart. A command checks the
+aggregate's rules, changes it, and returns the events it caused; a factory returns the new
+aggregate with its events. Pure code: no I/O, no storage format.
 """
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -32,6 +32,7 @@ from rbn_shared.events.registry import (
     FieldStatus,
     Municipality,
     NetworkRegistered,
+    NetworkSnapshot,
     NetworkUpdated,
     OfficeContact,
     OfficeStaffAssigned,
@@ -39,9 +40,8 @@ from rbn_shared.events.registry import (
 )
 from registry.domain.errors import Conflict, NotFound, RuleViolation
 
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+if TYPE_CHECKING:  # only for the types: commands imports this module for its entities
+    from registry.domain import commands
 
 
 class Entity(BaseModel):
@@ -70,13 +70,18 @@ class Agreement(Entity):
     termination_reason: str | None = None
 
 
-class CommitteeMember(Entity):
+class Membership(BaseModel):
+    """What a committee member is: as added, and as an update replaces it whole."""
+
     person: Person
     side: Side
     role: CommitteeRole
     supervision: Supervision | None = None
     term_start: date
     term_end: date | None = None
+
+
+class CommitteeMember(Membership, Entity):
     removed_on: date | None = None
     removal_reason: str | None = None
 
@@ -85,13 +90,18 @@ class CommitteeMember(Entity):
         return self.removed_on is None
 
 
-class OfficeStaff(Entity):
+class Employment(BaseModel):
+    """What an education office staff member's work is, as assigned."""
+
     person: Person
     employer: Employer
     released_from_school: str | None = None
     hours_share: float | None = None
     start_date: date
     end_date: date | None = None
+
+
+class OfficeStaff(Employment, Entity):
     removal_reason: str | None = None
 
     @property
@@ -99,13 +109,28 @@ class OfficeStaff(Entity):
         return self.removal_reason is None
 
 
-class FieldOfAction(Entity):
+class FieldDescription(BaseModel):
+    """What a field of action is about: as proposed, and as an update replaces it whole."""
+
     title: str
     starting_situation: str
     development_needs: str
+
+
+class FieldOfAction(FieldDescription, Entity):
     status: FieldStatus = FieldStatus.PROPOSED
     adopted_on: date | None = None
     closed_on: date | None = None
+
+
+def _values(model: BaseModel, of: type[BaseModel]) -> dict[str, object]:
+    """`model`'s values of the fields that `of` declares (the values themselves, not copies)."""
+    return {name: getattr(model, name) for name in of.model_fields}
+
+
+def _snapshot(entity: Entity, id_field: str, of: type[BaseModel]) -> dict[str, object]:
+    """What an entity's events carry: its id as `id_field` and its values of `of`."""
+    return {id_field: entity.id, **_values(entity, of)}
 
 
 def _same_person(a: Person, b: Person) -> bool:
@@ -117,29 +142,6 @@ def _check_order(first: date, then: date | None, field: str, what: str) -> None:
         raise RuleViolation(f"{what} must not lie before {first.isoformat()}", field)
 
 
-def _check_supervision(side: Side, supervision: Supervision | None) -> None:
-    if supervision is not None and side is not Side.STATE:
-        raise RuleViolation(
-            "only the Land's regional coordination has a supervision level", "supervision"
-        )
-
-
-def _check_state_staff(
-    employer: Employer, released_from_school: str | None, hours_share: float | None
-) -> None:
-    if employer is Employer.STATE:
-        if not released_from_school:
-            raise RuleViolation(
-                "the Land's staff are teachers: name the school they are released from",
-                "released_from_school",
-            )
-        if hours_share is None:
-            raise RuleViolation("give the share of the teaching hours released", "hours_share")
-    elif released_from_school is not None or hours_share is not None:
-        field = "released_from_school" if released_from_school is not None else "hours_share"
-        raise RuleViolation("only the Land's staff are released from a school", field)
-
-
 def _find(items: list[EntityT], item_id: str, what: str) -> EntityT:
     for item in items:
         if item.id == item_id:
@@ -147,59 +149,64 @@ def _find(items: list[EntityT], item_id: str, what: str) -> EntityT:
     raise NotFound(f"no {what} {item_id}")
 
 
-class Recording(BaseModel):
-    """An aggregate: its commands record events in `pending_events` until they are stored."""
-
-    model_config = ConfigDict(validate_assignment=True)
-
-    pending_events: list[EventPayload] = Field(default_factory=list, exclude=True)
-
-    def _record(self, event: EventPayload) -> None:
-        self.pending_events.append(event)
-
-    def take_events(self) -> list[EventPayload]:
-        events, self.pending_events = self.pending_events, []
-        return events
+def _replaced(items: list[EntityT], item: EntityT, values: BaseModel) -> EntityT | None:
+    """`item` with `values` in place of its own, one version on, instead of it in `items`; None
+    (and nothing replaced) if the values are what it has."""
+    candidate = item.model_copy(update=dict(values))
+    if candidate == item:
+        return None
+    candidate.version = item.version + 1
+    items[items.index(item)] = candidate
+    return candidate
 
 
 # ---------------------------------------------------------------------------- the network itself
 
 
-class Network(Recording):
-    """The network itself: what its parts' events name it by."""
+class NetworkDetails(BaseModel):
+    """What a network is called and how its office is reached: as registered, and as an update
+    replaces it whole."""
 
-    id: str
     name: str
     municipality: Municipality
     office: OfficeContact
 
+
+class Network(NetworkDetails):
+    """The network itself: what its parts' events name it by."""
+
+    model_config = ConfigDict(validate_assignment=True)
+
+    id: str
+
     @classmethod
-    def register(
-        cls, network_id: str, name: str, municipality: Municipality, office: OfficeContact
-    ) -> Network:
-        network = cls(id=network_id, name=name, municipality=municipality, office=office)
-        network._record(
-            NetworkRegistered(network=network.ref, municipality=municipality, office=office)
-        )
-        return network
+    def register(cls, command: commands.RegisterNetwork) -> tuple[Network, list[EventPayload]]:
+        network = cls(id=command.network_id, **dict(command.details))
+        return network, [network._event(NetworkRegistered)]
 
     @property
     def ref(self) -> NetworkRef:
         return NetworkRef(id=self.id, name=self.name, office_email=self.office.email)
 
-    def update(self, *, name: str, municipality: Municipality, office: OfficeContact) -> bool:
-        """Replace name and contacts; record `network-updated` only if something differs."""
-        if (name, municipality, office) == (self.name, self.municipality, self.office):
-            return False
-        self.name, self.municipality, self.office = name, municipality, office
-        self._record(
-            NetworkUpdated(network=self.ref, municipality=self.municipality, office=self.office)
-        )
-        return True
+    def update(self, command: commands.UpdateNetwork) -> list[EventPayload]:
+        """Replace name and contacts; `network-updated` only if something differs."""
+        new = command.details
+        if dict(new) == _values(self, NetworkDetails):
+            return []
+        self.name, self.municipality, self.office = new.name, new.municipality, new.office
+        return [self._event(NetworkUpdated)]
+
+    def _event(self, kind: type[NetworkSnapshot]) -> NetworkSnapshot:
+        return kind(network=self.ref, municipality=self.municipality, office=self.office)
 
 
-class Part(Recording):
-    """A part of a network, changed and stored apart from the network itself."""
+class Part(BaseModel):
+    """A part of a network, changed and stored apart from the network itself.
+
+    Its commands take the network's `NetworkRef` (its events name the network as it is now) and
+    the command; one that adds an entity takes the new entity's id as well."""
+
+    model_config = ConfigDict(validate_assignment=True)
 
     network_id: str
 
@@ -216,52 +223,52 @@ class Agreements(Part):
     def active(self) -> Agreement | None:
         return next((a for a in self.agreements if a.status is AgreementStatus.ACTIVE), None)
 
-    def sign(self, network: NetworkRef, signed_on: date, valid_from: date) -> Agreement:
+    def sign(
+        self, network: NetworkRef, agreement_id: str, command: commands.SignAgreement
+    ) -> list[EventPayload]:
         if self.active is not None:
             raise Conflict(
                 f"network {network.id} already has an active cooperation agreement "
                 f"({self.active.id}); terminate it first"
             )
+        signed_on, valid_from = command.signed_on, command.valid_from
         _check_order(signed_on, valid_from, "valid_from", "the start of validity")
-        agreement = Agreement(id=new_id("agr"), signed_on=signed_on, valid_from=valid_from)
-        self.agreements.append(agreement)
-        self._record(
+        self.agreements.append(
+            Agreement(id=agreement_id, signed_on=signed_on, valid_from=valid_from)
+        )
+        return [
             CooperationAgreementSigned(
                 network=network,
-                agreement_id=agreement.id,
+                agreement_id=agreement_id,
                 signed_on=signed_on,
                 valid_from=valid_from,
             )
-        )
-        return agreement
+        ]
 
     def terminate(
-        self,
-        network: NetworkRef,
-        agreement_id: str,
-        terminated_on: date,
-        reason: str,
-        expected_version: int | None,
-    ) -> Agreement:
-        agreement = _find(self.agreements, agreement_id, "cooperation agreement")
-        agreement.check_version(expected_version)
+        self, network: NetworkRef, command: commands.TerminateAgreement
+    ) -> list[EventPayload]:
+        agreement = self.agreement(command.entity_id)
+        agreement.check_version(command.expected_version)
         if agreement.status is not AgreementStatus.ACTIVE:
-            raise Conflict(f"cooperation agreement {agreement_id} is already terminated")
-        _check_order(agreement.signed_on, terminated_on, "terminated_on", "the termination")
+            raise Conflict(f"cooperation agreement {agreement.id} is already terminated")
+        _check_order(agreement.signed_on, command.terminated_on, "terminated_on", "the termination")
         agreement.status = AgreementStatus.TERMINATED
-        agreement.terminated_on = terminated_on
-        agreement.termination_reason = reason
+        agreement.terminated_on = command.terminated_on
+        agreement.termination_reason = command.reason
         agreement.version += 1
-        self._record(
+        return [
             CooperationAgreementTerminated(
                 network=network,
                 agreement_id=agreement.id,
                 signed_on=agreement.signed_on,
-                terminated_on=terminated_on,
-                reason=reason,
+                terminated_on=command.terminated_on,
+                reason=command.reason,
             )
-        )
-        return agreement
+        ]
+
+    def agreement(self, agreement_id: str) -> Agreement:
+        return _find(self.agreements, agreement_id, "cooperation agreement")
 
 
 # ---------------------------------------------------------------------------- steering committee
@@ -273,95 +280,45 @@ class Committee(Part):
     members: list[CommitteeMember] = Field(default_factory=list)
 
     def add_member(
-        self,
-        network: NetworkRef,
-        person: Person,
-        side: Side,
-        role: CommitteeRole,
-        term_start: date,
-        term_end: date | None = None,
-        supervision: Supervision | None = None,
-    ) -> CommitteeMember:
-        if any(m.active and _same_person(m.person, person) for m in self.members):
-            raise Conflict(
-                f"{person.email} is already a member of the steering committee of {network.name}",
-                "person.email",
-            )
-        _check_order(term_start, term_end, "term_end", "the end of the term")
-        _check_supervision(side, supervision)
-        member = CommitteeMember(
-            id=new_id("mem"),
-            person=person,
-            side=side,
-            role=role,
-            supervision=supervision,
-            term_start=term_start,
-            term_end=term_end,
-        )
+        self, network: NetworkRef, member_id: str, command: commands.AddMember
+    ) -> list[EventPayload]:
+        self._check(network, command.membership)
+        member = CommitteeMember(id=member_id, **dict(command.membership))
         self.members.append(member)
-        self._record(CommitteeMemberAdded(network=network, **_member_fields(member)))
-        return member
+        return [CommitteeMemberAdded(network=network, **_snapshot(member, "member_id", Membership))]
 
     def update_member(
-        self,
-        network: NetworkRef,
-        member_id: str,
-        expected_version: int | None,
-        *,
-        person: Person,
-        side: Side,
-        role: CommitteeRole,
-        supervision: Supervision | None,
-        term_start: date,
-        term_end: date | None,
-    ) -> CommitteeMember:
+        self, network: NetworkRef, command: commands.UpdateMember
+    ) -> list[EventPayload]:
         """Replace what the member is (all of it, so None clears supervision or term end);
-        record `committee-member-updated` only if something differs."""
-        member = self.active_member(member_id)
-        member.check_version(expected_version)
-        if any(
-            m.active and m.id != member.id and _same_person(m.person, person) for m in self.members
-        ):
-            raise Conflict(f"{person.email} is already a member of this committee", "person.email")
-        _check_supervision(side, supervision)
-        _check_order(term_start, term_end, "term_end", "the end of the term")
-        candidate = member.model_copy(
-            update={
-                "person": person,
-                "side": side,
-                "role": role,
-                "supervision": supervision,
-                "term_start": term_start,
-                "term_end": term_end,
-            }
-        )
-        if candidate == member:
-            return member
-        candidate.version = member.version + 1
-        self.members[self.members.index(member)] = candidate
-        self._record(CommitteeMemberUpdated(network=network, **_member_fields(candidate)))
-        return candidate
+        `committee-member-updated` only if something differs."""
+        member = self.active_member(command.entity_id)
+        member.check_version(command.expected_version)
+        self._check(network, command.membership, but=member)
+        updated = _replaced(self.members, member, command.membership)
+        if updated is None:
+            return []
+        return [
+            CommitteeMemberUpdated(network=network, **_snapshot(updated, "member_id", Membership))
+        ]
 
     def remove_member(
-        self,
-        network: NetworkRef,
-        member_id: str,
-        removed_on: date,
-        reason: str,
-        expected_version: int | None,
-    ) -> CommitteeMember:
-        member = self.active_member(member_id)
-        member.check_version(expected_version)
-        _check_order(member.term_start, removed_on, "removed_on", "the removal")
-        member.removed_on = removed_on
-        member.removal_reason = reason
+        self, network: NetworkRef, command: commands.RemoveMember
+    ) -> list[EventPayload]:
+        member = self.active_member(command.entity_id)
+        member.check_version(command.expected_version)
+        _check_order(member.term_start, command.removed_on, "removed_on", "the removal")
+        member.removed_on = command.removed_on
+        member.removal_reason = command.reason
         member.version += 1
-        self._record(
+        return [
             CommitteeMemberRemoved(
-                network=network, removed_on=removed_on, reason=reason, **_member_fields(member)
+                network=network,
+                removed_on=command.removed_on,
+                reason=command.reason,
+                **_snapshot(member, "member_id", Membership),
             )
-        )
-        return member
+        ]
 
     def member(self, member_id: str) -> CommitteeMember:
         return _find(self.members, member_id, "committee member")
@@ -372,17 +329,22 @@ class Committee(Part):
             raise NotFound(f"committee member {member_id} was removed on {member.removed_on}")
         return member
 
-
-def _member_fields(member: CommitteeMember) -> dict[str, object]:
-    return {
-        "member_id": member.id,
-        "person": member.person,
-        "side": member.side,
-        "role": member.role,
-        "supervision": member.supervision,
-        "term_start": member.term_start,
-        "term_end": member.term_end,
-    }
+    def _check(
+        self, network: NetworkRef, membership: Membership, but: CommitteeMember | None = None
+    ) -> None:
+        """The rules of a membership, and no other active member is the same person (`but`,
+        the member being updated, may be)."""
+        person = membership.person
+        if any(m.active and m is not but and _same_person(m.person, person) for m in self.members):
+            raise Conflict(
+                f"{person.email} is already a member of the steering committee of {network.name}",
+                "person.email",
+            )
+        _check_order(membership.term_start, membership.term_end, "term_end", "the end of the term")
+        if membership.supervision is not None and membership.side is not Side.STATE:
+            raise RuleViolation(
+                "only the Land's regional coordination has a supervision level", "supervision"
+            )
 
 
 # ---------------------------------------------------------------------------- education office
@@ -394,68 +356,55 @@ class Office(Part):
     staff: list[OfficeStaff] = Field(default_factory=list)
 
     def assign_staff(
-        self,
-        network: NetworkRef,
-        person: Person,
-        employer: Employer,
-        start_date: date,
-        end_date: date | None = None,
-        released_from_school: str | None = None,
-        hours_share: float | None = None,
-    ) -> OfficeStaff:
-        if any(s.active and _same_person(s.person, person) for s in self.staff):
+        self, network: NetworkRef, staff_id: str, command: commands.AssignStaff
+    ) -> list[EventPayload]:
+        employment = command.employment
+        if any(s.active and _same_person(s.person, employment.person) for s in self.staff):
             raise Conflict(
-                f"{person.email} already works in the education office of {network.name}",
+                f"{employment.person.email} already works in the education office of "
+                f"{network.name}",
                 "person.email",
             )
-        _check_order(start_date, end_date, "end_date", "the end date")
-        _check_state_staff(employer, released_from_school, hours_share)
-        staff = OfficeStaff(
-            id=new_id("stf"),
-            person=person,
-            employer=employer,
-            released_from_school=released_from_school,
-            hours_share=hours_share,
-            start_date=start_date,
-            end_date=end_date,
-        )
+        _check_order(employment.start_date, employment.end_date, "end_date", "the end date")
+        _check_state_staff(employment)
+        staff = OfficeStaff(id=staff_id, **dict(employment))
         self.staff.append(staff)
-        self._record(OfficeStaffAssigned(network=network, **_staff_fields(staff)))
-        return staff
+        return [OfficeStaffAssigned(network=network, **_snapshot(staff, "staff_id", Employment))]
 
     def remove_staff(
-        self,
-        network: NetworkRef,
-        staff_id: str,
-        end_date: date,
-        reason: str,
-        expected_version: int | None,
-    ) -> OfficeStaff:
-        staff = self.member(staff_id)
+        self, network: NetworkRef, command: commands.RemoveStaff
+    ) -> list[EventPayload]:
+        staff = self.member(command.entity_id)
         if not staff.active:
-            raise NotFound(f"office staff member {staff_id} has left already")
-        staff.check_version(expected_version)
-        _check_order(staff.start_date, end_date, "end_date", "the end date")
-        staff.end_date = end_date
-        staff.removal_reason = reason
+            raise NotFound(f"office staff member {staff.id} has left already")
+        staff.check_version(command.expected_version)
+        _check_order(staff.start_date, command.end_date, "end_date", "the end date")
+        staff.end_date = command.end_date
+        staff.removal_reason = command.reason
         staff.version += 1
-        self._record(OfficeStaffRemoved(network=network, reason=reason, **_staff_fields(staff)))
-        return staff
+        return [
+            OfficeStaffRemoved(
+                network=network, reason=command.reason, **_snapshot(staff, "staff_id", Employment)
+            )
+        ]
 
     def member(self, staff_id: str) -> OfficeStaff:
         return _find(self.staff, staff_id, "office staff member")
 
 
-def _staff_fields(staff: OfficeStaff) -> dict[str, object]:
-    return {
-        "staff_id": staff.id,
-        "person": staff.person,
-        "employer": staff.employer,
-        "released_from_school": staff.released_from_school,
-        "hours_share": staff.hours_share,
-        "start_date": staff.start_date,
-        "end_date": staff.end_date,
-    }
+def _check_state_staff(employment: Employment) -> None:
+    released_from_school, hours_share = employment.released_from_school, employment.hours_share
+    if employment.employer is Employer.STATE:
+        if not released_from_school:
+            raise RuleViolation(
+                "the Land's staff are teachers: name the school they are released from",
+                "released_from_school",
+            )
+        if hours_share is None:
+            raise RuleViolation("give the share of the teaching hours released", "hours_share")
+    elif released_from_school is not None or hours_share is not None:
+        field = "released_from_school" if released_from_school is not None else "hours_share"
+        raise RuleViolation("only the Land's staff are released from a school", field)
 
 
 # ---------------------------------------------------------------------------- fields of action
@@ -467,79 +416,48 @@ class FieldsOfAction(Part):
     fields: list[FieldOfAction] = Field(default_factory=list)
 
     def propose(
-        self, network: NetworkRef, title: str, starting_situation: str, development_needs: str
-    ) -> FieldOfAction:
-        self._check_title_free(network, title)
-        field = FieldOfAction(
-            id=new_id("hf"),
-            title=title,
-            starting_situation=starting_situation,
-            development_needs=development_needs,
-        )
+        self, network: NetworkRef, field_id: str, command: commands.ProposeField
+    ) -> list[EventPayload]:
+        self._check_title_free(network, command.description.title)
+        field = FieldOfAction(id=field_id, **dict(command.description))
         self.fields.append(field)
-        self._record(FieldOfActionProposed(network=network, **_field_fields(field)))
-        return field
+        return [FieldOfActionProposed(network=network, **_field_fields(field))]
 
-    def adopt(
-        self, network: NetworkRef, field_id: str, adopted_on: date, expected_version: int | None
-    ) -> FieldOfAction:
-        field = self.field(field_id)
-        field.check_version(expected_version)
+    def adopt(self, network: NetworkRef, command: commands.AdoptField) -> list[EventPayload]:
+        field = self.field(command.entity_id)
+        field.check_version(command.expected_version)
         if field.status is not FieldStatus.PROPOSED:
-            raise Conflict(f"field of action {field_id} is {field.status.value}, not proposed")
+            raise Conflict(f"field of action {field.id} is {field.status.value}, not proposed")
         field.status = FieldStatus.ADOPTED
-        field.adopted_on = adopted_on
+        field.adopted_on = command.adopted_on
         field.version += 1
-        self._record(FieldOfActionAdopted(network=network, **_field_fields(field)))
-        return field
+        return [FieldOfActionAdopted(network=network, **_field_fields(field))]
 
-    def update(
-        self,
-        network: NetworkRef,
-        field_id: str,
-        expected_version: int | None,
-        *,
-        title: str,
-        starting_situation: str,
-        development_needs: str,
-    ) -> FieldOfAction:
-        """Replace the texts of an open field; record `field-of-action-updated` only if they
-        differ."""
-        field = self.field(field_id)
-        field.check_version(expected_version)
+    def update(self, network: NetworkRef, command: commands.UpdateField) -> list[EventPayload]:
+        """Replace the texts of an open field; `field-of-action-updated` only if they differ."""
+        field = self.field(command.entity_id)
+        field.check_version(command.expected_version)
         if field.status is FieldStatus.CLOSED:
-            raise Conflict(f"field of action {field_id} is closed")
-        self._check_title_free(network, title, but=field)
-        candidate = field.model_copy(
-            update={
-                "title": title,
-                "starting_situation": starting_situation,
-                "development_needs": development_needs,
-            }
-        )
-        if candidate == field:
-            return field
-        candidate.version = field.version + 1
-        self.fields[self.fields.index(field)] = candidate
-        self._record(FieldOfActionUpdated(network=network, **_field_fields(candidate)))
-        return candidate
+            raise Conflict(f"field of action {field.id} is closed")
+        self._check_title_free(network, command.description.title, but=field)
+        updated = _replaced(self.fields, field, command.description)
+        if updated is None:
+            return []
+        return [FieldOfActionUpdated(network=network, **_field_fields(updated))]
 
-    def close(
-        self, network: NetworkRef, field_id: str, closed_on: date, expected_version: int | None
-    ) -> FieldOfAction:
-        field = self.field(field_id)
-        field.check_version(expected_version)
+    def close(self, network: NetworkRef, command: commands.CloseField) -> list[EventPayload]:
+        field = self.field(command.entity_id)
+        field.check_version(command.expected_version)
         if field.status is not FieldStatus.ADOPTED:
             raise Conflict(
-                f"field of action {field_id} is {field.status.value}; only adopted ones close"
+                f"field of action {field.id} is {field.status.value}; only adopted ones close"
             )
         assert field.adopted_on is not None  # noqa: S101 - adopted fields have a date
-        _check_order(field.adopted_on, closed_on, "closed_on", "the closing")
+        _check_order(field.adopted_on, command.closed_on, "closed_on", "the closing")
         field.status = FieldStatus.CLOSED
-        field.closed_on = closed_on
+        field.closed_on = command.closed_on
         field.version += 1
-        self._record(FieldOfActionClosed(network=network, **_field_fields(field)))
-        return field
+        return [FieldOfActionClosed(network=network, **_field_fields(field))]
 
     def field(self, field_id: str) -> FieldOfAction:
         return _find(self.fields, field_id, "field of action")
@@ -559,10 +477,7 @@ class FieldsOfAction(Part):
 
 def _field_fields(field: FieldOfAction) -> dict[str, object]:
     return {
-        "field_id": field.id,
-        "title": field.title,
-        "starting_situation": field.starting_situation,
-        "development_needs": field.development_needs,
+        **_snapshot(field, "field_id", FieldDescription),
         "status": field.status,
         "adopted_on": field.adopted_on,
         "closed_on": field.closed_on,
@@ -594,10 +509,7 @@ class WholeNetwork(BaseModel):
         fields: FieldsOfAction,
     ) -> WholeNetwork:
         return cls(
-            id=network.id,
-            name=network.name,
-            municipality=network.municipality,
-            office=network.office,
+            **dict(network),
             agreements=agreements.agreements,
             committee=committee.members,
             staff=office.staff,

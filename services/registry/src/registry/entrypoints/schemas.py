@@ -13,20 +13,19 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from rbn_shared.addresses import Address
-from rbn_shared.events import Person
 from rbn_shared.events.base import MunicipalityKind, Side, Supervision
-from rbn_shared.events.registry import (
-    CommitteeRole,
-    Employer,
-    Municipality,
-    OfficeContact,
-    ServiceUnit,
-)
+from rbn_shared.events.registry import CommitteeRole, Employer
 from rbn_shared.text import Line, LongText, Reason, Slug
+
+DomainT = TypeVar("DomainT", bound=BaseModel)
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_max_length=20_000)
+
+    def to(self, kind: type[DomainT]) -> DomainT:
+        """What was accepted, as the domain's `kind` (`body.person.to(Person)`)."""
+        return kind.model_validate(self.model_dump())
 
 
 def editable(schema: type[Strict], entity: BaseModel) -> dict[str, Any]:
@@ -41,16 +40,10 @@ class PersonIn(Strict):
     organisation: Line | None = None
     function: Line | None = None
 
-    def to_person(self) -> Person:
-        return Person(**self.model_dump())
-
 
 class MunicipalityIn(Strict):
     name: Line
     kind: MunicipalityKind
-
-    def to_municipality(self) -> Municipality:
-        return Municipality(**self.model_dump())
 
 
 class OfficeIn(Strict):
@@ -58,9 +51,6 @@ class OfficeIn(Strict):
     email: Address
     address: Line | None = None
     phone: Line | None = None
-
-    def to_office(self) -> OfficeContact:
-        return OfficeContact(**self.model_dump())
 
 
 class NetworkChange(Strict):
@@ -136,9 +126,6 @@ class ServiceUnitIn(Strict):
     email: Address
     phone: Line | None = None
     address: Line | None = None
-
-    def to_service_unit(self) -> ServiceUnit:
-        return ServiceUnit(**self.model_dump())
 
 
 class DistrictPut(Strict):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import date
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -18,40 +17,28 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from rbn_shared.changes import Cause
-from rbn_shared.text import Line, Slug
+from rbn_shared.events import Person
+from rbn_shared.events.registry import ServiceUnit
+from registry.domain import commands
 from registry.domain.errors import NotFound
-from registry.entrypoints.schemas import MunicipalityIn, OfficeIn, PersonIn, ServiceUnitIn
+from registry.domain.model import Agreements, NetworkDetails
+from registry.entrypoints.schemas import AgreementCreate, DistrictPut, NetworkCreate
 from registry.service_layer.services import RegistryService
 
 SEED_CORRELATION_ID = "registry-seed"
 SEED = Cause(SEED_CORRELATION_ID)
 
 
-class AgreementSeed(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    signed_on: date
-    valid_from: date
+class NetworkSeed(NetworkCreate):
+    """A network as the API registers it, with its active agreement if it has one."""
 
-
-class NetworkSeed(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    id: Slug
-    name: Line
-    municipality: MunicipalityIn
-    office: OfficeIn
-    agreement: AgreementSeed | None = None
-
-
-class DistrictSeed(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    coordinator: PersonIn
-    service_unit: ServiceUnitIn
+    agreement: AgreementCreate | None = None
 
 
 class SeedFile(BaseModel):
     model_config = ConfigDict(extra="ignore")
     networks: list[NetworkSeed]
-    district: DistrictSeed
+    district: DistrictPut
 
 
 def default_seed_file() -> Path:
@@ -73,35 +60,30 @@ async def seed(
         counts[outcome] += 1
         counts["agreements"] += signed
         progress(f"  {outcome:<10} {entry.name}")
-    await service.set_district_coordination(
-        data.district.coordinator.to_person(),
-        data.district.service_unit.to_service_unit(),
-        cause=SEED,
+    district = commands.SetDistrictCoordination(
+        data.district.coordinator.to(Person), data.district.service_unit.to(ServiceUnit)
     )
+    await service.set_district_coordination(district, cause=SEED)
     progress("  district coordination in place")
     return counts
 
 
 async def _seed_network(service: RegistryService, entry: NetworkSeed) -> tuple[str, int]:
     """Register or update one network; sign its agreement if it has none. Returns what it did."""
-    municipality, office = entry.municipality.to_municipality(), entry.office.to_office()
+    details = entry.to(NetworkDetails)
     try:
         current = await service.network(entry.id)
     except NotFound:
-        await service.register_network(entry.id, entry.name, municipality, office, cause=SEED)
+        registration = commands.RegisterNetwork(entry.id, details)
+        await service.register_network(registration, cause=SEED)
         outcome = "registered"
     else:
-        changed = await service.update_network(
-            entry.id,
-            current.version,
-            name=entry.name,
-            municipality=municipality,
-            office=office,
-            cause=SEED,
-        )
+        update = commands.UpdateNetwork(entry.id, current.version, details)
+        changed = await service.update_network(update, cause=SEED)
         outcome = "updated" if changed.version != current.version else "unchanged"
     agreement = entry.agreement
-    if agreement is None or (await service.agreements(entry.id)).active is not None:
+    if agreement is None or (await service.part(Agreements, entry.id)).active is not None:
         return outcome, 0
-    await service.sign_agreement(entry.id, agreement.signed_on, agreement.valid_from, cause=SEED)
+    signing = commands.SignAgreement(entry.id, agreement.signed_on, agreement.valid_from)
+    await service.handle(signing, cause=SEED)
     return outcome, 1
