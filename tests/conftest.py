@@ -6,6 +6,7 @@ Unit tests request none of these fixtures and need no server.
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
@@ -16,6 +17,10 @@ from pymongo import AsyncMongoClient
 from rbn_shared.kafka import ensure_topics
 from rbn_shared.settings import ServiceSettings
 from tests.support.infra import Infra, real_infra
+
+# The services under test sign callers in with static token tables, which only development
+# accepts (production refuses them: tests/auth/test_configuration.py); child processes inherit it.
+os.environ.setdefault("RBN_ENVIRONMENT", "development")
 
 PARTITIONS = 6
 RUN_ID = uuid.uuid4().hex[:8]  # names this run's topics and databases

@@ -4,21 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
-from fastapi import FastAPI
 from pydantic import ValidationError
 from pydantic_settings import SettingsConfigDict
 
 from rbn_shared.auth import (
     AuthConfigurationError,
-    Caller,
     Principal,
     TableThenOidc,
     TokenTable,
     authenticator_from,
 )
-from rbn_shared.http import Problem, install_problem_handlers
+from rbn_shared.http import Problem
 from rbn_shared.oidc import ClaimMapping, OidcAuthenticator
 from rbn_shared.settings import AuthSettings, ServiceSettings
 
@@ -146,21 +143,3 @@ def test_a_nested_claim_is_reached_by_a_dotted_path() -> None:
     )
     with pytest.raises(Problem):
         mapping.principal({"sub": "s", "realm_access": ["district"]})
-
-
-async def test_an_app_with_only_a_token_table_works_as_before() -> None:
-    app = FastAPI()
-    install_problem_handlers(app)
-    app.state.tokens = TokenTable({"district-token": "district"})
-
-    @app.get("/whoami")
-    async def whoami(caller: Caller) -> dict[str, Any]:
-        return {"role": caller.role}
-
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-        ok = await http.get("/whoami", headers={"Authorization": "Bearer district-token"})
-        assert ok.json() == {"role": "district"}
-        wrong = await http.get("/whoami", headers={"Authorization": "Bearer not-a-token"})
-        assert wrong.status_code == 401
-        assert wrong.headers["WWW-Authenticate"] == "Bearer"

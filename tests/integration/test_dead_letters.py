@@ -81,7 +81,7 @@ async def served(isolated: dict[str, str], flaky: Flaky) -> AsyncIterator[Served
     runtime = Runtime(settings, SERVICE)
     runtime.consume("flaky", [settings.topics.registry], {"network-registered": flaky})
     app = FastAPI()
-    app.state.tokens = TokenTable({DISTRICT: "district", OFFICE: "office:hamm"})
+    app.state.authenticator = TokenTable({DISTRICT: "district", OFFICE: "office:hamm"})
     install_problem_handlers(app)
     for router in runtime.routers():
         app.include_router(router)

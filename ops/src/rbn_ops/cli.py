@@ -5,7 +5,9 @@ own maintenance lives with them: `rbn-registry seed`, `rbn-conferences rebuild-p
 
 Reads the common settings with the `RBN_` prefix (RBN_KAFKA_BOOTSTRAP_SERVERS, RBN_TOPIC_PREFIX,
 RBN_MONGO_URL, ...), the same defaults as the services. Commands that change a service through
-its API (`rbn dlq discard`) send the bearer token in RBN_OPS_TOKEN (a district token).
+its API (`rbn dlq discard`) sign in as the operators' machine client: with RBN_OPS_CLIENT_ID and
+RBN_OPS_CLIENT_SECRET it fetches an access token from the provider in RBN_OIDC_ISSUER (client
+credentials grant, docs/sign-in.md); RBN_OPS_TOKEN, a bearer token got elsewhere, goes first.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ DEFAULT_SERVICES = {
     "notifications": "http://127.0.0.1:8003",
 }
 OPS_AUTH_VARIABLE = "RBN_OPS_TOKEN"
+OPS_CLIENT_VARIABLES = ("RBN_OPS_CLIENT_ID", "RBN_OPS_CLIENT_SECRET")
 FAILED_DELIVERIES = "rbn_deliveries_failed_total"  # the notifications service's counter
 
 # Service URLs, as options of every command that talks to the services.
@@ -320,18 +323,13 @@ def dlq_discard(
 ) -> None:
     """Mark a dead letter resolved without processing it (it stays in the dead-letter topic).
 
-    Needs a district token in RBN_OPS_TOKEN.
+    Signs in as the operators' machine client (RBN_OPS_CLIENT_ID, RBN_OPS_CLIENT_SECRET), or
+    sends the district token in RBN_OPS_TOKEN.
     """
     urls = {"registry": registry, "conferences": conferences, "notifications": notifications}
     if service not in urls:
         raise typer.BadParameter(f"choose one of {', '.join(urls)}", param_hint="--service")
-    token = os.environ.get(OPS_AUTH_VARIABLE, "").strip()
-    if not token:
-        console.print(
-            f"[red]{OPS_AUTH_VARIABLE} is not set.[/] Export a bearer token with the district role "
-            f"(one of the {service} service's auth tokens) and try again."
-        )
-        raise typer.Exit(2)
+    token = _operator_token()
     try:
         response = httpx.post(
             f"{urls[service]}/dead-letters/{dead_letter}/discard",
@@ -346,6 +344,38 @@ def dlq_discard(
         console.print(f"[red]not discarded ({response.status_code}):[/] {_problem_text(response)}")
         raise typer.Exit(1)
     console.print(f"discarded {dead_letter}: {response.json()['resolution']}")
+
+
+def _operator_token() -> str:
+    """The bearer token the operator's commands send: RBN_OPS_TOKEN as given, else one fetched
+    for the machine client with the client credentials grant (RFC 6749 §4.4)."""
+    token = os.environ.get(OPS_AUTH_VARIABLE, "").strip()
+    if token:
+        return token
+    client_id, client_secret = (os.environ.get(v, "").strip() for v in OPS_CLIENT_VARIABLES)
+    issuer = settings().auth.oidc_issuer
+    if not (client_id and client_secret and issuer):
+        console.print(
+            f"[red]{OPS_AUTH_VARIABLE} is not set, and no machine client is configured.[/] Set "
+            f"{' and '.join(OPS_CLIENT_VARIABLES)} (the operators' client at the sign-in "
+            "provider, RBN_OIDC_ISSUER) or export a bearer token with the district role."
+        )
+        raise typer.Exit(2)
+    try:
+        discovery = httpx.get(f"{issuer}/.well-known/openid-configuration", timeout=10.0)
+        discovery.raise_for_status()
+        answer = httpx.post(
+            discovery.json()["token_endpoint"],
+            data={"grant_type": "client_credentials"},
+            auth=(client_id, client_secret),  # client_secret_basic
+            timeout=10.0,
+        )
+        answer.raise_for_status()
+        fetched = answer.json()
+    except (httpx.HTTPError, KeyError, ValueError) as error:
+        console.print(f"[red]could not sign in at {issuer} as {client_id}:[/] {error}")
+        raise typer.Exit(1) from error
+    return str(fetched["access_token"])
 
 
 def _problem_text(response: httpx.Response) -> str:

@@ -11,9 +11,8 @@ Roles: `district` (every network), `office:<network id>` (its own network only) 
   "office:bochum"}`. With RBN_ENVIRONMENT=production a service refuses to start with one.
 
 A service's bootstrap sets `app.state.authenticator = authenticator_from(settings,
-tokens=settings.auth_tokens)`; the `Caller` dependency then asks it. (Apps that still set only
-`app.state.tokens = TokenTable(...)` keep working as before.) Tokens are compared in constant
-time and never logged.
+tokens=settings.auth_tokens)`; the `Caller` dependency then asks it. Tokens are compared in
+constant time and never logged.
 """
 
 from __future__ import annotations
@@ -208,13 +207,7 @@ async def authenticated(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """FastAPI dependency: the caller's principal, or a problem (401, 403, 503)."""
-    authenticator: Authenticator | None = getattr(request.app.state, "authenticator", None)
-    if authenticator is None:  # an app wired before OpenID Connect: its token table alone
-        table: TokenTable = request.app.state.tokens
-        principal = table.principal_for(credentials.credentials) if credentials else None
-        if principal is None:
-            raise missing_token()
-        return principal
+    authenticator: Authenticator = request.app.state.authenticator
     if credentials is None:
         raise missing_token()
     return await authenticator.authenticate(credentials.credentials)

@@ -100,7 +100,7 @@ def test_a_name_with_a_line_break_and_markup_stays_on_its_line(
 async def client() -> AsyncIterator[httpx.AsyncClient]:
     app = FastAPI()
     install_problem_handlers(app)
-    app.state.tokens = TokenTable({"district-token": "district"})
+    app.state.authenticator = TokenTable({"district-token": "district"})
     # The refusal comes before any repository is used: none is needed.
     app.state.services = api.ApiServices(
         repositories=None,  # type: ignore[arg-type]

@@ -17,7 +17,7 @@ from conferences.adapters.repositories import (
 from conferences.entrypoints import api, consumers, page
 from conferences.service_layer.services import ConferenceService
 from conferences.settings import ConferencesSettings
-from rbn_shared.auth import TokenTable
+from rbn_shared.auth import authenticator_from
 from rbn_shared.changes import shifted_clock
 from rbn_shared.http import (
     BodySizeLimit,
@@ -76,7 +76,7 @@ def build(settings: ConferencesSettings) -> Wiring:
         lifespan=runtime.fastapi_lifespan(prepare),
         # FastAPI's own limit: 413 before a larger body is read (our handler makes it a problem).
     )
-    app.state.tokens = TokenTable(settings.auth_tokens)
+    app.state.authenticator = authenticator_from(settings, tokens=settings.auth_tokens)
     app.state.service = service
     install_problem_handlers(app)
     api.install_domain_error_handlers(app)

@@ -20,7 +20,7 @@ from notifications.service_layer.dispatch import Dispatcher, Sending
 from notifications.service_layer.notifier import Notifier, Sender
 from notifications.service_layer.reports import ReportScheduler
 from notifications.settings import DEVELOPMENT_SIGNING_SECRET, NotificationsSettings
-from rbn_shared.auth import TokenTable
+from rbn_shared.auth import authenticator_from
 from rbn_shared.events import utc_now
 from rbn_shared.http import (
     BodySizeLimit,
@@ -144,7 +144,7 @@ def build(settings: NotificationsSettings) -> Wiring:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     install_problem_handlers(app)
     document_problems(app)
-    app.state.tokens = TokenTable(settings.auth_tokens)
+    app.state.authenticator = authenticator_from(settings, tokens=settings.auth_tokens)
     app.state.services = api.ApiServices(
         repositories=repositories,
         links=links,

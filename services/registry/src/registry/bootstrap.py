@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from fastapi import FastAPI
 
-from rbn_shared.auth import TokenTable
+from rbn_shared.auth import authenticator_from
 from rbn_shared.http import (
     BodySizeLimit,
     CorrelationIdMiddleware,
@@ -51,7 +51,7 @@ def build(settings: RegistrySettings) -> Wiring:
     )
     app.state.service = service
     app.state.runtime = runtime
-    app.state.tokens = TokenTable(settings.auth_tokens)
+    app.state.authenticator = authenticator_from(settings, tokens=settings.auth_tokens)
     install_problem_handlers(app)
     install_domain_errors(app)
     # Bodies are refused with 413 before a byte of them is parsed (Content-Length, or as they come).
