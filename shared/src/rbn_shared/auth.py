@@ -54,8 +54,22 @@ class Principal:
             return cls(OFFICE, role[len(OFFICE_PREFIX) :], subject=subject)
         raise ValueError(f"unknown role {role!r}: use district, reader or office:<network id>")
 
-    def can_read(self, network_id: str | None = None) -> bool:
-        return True
+    def sees_personal_data(self, network_id: str | None) -> bool:
+        """People's names, addresses, answers and deliveries: the district coordination sees
+        them everywhere, an office in its own network; readers and other offices never: the
+        same people who may change the network."""
+        return self.can_write(network_id)
+
+    def require_personal_data(self, network_id: str | None) -> None:
+        if not self.sees_personal_data(network_id):
+            where = f"network {network_id!r}" if network_id else "the district coordination"
+            raise Problem(
+                403,
+                "Forbidden",
+                f"Personal data of {where} is for the district coordination and the network's "
+                "own education office only.",
+                kind="forbidden",
+            )
 
     def can_write(self, network_id: str | None) -> bool:
         """District staff write everywhere; an office only in its own network."""

@@ -61,7 +61,9 @@ def _write(
         ),
     ] = None,
 ) -> Write:
-    return Write(caller, Cause(correlation_id_of(request)), response, if_match)
+    # The caller's subject travels with the change's events as their actor: the audit trail.
+    cause = Cause(correlation_id_of(request), actor=caller.subject)
+    return Write(caller, cause, response, if_match)
 
 
 Writes = Annotated[Write, Depends(_write)]

@@ -14,9 +14,12 @@ from rbn_shared.http import (
     install_problem_handlers,
 )
 from rbn_shared.runtime import Runtime
+from registry.adapters.changes import ChangeLog
 from registry.adapters.repositories import Repositories
+from registry.entrypoints import changes as audit_routes
 from registry.entrypoints.api import router
 from registry.entrypoints.errors import install_domain_errors
+from registry.service_layer.audit import audit_trail
 from registry.service_layer.services import RegistryService
 from registry.settings import RegistrySettings
 
@@ -38,6 +41,12 @@ class Wiring:
 def build(settings: RegistrySettings) -> Wiring:
     runtime = Runtime(settings, SERVICE)
     service = RegistryService(Repositories.on(runtime.store, settings.topics.registry))
+    changes = ChangeLog(runtime.db["changes"])
+    runtime.react("audit-trail", audit_trail(changes))
+
+    async def prepare_storage() -> None:
+        await service.storage.create_indexes()
+        await changes.create_indexes()
 
     app = FastAPI(
         title="RBN Registry",
@@ -47,10 +56,11 @@ def build(settings: RegistrySettings) -> Wiring:
             "agreements, steering committees, education offices, fields of action and the "
             "district coordination. Every change is published as an event."
         ),
-        lifespan=runtime.fastapi_lifespan(service.storage.create_indexes),
+        lifespan=runtime.fastapi_lifespan(prepare_storage),
     )
     app.state.service = service
     app.state.runtime = runtime
+    app.state.changes = changes
     app.state.authenticator = authenticator_from(settings, tokens=settings.auth_tokens)
     install_problem_handlers(app)
     install_domain_errors(app)
@@ -60,6 +70,7 @@ def build(settings: RegistrySettings) -> Wiring:
     for operational in runtime.routers():
         app.include_router(operational)
     app.include_router(router)
+    app.include_router(audit_routes.router)
     document_problems(app)
     return Wiring(runtime, service, app)
 
