@@ -156,7 +156,7 @@ def status(
 
     report = asyncio.run(gather())
     if as_json:
-        console.print_json(json.dumps(report))
+        typer.echo(json.dumps(report, indent=2))  # plain: for machines, no markup
         return
     table = Table(title="Services")
     for column in ("service", "status", "database", "kafka", "outbox backlog"):

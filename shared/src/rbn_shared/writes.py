@@ -3,7 +3,8 @@ case checks), why (the request's correlation id as the change's cause), at which
 `If-Match` header), and the answer (the value, its `ETag`, and for something new its `Location`).
 
 A route builds the use case's command from its body and `write.expected_version`, calls the named
-use case, and returns `write.answer(result)`. A use case returns a `Versioned` value.
+use case, and returns `write.answer(result)`. A use case returns a `Versioned` value; a route
+that reads one answers `read.answer(found)` (`read: Reads`), with the same ETag.
 """
 
 from __future__ import annotations
@@ -29,6 +30,18 @@ class Versioned(Generic[T]):
 
 
 @dataclass
+class Read:
+    """How a route answers with one thing it read: its value, with its version as ETag (the
+    version a change of it names in If-Match)."""
+
+    response: Response
+
+    def answer(self, found: Versioned[T]) -> T:
+        self.response.headers["ETag"] = etag(found.version)
+        return found.value
+
+
+@dataclass
 class Write:
     caller: Principal
     cause: Cause
@@ -42,10 +55,18 @@ class Write:
 
     def answer(self, result: Versioned[T], *, location: str | None = None) -> T:
         """`result`'s value, with its version as ETag (and `Location` for something created)."""
-        self.response.headers["ETag"] = etag(result.version)
+        value = Read(self.response).answer(result)
         if location is not None:
             self.response.headers["Location"] = location
-        return result.value
+        return value
+
+
+def _read(response: Response) -> Read:
+    return Read(response)
+
+
+Reads = Annotated[Read, Depends(_read)]
+"""The dependency a route that answers with one versioned value takes: `read: Reads`."""
 
 
 def _write(

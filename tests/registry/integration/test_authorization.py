@@ -88,7 +88,9 @@ async def test_authorization_matrix(
     )
     expected = expected_status(token, needs, method)
     assert response.status_code == expected, response.text
-    if expected == 401:
-        assert response.headers["WWW-Authenticate"] == "Bearer"
+    if expected == 401:  # RFC 6750 §3: no error code without a token, invalid_token with one
+        assert response.headers["WWW-Authenticate"] == (
+            'Bearer error="invalid_token", error_description="unknown token"' if token else "Bearer"
+        )
     if expected in (401, 403):
         assert response.headers["content-type"] == "application/problem+json"

@@ -45,9 +45,15 @@ class Supervision(StrEnum):
     LOWER = "lower"  # Untere Schulaufsicht (Schulamt)
 
 
-class Person(EventPart):
+class Contact(EventPart):
+    """Whom a mail can go to: a name and an address. A person, an office and a service unit are
+    each a contact with their own further details."""
+
     name: Name
     email: EventAddress
+
+
+class Person(Contact):
     organisation: Name | None = None
     function: Name | None = None
 
@@ -69,6 +75,7 @@ class NetworkEvent(EventPayload):
 
 
 __all__ = [
+    "Contact",
     "EventPayload",
     "Identifier",
     "MunicipalityKind",

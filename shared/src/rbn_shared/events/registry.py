@@ -12,8 +12,8 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from rbn_shared.addresses import EventAddress
 from rbn_shared.events.base import (
+    Contact,
     EventPart,
     EventPayload,
     Identifier,
@@ -37,11 +37,9 @@ class Municipality(EventPart):
     kind: MunicipalityKind
 
 
-class OfficeContact(EventPart):
+class OfficeContact(Contact):
     """The Regionales Bildungsbüro's contact details."""
 
-    name: Name
-    email: EventAddress
     address: Name | None = None
     phone: Name | None = None
 
@@ -198,11 +196,9 @@ class FieldOfActionClosed(FieldOfAction):
 # --------------------------------------------------------------------------- district coordination
 
 
-class ServiceUnit(EventPart):
+class ServiceUnit(Contact):
     """The Servicestelle that supports the district coordination."""
 
-    name: Name
-    email: EventAddress
     phone: Name | None = None
     address: Name | None = None
 

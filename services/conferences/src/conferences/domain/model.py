@@ -7,7 +7,7 @@ service layer stores state and events in one write. Times are aware datetimes in
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -131,6 +131,15 @@ class ConferenceDraft:
     capacity: int | None = None
     delegates: tuple[Delegate, ...] = ()
 
+    def taken_as_asked(self) -> dict[str, Any]:
+        """What the conference takes from the draft unchanged: all but the agenda (resolved
+        against the network's fields of action) and the delegates (invited one by one)."""
+        return {
+            part.name: getattr(self, part.name)
+            for part in fields(self)
+            if part.name not in ("agenda", "delegates")
+        }
+
 
 @dataclass(frozen=True)
 class RecommendationDraft:
@@ -197,15 +206,8 @@ class Conference:
             conference_id=conference_id,
             network=_network_ref(network),
             organizer=_organizer(network),
-            title=draft.title,
-            kind=draft.kind,
-            topic=draft.topic,
-            starts_at=draft.starts_at,
-            ends_at=draft.ends_at,
-            venue=draft.venue,
-            online_url=draft.online_url,
             agenda=agenda,
-            capacity=draft.capacity,
+            **draft.taken_as_asked(),
         )
         conference.sync_roster(network)
         for delegate in draft.delegates:

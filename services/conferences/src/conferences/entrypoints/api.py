@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import AnyHttpUrl
+from pydantic import AnyHttpUrl, BaseModel
 
 from conferences.adapters.links import InvalidLink, LinkClaims
 from conferences.domain.errors import InvalidInput, NotFound, Refused
@@ -34,18 +34,13 @@ from conferences.domain.model import (
     RecommendationDraft,
 )
 from conferences.entrypoints.schemas import (
-    AgendaItemOut,
     CancelIn,
     ConcludeIn,
     ConferenceOut,
-    CountsOut,
     DelegateIn,
-    DeliveryProblemOut,
     InvitationAnswerOut,
     InvitationOut,
     NetworkViewOut,
-    RecommendationOut,
-    ReminderOut,
     RescheduleIn,
     ResponseIn,
     ScheduleIn,
@@ -63,14 +58,13 @@ from rbn_shared.http import (
     PROBLEM_JSON,
     Problem,
     correlation_id_of,
-    etag,
     field_error,
     found,
     merge_patch,
     problem_responses,
     validated,
 )
-from rbn_shared.writes import Versioned, Write, Writes
+from rbn_shared.writes import Reads, Versioned, Write, Writes
 
 # The error answers of a change of an existing conference.
 CHANGE_PROBLEMS = (400, 401, 403, 404, 409, 413, 422, 428)
@@ -164,11 +158,9 @@ async def list_conferences(
     "/{conference_id}", summary="One conference", responses=problem_responses(401, 404)
 )
 async def get_conference(
-    conference_id: str, caller: Caller, service: Service, response: Response
+    conference_id: str, caller: Caller, service: Service, read: Reads
 ) -> ConferenceOut:
-    shown = _shown(service, caller, await service.get(conference_id))
-    response.headers["ETag"] = etag(shown.version)
-    return shown.value
+    return read.answer(_shown(service, caller, await service.get(conference_id)))
 
 
 @conference_changes.post("/reschedule", summary="Move to a new time")
@@ -456,69 +448,44 @@ def _shown(
 def _out(
     service: ConferenceService, caller: Principal, c: Conference, version: int
 ) -> ConferenceOut:
+    """The conference as `caller` sees it: what the aggregate holds under the names the answer
+    uses, as it is (venue, agenda, reminders and recommendations read by attribute), and what
+    is derived for showing."""
     now = service.clock()
     show_links = caller.can_write(c.network.id)
-    counts = c.counts()
-    return ConferenceOut(
-        id=c.conference_id,
-        network_id=c.network.id,
-        network_name=c.network.name,
-        title=c.title,
-        kind=c.kind,
-        topic=c.topic,
-        status=c.status,
-        starts_at=c.starts_at,
-        ends_at=c.ends_at,
-        starts_at_local=to_berlin(c.starts_at),
-        ends_at_local=to_berlin(c.ends_at),
-        when=german_span(c.starts_at, c.ends_at),
-        venue=VenueIn(name=c.venue.name, address=c.venue.address) if c.venue else None,
-        online_url=c.online_url,
-        agenda=[AgendaItemOut.model_validate(a.model_dump()) for a in c.agenda],
-        capacity=c.capacity,
-        sequence=c.sequence,
-        counts=CountsOut(**counts.model_dump(), undeliverable=c.undeliverable_count()),
-        invitations=[
-            InvitationOut(
-                invitation_id=i.invitation_id,
-                name=i.person.name,
-                email=str(i.person.email),
-                institution=i.person.organisation,
-                group=i.group,
-                source=i.source,
-                response=i.response.value,
-                waitlisted=i.waitlisted,
-                waitlist_position=c.waitlist_position(i),
-                undeliverable=i.undeliverable,
-                delivery_problem=(
-                    DeliveryProblemOut(
-                        reason=i.delivery_problem.reason,
-                        failed_at=i.delivery_problem.failed_at,
-                        address=i.delivery_problem.address,
-                    )
-                    if i.delivery_problem
-                    else None
-                ),
-                response_url=(
-                    service.links.url(c.conference_id, i.invitation_id, now=now)
-                    if show_links
-                    else None
-                ),
-            )
-            for i in c.invitations
-            if not i.withdrawn
-        ],
-        reminders=[
-            ReminderOut(offset_seconds=r.offset_seconds, due_at=r.due_at, state=r.state)
-            for r in c.reminders
-        ],
-        cancel_reason=c.cancel_reason,
-        summary=c.summary,
-        recommendations=[
-            RecommendationOut.model_validate(r.model_dump()) for r in c.recommendations
-        ],
-        version=version,
-    )
+    invitations = [
+        {
+            **_same_named(i, InvitationOut),
+            "name": i.person.name,
+            "email": str(i.person.email),
+            "institution": i.person.organisation,
+            "waitlist_position": c.waitlist_position(i),
+            "response_url": (
+                service.links.url(c.conference_id, i.invitation_id, now=now) if show_links else None
+            ),
+        }
+        for i in c.invitations
+        if not i.withdrawn
+    ]
+    shown = {
+        **_same_named(c, ConferenceOut),
+        "id": c.conference_id,
+        "network_id": c.network.id,
+        "network_name": c.network.name,
+        "starts_at_local": to_berlin(c.starts_at),
+        "ends_at_local": to_berlin(c.ends_at),
+        "when": german_span(c.starts_at, c.ends_at),
+        "counts": {**dict(c.counts()), "undeliverable": c.undeliverable_count()},
+        "invitations": invitations,
+        "version": version,
+    }
+    return ConferenceOut.model_validate(shown, from_attributes=True)
+
+
+def _same_named(source: object, answer: type[BaseModel]) -> dict[str, Any]:
+    """`source`'s attributes that `answer` has a field of the same name for; entries given
+    after these replace them (the aggregate's `counts()` is a method, the answer's a field)."""
+    return {name: getattr(source, name) for name in answer.model_fields if hasattr(source, name)}
 
 
 def _answer_out(

@@ -104,15 +104,13 @@ class PreferencesChange(BaseModel):
 
 # --------------------------------------------------------------------------- routes
 
-router = APIRouter()
+# One router per resource: its path and its tag are said once.
+deliveries = APIRouter(prefix="/deliveries", tags=["deliveries"])
+preferences = APIRouter(prefix="/preferences", tags=["preferences"])
+links = APIRouter()
 
 
-@router.get(
-    "/deliveries",
-    tags=["deliveries"],
-    summary="Deliveries, newest first",
-    responses=problem_responses(401, 422),
-)
+@deliveries.get("", summary="Deliveries, newest first", responses=problem_responses(401, 422))
 async def list_deliveries(
     _caller: Caller,
     services: Services,
@@ -125,22 +123,17 @@ async def list_deliveries(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[DeliveryView]:
     address = _address(recipient, "query.recipient") if recipient else None
-    deliveries = await services.repositories.deliveries.search(
+    listed = await services.repositories.deliveries.search(
         recipient=address,
         cause_event_id=str(event_id) if event_id else None,
         status=status,
         network_id=network_id,
         limit=limit,
     )
-    return [DeliveryView.model_validate(d) for d in deliveries]
+    return [DeliveryView.model_validate(d) for d in listed]
 
 
-@router.get(
-    "/deliveries/{delivery_id}",
-    tags=["deliveries"],
-    summary="One delivery",
-    responses=problem_responses(401, 404),
-)
+@deliveries.get("/{delivery_id}", summary="One delivery", responses=problem_responses(401, 404))
 async def get_delivery(delivery_id: str, _caller: Caller, services: Services) -> DeliveryView:
     stored = await services.repositories.deliveries.get(delivery_id)
     return DeliveryView.model_validate(found(stored, f"No delivery {delivery_id!r}.").delivery)
@@ -160,21 +153,17 @@ def _address(email: str, field: str = "path.email") -> str:
         ) from error
 
 
-@router.get(
-    "/preferences/{email}",
-    tags=["preferences"],
-    summary="What an address receives",
-    responses=problem_responses(401, 422),
+@preferences.get(
+    "/{email}", summary="What an address receives", responses=problem_responses(401, 422)
 )
 async def get_preferences(email: str, _caller: Caller, services: Services) -> PreferencesView:
     address = _address(email)
-    preferences, _ = await services.repositories.preferences.get(address)
-    return PreferencesView.of(preferences)
+    current, _ = await services.repositories.preferences.get(address)
+    return PreferencesView.of(current)
 
 
-@router.put(
-    "/preferences/{email}",
-    tags=["preferences"],
+@preferences.put(
+    "/{email}",
     summary="Switch reminders or reports",
     responses=problem_responses(400, 401, 403, 413, 422),
 )
@@ -199,11 +188,11 @@ async def put_preferences(
         for topic, value in ((Topic.REMINDERS, change.reminders), (Topic.REPORTS, change.reports))
         if value is not None
     }
-    preferences = await change_preferences(
+    changed = await change_preferences(
         services.repositories.preferences, address, wanted, services.clock
     )
     log.info("preferences changed", role=caller.role, switched=sorted(t.value for t in wanted))
-    return PreferencesView.of(preferences)
+    return PreferencesView.of(changed)
 
 
 # --------------------------------------------------------------------------- unsubscribe pages
@@ -248,7 +237,7 @@ async def _switch(services: ApiServices, token: str, *, subscribed: bool) -> HTM
     return HTMLResponse(page)
 
 
-@router.get("/unsubscribe", **_link_page(422))
+@links.get("/unsubscribe", **_link_page(422))
 async def unsubscribe_page(services: Services, token: LinkToken) -> HTMLResponse:
     """The link in a mail: switches that kind of mail off and confirms it on a page.
 
@@ -257,7 +246,7 @@ async def unsubscribe_page(services: Services, token: LinkToken) -> HTMLResponse
     return await _switch(services, token, subscribed=False)
 
 
-@router.post("/unsubscribe", **_link_page(413, 422))
+@links.post("/unsubscribe", **_link_page(413, 422))
 async def unsubscribe_one_click(services: Services, token: LinkToken) -> HTMLResponse:
     """RFC 8058 one-click unsubscribe (List-Unsubscribe-Post), and the page's button.
 
@@ -266,10 +255,15 @@ async def unsubscribe_one_click(services: Services, token: LinkToken) -> HTMLRes
     return await _switch(services, token, subscribed=False)
 
 
-@router.post("/subscribe", **_link_page(413, 422))
+@links.post("/subscribe", **_link_page(413, 422))
 async def subscribe_again(services: Services, token: LinkToken) -> HTMLResponse:
     """The page's "switch it on again" button.
 
     An invalid or damaged link is answered with a German HTML page and 400.
     """
     return await _switch(services, token, subscribed=True)
+
+
+router = APIRouter()
+for resource in (deliveries, preferences, links):
+    router.include_router(resource)

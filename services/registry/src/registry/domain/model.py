@@ -149,6 +149,14 @@ def _find(items: list[EntityT], item_id: str, what: str) -> EntityT:
     raise NotFound(f"no {what} {item_id}")
 
 
+def _revise(entity: Entity, **values: object) -> None:
+    """Set `values` on the entity (each checked as it is assigned) and count it one version on:
+    every change of an entity is a new version, its new ETag."""
+    for name, value in values.items():
+        setattr(entity, name, value)
+    entity.version += 1
+
+
 def _replaced(items: list[EntityT], item: EntityT, values: BaseModel) -> EntityT | None:
     """`item` with `values` in place of its own, one version on, instead of it in `items`; None
     (and nothing replaced) if the values are what it has."""
@@ -253,10 +261,12 @@ class Agreements(Part):
         if agreement.status is not AgreementStatus.ACTIVE:
             raise Conflict(f"cooperation agreement {agreement.id} is already terminated")
         _check_order(agreement.signed_on, command.terminated_on, "terminated_on", "the termination")
-        agreement.status = AgreementStatus.TERMINATED
-        agreement.terminated_on = command.terminated_on
-        agreement.termination_reason = command.reason
-        agreement.version += 1
+        _revise(
+            agreement,
+            status=AgreementStatus.TERMINATED,
+            terminated_on=command.terminated_on,
+            termination_reason=command.reason,
+        )
         return [
             CooperationAgreementTerminated(
                 network=network,
@@ -308,9 +318,7 @@ class Committee(Part):
         member = self.active_member(command.entity_id)
         member.check_version(command.expected_version)
         _check_order(member.term_start, command.removed_on, "removed_on", "the removal")
-        member.removed_on = command.removed_on
-        member.removal_reason = command.reason
-        member.version += 1
+        _revise(member, removed_on=command.removed_on, removal_reason=command.reason)
         return [
             CommitteeMemberRemoved(
                 network=network,
@@ -379,9 +387,7 @@ class Office(Part):
             raise NotFound(f"office staff member {staff.id} has left already")
         staff.check_version(command.expected_version)
         _check_order(staff.start_date, command.end_date, "end_date", "the end date")
-        staff.end_date = command.end_date
-        staff.removal_reason = command.reason
-        staff.version += 1
+        _revise(staff, end_date=command.end_date, removal_reason=command.reason)
         return [
             OfficeStaffRemoved(
                 network=network, reason=command.reason, **_snapshot(staff, "staff_id", Employment)
@@ -428,9 +434,7 @@ class FieldsOfAction(Part):
         field.check_version(command.expected_version)
         if field.status is not FieldStatus.PROPOSED:
             raise Conflict(f"field of action {field.id} is {field.status.value}, not proposed")
-        field.status = FieldStatus.ADOPTED
-        field.adopted_on = command.adopted_on
-        field.version += 1
+        _revise(field, status=FieldStatus.ADOPTED, adopted_on=command.adopted_on)
         return [FieldOfActionAdopted(network=network, **_field_fields(field))]
 
     def update(self, network: NetworkRef, command: commands.UpdateField) -> list[EventPayload]:
@@ -454,9 +458,7 @@ class FieldsOfAction(Part):
             )
         assert field.adopted_on is not None  # noqa: S101 - adopted fields have a date
         _check_order(field.adopted_on, command.closed_on, "closed_on", "the closing")
-        field.status = FieldStatus.CLOSED
-        field.closed_on = command.closed_on
-        field.version += 1
+        _revise(field, status=FieldStatus.CLOSED, closed_on=command.closed_on)
         return [FieldOfActionClosed(network=network, **_field_fields(field))]
 
     def field(self, field_id: str) -> FieldOfAction:

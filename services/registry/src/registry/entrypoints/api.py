@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Body, Depends, Query, Request, status
 from pydantic import BaseModel
 
 from rbn_shared.auth import authenticated
@@ -24,9 +24,9 @@ from rbn_shared.errors import VersionConflict
 from rbn_shared.events import Person
 from rbn_shared.events.base import MunicipalityKind, Side
 from rbn_shared.events.registry import CommitteeRole, FieldStatus, ServiceUnit
-from rbn_shared.http import MERGE_PATCH_JSON, etag, merge_patch, problem_responses, validated
+from rbn_shared.http import MERGE_PATCH_JSON, merge_patch, problem_responses, validated
 from rbn_shared.text import Line
-from rbn_shared.writes import Versioned, Write, Writes
+from rbn_shared.writes import Reads, Versioned, Write, Writes
 from registry.domain import commands, model
 from registry.domain.district import Bulletin, DistrictCoordination
 from registry.entrypoints import schemas
@@ -58,12 +58,6 @@ def page(items: Sequence[T], limit: int, offset: int) -> schemas.Page[T]:
     return schemas.Page(
         items=list(items[offset : offset + limit]), total=len(items), limit=limit, offset=offset
     )
-
-
-def read(response: Response, found: Versioned[T]) -> T:
-    """A value read, with its version as ETag."""
-    response.headers["ETag"] = etag(found.version)
-    return found.value
 
 
 def merge_patch_body(schema: type[schemas.Strict], example: dict[str, Any]) -> Any:
@@ -153,8 +147,8 @@ async def register_network(
     description="The ETag is the version of the network itself: its name and contacts.",
     responses=READ,
 )
-async def get_network(network_id: str, service: Service, response: Response) -> model.WholeNetwork:
-    return read(response, await service.network(network_id))
+async def get_network(network_id: str, service: Service, read: Reads) -> model.WholeNetwork:
+    return read.answer(await service.network(network_id))
 
 
 @networks.patch(
@@ -254,10 +248,10 @@ async def add_member(
 
 @members.get("/{member_id}", responses=READ)
 async def get_member(
-    network_id: str, member_id: str, service: Service, response: Response
+    network_id: str, member_id: str, service: Service, read: Reads
 ) -> model.CommitteeMember:
     member = (await service.part(model.Committee, network_id)).member(member_id)
-    return read(response, Versioned(member, member.version))
+    return read.answer(Versioned(member, member.version))
 
 
 @members.patch("/{member_id}", responses=CHANGE)
@@ -318,10 +312,10 @@ async def assign_staff(
 
 @staff.get("/{staff_id}", responses=READ)
 async def get_staff(
-    network_id: str, staff_id: str, service: Service, response: Response
+    network_id: str, staff_id: str, service: Service, read: Reads
 ) -> model.OfficeStaff:
     found = (await service.part(model.Office, network_id)).member(staff_id)
-    return read(response, Versioned(found, found.version))
+    return read.answer(Versioned(found, found.version))
 
 
 @staff.post("/{staff_id}/removal", summary="A staff member leaves the office", responses=CHANGE)
@@ -363,10 +357,10 @@ async def propose_field(
 
 @fields.get("/{field_id}", responses=READ)
 async def get_field(
-    network_id: str, field_id: str, service: Service, response: Response
+    network_id: str, field_id: str, service: Service, read: Reads
 ) -> model.FieldOfAction:
     field = (await service.part(model.FieldsOfAction, network_id)).field(field_id)
-    return read(response, Versioned(field, field.version))
+    return read.answer(Versioned(field, field.version))
 
 
 @fields.patch("/{field_id}", responses=CHANGE)
@@ -410,8 +404,8 @@ async def close_field(
 
 
 @district.get("", summary="The district coordination", responses=READ)
-async def get_district(service: Service, response: Response) -> DistrictCoordination:
-    return read(response, await service.district_coordination())
+async def get_district(service: Service, read: Reads) -> DistrictCoordination:
+    return read.answer(await service.district_coordination())
 
 
 @district.put(

@@ -34,9 +34,14 @@ def editable(schema: type[Strict], entity: BaseModel) -> dict[str, Any]:
     return entity.model_dump(mode="json", include=set(schema.model_fields), exclude_none=True)
 
 
-class PersonIn(Strict):
+class ContactIn(Strict):
+    """A contact (rbn_shared.events.base.Contact) as the API accepts it."""
+
     name: Line
     email: Address
+
+
+class PersonIn(ContactIn):
     organisation: Line | None = None
     function: Line | None = None
 
@@ -46,9 +51,7 @@ class MunicipalityIn(Strict):
     kind: MunicipalityKind
 
 
-class OfficeIn(Strict):
-    name: Line
-    email: Address
+class OfficeIn(ContactIn):
     address: Line | None = None
     phone: Line | None = None
 
@@ -121,9 +124,7 @@ class FieldClosure(Strict):
     closed_on: date
 
 
-class ServiceUnitIn(Strict):
-    name: Line
-    email: Address
+class ServiceUnitIn(ContactIn):
     phone: Line | None = None
     address: Line | None = None
 
