@@ -32,8 +32,9 @@ class Versioned(Generic[T]):
 @dataclass
 class Read:
     """How a route answers with one thing it read: its value, with its version as ETag (the
-    version a change of it names in If-Match)."""
+    version a change of it names in If-Match); and who asks, for what they may see."""
 
+    caller: Principal
     response: Response
 
     def answer(self, found: Versioned[T]) -> T:
@@ -55,14 +56,14 @@ class Write:
 
     def answer(self, result: Versioned[T], *, location: str | None = None) -> T:
         """`result`'s value, with its version as ETag (and `Location` for something created)."""
-        value = Read(self.response).answer(result)
+        value = Read(self.caller, self.response).answer(result)
         if location is not None:
             self.response.headers["Location"] = location
         return value
 
 
-def _read(response: Response) -> Read:
-    return Read(response)
+def _read(caller: Caller, response: Response) -> Read:
+    return Read(caller, response)
 
 
 Reads = Annotated[Read, Depends(_read)]

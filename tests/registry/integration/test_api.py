@@ -89,7 +89,7 @@ async def test_committee_member_lifecycle_with_etags_and_events(
     )
     assert stale.status_code == 409
     assert stale.headers["content-type"] == "application/problem+json"
-    assert (await registry.http.get(url, headers=auth("reader-token"))).json()["role"] == "chair"
+    assert (await registry.http.get(url, headers=auth("district-token"))).json()["role"] == "chair"
 
     response = await registry.http.post(
         url + "/removal",
@@ -293,7 +293,7 @@ async def test_bad_input_is_refused_naming_the_field_and_changes_nothing(
     status: int,
     field: str,
 ) -> None:
-    before = await registry.http.get("/networks/herne", headers=auth("reader-token"))
+    before = await registry.http.get("/networks/herne", headers=auth("district-token"))
     c = cid()
     response = await registry.http.post(path, json=body, headers=headers("district-token", c))
     assert response.status_code == status, response.text
@@ -303,7 +303,7 @@ async def test_bad_input_is_refused_naming_the_field_and_changes_nothing(
     assert problem["title"]
     if field:
         assert field in [e["field"] for e in problem["errors"]], problem
-    after = await registry.http.get("/networks/herne", headers=auth("reader-token"))
+    after = await registry.http.get("/networks/herne", headers=auth("district-token"))
     assert after.headers["ETag"] == before.headers["ETag"]
     assert after.json() == before.json()
     assert (

@@ -17,7 +17,9 @@ FIELD = {"title": "Berufsorientierung {n}", "starting_situation": "a", "developm
 OPERATIONS: list[tuple[str, str, str, dict[str, Any] | None, str]] = [
     ("list networks", "GET", "/networks", None, "read"),
     ("read a network", "GET", "/networks/bochum", None, "read"),
-    ("read bochum's committee", "GET", "/networks/bochum/committee/members", None, "read"),
+    ("read bochum's committee", "GET", "/networks/bochum/committee/members", None, "own"),
+    ("read bochum's office staff", "GET", "/networks/bochum/office/staff", None, "own"),
+    ("read bochum's audit trail", "GET", "/networks/bochum/changes", None, "own"),
     ("read the district", "GET", "/district", None, "read"),
     ("propose a field in bochum", "POST", "/networks/bochum/fields-of-action", FIELD, "own"),
     (
@@ -94,3 +96,20 @@ async def test_authorization_matrix(
         )
     if expected in (401, 403):
         assert response.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize("token", [t for t in ROLES if t and "read" in ROLES[t]])
+async def test_people_are_in_a_network_only_for_the_district_and_its_own_office(
+    registry: RegistryUnderTest, token: str
+) -> None:
+    one = await registry.http.get("/networks/bochum", headers=auth(token))
+    listed = await registry.http.get("/networks?limit=100", headers=auth(token))
+    assert one.status_code == listed.status_code == 200
+    [in_list] = [n for n in listed.json()["items"] if n["id"] == "bochum"]
+    for network in (one.json(), in_list):
+        assert isinstance(network["committee_size"], int)
+        if "own" in ROLES[token]:
+            assert isinstance(network["committee"], list)
+            assert isinstance(network["staff"], list)
+        else:
+            assert network["committee"] is None and network["staff"] is None

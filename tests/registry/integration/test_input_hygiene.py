@@ -24,7 +24,8 @@ from tests.support.events import events_with_correlation, validate_against_schem
 
 pytestmark = pytest.mark.integration
 
-READER = auth("reader-token")
+# Reads everything a refusal must leave unchanged, people included: the district.
+SEES_ALL = auth("district-token")
 NETWORK = "/networks/hamm"
 MEMBERS = f"{NETWORK}/committee/members"
 
@@ -82,7 +83,7 @@ class Snapshot:
     body: Any = None
 
     async def read(self, registry: RegistryUnderTest) -> Snapshot:
-        response = await registry.http.get(self.path, headers=READER)
+        response = await registry.http.get(self.path, headers=SEES_ALL)
         assert response.status_code == 200, response.text
         return Snapshot(self.path, response.headers.get("ETag"), response.json())
 
@@ -243,13 +244,13 @@ async def test_unclean_input_is_refused_naming_the_field_and_changes_nothing(
 
 
 async def test_ids_in_paths_are_matched_exactly(registry: RegistryUnderTest) -> None:
-    assert (await registry.http.get("/networks/hamm", headers=READER)).status_code == 200
+    assert (await registry.http.get("/networks/hamm", headers=SEES_ALL)).status_code == 200
     for path in ("/networks/hamm%20", "/networks/%20hamm", "/networks/Hamm"):
-        response = await registry.http.get(path, headers=READER)
+        response = await registry.http.get(path, headers=SEES_ALL)
         assert response.status_code == 404, path
         assert response.headers["content-type"] == "application/problem+json"
     added = await added_member(registry, member())
-    response = await registry.http.get(f"{MEMBERS}/{added['id']}%20", headers=READER)
+    response = await registry.http.get(f"{MEMBERS}/{added['id']}%20", headers=SEES_ALL)
     assert response.status_code == 404
 
 
@@ -316,7 +317,7 @@ async def test_a_script_tag_is_plain_text_stored_and_published_verbatim(
         MEMBERS, json=member(person=person(name=name)), headers=headers(c)
     )
     assert response.status_code == 201, response.text
-    stored = (await registry.http.get(response.headers["Location"], headers=READER)).json()
+    stored = (await registry.http.get(response.headers["Location"], headers=SEES_ALL)).json()
     assert stored["person"]["name"] == name
     [event] = await published(registry, c)
     validate_against_schema(event)
@@ -341,7 +342,7 @@ async def test_texts_are_trimmed_and_nfc_and_addresses_canonical(
         headers=headers(c),
     )
     assert response.status_code == 201, response.text
-    stored = (await registry.http.get(response.headers["Location"], headers=READER)).json()
+    stored = (await registry.http.get(response.headers["Location"], headers=SEES_ALL)).json()
     assert stored["person"]["name"] == "Jürgen Müller" != decomposed
     assert stored["person"]["email"] == f"{local.lower()}@schule-hamm.example"
     assert stored["person"]["function"] == "Schulleiter"
@@ -397,7 +398,7 @@ async def test_a_merge_patch_changes_only_what_it_names(registry: RegistryUnderT
     response = await patch(registry, url, {"person": {"function": "Schulleiterin"}}, c, '"1"')
     assert response.status_code == 200, response.text
     assert response.headers["ETag"] == '"2"'
-    stored = (await registry.http.get(url, headers=READER)).json()
+    stored = (await registry.http.get(url, headers=SEES_ALL)).json()
     assert stored["person"] == {**added["person"], "function": "Schulleiterin"}
     assert {k: v for k, v in stored.items() if k not in ("person", "version")} == {
         k: v for k, v in added.items() if k not in ("person", "version")
@@ -421,7 +422,7 @@ async def test_null_in_a_merge_patch_clears_term_end_and_supervision(
     assert response.json()["supervision"] == "lower"
     response = await patch(registry, url, {"supervision": None}, c, '"2"')
     assert response.status_code == 200, response.text
-    stored = (await registry.http.get(url, headers=READER)).json()
+    stored = (await registry.http.get(url, headers=SEES_ALL)).json()
     assert (stored["term_end"], stored["supervision"], stored["version"]) == (None, None, 3)
     first, second = await events_with_correlation(registry.bootstrap, registry.topic, c, expected=2)
     assert (first["payload"]["term_end"], first["payload"]["supervision"]) == (None, "lower")

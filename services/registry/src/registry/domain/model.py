@@ -497,8 +497,15 @@ class WholeNetwork(BaseModel):
     municipality: Municipality
     office: OfficeContact
     agreements: list[Agreement]
-    committee: list[CommitteeMember]
-    staff: list[OfficeStaff]
+    committee_size: int = Field(description="Members of the Lenkungskreis now")
+    staff_size: int = Field(description="People working in the education office now")
+    committee: list[CommitteeMember] | None = Field(
+        description="The Lenkungskreis, former members included; null for those who may not "
+        "see people (readers, other networks' offices)"
+    )
+    staff: list[OfficeStaff] | None = Field(
+        description="The education office's staff, former included; null like `committee`"
+    )
     fields_of_action: list[FieldOfAction]
 
     @classmethod
@@ -513,7 +520,14 @@ class WholeNetwork(BaseModel):
         return cls(
             **dict(network),
             agreements=agreements.agreements,
+            committee_size=sum(1 for m in committee.members if m.active),
+            staff_size=sum(1 for s in office.staff if s.active),
             committee=committee.members,
             staff=office.staff,
             fields_of_action=fields.fields,
         )
+
+    def without_people(self) -> WholeNetwork:
+        """The network as readers and other networks' offices see it: no one's name or address,
+        only how many there are."""
+        return self.model_copy(update={"committee": None, "staff": None})

@@ -19,7 +19,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Body, Depends, Query, Request, status
 from pydantic import BaseModel
 
-from rbn_shared.auth import authenticated
+from rbn_shared.auth import Caller, Principal, authenticated
 from rbn_shared.errors import VersionConflict
 from rbn_shared.events import Person
 from rbn_shared.events.base import MunicipalityKind, Side
@@ -42,6 +42,9 @@ Offset = Annotated[int, Query(ge=0, le=100_000, description="Items to skip")]
 # The error answers of each kind of route (400: malformed JSON or If-Match; 413: body too big).
 READ = problem_responses(401, 404)
 LIST = problem_responses(401, 404, 422)
+# People (members, staff): only for the district and the network's own office.
+PEOPLE = problem_responses(401, 403, 404)
+PEOPLE_LIST = problem_responses(401, 403, 404, 422)
 CREATE = problem_responses(400, 401, 403, 404, 409, 413, 422)
 CHANGE = problem_responses(400, 401, 403, 404, 409, 413, 422, 428)
 
@@ -114,6 +117,7 @@ district = APIRouter(prefix="/district", tags=["district coordination"])
 
 @networks.get("", summary="List the networks", responses=problem_responses(401, 422))
 async def list_networks(
+    caller: Caller,
     service: Service,
     limit: Limit = 20,
     offset: Offset = 0,
@@ -123,7 +127,13 @@ async def list_networks(
     items, total = await service.search_networks(
         kind=kind.value if kind else None, name_contains=name, limit=limit, offset=offset
     )
-    return schemas.Page(items=items, total=total, limit=limit, offset=offset)
+    shown = [as_seen_by(caller, network) for network in items]
+    return schemas.Page(items=shown, total=total, limit=limit, offset=offset)
+
+
+def as_seen_by(caller: Principal, network: model.WholeNetwork) -> model.WholeNetwork:
+    """People only for the district and the network's own office."""
+    return network if caller.sees_personal_data(network.id) else network.without_people()
 
 
 @networks.post(
@@ -148,7 +158,8 @@ async def register_network(
     responses=READ,
 )
 async def get_network(network_id: str, service: Service, read: Reads) -> model.WholeNetwork:
-    return read.answer(await service.network(network_id))
+    found = await service.network(network_id)
+    return as_seen_by(read.caller, read.answer(found))
 
 
 @networks.patch(
@@ -219,9 +230,10 @@ async def terminate_agreement(
 # ---------------------------------------------------------------------------- steering committee
 
 
-@members.get("", responses=LIST)
+@members.get("", responses=PEOPLE_LIST)
 async def list_members(
     network_id: str,
+    caller: Caller,
     service: Service,
     limit: Limit = 20,
     offset: Offset = 0,
@@ -229,6 +241,7 @@ async def list_members(
     role: CommitteeRole | None = None,
     include_removed: bool = False,
 ) -> schemas.Page[model.CommitteeMember]:
+    caller.require_personal_data(network_id)
     found = [
         m
         for m in (await service.part(model.Committee, network_id)).members
@@ -246,10 +259,11 @@ async def add_member(
     return await added(service, write, command, members)
 
 
-@members.get("/{member_id}", responses=READ)
+@members.get("/{member_id}", responses=PEOPLE)
 async def get_member(
     network_id: str, member_id: str, service: Service, read: Reads
 ) -> model.CommitteeMember:
+    read.caller.require_personal_data(network_id)
     member = (await service.part(model.Committee, network_id)).member(member_id)
     return read.answer(Versioned(member, member.version))
 
@@ -287,14 +301,16 @@ async def remove_member(
 # ---------------------------------------------------------------------------- education office
 
 
-@staff.get("", responses=LIST)
+@staff.get("", responses=PEOPLE_LIST)
 async def list_staff(
     network_id: str,
+    caller: Caller,
     service: Service,
     limit: Limit = 20,
     offset: Offset = 0,
     include_former: bool = False,
 ) -> schemas.Page[model.OfficeStaff]:
+    caller.require_personal_data(network_id)
     found = (await service.part(model.Office, network_id)).staff
     return page([s for s in found if include_former or s.active], limit, offset)
 
@@ -310,10 +326,11 @@ async def assign_staff(
     return await added(service, write, command, staff)
 
 
-@staff.get("/{staff_id}", responses=READ)
+@staff.get("/{staff_id}", responses=PEOPLE)
 async def get_staff(
     network_id: str, staff_id: str, service: Service, read: Reads
 ) -> model.OfficeStaff:
+    read.caller.require_personal_data(network_id)
     found = (await service.part(model.Office, network_id)).member(staff_id)
     return read.answer(Versioned(found, found.version))
 
