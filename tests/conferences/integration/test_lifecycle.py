@@ -19,6 +19,7 @@ from rbn_shared.events.conferences import (
     ParticipantResponded,
 )
 from tests.conferences.support import (
+    DISTRICT_TOKEN,
     LINK_SECRET,
     READER_TOKEN,
     ConferencesService,
@@ -169,7 +170,7 @@ async def test_whole_lifecycle_through_the_api_with_events_on_the_topic(
     # A new committee member in the registry joins the invitee list of the planned conference.
     ref = next(e for e in feed.sent if e.type == "network-registered" and e.key == "hamm")
     joined = await feed.member_added(parse_payload(ref).network, "m3", "Frieda Lange")  # type: ignore[attr-defined]
-    async with service.client(READER_TOKEN) as http:
+    async with service.client(DISTRICT_TOKEN) as http:
 
         async def frieda_invited() -> dict[str, Any] | None:
             body: dict[str, Any] = (await http.get(f"/conferences/{conference_id}")).json()
@@ -177,9 +178,13 @@ async def test_whole_lifecycle_through_the_api_with_events_on_the_topic(
             return body if "Frieda Lange" in names else None
 
         current = await eventually(frieda_invited)
-        assert all(i["response_url"] is None for i in current["invitations"]), (
-            "a reader does not see the personal links"
-        )
+    for outsider in (READER_TOKEN, office_token("hagen")):
+        async with service.client(outsider) as http:
+            seen = (await http.get(f"/conferences/{conference_id}")).json()
+            assert seen["invitations"] is None, "readers and other offices see no one"
+            assert seen["counts"] == current["counts"], "but how many answered what"
+            listed = (await http.get("/conferences", params={"network_id": "hamm"})).json()
+            assert all(c["invitations"] is None for c in listed)
 
     async with service.client(office_token("hamm")) as http:
         fresh = await http.get(f"/conferences/{conference_id}")

@@ -225,8 +225,9 @@ async def test_opt_out_stops_reminders_but_not_cancellations(
     assert page.status_code == 200
     assert "keine <strong>Erinnerungen an Bildungskonferenzen</strong> mehr" in page.text
     assert tampered.status_code == 400
-    preferences = await service.get(f"/preferences/{b}", headers=READER)
+    preferences = await service.get(f"/preferences/{b}", headers=DISTRICT)
     assert preferences.json()["reminders"] is False
+    assert (await service.get(f"/preferences/{b}", headers=READER)).status_code == 403
 
     cancelled = event(ex.conference_cancelled([opted_out, other]), key=ex.network_id, version=2)
     await publish(infra.kafka_bootstrap, conferences, [cancelled])
@@ -399,12 +400,22 @@ async def test_deliveries_api_filters_and_auth(
     sent = await service.deliveries(event_id=str(scheduled.event_id), status="sent")
     assert len(sent) == 2
     assert await service.deliveries(event_id=str(scheduled.event_id), status="failed") == []
-    one = await service.get(f"/deliveries/{mine[0]['delivery_id']}", headers=READER)
+    one = await service.get(f"/deliveries/{mine[0]['delivery_id']}", headers=DISTRICT)
     assert one.status_code == 200
     assert one.json()["subject"] == mine[0]["subject"]
-    assert (await service.get("/deliveries/nope", headers=READER)).status_code == 404
+    # Deliveries are personal data: the district's and their network's office's, not a reader's.
+    for path in (f"/deliveries/{mine[0]['delivery_id']}", "/deliveries"):
+        refused = await service.get(path, headers=READER)
+        assert refused.status_code == 403, refused.text
+    assert (await service.get("/deliveries/nope", headers=DISTRICT)).status_code == 404
     assert (await service.get("/deliveries")).status_code == 401
-    bad = await service.get("/deliveries", params={"status": "lost"}, headers=READER)
+    bochum_office = {"Authorization": "Bearer office-token"}
+    own = await service.get("/deliveries", headers=bochum_office)
+    assert own.status_code == 200
+    assert {d["network_id"] for d in own.json()} <= {"bochum"}, "an office sees its own only"
+    elsewhere = await service.get("/deliveries?network_id=hamm", headers=bochum_office)
+    assert elsewhere.status_code == 403
+    bad = await service.get("/deliveries", params={"status": "lost"}, headers=DISTRICT)
     assert bad.status_code == 422
     assert bad.json()["errors"][0]["field"] == "query.status"
 

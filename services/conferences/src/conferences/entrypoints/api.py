@@ -453,7 +453,7 @@ def _out(
     is derived for showing."""
     now = service.clock()
     show_links = caller.can_write(c.network.id)
-    invitations = [
+    invitations: list[dict[str, Any]] | None = [
         {
             **_same_named(i, InvitationOut),
             "name": i.person.name,
@@ -467,6 +467,8 @@ def _out(
         for i in c.invitations
         if not i.withdrawn
     ]
+    if not caller.sees_personal_data(c.network.id):
+        invitations = None  # who is invited and how they answered: their network's people only
     shown = {
         **_same_named(c, ConferenceOut),
         "id": c.conference_id,

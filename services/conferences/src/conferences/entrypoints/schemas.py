@@ -176,7 +176,10 @@ class ConferenceOut(BaseModel):
     capacity: int | None
     sequence: int
     counts: CountsOut
-    invitations: list[InvitationOut]
+    invitations: list[InvitationOut] | None = Field(
+        description="Who is invited and how they answered; null for those who may not see "
+        "people (readers, other networks' offices): they have the counts"
+    )
     reminders: list[ReminderOut]
     cancel_reason: str | None
     summary: str | None

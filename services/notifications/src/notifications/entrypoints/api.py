@@ -23,7 +23,7 @@ from notifications.rendering.links import InvalidLink, UnsubscribeLinks
 from notifications.rendering.mails import PageRenderer
 from notifications.service_layer.preferences import change_preferences
 from rbn_shared.addresses import AddressRefused, canonical_address
-from rbn_shared.auth import DISTRICT, READER, Caller
+from rbn_shared.auth import DISTRICT, READER, Caller, Principal
 from rbn_shared.changes import Clock
 from rbn_shared.http import Problem, field_error, found, problem_responses
 from rbn_shared.logging import get_logger
@@ -110,9 +110,13 @@ preferences = APIRouter(prefix="/preferences", tags=["preferences"])
 links = APIRouter()
 
 
-@deliveries.get("", summary="Deliveries, newest first", responses=problem_responses(401, 422))
+@deliveries.get(
+    "",
+    summary="Deliveries, newest first (an office's: its own network's)",
+    responses=problem_responses(401, 403, 422),
+)
 async def list_deliveries(
-    _caller: Caller,
+    caller: Caller,
     services: Services,
     recipient: Annotated[
         str | None, Query(max_length=320, description="The recipient's address, without a name")
@@ -127,16 +131,29 @@ async def list_deliveries(
         recipient=address,
         cause_event_id=str(event_id) if event_id else None,
         status=status,
-        network_id=network_id,
+        network_id=_visible_network(caller, network_id),
         limit=limit,
     )
     return [DeliveryView.model_validate(d) for d in listed]
 
 
-@deliveries.get("/{delivery_id}", summary="One delivery", responses=problem_responses(401, 404))
-async def get_delivery(delivery_id: str, _caller: Caller, services: Services) -> DeliveryView:
+def _visible_network(caller: Principal, asked: str | None) -> str | None:
+    """Whose deliveries the caller may list: the district anyone's, an office its own network's
+    (also when it names none), a reader no one's (403)."""
+    if asked is None and caller.network_id is not None:
+        return caller.network_id
+    caller.require_personal_data(asked)
+    return asked
+
+
+@deliveries.get(
+    "/{delivery_id}", summary="One delivery", responses=problem_responses(401, 403, 404)
+)
+async def get_delivery(delivery_id: str, caller: Caller, services: Services) -> DeliveryView:
     stored = await services.repositories.deliveries.get(delivery_id)
-    return DeliveryView.model_validate(found(stored, f"No delivery {delivery_id!r}.").delivery)
+    delivery = found(stored, f"No delivery {delivery_id!r}.").delivery
+    caller.require_personal_data(delivery.network_id)
+    return DeliveryView.model_validate(delivery)
 
 
 def _address(email: str, field: str = "path.email") -> str:
@@ -154,9 +171,13 @@ def _address(email: str, field: str = "path.email") -> str:
 
 
 @preferences.get(
-    "/{email}", summary="What an address receives", responses=problem_responses(401, 422)
+    "/{email}",
+    summary="What an address receives (staff of the district and the offices)",
+    responses=problem_responses(401, 403, 422),
 )
-async def get_preferences(email: str, _caller: Caller, services: Services) -> PreferencesView:
+async def get_preferences(email: str, caller: Caller, services: Services) -> PreferencesView:
+    if caller.role == READER:
+        raise Problem(403, "Forbidden", "An address's preferences are for staff.", kind="forbidden")
     address = _address(email)
     current, _ = await services.repositories.preferences.get(address)
     return PreferencesView.of(current)
