@@ -75,7 +75,9 @@ class ServiceProcess:
 
     def start(self, timeout: float = 60.0, **changed: str) -> ServiceProcess:
         self.settings.update(changed)
-        env = service_env(self.prefix, self.isolated, **self.settings)
+        # The token table above is for development only (production refuses it at start-up).
+        env = {"RBN_ENVIRONMENT": "development"}
+        env |= service_env(self.prefix, self.isolated, **self.settings)
         self.process = Process.python_module(
             self.name, MODULES[self.name], env=env, log_dir=self.log_dir
         ).start()

@@ -72,12 +72,15 @@ def runtimes() -> dict[str, Runtime]:
     from notifications.bootstrap import build as build_notifications
     from notifications.settings import NotificationsSettings
     from registry.bootstrap import build as build_registry
+    from rbn_shared.settings import AuthSettings
     from registry.settings import RegistrySettings
 
+    # Only the wiring is read: no one signs in, so no provider needs to be configured.
+    offline = AuthSettings(environment="development")
     return {
-        "registry": build_registry(RegistrySettings()).runtime,
-        "conferences": build_conferences(ConferencesSettings()).runtime,
-        "notifications": build_notifications(NotificationsSettings()).runtime,
+        "registry": build_registry(RegistrySettings(auth=offline)).runtime,
+        "conferences": build_conferences(ConferencesSettings(auth=offline)).runtime,
+        "notifications": build_notifications(NotificationsSettings(auth=offline)).runtime,
     }
 
 
