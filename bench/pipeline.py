@@ -589,7 +589,11 @@ async def main(args: argparse.Namespace) -> None:
             "-m",
             "registry.entrypoints.main",
             "seed",
-            env={**os.environ, **service_env("REGISTRY_", env("registry"))},
+            env={
+                **os.environ,
+                "RBN_ENVIRONMENT": "development",  # as the services: token tables, no provider
+                **service_env("REGISTRY_", env("registry")),
+            },
             stdout=asyncio.subprocess.DEVNULL,
         )
         await seed.wait()
