@@ -61,15 +61,15 @@ class Principal:
         return self.can_write(network_id)
 
     def require_personal_data(self, network_id: str | None) -> None:
-        if not self.sees_personal_data(network_id):
-            where = f"network {network_id!r}" if network_id else "the district coordination"
-            raise Problem(
-                403,
-                "Forbidden",
-                f"Personal data of {where} is for the district coordination and the network's "
-                "own education office only.",
-                kind="forbidden",
-            )
+        if self.sees_personal_data(network_id):
+            return
+        detail = (
+            f"Personal data of network {network_id!r} is for the district coordination and the "
+            "network's own education office only."
+            if network_id
+            else "Personal data of no single network is for the district coordination only."
+        )
+        raise Problem(403, "Forbidden", detail, kind="forbidden")
 
     def can_write(self, network_id: str | None) -> bool:
         """District staff write everywhere; an office only in its own network."""
