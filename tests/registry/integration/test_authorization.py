@@ -112,4 +112,5 @@ async def test_people_are_in_a_network_only_for_the_district_and_its_own_office(
             assert isinstance(network["committee"], list)
             assert isinstance(network["staff"], list)
         else:
-            assert network["committee"] is None and network["staff"] is None
+            assert network["committee"] is None
+            assert network["staff"] is None

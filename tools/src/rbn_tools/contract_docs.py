@@ -71,8 +71,8 @@ def runtimes() -> dict[str, Runtime]:
     from conferences.settings import ConferencesSettings
     from notifications.bootstrap import build as build_notifications
     from notifications.settings import NotificationsSettings
-    from registry.bootstrap import build as build_registry
     from rbn_shared.settings import AuthSettings
+    from registry.bootstrap import build as build_registry
     from registry.settings import RegistrySettings
 
     # Only the wiring is read: no one signs in, so no provider needs to be configured.
