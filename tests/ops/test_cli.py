@@ -6,6 +6,7 @@ import asyncio
 import json
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -23,6 +24,13 @@ def run(env: dict[str, str], *args: str, input: str | None = None, expect: int =
     result = CliRunner().invoke(app, list(args), env={**env, "COLUMNS": "200"}, input=input)
     assert result.exit_code == expect, result.output
     return result.output
+
+
+def run_json(env: dict[str, str], *args: str) -> Any:
+    """A command's machine-readable answer: its standard output alone (logs go to stderr)."""
+    result = CliRunner().invoke(app, list(args), env={**env, "COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
 
 
 async def _dead_letter(
@@ -73,18 +81,16 @@ def test_topics_list_and_replay_dead_letters_and_status(
     assert header(replayed, "dlq-reason") is None, "dead-letter headers are not sent along"
     assert header(replayed, "event_type") == "committee-member-added"
 
-    report = json.loads(
-        run(
-            env,
-            "status",
-            "--json",
-            "--registry",
-            "http://127.0.0.1:9",
-            "--conferences",
-            "http://127.0.0.1:9",
-            "--notifications",
-            "http://127.0.0.1:9",
-        )
+    report = run_json(
+        env,
+        "status",
+        "--json",
+        "--registry",
+        "http://127.0.0.1:9",
+        "--conferences",
+        "http://127.0.0.1:9",
+        "--notifications",
+        "http://127.0.0.1:9",
     )
     assert report["dead_letters"] == {"registry": 1, "conferences": 0, "notifications": 0}
     assert report["services"]["registry"] is None, "an unreachable service is reported as such"

@@ -12,7 +12,7 @@ import re
 import sys
 from collections.abc import Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 
@@ -46,6 +46,20 @@ def redact_sensitive(
     }
 
 
+class _CurrentStandardError(logging.StreamHandler[TextIO]):
+    """Writes to whatever `sys.stderr` is when a record comes: a harness that swaps it (a test
+    runner, a CLI runner) and closes the old one never leaves the logging writing into a closed
+    stream."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _ignored: TextIO) -> None:
+        pass
+
+
 def configure_logging(service: str, level: str = "INFO", fmt: str = "json") -> None:
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
@@ -67,7 +81,7 @@ def configure_logging(service: str, level: str = "INFO", fmt: str = "json") -> N
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _CurrentStandardError()
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,

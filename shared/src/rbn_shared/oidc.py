@@ -22,6 +22,7 @@ earlier are still used while the provider is unreachable.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import threading
@@ -131,19 +132,26 @@ class SigningKeys:
 
     def refresh(self) -> None:
         """Fetches the keys now (blocking), e.g. at start-up; a failure is logged, not raised."""
-        with self._lock:
-            self._last_attempt = self._clock()
-            try:
-                fetched = self._fetch()
-            except (jwt.PyJWTError, OSError, ValueError) as error:
-                self._last_failed = True
-                log.warning(
-                    "could not fetch the sign-in provider's keys",
-                    issuer=self.issuer,
-                    error=str(error),
-                )
-                return
-            self._store(fetched, self._last_attempt)
+        with self._lock, contextlib.suppress(ProviderUnavailable):
+            self._fetch_at(self._clock())
+
+    def _fetch_at(self, now: float, *, earlier_key: bool = False) -> list[PyJWK]:
+        """The provider's keys, fetched now and stored; a failure is logged and raised as
+        `ProviderUnavailable` (under the lock)."""
+        self._last_attempt = now
+        try:
+            fetched = self._fetch()
+        except (jwt.PyJWTError, OSError, ValueError) as error:
+            self._last_failed = True
+            log.warning(
+                "could not fetch the sign-in provider's keys",
+                issuer=self.issuer,
+                error=str(error),
+                using_earlier_keys=earlier_key,
+            )
+            raise ProviderUnavailable(str(error)) from error
+        self._store(fetched, now)
+        return fetched
 
     def _store(self, fetched: list[PyJWK], now: float) -> None:
         self._last_failed = False
@@ -173,21 +181,12 @@ class SigningKeys:
                 if self._last_failed:
                     raise ProviderUnavailable("the last fetch of the signing keys failed")
                 raise TokenRejected("unknown signing key")
-            self._last_attempt = now
             try:
-                fetched = self._fetch()
-            except (jwt.PyJWTError, OSError, ValueError) as error:
-                self._last_failed = True
-                log.warning(
-                    "could not fetch the sign-in provider's keys",
-                    issuer=self.issuer,
-                    error=str(error),
-                    using_earlier_keys=key is not None,
-                )
+                fetched = self._fetch_at(now, earlier_key=key is not None)
+            except ProviderUnavailable:
                 if key is not None:
                     return key
-                raise ProviderUnavailable(str(error)) from error
-            self._store(fetched, now)
+                raise
             key = self._match(fetched, kid, alg)
             if key is None:
                 raise TokenRejected("unknown signing key")

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from rbn_shared.auth import Caller
 from rbn_shared.http import problem_responses
 from registry.adapters.changes import ChangeLog
+from registry.entrypoints.api import Limit, Offset
+from registry.entrypoints.schemas import Page
 
 
 class Change(BaseModel):
@@ -26,13 +27,6 @@ class Change(BaseModel):
     correlation_id: str
 
 
-class ChangePage(BaseModel):
-    items: list[Change]
-    total: int
-    limit: int
-    offset: int
-
-
 router = APIRouter(tags=["audit trail"])
 
 
@@ -42,16 +36,12 @@ router = APIRouter(tags=["audit trail"])
     responses=problem_responses(401, 403, 422),
 )
 async def list_changes(
-    network_id: str,
-    caller: Caller,
-    request: Request,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
-) -> ChangePage:
+    network_id: str, caller: Caller, request: Request, limit: Limit = 20, offset: Offset = 0
+) -> Page[Change]:
     caller.require_personal_data(network_id)
     changes: ChangeLog = request.app.state.changes
     items, total = await changes.of_network(network_id, limit=limit, offset=offset)
-    return ChangePage(
+    return Page(
         items=[Change.model_validate(item) for item in items],
         total=total,
         limit=limit,
