@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.conferences.support import berlin, future
-from tests.e2e.conftest import System, started_system, wait_until
+from tests.e2e.conftest import System, started_on_shared_mailpit, wait_until
 from tests.support.infra import Infra
 from tests.support.keycloak import Keycloak, demo_users
 
@@ -31,12 +31,8 @@ async def system(
 ) -> AsyncIterator[System]:
     with pytest.MonkeyPatch.context() as env:
         env.setenv("RBN_OIDC_ISSUER", keycloak.issuer)  # the processes inherit it
-        async with started_system(
-            infra,
-            tmp_path_factory.mktemp("read-rules"),
-            smtp_host=infra.smtp_host,
-            smtp_port=infra.smtp_port,
-            mailpit_api=infra.mailpit_api,
+        async with started_on_shared_mailpit(
+            infra, tmp_path_factory.mktemp("read-rules")
         ) as running:
             yield running
 

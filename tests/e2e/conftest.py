@@ -107,13 +107,20 @@ async def started_system(
             service.stop()
 
 
-@pytest.fixture(scope="module")
-async def system(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[System]:
-    async with started_system(
+def started_on_shared_mailpit(
+    infra: Infra, logs: Path
+) -> contextlib.AbstractAsyncContextManager[System]:
+    """`started_system` sending to the session's Mailpit."""
+    return started_system(
         infra,
-        tmp_path_factory.mktemp("e2e-logs"),
+        logs,
         smtp_host=infra.smtp_host,
         smtp_port=infra.smtp_port,
         mailpit_api=infra.mailpit_api,
-    ) as running:
+    )
+
+
+@pytest.fixture(scope="module")
+async def system(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[System]:
+    async with started_on_shared_mailpit(infra, tmp_path_factory.mktemp("e2e-logs")) as running:
         yield running

@@ -451,24 +451,8 @@ def _out(
     """The conference as `caller` sees it: what the aggregate holds under the names the answer
     uses, as it is (venue, agenda, reminders and recommendations read by attribute), and what
     is derived for showing."""
-    now = service.clock()
-    show_links = caller.can_write(c.network.id)
-    invitations: list[dict[str, Any]] | None = [
-        {
-            **_same_named(i, InvitationOut),
-            "name": i.person.name,
-            "email": str(i.person.email),
-            "institution": i.person.organisation,
-            "waitlist_position": c.waitlist_position(i),
-            "response_url": (
-                service.links.url(c.conference_id, i.invitation_id, now=now) if show_links else None
-            ),
-        }
-        for i in c.invitations
-        if not i.withdrawn
-    ]
-    if not caller.sees_personal_data(c.network.id):
-        invitations = None  # who is invited and how they answered: their network's people only
+    # Who is invited, how they answered, their personal links: for the network's people only.
+    invitations = _invitations(service, c) if caller.sees_personal_data(c.network.id) else None
     shown = {
         **_same_named(c, ConferenceOut),
         "id": c.conference_id,
@@ -482,6 +466,22 @@ def _out(
         "version": version,
     }
     return ConferenceOut.model_validate(shown, from_attributes=True)
+
+
+def _invitations(service: ConferenceService, c: Conference) -> list[dict[str, Any]]:
+    now = service.clock()
+    return [
+        {
+            **_same_named(i, InvitationOut),
+            "name": i.person.name,
+            "email": str(i.person.email),
+            "institution": i.person.organisation,
+            "waitlist_position": c.waitlist_position(i),
+            "response_url": service.links.url(c.conference_id, i.invitation_id, now=now),
+        }
+        for i in c.invitations
+        if not i.withdrawn
+    ]
 
 
 def _same_named(source: object, answer: type[BaseModel]) -> dict[str, Any]:
