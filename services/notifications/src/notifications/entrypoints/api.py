@@ -53,15 +53,18 @@ Services = Annotated[ApiServices, Depends(_services)]
 
 
 class DeliveryView(BaseModel):
-    # Read from the delivery's attributes of the same names.
+    # Read from the delivery's attributes of the same names; what a reader looks for first
+    # comes first: which mail, how it stands, to whom, about what.
     model_config = ConfigDict(from_attributes=True)
 
     delivery_id: str
-    cause_event_id: str
-    cause_event_type: str
-    correlation_id: str
-    network_id: str | None
+    status: DeliveryStatus
     recipient: str
+    subject: str
+    network_id: str | None
+    cause_event_type: str
+    cause_event_id: str
+    correlation_id: str
     conference_id: str | None = Field(default=None, description="For a mail about a conference")
     invitation_id: str | None = Field(default=None, description="For a mail to an invitee")
     needs_smtputf8: bool = Field(
@@ -69,8 +72,6 @@ class DeliveryView(BaseModel):
     )
     template: str
     category: str
-    subject: str
-    status: DeliveryStatus
     attempts: int
     created_at: datetime
     next_attempt_at: datetime | None

@@ -14,6 +14,7 @@ gets complete values and a null can clear an optional member.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Body, Depends, Query, Request, status
@@ -90,17 +91,35 @@ def merged(
     return patched(schema, current, patch)
 
 
-async def added(
-    service: RegistryService,
-    write: Write,
-    command: commands.PartCommand[EntityT],
-    collection: APIRouter,
-) -> EntityT:
-    """Run a command that adds an entity to a network's part; the answer carries its ETag and
-    its Location in the collection it was posted to."""
-    result = await service.handle(command, cause=write.cause)
-    where = collection.prefix.format(network_id=command.network_id)
-    return write.answer(result, location=f"{where}/{result.value.id}")
+@dataclass
+class NetworkChange:
+    """A change of one network's parts: the caller may change this network (checked before the
+    body is judged), the use case runs, and the answer carries the result's ETag."""
+
+    network_id: str
+    service: RegistryService
+    write: Write
+
+    @property
+    def expected_version(self) -> int:
+        return self.write.expected_version
+
+    async def run(self, command: commands.PartCommand[EntityT]) -> EntityT:
+        return self.write.answer(await self.service.handle(command, cause=self.write.cause))
+
+    async def add(self, command: commands.PartCommand[EntityT], collection: APIRouter) -> EntityT:
+        """Run a command that adds an entity; the answer carries its Location in `collection`."""
+        result = await self.service.handle(command, cause=self.write.cause)
+        where = collection.prefix.format(network_id=self.network_id)
+        return self.write.answer(result, location=f"{where}/{result.value.id}")
+
+
+def _network_change(network_id: str, service: Service, write: Writes) -> NetworkChange:
+    write.caller.require_write(network_id)
+    return NetworkChange(network_id, service, write)
+
+
+ChangesNetwork = Annotated[NetworkChange, Depends(_network_change)]
 
 
 # One router per resource: its path and its tag are said once.
@@ -204,27 +223,21 @@ async def list_agreements(
     summary="Record a signed cooperation agreement",
     responses=CREATE,
 )
-async def sign_agreement(
-    network_id: str, body: schemas.AgreementCreate, service: Service, write: Writes
-) -> model.Agreement:
-    write.caller.require_write(network_id)
-    command = commands.SignAgreement(network_id, body.signed_on, body.valid_from)
-    return await added(service, write, command, agreements)
+async def sign_agreement(body: schemas.AgreementCreate, change: ChangesNetwork) -> model.Agreement:
+    command = commands.SignAgreement(change.network_id, body.signed_on, body.valid_from)
+    return await change.add(command, agreements)
 
 
 @agreements.post("/{agreement_id}/termination", summary="Terminate the agreement", responses=CHANGE)
 async def terminate_agreement(
-    network_id: str,
-    agreement_id: str,
-    body: schemas.AgreementTermination,
-    service: Service,
-    write: Writes,
+    agreement_id: str, body: schemas.AgreementTermination, change: ChangesNetwork
 ) -> model.Agreement:
-    write.caller.require_write(network_id)
-    command = commands.TerminateAgreement(
-        network_id, agreement_id, write.expected_version, body.terminated_on, body.reason
+    ending = (body.terminated_on, body.reason)
+    return await change.run(
+        commands.TerminateAgreement(
+            change.network_id, agreement_id, change.expected_version, *ending
+        )
     )
-    return write.answer(await service.handle(command, cause=write.cause))
 
 
 # ---------------------------------------------------------------------------- steering committee
@@ -251,12 +264,10 @@ async def list_members(
 
 
 @members.post("", status_code=status.HTTP_201_CREATED, summary="Add a member", responses=CREATE)
-async def add_member(
-    network_id: str, body: schemas.MemberCreate, service: Service, write: Writes
-) -> model.CommitteeMember:
-    write.caller.require_write(network_id)
-    command = commands.AddMember(network_id, body.to(model.Membership))
-    return await added(service, write, command, members)
+async def add_member(body: schemas.MemberCreate, change: ChangesNetwork) -> model.CommitteeMember:
+    return await change.add(
+        commands.AddMember(change.network_id, body.to(model.Membership)), members
+    )
 
 
 @members.get("/{member_id}", responses=PEOPLE)
@@ -270,32 +281,29 @@ async def get_member(
 
 @members.patch("/{member_id}", responses=CHANGE)
 async def update_member(
-    network_id: str,
     member_id: str,
     patch: Annotated[
         dict[str, Any],
         merge_patch_body(schemas.MemberCreate, {"person": {"function": "Schulleiterin"}}),
     ],
-    service: Service,
-    write: Writes,
+    change: ChangesNetwork,
 ) -> model.CommitteeMember:
-    write.caller.require_write(network_id)
-    expected = write.expected_version
-    member = (await service.part(model.Committee, network_id)).member(member_id)
-    body = merged(schemas.MemberCreate, member, expected, patch)
-    command = commands.UpdateMember(network_id, member_id, expected, body.to(model.Membership))
-    return write.answer(await service.handle(command, cause=write.cause))
+    member = (await change.service.part(model.Committee, change.network_id)).member(member_id)
+    body = merged(schemas.MemberCreate, member, change.expected_version, patch)
+    membership = body.to(model.Membership)
+    return await change.run(
+        commands.UpdateMember(change.network_id, member_id, change.expected_version, membership)
+    )
 
 
 @members.post("/{member_id}/removal", summary="Remove a member, with the reason", responses=CHANGE)
 async def remove_member(
-    network_id: str, member_id: str, body: schemas.MemberRemoval, service: Service, write: Writes
+    member_id: str, body: schemas.MemberRemoval, change: ChangesNetwork
 ) -> model.CommitteeMember:
-    write.caller.require_write(network_id)
-    command = commands.RemoveMember(
-        network_id, member_id, write.expected_version, body.removed_on, body.reason
+    removal = (body.removed_on, body.reason)
+    return await change.run(
+        commands.RemoveMember(change.network_id, member_id, change.expected_version, *removal)
     )
-    return write.answer(await service.handle(command, cause=write.cause))
 
 
 # ---------------------------------------------------------------------------- education office
@@ -318,12 +326,10 @@ async def list_staff(
 @staff.post(
     "", status_code=status.HTTP_201_CREATED, summary="Assign a staff member", responses=CREATE
 )
-async def assign_staff(
-    network_id: str, body: schemas.StaffCreate, service: Service, write: Writes
-) -> model.OfficeStaff:
-    write.caller.require_write(network_id)
-    command = commands.AssignStaff(network_id, body.to(model.Employment))
-    return await added(service, write, command, staff)
+async def assign_staff(body: schemas.StaffCreate, change: ChangesNetwork) -> model.OfficeStaff:
+    return await change.add(
+        commands.AssignStaff(change.network_id, body.to(model.Employment)), staff
+    )
 
 
 @staff.get("/{staff_id}", responses=PEOPLE)
@@ -337,13 +343,12 @@ async def get_staff(
 
 @staff.post("/{staff_id}/removal", summary="A staff member leaves the office", responses=CHANGE)
 async def remove_staff(
-    network_id: str, staff_id: str, body: schemas.StaffRemoval, service: Service, write: Writes
+    staff_id: str, body: schemas.StaffRemoval, change: ChangesNetwork
 ) -> model.OfficeStaff:
-    write.caller.require_write(network_id)
-    command = commands.RemoveStaff(
-        network_id, staff_id, write.expected_version, body.end_date, body.reason
+    leaving = (body.end_date, body.reason)
+    return await change.run(
+        commands.RemoveStaff(change.network_id, staff_id, change.expected_version, *leaving)
     )
-    return write.answer(await service.handle(command, cause=write.cause))
 
 
 # ---------------------------------------------------------------------------- fields of action
@@ -364,12 +369,9 @@ async def list_fields(
 @fields.post(
     "", status_code=status.HTTP_201_CREATED, summary="Propose a field of action", responses=CREATE
 )
-async def propose_field(
-    network_id: str, body: schemas.FieldCreate, service: Service, write: Writes
-) -> model.FieldOfAction:
-    write.caller.require_write(network_id)
-    command = commands.ProposeField(network_id, body.to(model.FieldDescription))
-    return await added(service, write, command, fields)
+async def propose_field(body: schemas.FieldCreate, change: ChangesNetwork) -> model.FieldOfAction:
+    description = body.to(model.FieldDescription)
+    return await change.add(commands.ProposeField(change.network_id, description), fields)
 
 
 @fields.get("/{field_id}", responses=READ)
@@ -382,39 +384,39 @@ async def get_field(
 
 @fields.patch("/{field_id}", responses=CHANGE)
 async def update_field(
-    network_id: str,
     field_id: str,
     patch: Annotated[
         dict[str, Any],
         merge_patch_body(schemas.FieldCreate, {"development_needs": "Mehr Beratung"}),
     ],
-    service: Service,
-    write: Writes,
+    change: ChangesNetwork,
 ) -> model.FieldOfAction:
-    write.caller.require_write(network_id)
-    expected = write.expected_version
-    field = (await service.part(model.FieldsOfAction, network_id)).field(field_id)
-    body = merged(schemas.FieldCreate, field, expected, patch)
-    command = commands.UpdateField(network_id, field_id, expected, body.to(model.FieldDescription))
-    return write.answer(await service.handle(command, cause=write.cause))
+    field = (await change.service.part(model.FieldsOfAction, change.network_id)).field(field_id)
+    body = merged(schemas.FieldCreate, field, change.expected_version, patch)
+    description = body.to(model.FieldDescription)
+    return await change.run(
+        commands.UpdateField(change.network_id, field_id, change.expected_version, description)
+    )
 
 
 @fields.post("/{field_id}/adoption", summary="The steering committee adopted it", responses=CHANGE)
 async def adopt_field(
-    network_id: str, field_id: str, body: schemas.FieldAdoption, service: Service, write: Writes
+    field_id: str, body: schemas.FieldAdoption, change: ChangesNetwork
 ) -> model.FieldOfAction:
-    write.caller.require_write(network_id)
-    command = commands.AdoptField(network_id, field_id, write.expected_version, body.adopted_on)
-    return write.answer(await service.handle(command, cause=write.cause))
+    adopted_on = body.adopted_on
+    return await change.run(
+        commands.AdoptField(change.network_id, field_id, change.expected_version, adopted_on)
+    )
 
 
 @fields.post("/{field_id}/closure", summary="Close an adopted field of action", responses=CHANGE)
 async def close_field(
-    network_id: str, field_id: str, body: schemas.FieldClosure, service: Service, write: Writes
+    field_id: str, body: schemas.FieldClosure, change: ChangesNetwork
 ) -> model.FieldOfAction:
-    write.caller.require_write(network_id)
-    command = commands.CloseField(network_id, field_id, write.expected_version, body.closed_on)
-    return write.answer(await service.handle(command, cause=write.cause))
+    closed_on = body.closed_on
+    return await change.run(
+        commands.CloseField(change.network_id, field_id, change.expected_version, closed_on)
+    )
 
 
 # ---------------------------------------------------------------------------- district
