@@ -1,7 +1,7 @@
 """The services' own maintenance commands, as an operator runs them (the `rbn` CLI has none:
 it talks to the services only through their APIs and Kafka).
 
-    rbn-registry seed                      the twelve networks, idempotently
+    rbn-registry seed                      the twelve networks, what exists left as it is
     rbn-conferences rebuild-projection     the projection, replayed from the registry topic
 """
 
@@ -43,9 +43,9 @@ def run_script(name: str, *args: str, env: dict[str, str], log_dir: Path) -> str
 def test_seed_registers_the_twelve_networks_once(isolated: dict[str, str], tmp_path: Path) -> None:
     env = service_env("REGISTRY_", isolated)
     first = run_script("rbn-registry", "seed", env=env, log_dir=tmp_path / "first")
-    assert "Done: 12 registered, 0 updated" in first
+    assert "Done: created 12, left 0 as they were" in first
     again = run_script("rbn-registry", "seed", env=env, log_dir=tmp_path / "again")
-    assert "Done: 0 registered, 0 updated" in again
+    assert "Done: created 0, left 12 as they were" in again
 
 
 def test_rebuild_projection_replays_the_registry_topic(

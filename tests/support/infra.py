@@ -1,8 +1,11 @@
-"""The real servers the tests run against: local processes, or containers where Docker runs.
+"""The real servers the tests run against: local processes, or containers.
 
-`RBN_TEST_INFRA` chooses: `local` (deploy/local/infra.sh, no Docker needed), `docker`
-(testcontainers: Kafka, the real MongoDB image and Mailpit) or `auto` (the default: Docker when an
-engine answers, else local).
+`RBN_TEST_INFRA` chooses: `local` (the default: deploy/local/infra.sh, no Docker needed),
+`docker` (testcontainers, on the images `deploy/docker/engine.sh images` builds here: Kafka from
+the same Maven jars, FerretDB as the stand-in for MongoDB, Mailpit) or `auto` (Docker when an
+engine answers, else local). Each image can be named otherwise with RBN_TEST_KAFKA_IMAGE,
+RBN_TEST_MONGO_IMAGE and RBN_TEST_MAILPIT_IMAGE (the official `mongo:7.0` works as well, where it
+can be had).
 """
 
 from __future__ import annotations
@@ -15,14 +18,17 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from testcontainers.core.container import DockerContainer
 
 REPO = Path(__file__).resolve().parents[2]
 INFRA_SCRIPT = REPO / "deploy" / "local" / "infra.sh"
 
-KAFKA_IMAGE = "apache/kafka:4.3.1"
-MONGO_IMAGE = "mongo:7.0"
-MAILPIT_IMAGE = "axllent/mailpit:v1.27.11"
+KAFKA_IMAGE = os.environ.get("RBN_TEST_KAFKA_IMAGE", "rbn-local/kafka:4.3.1")
+MONGO_IMAGE = os.environ.get("RBN_TEST_MONGO_IMAGE", "rbn-local/ferretdb:1.24.2")
+MAILPIT_IMAGE = os.environ.get("RBN_TEST_MAILPIT_IMAGE", "rbn-local/mailpit:v1.27.11")
 
 Backend = Literal["local", "docker"]
 
@@ -38,7 +44,7 @@ class Infra:
 
 
 def choose_backend(env: Mapping[str, str], docker_reachable: Callable[[], bool]) -> Backend:
-    choice = env.get("RBN_TEST_INFRA", "auto").strip().lower()
+    choice = env.get("RBN_TEST_INFRA", "local").strip().lower()
     if choice == "local":
         return "local"
     if choice == "docker":
@@ -93,29 +99,95 @@ def local_infra() -> Iterator[Infra]:
             subprocess.run([str(INFRA_SCRIPT), "stop", *started], check=False)
 
 
+def kafka_container(host_port: int) -> DockerContainer:
+    """One combined KRaft node. testcontainers' Kafka module accepts only Confluent's images, so
+    a generic container, configured as the official apache/kafka image is: it advertises the
+    port published on the host, fixed beforehand, so that clients outside reach it."""
+    from testcontainers.core.container import DockerContainer
+
+    settings = {
+        "KAFKA_NODE_ID": "1",
+        "KAFKA_PROCESS_ROLES": "broker,controller",
+        "KAFKA_LISTENERS": "PLAINTEXT://:9092,CONTROLLER://:9093",
+        "KAFKA_ADVERTISED_LISTENERS": f"PLAINTEXT://127.0.0.1:{host_port}",
+        "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+        "KAFKA_CONTROLLER_LISTENER_NAMES": "CONTROLLER",
+        "KAFKA_CONTROLLER_QUORUM_VOTERS": "1@localhost:9093",
+        "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR": "1",
+        "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR": "1",
+        "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR": "1",
+        "KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS": "0",
+        "KAFKA_AUTO_CREATE_TOPICS_ENABLE": "false",
+        "CLUSTER_ID": "rbnTestKafkaCluster01A",
+    }
+    container = DockerContainer(KAFKA_IMAGE).with_bind_ports(9092, host_port)
+    for name, value in settings.items():
+        container = container.with_env(name, value)
+    return container
+
+
+def _wait_until(what: str, ready: Callable[[], bool], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not become ready within {timeout:.0f} s")
+        time.sleep(0.5)
+
+
+def _database_answers(port: int) -> bool:
+    from pymongo import MongoClient
+    from pymongo.errors import PyMongoError
+
+    client: MongoClient[dict[str, object]] = MongoClient(
+        f"mongodb://127.0.0.1:{port}", serverSelectionTimeoutMS=1000
+    )
+    try:
+        client.admin.command("ping")
+        return True
+    except PyMongoError:
+        return False
+    finally:
+        client.close()
+
+
+def _mailpit_answers(port: int) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/api/v1/info", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 @contextmanager
 def docker_infra() -> Iterator[Infra]:
     from testcontainers.core.container import DockerContainer
     from testcontainers.core.waiting_utils import wait_for_logs
-    from testcontainers.kafka import KafkaContainer
-    from testcontainers.mongodb import MongoDbContainer
 
+    from tests.support.services import free_port
+
+    # Every port is published at a fixed host port chosen beforehand, so that a container
+    # restarted by a fault test comes back where the services look for it.
+    kafka_port, mongo_port, smtp_port, api_port = (free_port() for _ in range(4))
     with (
-        KafkaContainer(KAFKA_IMAGE).with_kraft() as kafka,
-        MongoDbContainer(MONGO_IMAGE) as mongo,
-        DockerContainer(MAILPIT_IMAGE).with_exposed_ports(1025, 8025) as mailpit,
+        kafka_container(kafka_port) as kafka,
+        DockerContainer(MONGO_IMAGE).with_bind_ports(27017, mongo_port) as mongo,
+        DockerContainer(MAILPIT_IMAGE)
+        .with_bind_ports(1025, smtp_port)
+        .with_bind_ports(8025, api_port) as mailpit,
     ):
-        wait_for_logs(mailpit, "accessible via", timeout=60)
+        wait_for_logs(kafka, "Kafka Server started", timeout=90)
+        # A published port accepts connections before the server inside does: ask the servers.
+        _wait_until("the database", lambda: _database_answers(mongo_port), 60)
+        _wait_until("Mailpit", lambda: _mailpit_answers(api_port), 60)
         _CONTAINERS.update(kafka=kafka, mongo=mongo, mailpit=mailpit)
         yield Infra(
             backend="docker",
-            kafka_bootstrap=kafka.get_bootstrap_server(),
-            mongo_url=mongo.get_connection_url(),
-            smtp_host=mailpit.get_container_host_ip(),
-            smtp_port=int(mailpit.get_exposed_port(1025)),
-            mailpit_api=(
-                f"http://{mailpit.get_container_host_ip()}:{mailpit.get_exposed_port(8025)}"
-            ),
+            kafka_bootstrap=f"127.0.0.1:{kafka_port}",
+            mongo_url=f"mongodb://127.0.0.1:{mongo_port}",
+            smtp_host="127.0.0.1",
+            smtp_port=smtp_port,
+            mailpit_api=f"http://127.0.0.1:{api_port}",
         )
 
 

@@ -19,8 +19,11 @@ def no() -> bool:
     ("env", "docker", "expected"),
     [
         ({}, no, "local"),
-        ({}, yes, "docker"),
+        # A Docker engine that happens to run (the compose test starts one) changes nothing
+        # unless asked for: the default is the local servers.
+        ({}, yes, "local"),
         ({"RBN_TEST_INFRA": "auto"}, yes, "docker"),
+        ({"RBN_TEST_INFRA": "auto"}, no, "local"),
         ({"RBN_TEST_INFRA": "local"}, yes, "local"),
         ({"RBN_TEST_INFRA": " Docker "}, yes, "docker"),
         ({"RBN_TEST_INFRA": "local"}, no, "local"),

@@ -3,17 +3,31 @@
 Secrets are `SecretStr`: they are read from the environment only and never printed or logged.
 Sign-in (`AuthSettings`) is the same for every service and read with the shared prefix RBN_
 (docs/sign-in.md).
+
+With RBN_ENVIRONMENT=production a service does not start while a setting it needs there is
+missing or still a development default: `ServiceSettings.production_problems` lists them (each
+service's settings add their own), and `settings_for_start` is what a service's entry point calls
+to load its settings, refusing to start with one structured error that names every variable.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Literal
+from dataclasses import asdict, dataclass
+from typing import Any, Literal, NoReturn, TypeVar
 
-from pydantic import AnyHttpUrl, Field, SecretStr, field_validator
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from rbn_shared.events.topics import Topics
+from rbn_shared.logging import configure_logging, get_logger
+
+SECRET_MIN_LENGTH = 32
+MAKE_A_SECRET = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'  # noqa: S105
+"""How an operator makes a secret (64 characters), as the refusals and .env.example say."""
+
+REFUSED_TO_START = 2
+"""The exit code of a service that refuses to start because of its settings."""
 
 ASYMMETRIC_ALGORITHMS = (
     "RS256",
@@ -121,8 +135,39 @@ class AuthSettings(BaseSettings):
         return value
 
 
+@dataclass(frozen=True)
+class SettingProblem:
+    """One setting unfit for production: its environment variable, what is wrong, how to fix it.
+
+    Never the value: a secret's value is not repeated anywhere."""
+
+    variable: str
+    problem: str
+    fix: str
+
+
+class ProductionSettingsError(ValueError):
+    """RBN_ENVIRONMENT=production, and settings it needs are missing or development defaults."""
+
+    def __init__(self, problems: list[SettingProblem]) -> None:
+        self.problems = problems
+        lines = [f"  {p.variable}: {p.problem}. {p.fix}" for p in problems]
+        super().__init__(
+            "RBN_ENVIRONMENT=production refuses to start with these settings (set them in the "
+            "environment, e.g. the .env of docker compose; .env.example lists them all):\n"
+            + "\n".join(lines)
+        )
+
+    @property
+    def variables(self) -> list[str]:
+        return [p.variable for p in self.problems]
+
+
 class ServiceSettings(BaseSettings):
-    """What every service needs: Kafka, MongoDB, HTTP and logging."""
+    """What every service needs: Kafka, MongoDB, HTTP and logging.
+
+    A service's settings add what production needs of them by extending `production_problems`.
+    """
 
     model_config = SettingsConfigDict(env_prefix="RBN_", extra="ignore", frozen=True)
 
@@ -161,3 +206,134 @@ class ServiceSettings(BaseSettings):
     @property
     def topics(self) -> Topics:
         return Topics(self.topic_prefix)
+
+    # ------------------------------------------------------------------ production
+
+    @classmethod
+    def variable(cls, field: str) -> str:
+        """The environment variable of a setting: `smtp_host` -> NOTIFICATIONS_SMTP_HOST."""
+        return f"{cls.model_config.get('env_prefix', '')}{field}".upper()
+
+    def production_problems(self) -> list[SettingProblem]:
+        """What production would refuse in these settings, whatever the environment is now.
+
+        Here: sign-in (the issuer and audience of the access tokens, no static token table);
+        each service's settings extend the list with their own (`required`, `secret`)."""
+        problems: list[SettingProblem] = []
+        auth = self.auth
+        if auth.oidc_issuer is None:
+            problems.append(
+                SettingProblem(
+                    "RBN_OIDC_ISSUER",
+                    "not set",
+                    "Set it to the OpenID Connect provider's issuer URL, exactly as in the tokens' "
+                    "iss claim, e.g. https://login.example/realms/rbn (docs/sign-in.md).",
+                )
+            )
+        if "oidc_audience" not in auth.model_fields_set or not auth.oidc_audience.strip():
+            problems.append(
+                SettingProblem(
+                    "RBN_OIDC_AUDIENCE",
+                    "not set",
+                    "Set it to what the access tokens' aud claim contains for this platform "
+                    "(rbn-api with the repository's Keycloak realm).",
+                )
+            )
+        tokens: Any = getattr(self, "auth_tokens", None)
+        if tokens:
+            problems.append(
+                SettingProblem(
+                    self.variable("auth_tokens"),
+                    "a static token table is set, which production refuses",
+                    "Remove it: staff and machine clients sign in through OpenID Connect "
+                    "(docs/sign-in.md); token tables are for tests and development only.",
+                )
+            )
+        return problems
+
+    def required(
+        self, field: str, fix: str, *, development_default: object = None
+    ) -> list[SettingProblem]:
+        """A problem if `field` was not set in the environment (or is empty), or is still the
+        development default it is compared with (trailing slashes of URLs aside)."""
+        value = getattr(self, field)
+        if field not in self.model_fields_set or not str(value).strip():
+            return [SettingProblem(self.variable(field), "not set", fix)]
+        if development_default is not None and _same(value, development_default):
+            return [
+                SettingProblem(
+                    self.variable(field),
+                    f"still the development default {development_default}",
+                    fix,
+                )
+            ]
+        return []
+
+    def secret(self, field: str, development_default: str, what: str) -> list[SettingProblem]:
+        """A problem if the secret `field` is still its development default or shorter than
+        SECRET_MIN_LENGTH characters. The value is never part of the problem."""
+        value: SecretStr = getattr(self, field)
+        fix = f"{what} Make one with: {MAKE_A_SECRET}"
+        if value.get_secret_value() == development_default:
+            return [SettingProblem(self.variable(field), "not set (the development default)", fix)]
+        if len(value.get_secret_value()) < SECRET_MIN_LENGTH:
+            return [
+                SettingProblem(
+                    self.variable(field), f"shorter than {SECRET_MIN_LENGTH} characters", fix
+                )
+            ]
+        return []
+
+    def check_environment(self) -> None:
+        """Raise `ProductionSettingsError` if this is production and any setting is unfit."""
+        if self.auth.environment != "production":
+            return
+        problems = self.production_problems()
+        if problems:
+            raise ProductionSettingsError(problems)
+
+
+def _same(value: object, default: object) -> bool:
+    return str(value).rstrip("/") == str(default).rstrip("/")
+
+
+SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
+
+
+def settings_for_start(cls: type[SettingsT], service: str) -> SettingsT:
+    """A service's settings for its entry point, with its logging configured from them.
+
+    Settings that cannot be read, or that RBN_ENVIRONMENT=production refuses, end the process
+    with exit code REFUSED_TO_START and one structured error on stderr naming every variable
+    (never a value), instead of a traceback."""
+    try:
+        settings = cls()
+    except ValidationError as error:
+        configure_logging(service)
+        problems = [_unreadable(cls, error, detail) for detail in error.errors()]
+        lines = "\n".join(f"  {p.variable}: {p.problem}" for p in problems)
+        _refuse(problems, f"the settings cannot be read:\n{lines}")
+    configure_logging(service, settings.log_level, settings.log_format)
+    try:
+        settings.check_environment()
+    except ProductionSettingsError as error:
+        _refuse(error.problems, str(error))
+    return settings
+
+
+def _unreadable(cls: type[ServiceSettings], error: ValidationError, detail: Any) -> SettingProblem:
+    """The variable of one value pydantic refused (the shared RBN_ prefix for sign-in's)."""
+    reader: type[BaseSettings] = AuthSettings if error.title == AuthSettings.__name__ else cls
+    field = str(detail["loc"][0]) if detail.get("loc") else ""
+    variable = f"{reader.model_config.get('env_prefix', '')}{field}".upper()
+    return SettingProblem(variable, f"cannot be read: {detail['msg']}", "Correct its value.")
+
+
+def _refuse(problems: list[SettingProblem], message: str) -> NoReturn:
+    get_logger(__name__).error(
+        "refusing to start",
+        variables=[p.variable for p in problems],
+        problems=[asdict(p) for p in problems],
+        message=message,
+    )
+    raise SystemExit(REFUSED_TO_START)

@@ -43,8 +43,8 @@ MEMBER = {
 async def test_seeding_twice_gives_twelve_networks_and_no_duplicate_events(
     registry: RegistryUnderTest,
 ) -> None:
-    counts = await seed(registry.service, load_seed(default_seed_file()), progress=lambda _: None)
-    assert counts == {"registered": 0, "updated": 0, "unchanged": 12, "agreements": 0}
+    report = await seed(registry.service, load_seed(default_seed_file()), progress=lambda _: None)
+    assert (report.created, report.left, report.agreements) == (0, 12, 0)
     listed = (await registry.http.get("/networks?limit=100", headers=auth("reader-token"))).json()
     assert listed["total"] == 12
     assert {n["municipality"]["kind"] for n in listed["items"]} == {"city", "district"}

@@ -5,9 +5,13 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from rbn_shared.settings import ServiceSettings
+from rbn_shared.settings import ServiceSettings, SettingProblem
 
 DAY = 24 * 60 * 60
+
+# Development defaults: RBN_ENVIRONMENT=production refuses to start with them (production_problems).
+DEVELOPMENT_LINK_SECRET = "change-me-local-development-only"  # noqa: S105
+DEVELOPMENT_PUBLIC_BASE_URL = "http://127.0.0.1:8002"
 
 
 class ConferencesSettings(ServiceSettings):
@@ -21,12 +25,12 @@ class ConferencesSettings(ServiceSettings):
         description='JSON object: bearer token to role, e.g. {"<token>": "office:bochum"}.',
     )
     link_secret: SecretStr = Field(
-        default=SecretStr("change-me-local-development-only"),
+        default=SecretStr(DEVELOPMENT_LINK_SECRET),
         description="Signs the personal response links; changing it invalidates every link.",
     )
     link_valid_days: int = Field(default=400, ge=1, description="How long a response link works.")
     public_base_url: str = Field(
-        default="http://127.0.0.1:8002",
+        default=DEVELOPMENT_PUBLIC_BASE_URL,
         description="Where invitees reach this service; response links start with it.",
     )
     reminder_offsets_seconds: list[int] = Field(
@@ -38,3 +42,19 @@ class ConferencesSettings(ServiceSettings):
         default=0.0,
         description="Added to the wall clock; for tests and drills only (moves 'now' forward).",
     )
+
+    def production_problems(self) -> list[SettingProblem]:
+        return [
+            *super().production_problems(),
+            *self.required(
+                "public_base_url",
+                "Set it to where invitees reach this service from outside, e.g. "
+                "https://rbn.example/conferences: response links start with it.",
+                development_default=DEVELOPMENT_PUBLIC_BASE_URL,
+            ),
+            *self.secret(
+                "link_secret",
+                DEVELOPMENT_LINK_SECRET,
+                "It signs the personal response links; changing it invalidates every link sent.",
+            ),
+        ]

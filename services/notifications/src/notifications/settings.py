@@ -8,9 +8,12 @@ from typing import Annotated, Literal
 from pydantic import AnyHttpUrl, EmailStr, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from rbn_shared.settings import ServiceSettings
+from rbn_shared.settings import ServiceSettings, SettingProblem
 
-DEVELOPMENT_SIGNING_SECRET = "development-only-unsubscribe-secret"  # noqa: S105 - flagged at start
+# Development defaults: RBN_ENVIRONMENT=production refuses to start with them (production_problems).
+DEVELOPMENT_SIGNING_SECRET = "development-only-unsubscribe-secret"  # noqa: S105
+DEVELOPMENT_PUBLIC_BASE_URL = "http://127.0.0.1:8003"
+DEVELOPMENT_SMTP_HOST = "127.0.0.1"
 
 # Every timing setting here is a period in seconds, and none may be zero or negative.
 Seconds = Annotated[float, Field(gt=0)]
@@ -23,7 +26,7 @@ class NotificationsSettings(ServiceSettings):
     mongo_database: str = "notifications"
 
     # SMTP
-    smtp_host: str = "127.0.0.1"
+    smtp_host: str = DEVELOPMENT_SMTP_HOST
     smtp_port: int = Field(default=1025, ge=1, le=65535)
     smtp_starttls: bool = Field(default=False, description="Upgrade the connection with STARTTLS.")
     smtp_username: str | None = None
@@ -59,7 +62,7 @@ class NotificationsSettings(ServiceSettings):
     # API and links
     auth_tokens: dict[str, str] = Field(default_factory=dict)
     unsubscribe_secret: SecretStr = SecretStr(DEVELOPMENT_SIGNING_SECRET)
-    public_base_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:8003")
+    public_base_url: AnyHttpUrl = AnyHttpUrl(DEVELOPMENT_PUBLIC_BASE_URL)
 
     # District report
     report_interval: timedelta = Field(default=timedelta(days=7))
@@ -68,3 +71,29 @@ class NotificationsSettings(ServiceSettings):
     @property
     def base_url(self) -> str:
         return str(self.public_base_url).rstrip("/")
+
+    def production_problems(self) -> list[SettingProblem]:
+        # The SMTP host only has to be chosen: a relay on the same machine (127.0.0.1) is a
+        # production set-up too, but inside a container the default reaches nothing.
+        return [
+            *super().production_problems(),
+            *self.required(
+                "smtp_host",
+                "Set it to the SMTP server (relay) the mails go out through.",
+            ),
+            *self.required(
+                "mail_from",
+                "Set it to the address the mails come from (envelope sender and From).",
+            ),
+            *self.required(
+                "public_base_url",
+                "Set it to where recipients reach this service from outside, e.g. "
+                "https://rbn.example/notifications: unsubscribe links start with it.",
+                development_default=DEVELOPMENT_PUBLIC_BASE_URL,
+            ),
+            *self.secret(
+                "unsubscribe_secret",
+                DEVELOPMENT_SIGNING_SECRET,
+                "It signs the unsubscribe links; changing it invalidates the links sent.",
+            ),
+        ]

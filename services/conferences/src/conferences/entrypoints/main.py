@@ -13,7 +13,8 @@ from conferences.bootstrap import SERVICE, build
 from conferences.service_layer.rebuild import rebuild_projection
 from conferences.settings import ConferencesSettings
 from rbn_shared.http import serve
-from rbn_shared.logging import configure_logging, get_logger
+from rbn_shared.logging import get_logger
+from rbn_shared.settings import settings_for_start
 
 log = get_logger(__name__)
 
@@ -24,8 +25,8 @@ def main() -> None:
         "command", nargs="?", default="serve", choices=["serve", "rebuild-projection"]
     )
     args = parser.parse_args()
-    settings = ConferencesSettings()
-    configure_logging(SERVICE, settings.log_level, settings.log_format)
+    # Refuses to start (exit 2, the variables on stderr) with settings production refuses.
+    settings = settings_for_start(ConferencesSettings, SERVICE)
     if args.command == "rebuild-projection":
         print(asyncio.run(rebuild_projection(settings)), flush=True)
         return
