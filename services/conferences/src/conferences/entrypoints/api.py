@@ -313,13 +313,15 @@ async def put_answer(
 )
 async def get_network(network_id: str, caller: Caller, service: Service) -> NetworkViewOut:
     view = found(await service.networks.get(network_id), f"network {network_id} is unknown here")
+    # People's names: for the district and the network's own office only, as everywhere.
+    people = caller.sees_personal_data(network_id)
     return NetworkViewOut(
         network_id=view.network_id,
         name=view.name,
         office_email=view.office_email,
         agreement_active=view.agreement_active,
-        committee={k: p.name for k, p in view.committee_people().items()},
-        staff={k: p.name for k, p in view.staff_people().items()},
+        committee={k: p.name for k, p in view.committee_people().items()} if people else None,
+        staff={k: p.name for k, p in view.staff_people().items()} if people else None,
         fields_of_action={k: v["status"] for k, v in view.fields.items()},
     )
 

@@ -207,6 +207,11 @@ class NetworkViewOut(BaseModel):
     name: str
     office_email: str | None
     agreement_active: bool
-    committee: dict[str, str] = Field(description="member id to name")
-    staff: dict[str, str] = Field(description="staff id to name")
+    committee: dict[str, str] | None = Field(
+        description="member id to name; null for those who may not see people (readers, other "
+        "networks' offices)"
+    )
+    staff: dict[str, str] | None = Field(
+        description="staff id to name; null for those who may not see people"
+    )
     fields_of_action: dict[str, str] = Field(description="field id to status")

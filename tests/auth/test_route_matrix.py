@@ -1,0 +1,566 @@
+"""Every route of the conferences and notifications services × every role, with real sign-ins.
+
+`MATRIX` below decides each route of both apps: who may call it (public, anyone signed in, the
+staff, Bochum's people and changes, the district) and what those who may get; everyone else gets
+403 (a signed-in role) or 401 (no token, or a tampered one), each a problem document. The
+services run as processes (tests/auth/conftest.py `system`) validating the real Keycloak's access
+tokens; every call is about Bochum: Bochum's office is the own office, Dortmund's the other one.
+
+A read shows Bochum's people (names, addresses, invitations, deliveries) only to the district,
+the operators' client and Bochum's office; no answer to anyone else carries them. A write by a
+role that may is sent valid (201/200), except where a real change would spoil the shared
+conference or cannot be had: `conclude` (before the end) names a field of action that is no
+adopted one, a 422 the use case gives after the role check; discarding a dead letter names none,
+a 404 after the role check. Public routes (health, readiness, metrics, the OpenAPI document and
+its pages, the signed response and unsubscribe links) answer the same whatever token comes along.
+
+`test_every_route_has_a_decision` builds both apps (no servers) and fails for a route the matrix
+does not decide, or decides but the app no longer has.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
+
+from notifications.domain.preferences import Topic
+from notifications.rendering.links import UnsubscribeLinks
+from rbn_shared.http import MERGE_PATCH_JSON, PROBLEM_JSON
+from tests.auth.conftest import MEMBER_EMAIL, MEMBER_NAME, UID, bearer
+from tests.conferences.support import berlin, future
+from tests.e2e.conftest import System
+
+ROLES = ("district", "ops", "bochum", "dortmund", "reader", "no-token", "invalid-token")
+SLOT = {role: i for i, role in enumerate(ROLES)}  # distinct times and addresses per role
+
+PUBLIC = None  # no token needed; the answer does not depend on one
+SIGNED_IN = frozenset({"district", "ops", "bochum", "dortmund", "reader"})
+STAFF = SIGNED_IN - {"reader"}
+BOCHUM = frozenset({"district", "ops", "bochum"})  # see Bochum's people, change Bochum
+DISTRICT = frozenset({"district", "ops"})  # ops: the machine client, in the district group
+
+DELEGATE_NAME = f"Dora Yilmaz {UID}"
+DELEGATE_EMAIL = f"dora.yilmaz.{UID}@gesamtschule-bochum.example"
+VENUE = {"name": "Rathaus", "address": "Willy-Brandt-Platz 2, 44777 Bochum"}
+
+
+@dataclass(frozen=True)
+class Bochum:
+    """What the calls name: Bochum's conference, two of its invitations (the committee member's
+    and an external delegate's), the delegate's response link, the member's welcome delivery and
+    an unsubscribe link for the member."""
+
+    system: System
+    district: dict[str, str]  # headers of the district, for what a call needs to read first
+    conference_id: str
+    member_invitation: str
+    delegate_invitation: str
+    response_token: str
+    delivery_id: str
+    unsubscribe_token: str
+
+    @property
+    def conference(self) -> str:
+        return f"/conferences/{self.conference_id}"
+
+    async def if_match(self, http: httpx.AsyncClient, url: str | None = None) -> dict[str, str]:
+        read = await http.get(url or self.conference, headers=self.district)
+        assert read.status_code == 200, read.text
+        return {"If-Match": read.headers["ETag"]}
+
+
+Client = httpx.AsyncClient
+Headers = dict[str, str]
+Answer = httpx.Response
+Send = Callable[[Bochum, Client, str, Headers], Awaitable[Answer]]  # (…, role, its headers)
+Check = Callable[[Bochum, Answer, bool], None]  # (…, the answer, sees Bochum's people)
+
+
+@dataclass(frozen=True)
+class Decision:
+    who: frozenset[str] | None  # the roles that may; PUBLIC (None): anyone, with or without token
+    status: int  # what they get
+    send: Send
+    check: Check | None = None  # more about a permitted answer
+    link: bool = False  # behind a signed link: its holder sees their own name and address
+
+
+# ---------------------------------------------------------------------------- conferences
+
+
+def schedule_body(days: float, title: str) -> dict[str, Any]:
+    start = future(days=days)
+    return {
+        "network_id": "bochum",
+        "title": f"{title} {UID}",
+        "starts_at": berlin(start),
+        "ends_at": berlin(start + timedelta(hours=3)),
+        "venue": VENUE,
+    }
+
+
+async def schedule(b: Bochum, http: Client, role: str, h: Headers) -> Answer:
+    body = schedule_body(50 + SLOT[role], f"Planung {role}")
+    return await http.post("/conferences", headers=h, json=body)
+
+
+def located(b: Bochum, response: httpx.Response, sees: bool) -> None:
+    assert response.headers["Location"] == f"/conferences/{response.json()['id']}"
+
+
+async def list_bochums(b: Bochum, http: Client, role: str, h: Headers) -> Answer:
+    return await http.get("/conferences", params={"network_id": "bochum"}, headers=h)
+
+
+def people_in(conference: dict[str, Any], sees: bool) -> None:
+    if sees:
+        emails = {i["email"] for i in conference["invitations"]}
+        assert {MEMBER_EMAIL, DELEGATE_EMAIL} <= emails
+    else:
+        assert conference["invitations"] is None
+    counts = conference["counts"]
+    assert sum(counts[k] for k in ("accepted", "declined", "tentative", "pending")) >= 2
+
+
+def people_in_list(b: Bochum, response: httpx.Response, sees: bool) -> None:
+    listed = {c["id"]: c for c in response.json()}
+    assert {c["network_id"] for c in listed.values()} == {"bochum"}
+    people_in(listed[b.conference_id], sees)
+    for conference in listed.values():
+        assert (conference["invitations"] is None) is not sees
+
+
+async def get_one(b: Bochum, http: Client, role: str, h: Headers) -> Answer:
+    return await http.get(b.conference, headers=h)
+
+
+def people_in_one(b: Bochum, response: httpx.Response, sees: bool) -> None:
+    people_in(response.json(), sees)
+    assert response.headers["ETag"]
+
+
+async def reschedule(b: Bochum, http: Client, role: str, h: Headers) -> Answer:
+    start = future(days=40, hour=8 + SLOT[role])
+    body = {
+        "starts_at": berlin(start),
+        "ends_at": berlin(start + timedelta(hours=2)),
+        "venue": VENUE,
+    }
+    headers = h | await b.if_match(http)
+    return await http.post(f"{b.conference}/reschedule", headers=headers, json=body)
+
+
+async def cancel(b: Bochum, http: Client, role: str, h: Headers) -> Answer:
+    """Who may cancels a conference of their own, scheduled for it; who may not, the shared one."""
+    url = b.conference
+    if role in BOCHUM:
+        body = schedule_body(70 + SLOT[role], f"Abzusagen {role}")
+        made = await http.post("/conferences", headers=b.district, json=body)
+        assert made.status_code == 201, made.text
+        url = made.headers["Location"]
+    headers = h | await b.if_match(http, url)
+    return await http.post(f"{url}/cancel", headers=headers, json={"reason": f"Probe {role}"})
+
+
+async def conclude(b: Bochum, http: Client, role: str, h: Headers) -> Answer:
+    body = {
+        "summary": "Ergebnisse",
+        "recommendations": [{"field_of_action_id": "no-such-field", "text": "Mehr davon."}],
+    }
+    headers = h | await b.if_match(http)
+    return await http.post(f"{b.conference}/conclude", headers=headers, json=body)
+
+
+def field_refused(b: Bochum, response: httpx.Response, sees: bool) -> None:
+    # The use case's own check, after the role's: the field is no adopted one of Bochum.
+    assert response.headers["content-type"] == PROBLEM_JSON
+    fields = [e["field"] for e in response.json()["errors"]]
+    assert fields == ["recommendations.0.field_of_action_id"]
+
+
+async def invite(b: Bochum, http: Client, role: str, h: Headers) -> Answer:
+    body = {
+        "name": f"Probe {role}",
+        "email": f"probe.{role}.{UID}@schule.example",
+        "group": "other",
+    }
+    headers = h | await b.if_match(http)
+    return await http.post(f"{b.conference}/invitations", headers=headers, json=body)
+
+
+async def correct(b: Bochum, http: Client, role: str, h: Headers) -> Answer:
+    headers = h | await b.if_match(http) | {"Content-Type": MERGE_PATCH_JSON}
+    patch = json.dumps({"institution": f"Gesamtschule {role}"})
+    url = f"{b.conference}/invitations/{b.delegate_invitation}"
+    return await http.patch(url, headers=headers, content=patch)
+
+
+async def record(b: Bochum, http: Client, role: str, h: Headers) -> Answer:
+    answer = ("accepted", "declined", "tentative")[SLOT[role] % 3]
+    headers = h | await b.if_match(http)
+    url = f"{b.conference}/invitations/{b.member_invitation}/response"
+    return await http.put(url, headers=headers, json={"response": answer})
+
+
+async def link_read(b: Bochum, http: Client, role: str, h: Headers) -> Answer:
+    return await http.get(f"/responses/{b.response_token}", headers=h)
+
+
+def the_holder(b: Bochum, response: httpx.Response, sees: bool) -> None:
+    assert response.json()["name"] == DELEGATE_NAME
+
+
+async def link_answer(b: Bochum, http: Client, role: str, h: Headers) -> Answer:
+    return await http.put(
+        f"/responses/{b.response_token}", headers=h, json={"response": "tentative"}
+    )
+
+
+async def page(b: Bochum, http: Client, role: str, h: Headers) -> Answer:
+    return await http.get(f"/respond/{b.response_token}", headers=h)
+
+
+async def page_answer(b: Bochum, http: Client, role: str, h: Headers) -> Answer:
+    return await http.post(f"/respond/{b.response_token}", headers=h, data={"response": "accepted"})
+
+
+async def network(b: Bochum, http: Client, role: str, h: Headers) -> Answer:
+    return await http.get("/networks/bochum", headers=h)
+
+
+def people_in_network(b: Bochum, response: httpx.Response, sees: bool) -> None:
+    view = response.json()
+    assert view["agreement_active"] is True
+    if sees:
+        assert MEMBER_NAME in view["committee"].values()
+        assert isinstance(view["staff"], dict)
+    else:
+        assert view["committee"] is None
+        assert view["staff"] is None
+
+
+# ---------------------------------------------------------------------------- notifications
+
+
+async def deliveries(b: Bochum, http: Client, role: str, h: Headers) -> Answer:
+    return await http.get("/deliveries", params={"network_id": "bochum"}, headers=h)
+
+
+def bochums_deliveries(b: Bochum, response: httpx.Response, sees: bool) -> None:
+    listed = response.json()
+    assert {d["network_id"] for d in listed} == {"bochum"}
+    assert MEMBER_EMAIL in {d["recipient"] for d in listed}
+
+
+async def delivery(b: Bochum, http: Client, role: str, h: Headers) -> Answer:
+    return await http.get(f"/deliveries/{b.delivery_id}", headers=h)
+
+
+def the_welcome(b: Bochum, response: httpx.Response, sees: bool) -> None:
+    assert response.json()["recipient"] == MEMBER_EMAIL
+
+
+async def preferences(b: Bochum, http: Client, role: str, h: Headers) -> Answer:
+    return await http.get(f"/preferences/{MEMBER_EMAIL}", headers=h)
+
+
+async def switch(b: Bochum, http: Client, role: str, h: Headers) -> Answer:
+    return await http.put(f"/preferences/{MEMBER_EMAIL}", headers=h, json={"reminders": True})
+
+
+def link_page(method: str, path: str) -> Send:
+    async def send(b: Bochum, http: Client, role: str, h: Headers) -> Answer:
+        return await http.request(method, path, params={"token": b.unsubscribe_token}, headers=h)
+
+    return send
+
+
+# ---------------------------------------------------------------------------- both
+
+
+def plain_get(path: str) -> Send:
+    async def send(b: Bochum, http: Client, role: str, h: Headers) -> Answer:
+        return await http.get(path, headers=h)
+
+    return send
+
+
+async def discard(b: Bochum, http: Client, role: str, h: Headers) -> Answer:
+    body = {"reason": f"Probe {role}"}  # no dead letter of that id: 404 after the role check
+    return await http.post("/dead-letters/no-such-letter/discard", headers=h, json=body)
+
+
+def every_service(service: str) -> dict[tuple[str, str, str], Decision]:
+    return {
+        (service, "GET", "/health"): Decision(PUBLIC, 200, plain_get("/health")),
+        (service, "GET", "/ready"): Decision(PUBLIC, 200, plain_get("/ready")),
+        (service, "GET", "/metrics"): Decision(PUBLIC, 200, plain_get("/metrics")),
+        (service, "GET", "/openapi.json"): Decision(PUBLIC, 200, plain_get("/openapi.json")),
+        (service, "GET", "/docs"): Decision(PUBLIC, 200, plain_get("/docs")),
+        (service, "GET", "/docs/oauth2-redirect"): Decision(
+            PUBLIC, 200, plain_get("/docs/oauth2-redirect")
+        ),
+        (service, "GET", "/redoc"): Decision(PUBLIC, 200, plain_get("/redoc")),
+        (service, "GET", "/dead-letters"): Decision(DISTRICT, 200, plain_get("/dead-letters")),
+        (service, "POST", "/dead-letters/{dead_letter_id}/discard"): Decision(
+            DISTRICT, 404, discard
+        ),
+    }
+
+
+ONE = "/conferences/{conference_id}"
+INVITATION = f"{ONE}/invitations/{{invitation_id}}"
+
+# (service, method, path as the app names it) -> who may, what they get, the call
+MATRIX: dict[tuple[str, str, str], Decision] = {
+    ("conferences", "POST", "/conferences"): Decision(BOCHUM, 201, schedule, located),
+    ("conferences", "GET", "/conferences"): Decision(SIGNED_IN, 200, list_bochums, people_in_list),
+    ("conferences", "GET", ONE): Decision(SIGNED_IN, 200, get_one, people_in_one),
+    ("conferences", "POST", f"{ONE}/reschedule"): Decision(BOCHUM, 200, reschedule),
+    ("conferences", "POST", f"{ONE}/cancel"): Decision(BOCHUM, 200, cancel),
+    ("conferences", "POST", f"{ONE}/conclude"): Decision(BOCHUM, 422, conclude, field_refused),
+    ("conferences", "POST", f"{ONE}/invitations"): Decision(BOCHUM, 201, invite),
+    ("conferences", "PATCH", INVITATION): Decision(BOCHUM, 200, correct),
+    ("conferences", "PUT", f"{INVITATION}/response"): Decision(BOCHUM, 200, record),
+    ("conferences", "GET", "/responses/{token}"): Decision(
+        PUBLIC, 200, link_read, the_holder, link=True
+    ),
+    ("conferences", "PUT", "/responses/{token}"): Decision(
+        PUBLIC, 200, link_answer, the_holder, link=True
+    ),
+    ("conferences", "GET", "/respond/{token}"): Decision(PUBLIC, 200, page, link=True),
+    ("conferences", "POST", "/respond/{token}"): Decision(PUBLIC, 303, page_answer, link=True),
+    ("conferences", "GET", "/networks/{network_id}"): Decision(
+        SIGNED_IN, 200, network, people_in_network
+    ),
+    **every_service("conferences"),
+    ("notifications", "GET", "/deliveries"): Decision(BOCHUM, 200, deliveries, bochums_deliveries),
+    ("notifications", "GET", "/deliveries/{delivery_id}"): Decision(
+        BOCHUM, 200, delivery, the_welcome
+    ),
+    ("notifications", "GET", "/preferences/{email}"): Decision(STAFF, 200, preferences),
+    ("notifications", "PUT", "/preferences/{email}"): Decision(BOCHUM, 200, switch),
+    ("notifications", "GET", "/unsubscribe"): Decision(
+        PUBLIC, 200, link_page("GET", "/unsubscribe"), link=True
+    ),
+    ("notifications", "POST", "/unsubscribe"): Decision(
+        PUBLIC, 200, link_page("POST", "/unsubscribe"), link=True
+    ),
+    ("notifications", "POST", "/subscribe"): Decision(
+        PUBLIC, 200, link_page("POST", "/subscribe"), link=True
+    ),
+    **every_service("notifications"),
+}
+
+
+# ---------------------------------------------------------------------------- the routes
+
+
+def built_app(service: str) -> FastAPI:
+    """The service's app as its process builds it (no server is contacted)."""
+    if service == "conferences":
+        from conferences.bootstrap import build as conferences
+        from conferences.settings import ConferencesSettings
+
+        return conferences(ConferencesSettings()).app
+    from notifications.bootstrap import build as notifications
+    from notifications.settings import NotificationsSettings
+
+    app: FastAPI = notifications(NotificationsSettings()).app
+    return app
+
+
+def served_routes(app: FastAPI) -> set[tuple[str, str]]:
+    return {
+        (method, route.path)
+        for route in iter_route_contexts(app.routes)
+        for method in route.methods or ()
+        if method != "HEAD" and route.path
+    }
+
+
+@pytest.mark.parametrize("service", ["conferences", "notifications"])
+def test_every_route_has_a_decision(service: str) -> None:
+    served = served_routes(built_app(service))
+    decided = {(method, path) for s, method, path in MATRIX if s == service}
+    assert sorted(served - decided) == [], "routes without a decision in MATRIX"
+    assert sorted(decided - served) == [], "decisions for routes the app does not have"
+
+
+# ---------------------------------------------------------------------------- the matrix
+
+
+def tampered(token: str) -> str:
+    """The token with one character of its signature changed: a bad signature."""
+    head, _, signature = token.rpartition(".")
+    middle = len(signature) // 2
+    swapped = "A" if signature[middle] != "A" else "B"
+    return f"{head}.{signature[:middle]}{swapped}{signature[middle + 1 :]}"
+
+
+def headers_of(role: str, tokens: dict[str, str]) -> dict[str, str]:
+    if role == "no-token":
+        return {}
+    if role == "invalid-token":
+        return bearer(tampered(tokens["district"]))
+    return bearer(tokens[role])
+
+
+@pytest.fixture(scope="module")
+async def bochum(
+    system: System, tokens: dict[str, str], bochum_has_people: dict[str, Any]
+) -> Bochum:
+    """Bochum's conference (conftest) with an external delegate invited, and what the calls
+    name besides."""
+    district = bearer(tokens["district"])
+    url = f"/conferences/{bochum_has_people['id']}"
+    async with system.conferences.client() as conferences:
+        version = (await conferences.get(url, headers=district)).headers["ETag"]
+        invited = await conferences.post(
+            f"{url}/invitations",
+            headers=district | {"If-Match": version},
+            json={"name": DELEGATE_NAME, "email": DELEGATE_EMAIL, "group": "school"},
+        )
+        assert invited.status_code == 201, invited.text
+    by_email = {i["email"]: i for i in invited.json()["invitations"]}
+    async with system.notifications.client() as notifications:
+        welcome = await notifications.get(
+            "/deliveries", params={"recipient": MEMBER_EMAIL}, headers=district
+        )
+    delivery = welcome.json()[0]  # the welcome, or the invitation
+    assert delivery["network_id"] == "bochum"
+    links = UnsubscribeLinks(
+        system.notifications.settings["UNSUBSCRIBE_SECRET"], system.notifications.url
+    )
+    return Bochum(
+        system=system,
+        district=district,
+        conference_id=bochum_has_people["id"],
+        member_invitation=by_email[MEMBER_EMAIL]["invitation_id"],
+        delegate_invitation=by_email[DELEGATE_EMAIL]["invitation_id"],
+        response_token=by_email[DELEGATE_EMAIL]["response_url"].rsplit("/", 1)[1],
+        delivery_id=delivery["delivery_id"],
+        unsubscribe_token=links.token(MEMBER_EMAIL, Topic.REMINDERS),
+    )
+
+
+@pytest.fixture(scope="module")
+async def clients(system: System) -> AsyncIterator[dict[str, Client]]:
+    """One client per service for all the calls (a client per call costs more than the call)."""
+    async with (
+        system.conferences.client() as conferences,
+        system.notifications.client() as notifications,
+    ):
+        yield {"conferences": conferences, "notifications": notifications}
+
+
+def expected(decision: Decision, role: str) -> int:
+    if decision.who is PUBLIC:
+        return decision.status
+    if role in ("no-token", "invalid-token"):
+        return 401
+    return decision.status if role in decision.who else 403
+
+
+CASES = [(route, role) for route in MATRIX for role in ROLES]
+
+
+@pytest.mark.integration
+@pytest.mark.e2e
+@pytest.mark.parametrize(
+    ("route", "role"), CASES, ids=[f"{s} {m} {p} [{role}]" for (s, m, p), role in CASES]
+)
+async def test_route_matrix(
+    bochum: Bochum,
+    clients: dict[str, Client],
+    tokens: dict[str, str],
+    route: tuple[str, str, str],
+    role: str,
+) -> None:
+    service, _, path = route
+    decision = MATRIX[route]
+    response = await decision.send(bochum, clients[service], role, headers_of(role, tokens))
+    status = expected(decision, role)
+    assert response.status_code == status, response.text
+    if status == 401:  # RFC 6750 §3: no error code without a token, invalid_token with one
+        challenge = response.headers["WWW-Authenticate"]
+        if role == "no-token":
+            assert challenge == "Bearer"
+        else:
+            assert challenge.startswith('Bearer error="invalid_token", error_description=')
+    if status in (401, 403):
+        assert response.headers["content-type"] == PROBLEM_JSON
+        kind = "unauthorized" if status == 401 else "forbidden"
+        assert response.json()["type"].endswith(f":{kind}")
+    elif decision.check is not None:
+        decision.check(bochum, response, role in BOCHUM)
+    if role not in BOCHUM and not decision.link:  # Bochum's people are not in the answer
+        for name in (MEMBER_NAME, DELEGATE_NAME):
+            assert name not in response.text
+        if "{email}" not in path:  # (the address asked about is named in the refusal)
+            for email in (MEMBER_EMAIL, DELEGATE_EMAIL):
+                assert email not in response.text
+
+
+@pytest.mark.integration
+@pytest.mark.e2e
+@pytest.mark.usefixtures("bochum")
+@pytest.mark.parametrize("role", ["bochum", "dortmund"])
+async def test_an_office_naming_no_network_lists_its_own_deliveries_only(
+    clients: dict[str, Client], tokens: dict[str, str], role: str
+) -> None:
+    listed = await clients["notifications"].get("/deliveries", headers=bearer(tokens[role]))
+    assert listed.status_code == 200, listed.text
+    assert {d["network_id"] for d in listed.json()} <= {role}
+    assert (MEMBER_EMAIL in listed.text) is (role == "bochum")
+
+
+# The signed links are the authorization of the public routes behind them: a forged one is
+# refused whatever token comes along (the conferences' JSON with a problem, the pages with a page).
+FORGED = [
+    ("conferences", "GET", "/responses/{token}", 403),
+    ("conferences", "PUT", "/responses/{token}", 403),
+    ("conferences", "GET", "/respond/{token}", 403),
+    ("conferences", "POST", "/respond/{token}", 403),
+    ("notifications", "GET", "/unsubscribe", 400),
+    ("notifications", "POST", "/unsubscribe", 400),
+    ("notifications", "POST", "/subscribe", 400),
+]
+
+
+@pytest.mark.integration
+@pytest.mark.e2e
+@pytest.mark.parametrize(("service", "method", "path", "status"), FORGED)
+async def test_a_forged_link_is_refused_even_with_the_districts_token(
+    bochum: Bochum,
+    clients: dict[str, Client],
+    tokens: dict[str, str],
+    service: str,
+    method: str,
+    path: str,
+    status: int,
+) -> None:
+    assert MATRIX[(service, method, path)].link
+    forged = bochum.response_token if service == "conferences" else bochum.unsubscribe_token
+    forged = forged[:-4] + ("AAAA" if not forged.endswith("AAAA") else "BBBB")
+    kwargs: dict[str, Any] = {"headers": bearer(tokens["district"])}
+    if service == "conferences":
+        url = path.format(token=forged)
+        if method == "PUT":
+            kwargs["json"] = {"response": "declined"}
+        elif method == "POST":
+            kwargs["data"] = {"response": "declined"}
+    else:
+        url, kwargs["params"] = path, {"token": forged}
+    response = await clients[service].request(method, url, **kwargs)
+    assert response.status_code == status, response.text
+    assert DELEGATE_NAME not in response.text
+    assert MEMBER_EMAIL not in response.text
