@@ -1,6 +1,7 @@
 """Sign-in tests: the real Keycloak (tests/support/keycloak.py) and validators made per test;
 for the modules that run the whole system with real sign-ins (test_read_rules.py,
-test_route_matrix.py): the system, the demo users' tokens, and people in Bochum."""
+test_route_matrix.py, test_registry_route_matrix.py): the system, the demo users' tokens, and
+people in Bochum."""
 
 from __future__ import annotations
 
@@ -72,13 +73,13 @@ def bearer(token: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-async def bochum_has_people(system: System, tokens: dict[str, str]) -> dict[str, Any]:
-    """A committee member and a conference in Bochum, made by Bochum's office; their mails."""
-    office = bearer(tokens["bochum"])
+async def bochum_member(system: System, tokens: dict[str, str]) -> dict[str, Any]:
+    """A committee member of Bochum (MEMBER_NAME), added by Bochum's office: the registry's
+    answer (for the registry alone, without waiting for the other services)."""
     async with system.registry.client() as registry:
         added = await registry.post(
             "/networks/bochum/committee/members",
-            headers=office,
+            headers=bearer(tokens["bochum"]),
             json={
                 "person": {"name": MEMBER_NAME, "email": MEMBER_EMAIL},
                 "side": "municipality",
@@ -87,6 +88,16 @@ async def bochum_has_people(system: System, tokens: dict[str, str]) -> dict[str,
             },
         )
         assert added.status_code == 201, added.text
+    member: dict[str, Any] = added.json()
+    return member
+
+
+@pytest.fixture(scope="module")
+async def bochum_has_people(
+    system: System, tokens: dict[str, str], bochum_member: dict[str, Any]
+) -> dict[str, Any]:
+    """A committee member and a conference in Bochum, made by Bochum's office; their mails."""
+    office = bearer(tokens["bochum"])
     start = future(days=40)
     async with system.conferences.client() as conferences:
 

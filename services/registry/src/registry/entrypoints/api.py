@@ -122,6 +122,14 @@ def _network_change(network_id: str, service: Service, write: Writes) -> Network
 ChangesNetwork = Annotated[NetworkChange, Depends(_network_change)]
 
 
+def _district_change(write: Writes) -> Write:
+    write.caller.require_district()  # before the body is judged, like `_network_change`
+    return write
+
+
+ChangesDistrict = Annotated[Write, Depends(_district_change)]
+
+
 # One router per resource: its path and its tag are said once.
 networks = APIRouter(prefix="/networks", tags=["networks"])
 agreements = APIRouter(prefix="/networks/{network_id}/agreements", tags=["cooperation agreements"])
@@ -162,9 +170,8 @@ def as_seen_by(caller: Principal, network: model.WholeNetwork) -> model.WholeNet
     responses=problem_responses(400, 401, 403, 409, 413, 422),
 )
 async def register_network(
-    body: schemas.NetworkCreate, service: Service, write: Writes
+    body: schemas.NetworkCreate, service: Service, write: ChangesDistrict
 ) -> model.WholeNetwork:
-    write.caller.require_district()
     command = commands.RegisterNetwork(body.id, body.to(model.NetworkDetails))
     registered = await service.register_network(command, cause=write.cause)
     return write.answer(registered, location=f"/networks/{body.id}")
@@ -191,10 +198,9 @@ async def update_network(
     patch: Annotated[
         dict[str, Any], merge_patch_body(schemas.NetworkChange, {"office": {"phone": "0231 50-0"}})
     ],
-    service: Service,
-    write: Writes,
+    change: ChangesNetwork,
 ) -> model.WholeNetwork:
-    write.caller.require_write(network_id)
+    service, write = change.service, change.write
     expected = write.expected_version
     current = await service.network(network_id)
     if expected != current.version:
@@ -433,9 +439,8 @@ async def get_district(service: Service, read: Reads) -> DistrictCoordination:
     responses=problem_responses(400, 401, 403, 409, 413, 422),
 )
 async def put_district(
-    body: schemas.DistrictPut, service: Service, write: Writes
+    body: schemas.DistrictPut, service: Service, write: ChangesDistrict
 ) -> DistrictCoordination:
-    write.caller.require_district()
     # The first setting needs no If-Match: there is no version to have read yet.
     expected = write.expected_version if write.if_match is not None else None
     command = commands.SetDistrictCoordination(
@@ -459,9 +464,8 @@ async def list_bulletins(
     responses=problem_responses(400, 401, 403, 413, 422),
 )
 async def publish_bulletin(
-    body: schemas.BulletinCreate, service: Service, write: Writes
+    body: schemas.BulletinCreate, service: Service, write: ChangesDistrict
 ) -> Bulletin:
-    write.caller.require_district()
     command = commands.PublishBulletin(body.title, body.body, body.author.to(Person))
     return await service.publish_bulletin(command, cause=write.cause)
 
