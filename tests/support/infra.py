@@ -120,7 +120,10 @@ def kafka_container(host_port: int) -> DockerContainer:
         "KAFKA_AUTO_CREATE_TOPICS_ENABLE": "false",
         "CLUSTER_ID": "rbnTestKafkaCluster01A",
     }
-    container = DockerContainer(KAFKA_IMAGE).with_bind_ports(9092, host_port)
+    from testcontainers.core.wait_strategies import LogMessageWaitStrategy
+
+    started = LogMessageWaitStrategy("Kafka Server started").with_startup_timeout(90)
+    container = DockerContainer(KAFKA_IMAGE).with_bind_ports(9092, host_port).waiting_for(started)
     for name, value in settings.items():
         container = container.with_env(name, value)
     return container
@@ -161,8 +164,11 @@ def _mailpit_answers(port: int) -> bool:
 
 @contextmanager
 def docker_infra() -> Iterator[Infra]:
+    # Ryuk, testcontainers' reaper, is an image from Docker Hub, which is out of reach here; the
+    # containers are removed by the `with` below instead (a killed test run leaves them: `docker
+    # ps` shows them by their images).
+    os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
     from testcontainers.core.container import DockerContainer
-    from testcontainers.core.waiting_utils import wait_for_logs
 
     from tests.support.services import free_port
 
@@ -176,7 +182,6 @@ def docker_infra() -> Iterator[Infra]:
         .with_bind_ports(1025, smtp_port)
         .with_bind_ports(8025, api_port) as mailpit,
     ):
-        wait_for_logs(kafka, "Kafka Server started", timeout=90)
         # A published port accepts connections before the server inside does: ask the servers.
         _wait_until("the database", lambda: _database_answers(mongo_port), 60)
         _wait_until("Mailpit", lambda: _mailpit_answers(api_port), 60)

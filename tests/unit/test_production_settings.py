@@ -271,3 +271,17 @@ def test_the_registry_seed_refuses_too() -> None:
     assert done.returncode == REFUSED_TO_START, done.stderr
     assert "RBN_OIDC_ISSUER" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_several_kafka_brokers_in_one_variable_become_a_list(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A string with commas handed to a Kafka client is taken for one host name.
+    monkeypatch.setenv("RBN_KAFKA_BOOTSTRAP_SERVERS", "kafka:9092, kafka-2:9092,kafka-3:9092,")
+    assert ServiceSettings().kafka_bootstrap_servers == [
+        "kafka:9092",
+        "kafka-2:9092",
+        "kafka-3:9092",
+    ]
+    monkeypatch.setenv("RBN_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+    assert ServiceSettings().kafka_bootstrap_servers == ["127.0.0.1:9092"]

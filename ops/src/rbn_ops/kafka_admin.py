@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from rbn_shared.kafka import Servers
+
 
 @dataclass(frozen=True)
 class GroupLag:
@@ -16,7 +18,7 @@ class GroupLag:
     lag: int
 
 
-async def partitions_of(bootstrap: str, topic: str) -> list[TopicPartition]:
+async def partitions_of(bootstrap: Servers, topic: str) -> list[TopicPartition]:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
@@ -31,7 +33,7 @@ async def partitions_of(bootstrap: str, topic: str) -> list[TopicPartition]:
     ]
 
 
-async def end_offsets(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
+async def end_offsets(bootstrap: Servers, topic: str) -> dict[TopicPartition, int]:
     partitions = await partitions_of(bootstrap, topic)
     if not partitions:
         return {}
@@ -43,7 +45,7 @@ async def end_offsets(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
         await consumer.stop()
 
 
-async def count_records(bootstrap: str, topic: str) -> int:
+async def count_records(bootstrap: Servers, topic: str) -> int:
     """Records in a topic (end minus beginning offsets, over all partitions)."""
     partitions = await partitions_of(bootstrap, topic)
     if not partitions:
@@ -58,7 +60,9 @@ async def count_records(bootstrap: str, topic: str) -> int:
         await consumer.stop()
 
 
-async def read_all(bootstrap: str, topic: str, limit: int) -> list[ConsumerRecord[bytes, bytes]]:
+async def read_all(
+    bootstrap: Servers, topic: str, limit: int
+) -> list[ConsumerRecord[bytes, bytes]]:
     """Up to `limit` records of a topic from the beginning, without committing anything."""
     expected = await count_records(bootstrap, topic)
     consumer = AIOKafkaConsumer(
@@ -82,7 +86,7 @@ async def read_all(bootstrap: str, topic: str, limit: int) -> list[ConsumerRecor
     return records[:limit]
 
 
-async def consumer_lag(bootstrap: str, topic_prefix: str) -> list[GroupLag]:
+async def consumer_lag(bootstrap: Servers, topic_prefix: str) -> list[GroupLag]:
     """For every consumer group reading the project's topics: how far behind it is."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()

@@ -228,3 +228,13 @@ async def authenticated(
 
 
 Caller = Annotated[Principal, Depends(authenticated)]
+
+
+async def district_caller(caller: Caller) -> Principal:
+    """FastAPI dependency: the caller, who must be of the district coordination (403 otherwise),
+    checked before a request body is judged."""
+    caller.require_district()
+    return caller
+
+
+DistrictCaller = Annotated[Principal, Depends(district_caller)]

@@ -27,6 +27,9 @@ from rbn_shared.settings import ServiceSettings
 
 log = get_logger(__name__)
 
+Servers = str | list[str]
+"""Where the brokers are: one host:port, or a list of them (as the settings give them)."""
+
 
 def make_broker(settings: ServiceSettings, client_id: str) -> KafkaBroker:
     return KafkaBroker(
@@ -42,7 +45,7 @@ def make_broker(settings: ServiceSettings, client_id: str) -> KafkaBroker:
 
 
 async def ensure_topics(
-    bootstrap_servers: str,
+    bootstrap_servers: Servers,
     topics: Iterable[str],
     *,
     partitions: int,
@@ -54,6 +57,12 @@ async def ensure_topics(
     Retries until Kafka answers or `timeout` runs out, so a service may start before the broker.
     """
     wanted = sorted(set(topics))
+    # A write counts when a majority of the replicas has it (2 of 3), and a replica that missed
+    # writes never becomes leader: what was acknowledged survives the loss of a minority.
+    durability = {
+        "min.insync.replicas": str(replication_factor // 2 + 1),
+        "unclean.leader.election.enable": "false",
+    }
 
     async def create_missing() -> list[str]:
         admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="rbn-admin")
@@ -65,7 +74,10 @@ async def ensure_topics(
                 # Another service may create one at the same moment.
                 with contextlib.suppress(TopicAlreadyExistsError):
                     await admin.create_topics(
-                        [NewTopic(t, partitions, replication_factor) for t in missing]
+                        [
+                            NewTopic(t, partitions, replication_factor, topic_configs=durability)
+                            for t in missing
+                        ]
                     )
                 log.info("kafka topics created", topics=missing, partitions=partitions)
             return missing

@@ -19,7 +19,7 @@ from typing import Annotated, Any, Union
 from fastapi import APIRouter, FastAPI, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from rbn_shared.auth import Caller
+from rbn_shared.auth import DistrictCaller
 from rbn_shared.consumer import DeadLetterLog, EventConsumer, Handler
 from rbn_shared.events.catalogue import CATALOGUE
 from rbn_shared.events.schemas import typed_envelope
@@ -357,11 +357,10 @@ def dead_letters_router(log: DeadLetterLog) -> APIRouter:
         responses=problem_responses(401, 403, 422),
     )
     async def list_dead_letters(
-        caller: Caller,
+        caller: DistrictCaller,
         limit: Annotated[int, Query(ge=1, le=500, description="Page size")] = 50,
         offset: Annotated[int, Query(ge=0, le=100_000, description="Items to skip")] = 0,
     ) -> DeadLetterPage:
-        caller.require_district()
         documents, total = await log.unresolved(limit=limit, offset=offset)
         items = [DeadLetter.of(d) for d in documents]
         return DeadLetterPage(items=items, total=total, limit=limit, offset=offset)
@@ -374,9 +373,8 @@ def dead_letters_router(log: DeadLetterLog) -> APIRouter:
         responses=problem_responses(400, 401, 403, 404, 409, 413, 422),
     )
     async def discard_dead_letter(
-        dead_letter_id: str, body: DiscardRequest, caller: Caller
+        dead_letter_id: str, body: DiscardRequest, caller: DistrictCaller
     ) -> DeadLetter:
-        caller.require_district()
         resolved = await log.resolve(dead_letter_id, f"discarded: {body.reason}")
         document = await log.get(dead_letter_id)
         if document is None:

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
-from typing import Any, Literal, NoReturn, TypeVar
+from typing import Annotated, Any, Literal, NoReturn, TypeVar
 
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from rbn_shared.events.topics import Topics
 from rbn_shared.logging import configure_logging, get_logger
@@ -171,7 +171,10 @@ class ServiceSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="RBN_", extra="ignore", frozen=True)
 
-    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_bootstrap_servers: Annotated[list[str], NoDecode] = Field(
+        default=["127.0.0.1:9092"],
+        description="host:port of one or more brokers, comma-separated (kafka:9092,kafka-2:9092)",
+    )
     topic_prefix: str = Field(default="rbn.", description="Prefix of every topic name.")
     topic_partitions: int = Field(default=6, ge=1)
     topic_replication_factor: int = Field(default=1, ge=1)
@@ -202,6 +205,15 @@ class ServiceSettings(BaseSettings):
         default_factory=AuthSettings,
         description="Sign-in, from the shared RBN_* variables (not the service's prefix).",
     )
+
+    @field_validator("kafka_bootstrap_servers", mode="before")
+    @classmethod
+    def _servers_from_a_list(cls, value: object) -> object:
+        """One comma-separated variable, as operators write it; each client gets the list (a
+        string with commas would be taken for one host name)."""
+        if isinstance(value, str):
+            return [server.strip() for server in value.split(",") if server.strip()]
+        return value
 
     @property
     def topics(self) -> Topics:

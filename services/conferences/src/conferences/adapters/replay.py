@@ -7,8 +7,10 @@ from collections.abc import AsyncIterator
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from rbn_shared.kafka import Servers
 
-async def replay_topic(bootstrap_servers: str, topic: str) -> AsyncIterator[bytes]:
+
+async def replay_topic(bootstrap_servers: Servers, topic: str) -> AsyncIterator[bytes]:
     """Every record value of `topic`, partition by partition in offset order, up to the end
     offsets as they were when the replay began. Joins no consumer group, commits nothing."""
     consumer = AIOKafkaConsumer(
