@@ -262,3 +262,18 @@ def test_unsubscribe_links_cannot_be_forged() -> None:
         LINKS.read(token[:-2] + "xx")
     with pytest.raises(InvalidLink):
         UnsubscribeLinks("another secret", "https://x").read(token)
+
+
+@pytest.mark.parametrize("zone", ["Nirgendwo/Stadt", "Europe/\x00Berlin", "../../etc/passwd", ""])
+def test_a_time_zone_nobody_knows_is_shown_as_berlin_time(zone: str) -> None:
+    # A schema-valid event may name any text as its zone: the invitation still goes out, its
+    # times (absolute moments) shown as Berlin's, and its calendar names the zone it defines.
+    payload = EX.conference_scheduled([EX.invitee(1)]).model_copy(update={"timezone": zone})
+    _, message = compose_for(payload)
+    assert "14:00–17:00 Uhr" in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    [ics] = [part for part in message.walk() if part.get_content_type() == "text/calendar"]
+    calendar = Calendar.from_ical(ics.get_payload(decode=True))
+    entry = next(iter(calendar.walk("VEVENT")))
+    assert entry["DTSTART"].params["TZID"] == "Europe/Berlin"
+    assert entry.decoded("DTSTART").hour == 14
+    assert [str(c["TZID"]) for c in calendar.walk("VTIMEZONE")] == ["Europe/Berlin"]

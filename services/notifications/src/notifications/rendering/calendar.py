@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from icalendar import (
     Alarm,
@@ -23,6 +22,7 @@ from icalendar import (
 
 from notifications.domain.recipients import single_line
 from notifications.domain.rules import CalendarMethod
+from notifications.rendering.german import zone_named
 from rbn_shared.addresses import AddressRefused, sendable
 from rbn_shared.events.conferences import Conference
 
@@ -89,7 +89,7 @@ def conference_calendar(
 ) -> bytes:
     """The .ics for one attendee of a conference, as the event describes it."""
     c = conference
-    zone = ZoneInfo(c.timezone)
+    zone = zone_named(c.timezone)
     cancelled = method is CalendarMethod.CANCEL
     # A cancellation must supersede the latest request; the conference's own SEQUENCE counts
     # reschedules only, so the CANCEL goes one higher.
@@ -137,7 +137,7 @@ def conference_calendar(
         alarm.add("description", single_line(f"Erinnerung: {c.title}"))
         alarm.add("trigger", -REMINDER_BEFORE)
         event.add_component(alarm)
-    if c.timezone == "Europe/Berlin":
+    if zone.key == "Europe/Berlin":
         calendar.add_component(berlin_timezone())
     calendar.add_component(event)
     calendar.add_missing_timezones()  # any other zone a conference may name

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.dates import format_date
 
 BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def zone_named(name: str) -> ZoneInfo:
+    """The time zone a conference names, or Berlin's where the name is none this machine knows
+    (a schema-valid event may carry any text there): the moments are absolute, only how they are
+    shown depends on the zone, and the mail matters more than the name."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return BERLIN
+
 
 ROLE = {"chair": "Vorsitz", "deputy": "stellvertretender Vorsitz", "member": "Mitglied"}
 SIDE = {"state": "Land NRW", "municipality": "Kommune"}
@@ -25,20 +36,20 @@ RESPONSE = {
 def long_date(moment: date | datetime, timezone: str = "Europe/Berlin") -> str:
     """`Mittwoch, 10. März 2027`."""
     if isinstance(moment, datetime):
-        moment = moment.astimezone(ZoneInfo(timezone)).date()
+        moment = moment.astimezone(zone_named(timezone)).date()
     return format_date(moment, "EEEE, d. MMMM y", locale="de_DE")
 
 
 def short_date(moment: date | datetime, timezone: str = "Europe/Berlin") -> str:
     """`10. März 2027`."""
     if isinstance(moment, datetime):
-        moment = moment.astimezone(ZoneInfo(timezone)).date()
+        moment = moment.astimezone(zone_named(timezone)).date()
     return format_date(moment, "d. MMMM y", locale="de_DE")
 
 
 def time_range(starts_at: datetime, ends_at: datetime, timezone: str = "Europe/Berlin") -> str:
     """`Mittwoch, 10. März 2027, 14:00–17:00 Uhr`, or both full dates across midnight."""
-    zone = ZoneInfo(timezone)
+    zone = zone_named(timezone)
     start, end = starts_at.astimezone(zone), ends_at.astimezone(zone)
     if start.date() == end.date():
         return f"{long_date(start, timezone)}, {start:%H:%M}–{end:%H:%M} Uhr"
