@@ -272,7 +272,7 @@ def test_a_time_zone_nobody_knows_is_shown_as_berlin_time(zone: str) -> None:
     _, message = compose_for(payload)
     assert "14:00–17:00 Uhr" in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     [ics] = [part for part in message.walk() if part.get_content_type() == "text/calendar"]
-    calendar = Calendar.from_ical(ics.get_payload(decode=True))
+    calendar = Calendar.from_ical(ics.get_content())
     entry = next(iter(calendar.walk("VEVENT")))
     assert entry["DTSTART"].params["TZID"] == "Europe/Berlin"
     assert entry.decoded("DTSTART").hour == 14
