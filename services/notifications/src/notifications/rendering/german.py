@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from functools import cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from babel.dates import format_date
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
 
+@cache
+def _known_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
 def zone_named(name: str) -> ZoneInfo:
-    """The time zone a conference names, or Berlin's where the name is none this machine knows
-    (a schema-valid event may carry any text there): the moments are absolute, only how they are
-    shown depends on the zone, and the mail matters more than the name."""
+    """The time zone a conference names, or Berlin's where the name is none of the IANA zones
+    this machine knows (a schema-valid event may carry any text there, and ZoneInfo would take
+    it for a path): the moments are absolute, only how they are shown depends on the zone, and
+    the mail matters more than the name."""
+    if name not in _known_zones():
+        return BERLIN
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         return BERLIN
 
 
