@@ -7,6 +7,7 @@ forms written by earlier versions (fields that came later are read with their de
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -97,14 +98,26 @@ def _contact_from_document(doc: Document) -> Contact:
     return Contact(doc["email"], doc["name"], int(doc.get("version", 0)), welcome)
 
 
+def _people_to_document(people: Mapping[str, Contact]) -> list[Document]:
+    # A list, not a map by id: an id is any text an event carries, and a document's key names
+    # may hold no NUL byte (nor start with $ or contain a dot).
+    return [{"id": person_id, **_contact_to_document(c)} for person_id, c in people.items()]
+
+
+def _people_from_document(stored: object) -> dict[str, Contact]:
+    if isinstance(stored, dict):  # as documents were written before: a map by id
+        return {str(k): _contact_from_document(v) for k, v in stored.items()}
+    return {str(p["id"]): _contact_from_document(p) for p in stored or []}  # type: ignore[attr-defined]
+
+
 def network_to_document(network: NetworkDirectory) -> Document:
     office = network.office
     return {
         "_id": network.network_id,
         "name": network.name,
         "office": _contact_to_document(office) if office else None,
-        "committee": {k: _contact_to_document(v) for k, v in network.committee.items()},
-        "staff": {k: _contact_to_document(v) for k, v in network.staff.items()},
+        "committee": _people_to_document(network.committee),
+        "staff": _people_to_document(network.staff),
         "network_version": network.version,
     }
 
@@ -114,8 +127,8 @@ def network_from_document(doc: Document) -> NetworkDirectory:
         network_id=str(doc["_id"]),
         name=str(doc["name"]),
         office=_contact_from_document(doc["office"]) if doc.get("office") else None,
-        committee={k: _contact_from_document(v) for k, v in (doc.get("committee") or {}).items()},
-        staff={k: _contact_from_document(v) for k, v in (doc.get("staff") or {}).items()},
+        committee=_people_from_document(doc.get("committee")),
+        staff=_people_from_document(doc.get("staff")),
         version=int(doc.get("network_version", 0)),
     )
 
