@@ -11,6 +11,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
 
 from rbn_shared.settings import AuthSettings
 from tests.conferences.support import berlin, future
@@ -136,3 +138,29 @@ async def bochum_has_people(
         await wait_until(welcomed, what="the new member's welcome delivery")
     body: dict[str, Any] = scheduled.json()
     return body
+
+
+# The route matrices' common parts (test_route_matrix.py, test_registry_route_matrix.py).
+def served_routes(app: FastAPI) -> set[tuple[str, str]]:
+    return {
+        (method, route.path)
+        for route in iter_route_contexts(app.routes)
+        for method in route.methods or ()
+        if method != "HEAD" and route.path
+    }
+
+
+def tampered(token: str) -> str:
+    """The token with one character of its signature changed: a bad signature."""
+    head, _, signature = token.rpartition(".")
+    middle = len(signature) // 2
+    swapped = "A" if signature[middle] != "A" else "B"
+    return f"{head}.{signature[:middle]}{swapped}{signature[middle + 1 :]}"
+
+
+def headers_of(role: str, tokens: dict[str, str]) -> dict[str, str]:
+    if role == "no-token":
+        return {}
+    if role == "invalid-token":
+        return bearer(tampered(tokens["district"]))
+    return bearer(tokens[role])

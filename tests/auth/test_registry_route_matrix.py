@@ -33,10 +33,16 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from fastapi.routing import iter_route_contexts
 
 from rbn_shared.http import MERGE_PATCH_JSON, PROBLEM_JSON
-from tests.auth.conftest import MEMBER_EMAIL, MEMBER_NAME, UID, bearer
+from tests.auth.conftest import (
+    MEMBER_EMAIL,
+    MEMBER_NAME,
+    UID,
+    bearer,
+    headers_of,
+    served_routes,
+)
 from tests.e2e.conftest import System, wait_until
 from tests.support.keycloak import unverified
 
@@ -502,15 +508,6 @@ def built_app() -> FastAPI:
     return build(RegistrySettings()).app
 
 
-def served_routes(app: FastAPI) -> set[tuple[str, str]]:
-    return {
-        (method, route.path)
-        for route in iter_route_contexts(app.routes)
-        for method in route.methods or ()
-        if method != "HEAD" and route.path
-    }
-
-
 def test_every_route_has_a_decision() -> None:
     served = served_routes(built_app())
     assert sorted(served - set(MATRIX)) == [], "routes without a decision in MATRIX"
@@ -518,22 +515,6 @@ def test_every_route_has_a_decision() -> None:
 
 
 # ---------------------------------------------------------------------------- the matrix
-
-
-def tampered(token: str) -> str:
-    """The token with one character of its signature changed: a bad signature."""
-    head, _, signature = token.rpartition(".")
-    middle = len(signature) // 2
-    swapped = "A" if signature[middle] != "A" else "B"
-    return f"{head}.{signature[:middle]}{swapped}{signature[middle + 1 :]}"
-
-
-def headers_of(role: str, tokens: dict[str, str]) -> dict[str, str]:
-    if role == "no-token":
-        return {}
-    if role == "invalid-token":
-        return bearer(tampered(tokens["district"]))
-    return bearer(tokens[role])
 
 
 @pytest.fixture(scope="module")

@@ -29,12 +29,18 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from fastapi.routing import iter_route_contexts
 
 from notifications.domain.preferences import Topic
 from notifications.rendering.links import UnsubscribeLinks
 from rbn_shared.http import MERGE_PATCH_JSON, PROBLEM_JSON
-from tests.auth.conftest import MEMBER_EMAIL, MEMBER_NAME, UID, bearer
+from tests.auth.conftest import (
+    MEMBER_EMAIL,
+    MEMBER_NAME,
+    UID,
+    bearer,
+    headers_of,
+    served_routes,
+)
 from tests.conferences.support import berlin, future
 from tests.e2e.conftest import System
 
@@ -378,15 +384,6 @@ def built_app(service: str) -> FastAPI:
     return app
 
 
-def served_routes(app: FastAPI) -> set[tuple[str, str]]:
-    return {
-        (method, route.path)
-        for route in iter_route_contexts(app.routes)
-        for method in route.methods or ()
-        if method != "HEAD" and route.path
-    }
-
-
 @pytest.mark.parametrize("service", ["conferences", "notifications"])
 def test_every_route_has_a_decision(service: str) -> None:
     served = served_routes(built_app(service))
@@ -396,22 +393,6 @@ def test_every_route_has_a_decision(service: str) -> None:
 
 
 # ---------------------------------------------------------------------------- the matrix
-
-
-def tampered(token: str) -> str:
-    """The token with one character of its signature changed: a bad signature."""
-    head, _, signature = token.rpartition(".")
-    middle = len(signature) // 2
-    swapped = "A" if signature[middle] != "A" else "B"
-    return f"{head}.{signature[:middle]}{swapped}{signature[middle + 1 :]}"
-
-
-def headers_of(role: str, tokens: dict[str, str]) -> dict[str, str]:
-    if role == "no-token":
-        return {}
-    if role == "invalid-token":
-        return bearer(tampered(tokens["district"]))
-    return bearer(tokens[role])
 
 
 @pytest.fixture(scope="module")
