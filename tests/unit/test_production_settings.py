@@ -239,16 +239,7 @@ def test_the_service_process_refuses_to_start_naming_the_variable(
     # Nothing listens there: a service that tried to connect would not exit at once.
     env[f"{service.upper()}_KAFKA_BOOTSTRAP_SERVERS"] = "127.0.0.1:9"
     env[f"{service.upper()}_MONGO_URL"] = "mongodb://127.0.0.1:9"
-    done = subprocess.run(
-        [sys.executable, "-m", MODULES[service]],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == REFUSED_TO_START, done.stderr
+    done = started(env, MODULES[service])
     assert variable in done.stderr
     assert "refusing to start" in done.stderr
     assert "Traceback" not in done.stderr
@@ -257,10 +248,10 @@ def test_the_service_process_refuses_to_start_naming_the_variable(
         assert secret_variable in done.stderr
 
 
-def test_the_registry_seed_refuses_too() -> None:
-    env = {**outside_settings_removed(), "RBN_ENVIRONMENT": "production"}
+def started(env: dict[str, str], module: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """A service's entry point run with `env`, which must refuse to start."""
     done = subprocess.run(
-        [sys.executable, "-m", MODULES["registry"], "seed"],
+        [sys.executable, "-m", module, *args],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -269,6 +260,12 @@ def test_the_registry_seed_refuses_too() -> None:
         check=False,
     )
     assert done.returncode == REFUSED_TO_START, done.stderr
+    return done
+
+
+def test_the_registry_seed_refuses_too() -> None:
+    env = {**outside_settings_removed(), "RBN_ENVIRONMENT": "production"}
+    done = started(env, MODULES["registry"], "seed")
     assert "RBN_OIDC_ISSUER" in done.stderr
     assert "Traceback" not in done.stderr
 
