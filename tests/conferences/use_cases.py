@@ -26,7 +26,7 @@ CAUSE = Cause(correlation_id="test")
 
 
 def links() -> ResponseLinks:
-    return ResponseLinks("secret", "https://konferenzen.example.org", timedelta(days=30))
+    return ResponseLinks("secret", "https://konferenzen.example.org", timedelta(days=1))
 
 
 async def service_on(

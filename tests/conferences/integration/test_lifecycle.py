@@ -449,7 +449,7 @@ async def test_response_link_accepted_tampered_expired(
         expired = links.token(
             conference["id"],
             dora["invitation_id"],
-            now=datetime.now(UTC),
+            conference_ends_at=datetime.now(UTC) + timedelta(days=150),
             expires_at=datetime.now(UTC) - timedelta(minutes=1),
         )
         late = await anonymous.put(f"/responses/{expired}", json={"response": "declined"})

@@ -92,15 +92,19 @@ def test_german_span_reads_like_the_mails() -> None:
 
 
 def test_response_links_refuse_forged_altered_and_expired_tokens() -> None:
-    links = ResponseLinks("secret", "https://konferenzen.example.org/", timedelta(days=30))
-    token = links.token("c1", "inv-1", now=AT)
-    claims = links.verify(token, now=AT + timedelta(days=29))
+    links = ResponseLinks("secret", "https://konferenzen.example.org/", timedelta(days=1))
+    ends = AT + timedelta(days=30)
+    token = links.token("c1", "inv-1", conference_ends_at=ends)
+    claims = links.verify(token, now=ends + timedelta(hours=23))
     assert (claims.conference_id, claims.invitation_id) == ("c1", "inv-1")
-    assert links.url("c1", "inv-1", now=AT).startswith("https://konferenzen.example.org/respond/")
+    url = links.url("c1", "inv-1", conference_ends_at=ends)
+    assert url.startswith("https://konferenzen.example.org/respond/")
+    assert url == links.url("c1", "inv-1", conference_ends_at=ends), "the same link every time"
+    assert url != links.url("c1", "inv-1", conference_ends_at=ends + timedelta(days=7))
     with pytest.raises(InvalidLink):
-        links.verify(token, now=AT + timedelta(days=30))
+        links.verify(token, now=ends + timedelta(days=1))
     with pytest.raises(InvalidLink):
         links.verify(token[:-2] + "xx", now=AT)
-    other = ResponseLinks("another secret", "https://x.example.org", timedelta(days=30))
+    other = ResponseLinks("another secret", "https://x.example.org", timedelta(days=1))
     with pytest.raises(InvalidLink):
-        links.verify(other.token("c1", "inv-1", now=AT), now=AT)
+        links.verify(other.token("c1", "inv-1", conference_ends_at=ends), now=AT)

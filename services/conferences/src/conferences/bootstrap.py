@@ -47,7 +47,7 @@ def build(settings: ConferencesSettings) -> Wiring:
     links = ResponseLinks(
         settings.link_secret.get_secret_value(),
         settings.public_base_url,
-        timedelta(days=settings.link_valid_days),
+        timedelta(days=settings.link_valid_days_after_end),
     )
     service = ConferenceService(
         conferences,

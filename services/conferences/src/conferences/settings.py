@@ -28,7 +28,11 @@ class ConferencesSettings(ServiceSettings):
         default=SecretStr(DEVELOPMENT_LINK_SECRET),
         description="Signs the personal response links; changing it invalidates every link.",
     )
-    link_valid_days: int = Field(default=400, ge=1, description="How long a response link works.")
+    link_valid_days_after_end: int = Field(
+        default=1,
+        ge=0,
+        description="How many days after its conference's end a response link works.",
+    )
     public_base_url: str = Field(
         default=DEVELOPMENT_PUBLIC_BASE_URL,
         description="Where invitees reach this service; response links start with it.",

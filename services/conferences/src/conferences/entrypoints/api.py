@@ -471,7 +471,6 @@ def _out(
 
 
 def _invitations(service: ConferenceService, c: Conference) -> list[dict[str, Any]]:
-    now = service.clock()
     return [
         {
             **_same_named(i, InvitationOut),
@@ -479,7 +478,9 @@ def _invitations(service: ConferenceService, c: Conference) -> list[dict[str, An
             "email": str(i.person.email),
             "institution": i.person.organisation,
             "waitlist_position": c.waitlist_position(i),
-            "response_url": service.links.url(c.conference_id, i.invitation_id, now=now),
+            "response_url": service.links.url(
+                c.conference_id, i.invitation_id, conference_ends_at=c.ends_at
+            ),
         }
         for i in c.invitations
         if not i.withdrawn

@@ -253,23 +253,23 @@ class ConferenceService:
         self, conference: Conference, event_count: int, events: list[EventPayload], cause: Cause
     ) -> list[OutboxRecord]:
         """The events as outbox records, at the positions after the conference's `event_count`."""
-        now = self.clock()
         return outbox_records(
-            [self._with_links(conference, payload, now) for payload in events],
+            [self._with_links(conference, payload) for payload in events],
             Aggregate(conference.conference_id, key=conference.network.id, event_count=event_count),
             cause,
             self.topic,
         )
 
-    def _with_links(
-        self, conference: Conference, payload: EventPayload, now: datetime
-    ) -> EventPayload:
+    def _with_links(self, conference: Conference, payload: EventPayload) -> EventPayload:
         """Give every invitee in an event their personal response link (not on cancellations)."""
         if isinstance(payload, ConferenceCancelled):
             return payload
 
         def linked(invitee: Invitee) -> Invitee:
-            url = self.links.url(conference.conference_id, invitee.invitation_id, now=now)
+            ends_at = conference.ends_at
+            url = self.links.url(
+                conference.conference_id, invitee.invitation_id, conference_ends_at=ends_at
+            )
             return invitee.model_copy(update={"response_url": AnyHttpUrl(url)})
 
         update: dict[str, object] = {}
