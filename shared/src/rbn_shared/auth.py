@@ -235,6 +235,3 @@ async def district_caller(caller: Caller) -> Principal:
     checked before a request body is judged."""
     caller.require_district()
     return caller
-
-
-DistrictCaller = Annotated[Principal, Depends(district_caller)]

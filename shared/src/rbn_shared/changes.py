@@ -37,6 +37,15 @@ def shifted_clock(seconds: float) -> Clock:
 
 
 @dataclass(frozen=True)
+class Aggregate:
+    """Whose history the events extend: its id, its Kafka key, and how many events it had."""
+
+    aggregate_id: str
+    key: str
+    event_count: int
+
+
+@dataclass(frozen=True)
 class Cause:
     """Why a change happens: the HTTP request's correlation id, or the event that caused it;
     and who asked for it (`actor`: the caller's pseudonymous subject, for the audit trail)."""
@@ -44,15 +53,6 @@ class Cause:
     correlation_id: str
     causation_id: str | None = None
     actor: str | None = None
-
-
-@dataclass(frozen=True)
-class Aggregate:
-    """Whose history the events extend: its id, its Kafka key, and how many events it had."""
-
-    aggregate_id: str
-    key: str
-    event_count: int
 
 
 def outbox_records(

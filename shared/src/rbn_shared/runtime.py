@@ -16,10 +16,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Union
 
-from fastapi import APIRouter, FastAPI, Query
+from fastapi import APIRouter, Depends, FastAPI, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from rbn_shared.auth import DistrictCaller
+from rbn_shared.auth import district_caller
 from rbn_shared.consumer import DeadLetterLog, EventConsumer, Handler
 from rbn_shared.events.catalogue import CATALOGUE
 from rbn_shared.events.schemas import typed_envelope
@@ -348,7 +348,10 @@ class DiscardRequest(BaseModel):
 
 def dead_letters_router(log: DeadLetterLog) -> APIRouter:
     """The operator's view of the service's dead letters; district role only."""
-    router = APIRouter(prefix="/dead-letters", tags=["dead letters"])
+    # The role is checked once for every route, before a request body is judged.
+    router = APIRouter(
+        prefix="/dead-letters", tags=["dead letters"], dependencies=[Depends(district_caller)]
+    )
 
     # 401 without a valid token, 403 for any role but the district, 422 for a bad page.
     @router.get(
@@ -357,7 +360,6 @@ def dead_letters_router(log: DeadLetterLog) -> APIRouter:
         responses=problem_responses(401, 403, 422),
     )
     async def list_dead_letters(
-        caller: DistrictCaller,
         limit: Annotated[int, Query(ge=1, le=500, description="Page size")] = 50,
         offset: Annotated[int, Query(ge=0, le=100_000, description="Items to skip")] = 0,
     ) -> DeadLetterPage:
@@ -372,9 +374,7 @@ def dead_letters_router(log: DeadLetterLog) -> APIRouter:
         # 413 body too large, 422 no reason given.
         responses=problem_responses(400, 401, 403, 404, 409, 413, 422),
     )
-    async def discard_dead_letter(
-        dead_letter_id: str, body: DiscardRequest, caller: DistrictCaller
-    ) -> DeadLetter:
+    async def discard_dead_letter(dead_letter_id: str, body: DiscardRequest) -> DeadLetter:
         resolved = await log.resolve(dead_letter_id, f"discarded: {body.reason}")
         document = await log.get(dead_letter_id)
         if document is None:

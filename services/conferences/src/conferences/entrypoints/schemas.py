@@ -139,7 +139,7 @@ class InvitationOut(BaseModel):
 
 
 class ReminderOut(BaseModel):
-    offset_seconds: int
+    offset_seconds: int = Field(description="How long before the start it is due")
     due_at: datetime
     state: ReminderState
 

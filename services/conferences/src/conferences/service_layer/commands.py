@@ -53,22 +53,27 @@ class Conclude:
 
 
 @dataclass(frozen=True, kw_only=True)
-class InviteDelegate:
-    delegate: Delegate
+class InvitationChange:
+    """A change of one of the conference's invitations."""
+
+    invitation_id: str
 
 
 @dataclass(frozen=True, kw_only=True)
-class CorrectDelegate:
+class CorrectDelegate(InvitationChange):
     """The delegate as they should be, complete (a route merges its patch in beforehand)."""
 
-    invitation_id: str
     delegate: Delegate
 
 
 @dataclass(frozen=True, kw_only=True)
-class RecordResponse:
-    invitation_id: str
+class RecordResponse(InvitationChange):
     response: Response
+
+
+@dataclass(frozen=True, kw_only=True)
+class InviteDelegate:
+    delegate: Delegate
 
 
 Change = Reschedule | Cancel | Conclude | InviteDelegate | CorrectDelegate | RecordResponse

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from notifications.domain.preferences import Topic
 from notifications.domain.recipients import (
@@ -111,18 +111,20 @@ class Addressing:
 WELCOME_RULE = next(r for r in RULES if r.template == "committee-welcome")
 
 
-@dataclass(frozen=True)
-class PlannedMail:
-    rule: Rule
-    recipient: Recipient
+RecipientT = TypeVar("RecipientT", Recipient, Refused)
 
 
 @dataclass(frozen=True)
-class RefusedMail:
-    """A mail the rules call for to an address the policy refuses: it becomes a failed delivery."""
+class Mail(Generic[RecipientT]):
+    """A mail a rule calls for: to a recipient, or to one whose address the policy refuses (it
+    becomes a failed delivery)."""
 
     rule: Rule
-    refused: Refused
+    recipient: RecipientT
+
+
+PlannedMail = Mail[Recipient]
+RefusedMail = Mail[Refused]
 
 
 @dataclass(frozen=True)

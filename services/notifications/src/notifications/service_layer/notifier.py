@@ -321,8 +321,8 @@ class Notifier:
 
     def _refused(self, refused: RefusedMail, occasion: Occasion) -> Written:
         now = self._clock()
-        failed = self._unwritten(refused.rule, occasion, refused.refused, now)
-        events = failed.failed_before_sending(f"address refused: {refused.refused.reason}", now)
+        failed = self._unwritten(refused.rule, occasion, refused.recipient, now)
+        events = failed.failed_before_sending(f"address refused: {refused.recipient.reason}", now)
         return Written(failed, events=events, stage="address")
 
     async def _render_delivery(

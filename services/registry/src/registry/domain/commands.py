@@ -30,25 +30,28 @@ EntityT = TypeVar("EntityT", bound=Entity)
 
 
 @dataclass(frozen=True)
-class RegisterNetwork:
+class NetworkCommand:
+    """A command about one network: of the network itself, or of one of its parts."""
+
     network_id: str
+
+
+@dataclass(frozen=True)
+class RegisterNetwork(NetworkCommand):
     details: NetworkDetails
 
 
 @dataclass(frozen=True)
-class UpdateNetwork:
+class UpdateNetwork(NetworkCommand):
     """Replace name and contacts, at the network's version the caller read."""
 
-    network_id: str
     expected_version: int
     details: NetworkDetails
 
 
 @dataclass(frozen=True)
-class PartCommand(Generic[EntityT]):
+class PartCommand(NetworkCommand, Generic[EntityT]):
     """A change of one of a network's parts, answered with the entity it adds or changes."""
-
-    network_id: str
 
 
 @dataclass(frozen=True)

@@ -62,67 +62,6 @@ class Entity(BaseModel):
 EntityT = TypeVar("EntityT", bound=Entity)
 
 
-class Agreement(Entity):
-    signed_on: date
-    valid_from: date
-    status: AgreementStatus = AgreementStatus.ACTIVE
-    terminated_on: date | None = None
-    termination_reason: str | None = None
-
-
-class Membership(BaseModel):
-    """What a committee member is: as added, and as an update replaces it whole."""
-
-    person: Person
-    side: Side
-    role: CommitteeRole
-    supervision: Supervision | None = None
-    term_start: date
-    term_end: date | None = None
-
-
-class CommitteeMember(Membership, Entity):
-    removed_on: date | None = None
-    removal_reason: str | None = None
-
-    @property
-    def active(self) -> bool:
-        return self.removed_on is None
-
-
-class Employment(BaseModel):
-    """What an education office staff member's work is, as assigned."""
-
-    person: Person
-    employer: Employer
-    released_from_school: str | None = None
-    hours_share: float | None = None
-    start_date: date
-    end_date: date | None = None
-
-
-class OfficeStaff(Employment, Entity):
-    removal_reason: str | None = None
-
-    @property
-    def active(self) -> bool:
-        return self.removal_reason is None
-
-
-class FieldDescription(BaseModel):
-    """What a field of action is about: as proposed, and as an update replaces it whole."""
-
-    title: str
-    starting_situation: str
-    development_needs: str
-
-
-class FieldOfAction(FieldDescription, Entity):
-    status: FieldStatus = FieldStatus.PROPOSED
-    adopted_on: date | None = None
-    closed_on: date | None = None
-
-
 def _values(model: BaseModel, of: type[BaseModel]) -> dict[str, object]:
     """`model`'s values of the fields that `of` declares (the values themselves, not copies)."""
     return {name: getattr(model, name) for name in of.model_fields}
@@ -222,6 +161,14 @@ class Part(BaseModel):
 # ---------------------------------------------------------------------------- agreements
 
 
+class Agreement(Entity):
+    signed_on: date
+    valid_from: date
+    status: AgreementStatus = AgreementStatus.ACTIVE
+    terminated_on: date | None = None
+    termination_reason: str | None = None
+
+
 class Agreements(Part):
     """A network's cooperation agreements: at most one is active."""
 
@@ -230,6 +177,9 @@ class Agreements(Part):
     @property
     def active(self) -> Agreement | None:
         return next((a for a in self.agreements if a.status is AgreementStatus.ACTIVE), None)
+
+    def agreement(self, agreement_id: str) -> Agreement:
+        return _find(self.agreements, agreement_id, "cooperation agreement")
 
     def sign(
         self, network: NetworkRef, agreement_id: str, command: commands.SignAgreement
@@ -277,11 +227,28 @@ class Agreements(Part):
             )
         ]
 
-    def agreement(self, agreement_id: str) -> Agreement:
-        return _find(self.agreements, agreement_id, "cooperation agreement")
-
 
 # ---------------------------------------------------------------------------- steering committee
+
+
+class Membership(BaseModel):
+    """What a committee member is: as added, and as an update replaces it whole."""
+
+    person: Person
+    side: Side
+    role: CommitteeRole
+    supervision: Supervision | None = None
+    term_start: date
+    term_end: date | None = None
+
+
+class CommitteeMember(Membership, Entity):
+    removed_on: date | None = None
+    removal_reason: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.removed_on is None
 
 
 class Committee(Part):
@@ -358,6 +325,40 @@ class Committee(Part):
 # ---------------------------------------------------------------------------- education office
 
 
+class Employment(BaseModel):
+    """What an education office staff member's work is, as assigned."""
+
+    person: Person
+    employer: Employer
+    released_from_school: str | None = None
+    hours_share: float | None = None
+    start_date: date
+    end_date: date | None = None
+
+
+class OfficeStaff(Employment, Entity):
+    removal_reason: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.removal_reason is None
+
+
+def _check_state_staff(employment: Employment) -> None:
+    released_from_school, hours_share = employment.released_from_school, employment.hours_share
+    if employment.employer is Employer.STATE:
+        if not released_from_school:
+            raise RuleViolation(
+                "the Land's staff are teachers: name the school they are released from",
+                "released_from_school",
+            )
+        if hours_share is None:
+            raise RuleViolation("give the share of the teaching hours released", "hours_share")
+    elif released_from_school is not None or hours_share is not None:
+        field = "released_from_school" if released_from_school is not None else "hours_share"
+        raise RuleViolation("only the Land's staff are released from a school", field)
+
+
 class Office(Part):
     """A network's education office (Bildungsbüro) staff: a person works in it once."""
 
@@ -398,22 +399,21 @@ class Office(Part):
         return _find(self.staff, staff_id, "office staff member")
 
 
-def _check_state_staff(employment: Employment) -> None:
-    released_from_school, hours_share = employment.released_from_school, employment.hours_share
-    if employment.employer is Employer.STATE:
-        if not released_from_school:
-            raise RuleViolation(
-                "the Land's staff are teachers: name the school they are released from",
-                "released_from_school",
-            )
-        if hours_share is None:
-            raise RuleViolation("give the share of the teaching hours released", "hours_share")
-    elif released_from_school is not None or hours_share is not None:
-        field = "released_from_school" if released_from_school is not None else "hours_share"
-        raise RuleViolation("only the Land's staff are released from a school", field)
-
-
 # ---------------------------------------------------------------------------- fields of action
+
+
+class FieldDescription(BaseModel):
+    """What a field of action is about: as proposed, and as an update replaces it whole."""
+
+    title: str
+    starting_situation: str
+    development_needs: str
+
+
+class FieldOfAction(FieldDescription, Entity):
+    status: FieldStatus = FieldStatus.PROPOSED
+    adopted_on: date | None = None
+    closed_on: date | None = None
 
 
 class FieldsOfAction(Part):

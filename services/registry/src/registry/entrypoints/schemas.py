@@ -8,7 +8,7 @@ the registry stores and publishes is already clean; the event payloads do not cl
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -35,7 +35,8 @@ def editable(schema: type[Strict], entity: BaseModel) -> dict[str, Any]:
 
 
 class ContactIn(Strict):
-    """A contact (rbn_shared.events.base.Contact) as the API accepts it."""
+    """A contact (rbn_shared.events.base.Contact) as the API accepts it: a person, an office and
+    a service unit are each one, with their own further details."""
 
     name: Line
     email: Address
@@ -46,14 +47,19 @@ class PersonIn(ContactIn):
     function: Line | None = None
 
 
-class MunicipalityIn(Strict):
-    name: Line
-    kind: MunicipalityKind
-
-
 class OfficeIn(ContactIn):
     address: Line | None = None
     phone: Line | None = None
+
+
+class ServiceUnitIn(ContactIn):
+    phone: Line | None = None
+    address: Line | None = None
+
+
+class MunicipalityIn(Strict):
+    name: Line
+    kind: MunicipalityKind
 
 
 class NetworkChange(Strict):
@@ -84,7 +90,9 @@ class MemberCreate(Strict):
     person: PersonIn
     side: Side
     role: CommitteeRole
-    supervision: Supervision | None = None
+    supervision: Supervision | None = Field(
+        default=None, description="Only for the Land's regional coordination (side `state`)."
+    )
     term_start: date
     term_end: date | None = None
 
@@ -124,11 +132,6 @@ class FieldClosure(Strict):
     closed_on: date
 
 
-class ServiceUnitIn(ContactIn):
-    phone: Line | None = None
-    address: Line | None = None
-
-
 class DistrictPut(Strict):
     coordinator: PersonIn
     service_unit: ServiceUnitIn
@@ -138,13 +141,3 @@ class BulletinCreate(Strict):
     title: Line
     body: LongText
     author: PersonIn
-
-
-ItemT = TypeVar("ItemT")
-
-
-class Page(BaseModel, Generic[ItemT]):
-    items: list[ItemT]
-    total: int
-    limit: int
-    offset: int
