@@ -133,7 +133,7 @@ async def bochum_has_people(
             found = await notifications.get(
                 "/deliveries", params={"recipient": MEMBER_EMAIL}, headers=bearer(tokens["ops"])
             )
-            return found.status_code == 200 and bool(found.json())
+            return found.status_code == 200 and bool(found.json()["items"])
 
         await wait_until(welcomed, what="the new member's welcome delivery")
     body: dict[str, Any] = scheduled.json()

@@ -137,7 +137,7 @@ def people_in(conference: dict[str, Any], sees: bool) -> None:
 
 
 def people_in_list(b: Bochum, response: httpx.Response, sees: bool) -> None:
-    listed = {c["id"]: c for c in response.json()}
+    listed = {c["id"]: c for c in response.json()["items"]}
     assert {c["network_id"] for c in listed.values()} == {"bochum"}
     people_in(listed[b.conference_id], sees)
     for conference in listed.values():
@@ -261,7 +261,7 @@ async def deliveries(b: Bochum, http: Client, role: str, h: Headers) -> Answer:
 
 
 def bochums_deliveries(b: Bochum, response: httpx.Response, sees: bool) -> None:
-    listed = response.json()
+    listed = response.json()["items"]
     assert {d["network_id"] for d in listed} == {"bochum"}
     assert MEMBER_EMAIL in {d["recipient"] for d in listed}
 
@@ -416,7 +416,7 @@ async def bochum(
         welcome = await notifications.get(
             "/deliveries", params={"recipient": MEMBER_EMAIL}, headers=district
         )
-    delivery = welcome.json()[0]  # the welcome, or the invitation
+    delivery = welcome.json()["items"][0]  # the welcome, or the invitation
     assert delivery["network_id"] == "bochum"
     links = UnsubscribeLinks(
         system.notifications.settings["UNSUBSCRIBE_SECRET"], system.notifications.url
@@ -500,7 +500,7 @@ async def test_an_office_naming_no_network_lists_its_own_deliveries_only(
 ) -> None:
     listed = await clients["notifications"].get("/deliveries", headers=bearer(tokens[role]))
     assert listed.status_code == 200, listed.text
-    assert {d["network_id"] for d in listed.json()} <= {role}
+    assert {d["network_id"] for d in listed.json()["items"]} <= {role}
     assert (MEMBER_EMAIL in listed.text) is (role == "bochum")
 
 

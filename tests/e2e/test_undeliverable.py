@@ -150,7 +150,7 @@ async def test_a_bad_address_fails_one_delivery_and_its_correction_gets_the_mail
     async with system.notifications.client() as notifications:
         log = (
             await notifications.get("/deliveries", params={"recipient": typo}, headers=DISTRICT)
-        ).json()
+        ).json()["items"]
         assert log, "the failed deliveries are in the log"
         assert all(d["status"] == "failed" for d in log)
         assert all("550" in (d["last_error"] or "") for d in log)

@@ -112,7 +112,7 @@ async def _deliveries(stack: Stack, event_id: uuid.UUID, expected: int) -> list[
                 "/deliveries", params={"event_id": str(event_id)}, headers=DISTRICT
             )
             assert response.status_code == 200, response.text
-            found = response.json()
+            found = response.json()["items"]
             if len(found) >= expected and all(d["status"] != "pending" for d in found):
                 return found
             await asyncio.sleep(0.2)

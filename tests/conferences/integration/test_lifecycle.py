@@ -184,7 +184,8 @@ async def test_whole_lifecycle_through_the_api_with_events_on_the_topic(
             assert seen["invitations"] is None, "readers and other offices see no one"
             assert seen["counts"] == current["counts"], "but how many answered what"
             listed = (await http.get("/conferences", params={"network_id": "hamm"})).json()
-            assert all(c["invitations"] is None for c in listed)
+            assert listed["items"], "the office's conference is listed for outsiders too"
+            assert all(c["invitations"] is None for c in listed["items"])
 
     async with service.client(office_token("hamm")) as http:
         fresh = await http.get(f"/conferences/{conference_id}")
@@ -320,7 +321,9 @@ async def test_refusals_store_and_publish_nothing(
     async with service.client() as http:
         first = await http.post("/conferences", json=schedule_body("hamm", start))
         assert first.status_code == 201, first.text
-        before = (await http.get("/conferences", params={"network_id": "hamm"})).json()
+        before = (
+            await http.get("/conferences", params={"network_id": "hamm", "limit": 100})
+        ).json()
 
         overlap = await http.post(
             "/conferences",
@@ -364,9 +367,19 @@ async def test_refusals_store_and_publish_nothing(
         )
         assert summer_gap.status_code == 422, "02:30 does not exist on that day in Berlin"
 
-        after = (await http.get("/conferences", params={"network_id": "hamm"})).json()
-        assert [c["id"] for c in after] == [c["id"] for c in before]
-        assert (await http.get("/conferences", params={"network_id": "soest"})).json() == []
+        after = (await http.get("/conferences", params={"network_id": "hamm", "limit": 100})).json()
+        assert [c["id"] for c in after["items"]] == [c["id"] for c in before["items"]]
+        assert after["total"] == before["total"]
+        last = {"network_id": "hamm", "limit": 1, "offset": before["total"] - 1}
+        page = (await http.get("/conferences", params=last)).json()
+        assert [c["id"] for c in page["items"]] == [before["items"][-1]["id"]], "earliest first"
+        assert (page["total"], page["limit"], page["offset"]) == (
+            before["total"],
+            1,
+            last["offset"],
+        )
+        soest = (await http.get("/conferences", params={"network_id": "soest"})).json()
+        assert (soest["items"], soest["total"]) == ([], 0)
 
         marker = await http.post("/conferences", json=schedule_body("unna", future(days=90)))
         assert marker.status_code == 201

@@ -80,9 +80,10 @@ class Service:
             return await client.put(path, **kwargs)
 
     async def deliveries(self, **query: str) -> list[dict[str, Any]]:
-        response = await self.get("/deliveries", params=query, headers=DISTRICT)
+        params = {"limit": "100", **query}
+        response = await self.get("/deliveries", params=params, headers=DISTRICT)
         assert response.status_code == 200, response.text
-        result: list[dict[str, Any]] = response.json()
+        result: list[dict[str, Any]] = response.json()["items"]
         return result
 
     async def wait_settled(

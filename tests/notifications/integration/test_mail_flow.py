@@ -213,7 +213,8 @@ async def test_opt_out_stops_reminders_but_not_cancellations(
     assert "Erinnerung" in mail["Subject"]
     assert await mailpit.to(a) == []
 
-    # The reminder's List-Unsubscribe link opens a page that confirms what was switched off.
+    # The reminder's List-Unsubscribe link opens a page that asks to confirm and changes
+    # nothing (a mail gateway's link scanner only GETs); its button switches the mail off.
     headers = await mailpit.headers(mail["ID"])
     assert headers["List-Unsubscribe-Post"] == ["List-Unsubscribe=One-Click"]
     link = re.fullmatch(r"<(.+)>", headers["List-Unsubscribe"][0])
@@ -222,9 +223,16 @@ async def test_opt_out_stops_reminders_but_not_cancellations(
     async with httpx.AsyncClient(timeout=10) as client:
         page = await client.get(link.group(1))
         tampered = await client.get(link.group(1)[:-3] + "xyz")
-    assert page.status_code == 200
-    assert "keine <strong>Erinnerungen an Bildungskonferenzen</strong> mehr" in page.text
-    assert tampered.status_code == 400
+        assert page.status_code == 200
+        assert "Möchten Sie an <strong>" in page.text
+        assert tampered.status_code == 400
+        scanned = await service.get(f"/preferences/{b}", headers=DISTRICT)
+        assert scanned.json()["reminders"] is True, "opening the link changed nothing"
+        button = re.search(r'<form method="post" action="([^"]+)"', page.text)
+        assert button is not None
+        confirmed = await client.post(httpx.URL(link.group(1)).join(button.group(1)))
+    assert confirmed.status_code == 200
+    assert "keine <strong>Erinnerungen an Bildungskonferenzen</strong> mehr" in confirmed.text
     preferences = await service.get(f"/preferences/{b}", headers=DISTRICT)
     assert preferences.json()["reminders"] is False
     assert (await service.get(f"/preferences/{b}", headers=READER)).status_code == 403
@@ -400,6 +408,25 @@ async def test_deliveries_api_filters_and_auth(
     sent = await service.deliveries(event_id=str(scheduled.event_id), status="sent")
     assert len(sent) == 2
     assert await service.deliveries(event_id=str(scheduled.event_id), status="failed") == []
+    # Pages: the registry's shape, newest first, each delivery on exactly one page.
+    pages = [
+        (
+            await service.get(
+                "/deliveries",
+                params={"event_id": str(scheduled.event_id), "limit": 1, "offset": offset},
+                headers=DISTRICT,
+            )
+        ).json()
+        for offset in (0, 1, 2)
+    ]
+    assert [(p["total"], p["limit"], p["offset"]) for p in pages] == [
+        (2, 1, 0),
+        (2, 1, 1),
+        (2, 1, 2),
+    ]
+    assert [len(p["items"]) for p in pages] == [1, 1, 0]
+    paged = {p["items"][0]["delivery_id"] for p in pages[:2]}
+    assert paged == {d["delivery_id"] for d in sent}
     one = await service.get(f"/deliveries/{mine[0]['delivery_id']}", headers=DISTRICT)
     assert one.status_code == 200
     assert one.json()["subject"] == mine[0]["subject"]
@@ -412,7 +439,7 @@ async def test_deliveries_api_filters_and_auth(
     bochum_office = {"Authorization": "Bearer office-token"}
     own = await service.get("/deliveries", headers=bochum_office)
     assert own.status_code == 200
-    assert {d["network_id"] for d in own.json()} <= {"bochum"}, "an office sees its own only"
+    assert {d["network_id"] for d in own.json()["items"]} <= {"bochum"}, "an office sees its own"
     elsewhere = await service.get("/deliveries?network_id=hamm", headers=bochum_office)
     assert elsewhere.status_code == 403
     bad = await service.get("/deliveries", params={"status": "lost"}, headers=DISTRICT)

@@ -10,7 +10,7 @@ followed, a failure already noted.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -92,30 +92,44 @@ class ConferenceRepository:
         return await self.store.save(doc, stored.version, events)
 
     async def of_network(
-        self, network_id: str, *, status: str | None = None, limit: int = 0
+        self, network_id: str, *, status: str | None = None
     ) -> list[StoredConference]:
-        query: Document = {"network_id": network_id}
+        """All of a network's conferences (with that status), earliest first."""
+        found, _ = await self.page(network_id=network_id, status=status)
+        return found
+
+    async def page(
+        self,
+        *,
+        network_id: str | None = None,
+        status: str | None = None,
+        limit: int = 0,
+        offset: int = 0,
+    ) -> tuple[list[StoredConference], int]:
+        """Matching conferences, earliest first, `offset` skipped and at most `limit` of them
+        (0: all), and how many match in all."""
+        query: Document = {}
+        if network_id is not None:
+            query["network_id"] = network_id
         if status is not None:
             query["status"] = status
-        return [item async for item in self._find(query, limit)]
-
-    async def all(self, *, status: str | None = None, limit: int = 0) -> list[StoredConference]:
-        query: Document = {} if status is None else {"status": status}
-        return [item async for item in self._find(query, limit)]
+        cursor = (
+            self.store.collection.find(query, {"outbox": 0})
+            .sort([("starts_at", ASCENDING), ("_id", ASCENDING)])
+            .skip(offset)
+        )
+        if limit:
+            cursor = cursor.limit(limit)
+        found = [_stored(doc) async for doc in cursor]
+        if not limit and not offset:
+            return found, len(found)
+        return found, await self.store.collection.count_documents(query)
 
     async def ids_with_reminders_due(self, now: datetime, limit: int = 100) -> list[str]:
         cursor = self.store.collection.find(
             {"next_reminder_due_at": {"$lte": now}}, {"_id": 1}
         ).limit(limit)
         return [str(doc["_id"]) async for doc in cursor]
-
-    async def _find(self, query: Document, limit: int = 0) -> AsyncIterator[StoredConference]:
-        """Matching conferences, earliest first; `limit` 0 means all."""
-        cursor = self.store.collection.find(query, {"outbox": 0}).sort("starts_at", ASCENDING)
-        if limit:
-            cursor = cursor.limit(limit)
-        async for doc in cursor:
-            yield _stored(doc)
 
 
 class NetworkProjection:

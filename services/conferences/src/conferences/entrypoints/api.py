@@ -64,6 +64,7 @@ from rbn_shared.http import (
     problem_responses,
     validated,
 )
+from rbn_shared.paging import Limit, Offset, Page
 from rbn_shared.writes import Reads, Versioned, Write, Writes
 
 # The error answers of a change of an existing conference.
@@ -137,21 +138,26 @@ async def schedule(body: ScheduleIn, service: Service, write: Writes) -> Confere
     return write.answer(_shown(service, write.caller, scheduled), location=location)
 
 
-@conferences.get("", summary="List conferences", responses=problem_responses(401, 422))
+@conferences.get(
+    "", summary="List conferences, earliest first", responses=problem_responses(401, 422)
+)
 async def list_conferences(
     caller: Caller,
     service: Service,
     network_id: Annotated[str | None, Query(max_length=100)] = None,
     status: ConferenceStatus | None = None,
-    limit: Annotated[
-        int, Query(ge=1, le=500, description="At most this many, earliest first")
-    ] = 100,
-) -> list[ConferenceOut]:
-    if network_id is not None:
-        listed = await service.conferences.of_network(network_id, status=status, limit=limit)
-    else:
-        listed = await service.conferences.all(status=status, limit=limit)
-    return [_out(service, caller, s.conference, s.version) for s in listed]
+    limit: Limit = 20,
+    offset: Offset = 0,
+) -> Page[ConferenceOut]:
+    listed, total = await service.conferences.page(
+        network_id=network_id, status=status, limit=limit, offset=offset
+    )
+    return Page(
+        items=[_out(service, caller, s.conference, s.version) for s in listed],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
 
 
 @conferences.get(

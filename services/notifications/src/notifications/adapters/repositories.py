@@ -248,29 +248,21 @@ class DeliveryRepository:
         return missing
 
     async def search(
-        self,
-        *,
-        recipient: str | None = None,
-        cause_event_id: str | None = None,
-        status: DeliveryStatus | None = None,
-        network_id: str | None = None,
-        limit: int = 100,
+        self, where: DeliveryFilter | None = None, *, limit: int = 100, offset: int = 0
     ) -> list[Delivery]:
-        query: dict[str, Any] = {}
-        if recipient:
-            query["recipient"] = recipient.lower()
-        if cause_event_id:
-            query["cause_event_id"] = cause_event_id
-        if status:
-            query["status"] = status.value
-        if network_id:
-            query["network_id"] = network_id
+        """Matching deliveries, newest first."""
         cursor = (
-            self.store.collection.find(query, {"outbox": 0, "message": 0})
-            .sort("created_at", DESCENDING)
+            self.store.collection.find(
+                (where or DeliveryFilter()).query(), {"outbox": 0, "message": 0}
+            )
+            .sort([("created_at", DESCENDING), ("_id", ASCENDING)])
+            .skip(offset)
             .limit(limit)
         )
         return [delivery_from_document(doc) async for doc in cursor]
+
+    async def count(self, where: DeliveryFilter | None = None) -> int:
+        return await self.store.collection.count_documents((where or DeliveryFilter()).query())
 
     # ------------------------------------------------------------------ attempts
 
@@ -403,3 +395,25 @@ class Repositories:
             developments=DevelopmentRepository(db[DEVELOPMENTS]),
             schedules=ScheduleRepository(AggregateStore(db[SCHEDULES], locks)),
         )
+
+
+@dataclass(frozen=True)
+class DeliveryFilter:
+    """What a delivery search matches; a criterion left out matches every delivery."""
+
+    recipient: str | None = None
+    cause_event_id: str | None = None
+    status: DeliveryStatus | None = None
+    network_id: str | None = None
+
+    def query(self) -> dict[str, Any]:
+        query: dict[str, Any] = {}
+        if self.recipient:
+            query["recipient"] = self.recipient.lower()
+        if self.cause_event_id:
+            query["cause_event_id"] = self.cause_event_id
+        if self.status:
+            query["status"] = self.status.value
+        if self.network_id:
+            query["network_id"] = self.network_id
+        return query

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from notifications.adapters.repositories import Repositories
+from notifications.adapters.repositories import DeliveryFilter, Repositories
 from notifications.domain.delivery import DeliveryStatus
 from notifications.domain.preferences import TOPIC_LABELS_DE, Preferences, Topic
 from notifications.rendering.links import InvalidLink, UnsubscribeLinks
@@ -27,6 +27,7 @@ from rbn_shared.auth import DISTRICT, READER, Caller, Principal
 from rbn_shared.changes import Clock
 from rbn_shared.http import Problem, field_error, found, problem_responses
 from rbn_shared.logging import get_logger
+from rbn_shared.paging import Limit, Offset, Page
 
 log = get_logger(__name__)
 
@@ -125,17 +126,23 @@ async def list_deliveries(
     event_id: Annotated[uuid.UUID | None, Query(description="The cause event's id")] = None,
     status: DeliveryStatus | None = None,
     network_id: Annotated[str | None, Query(max_length=100)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> list[DeliveryView]:
-    address = _address(recipient, "query.recipient") if recipient else None
-    listed = await services.repositories.deliveries.search(
-        recipient=address,
+    limit: Limit = 20,
+    offset: Offset = 0,
+) -> Page[DeliveryView]:
+    where = DeliveryFilter(
+        recipient=_address(recipient, "query.recipient") if recipient else None,
         cause_event_id=str(event_id) if event_id else None,
         status=status,
         network_id=_visible_network(caller, network_id),
-        limit=limit,
     )
-    return [DeliveryView.model_validate(d) for d in listed]
+    repository = services.repositories.deliveries
+    listed = await repository.search(where, limit=limit, offset=offset)
+    return Page(
+        items=[DeliveryView.model_validate(d) for d in listed],
+        total=await repository.count(where),
+        limit=limit,
+        offset=offset,
+    )
 
 
 def _visible_network(caller: Principal, asked: str | None) -> str | None:
@@ -261,11 +268,23 @@ async def _switch(services: ApiServices, token: str, *, subscribed: bool) -> HTM
 
 @links.get("/unsubscribe", **_link_page(422))
 async def unsubscribe_page(services: Services, token: LinkToken) -> HTMLResponse:
-    """The link in a mail: switches that kind of mail off and confirms it on a page.
+    """The link in a mail: a page that asks to confirm with a button, and changes nothing.
 
+    Mail gateways open links to scan them; a GET that switched mail off would unsubscribe
+    people who never clicked. The button posts to the one-click route below.
     An invalid or damaged link is answered with a German HTML page and 400.
     """
-    return await _switch(services, token, subscribed=False)
+    try:
+        link = services.links.read(token)
+    except InvalidLink:
+        return HTMLResponse(services.pages.render("invalid-link"), status_code=400)
+    page = services.pages.render(
+        "unsubscribe-confirm",
+        email=link.email,
+        label=TOPIC_LABELS_DE[link.topic],
+        confirm_url=f"unsubscribe?token={token}",
+    )
+    return HTMLResponse(page, headers={"Cache-Control": "no-store"})
 
 
 @links.post("/unsubscribe", **_link_page(413, 422))

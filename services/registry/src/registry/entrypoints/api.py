@@ -13,7 +13,6 @@ gets complete values and a null can clear an optional member.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
@@ -26,6 +25,7 @@ from rbn_shared.events import Person
 from rbn_shared.events.base import MunicipalityKind, Side
 from rbn_shared.events.registry import CommitteeRole, FieldStatus, ServiceUnit
 from rbn_shared.http import MERGE_PATCH_JSON, merge_patch, problem_responses, validated
+from rbn_shared.paging import Limit, Offset, Page, page
 from rbn_shared.text import Line
 from rbn_shared.writes import Reads, Versioned, Write, Writes
 from registry.domain import commands, model
@@ -37,8 +37,6 @@ T = TypeVar("T")
 EntityT = TypeVar("EntityT", bound=model.Entity)
 SchemaT = TypeVar("SchemaT", bound=schemas.Strict)
 
-Limit = Annotated[int, Query(ge=1, le=100, description="Page size")]
-Offset = Annotated[int, Query(ge=0, le=100_000, description="Items to skip")]
 
 # The error answers of each kind of route (400: malformed JSON or If-Match; 413: body too big).
 READ = problem_responses(401, 404)
@@ -56,12 +54,6 @@ def get_service(request: Request) -> RegistryService:
 
 
 Service = Annotated[RegistryService, Depends(get_service)]
-
-
-def page(items: Sequence[T], limit: int, offset: int) -> schemas.Page[T]:
-    return schemas.Page(
-        items=list(items[offset : offset + limit]), total=len(items), limit=limit, offset=offset
-    )
 
 
 def merge_patch_body(schema: type[schemas.Strict], example: dict[str, Any]) -> Any:
@@ -150,12 +142,12 @@ async def list_networks(
     offset: Offset = 0,
     kind: MunicipalityKind | None = None,
     name: Annotated[Line | None, Query(description="Part of the name")] = None,
-) -> schemas.Page[model.WholeNetwork]:
+) -> Page[model.WholeNetwork]:
     items, total = await service.search_networks(
         kind=kind.value if kind else None, name_contains=name, limit=limit, offset=offset
     )
     shown = [as_seen_by(caller, network) for network in items]
-    return schemas.Page(items=shown, total=total, limit=limit, offset=offset)
+    return Page(items=shown, total=total, limit=limit, offset=offset)
 
 
 def as_seen_by(caller: Principal, network: model.WholeNetwork) -> model.WholeNetwork:
@@ -219,7 +211,7 @@ async def update_network(
 @agreements.get("", responses=LIST)
 async def list_agreements(
     network_id: str, service: Service, limit: Limit = 20, offset: Offset = 0
-) -> schemas.Page[model.Agreement]:
+) -> Page[model.Agreement]:
     return page((await service.part(model.Agreements, network_id)).agreements, limit, offset)
 
 
@@ -259,7 +251,7 @@ async def list_members(
     side: Side | None = None,
     role: CommitteeRole | None = None,
     include_removed: bool = False,
-) -> schemas.Page[model.CommitteeMember]:
+) -> Page[model.CommitteeMember]:
     caller.require_personal_data(network_id)
     found = [
         m
@@ -323,7 +315,7 @@ async def list_staff(
     limit: Limit = 20,
     offset: Offset = 0,
     include_former: bool = False,
-) -> schemas.Page[model.OfficeStaff]:
+) -> Page[model.OfficeStaff]:
     caller.require_personal_data(network_id)
     found = (await service.part(model.Office, network_id)).staff
     return page([s for s in found if include_former or s.active], limit, offset)
@@ -367,7 +359,7 @@ async def list_fields(
     limit: Limit = 20,
     offset: Offset = 0,
     status_is: Annotated[FieldStatus | None, Query(alias="status")] = None,
-) -> schemas.Page[model.FieldOfAction]:
+) -> Page[model.FieldOfAction]:
     found = (await service.part(model.FieldsOfAction, network_id)).fields
     return page([f for f in found if status_is in (None, f.status)], limit, offset)
 
@@ -450,11 +442,9 @@ async def put_district(
 
 
 @district.get("/bulletins", responses=problem_responses(401, 422))
-async def list_bulletins(
-    service: Service, limit: Limit = 20, offset: Offset = 0
-) -> schemas.Page[Bulletin]:
+async def list_bulletins(service: Service, limit: Limit = 20, offset: Offset = 0) -> Page[Bulletin]:
     items, total = await service.bulletins(limit=limit, offset=offset)
-    return schemas.Page(items=items, total=total, limit=limit, offset=offset)
+    return Page(items=items, total=total, limit=limit, offset=offset)
 
 
 @district.post(

@@ -9,9 +9,8 @@ from pydantic import BaseModel, Field
 
 from rbn_shared.auth import Caller
 from rbn_shared.http import problem_responses
+from rbn_shared.paging import Limit, Offset, Page
 from registry.adapters.changes import ChangeLog
-from registry.entrypoints.api import Limit, Offset
-from registry.entrypoints.schemas import Page
 
 
 class Change(BaseModel):
