@@ -289,6 +289,32 @@ def test_roster_changes_invite_newcomers_withdraw_leavers_and_repeat_harmlessly(
     assert clara.person.email == "c.becker@example.org", "a changed address is taken over"
 
 
+def test_only_members_whose_term_covers_the_conference_day_are_invited() -> None:
+    view = network()
+    for member_id, term_start, term_end in [
+        ("m-ended", "2021-01-01", "2027-03-09"),  # the day before the conference
+        ("m-last-day", "2021-01-01", "2027-03-10"),
+        ("m-later", "2027-04-01", None),
+        ("m-open", "2026-01-01", None),
+    ]:
+        person = {"name": f"Person {member_id}", "email": f"{member_id}@example.org"}
+        view.committee[member_id] = {
+            "person": person,
+            "side": "municipal",
+            "role": "member",
+            "term_start": term_start,
+            "term_end": term_end,
+        }
+    conference, _ = Conference.schedule("c1", draft(), view, [], now=NOW, reminder_offsets=[])
+    invited = {i.person.name for i in conference.invitees()}
+    assert {"Person m-last-day", "Person m-open", "Anna Schulte"} <= invited
+    assert not invited & {"Person m-ended", "Person m-later"}
+    # The registry ends a term early: the member's invitation is withdrawn.
+    view.committee["m-open"]["term_end"] = "2027-02-28"
+    conference.sync_roster(view)
+    assert "Person m-open" not in {i.person.name for i in conference.invitees()}
+
+
 def test_conclusion_after_the_end_with_recommendations_of_adopted_fields() -> None:
     conference = scheduled()
     results = [RecommendationDraft("f1", "Berufsorientierung ausbauen")]

@@ -51,6 +51,17 @@ def test_stale_and_repeated_events_change_nothing() -> None:
     assert view.committee == {}
 
 
+def test_the_fold_keeps_a_members_term_and_the_document_round_trip_too() -> None:
+    view = NetworkView("hamm")
+    ending = member(CommitteeMemberAdded).model_copy(update={"term_end": date(2027, 6, 30)})
+    assert view.apply(facts("committee-member-added", "m1", 1), ending)
+    stored = view_from_document(view_to_document(view))
+    assert stored.committee_people(on=date(2027, 6, 30)).keys() == {"m1"}
+    assert stored.committee_people(on=date(2027, 7, 1)) == {}
+    assert stored.committee_people(on=date(2023, 12, 31)) == {}, "not begun yet"
+    assert stored.committee_people().keys() == {"m1"}, "without a day: every member"
+
+
 def test_agreement_signed_then_terminated() -> None:
     view = NetworkView("hamm")
     signed = CooperationAgreementSigned(

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from conferences.domain.errors import InvalidInput, NotFound, Refused
+from conferences.domain.local_time import to_berlin
 from conferences.domain.projection import NetworkView
 from rbn_shared.addresses import address_key, same_address
 from rbn_shared.events.base import EventPayload, NetworkRef, Person
@@ -390,7 +391,7 @@ class Conference:
         if self.kind == ConferenceKind.PLENARY:
             wanted |= {
                 COMMITTEE_SOURCE + k: (p, StakeholderGroup.STEERING_COMMITTEE)
-                for k, p in network.committee_people().items()
+                for k, p in network.committee_people(on=to_berlin(self.starts_at).date()).items()
             }
         events: list[EventPayload] = []
         by_source = {i.source: i for i in self.invitations if i.source != EXTERNAL_SOURCE}

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 from rbn_shared.events.base import EventPayload, NetworkEvent, Person
@@ -82,9 +82,11 @@ class NetworkView:
         found = self.fields.get(field_id)
         return None if found is None else str(found["title"])
 
-    def committee_people(self) -> dict[str, Person]:
-        """Current steering committee members by member id (unusable entries left out)."""
-        return _people(self.committee)
+    def committee_people(self, on: date | None = None) -> dict[str, Person]:
+        """Steering committee members by member id (unusable entries left out); with `on`, only
+        those whose term covers that day (a term that has ended, or not begun, is no seat)."""
+        seated = {k: e for k, e in self.committee.items() if on is None or _in_term(e, on)}
+        return _people(seated)
 
     def staff_people(self) -> dict[str, Person]:
         return _people(self.staff)
@@ -137,6 +139,8 @@ def fold_member(view: NetworkView, event: CommitteeMember) -> None:
         "person": event.person.model_dump(mode="json"),
         "side": event.side.value,
         "role": event.role.value,
+        "term_start": event.term_start.isoformat(),
+        "term_end": None if event.term_end is None else event.term_end.isoformat(),
     }
 
 
@@ -190,6 +194,15 @@ FOLDS: Mapping[type[EventPayload], Fold] = dict(
 )
 """The registry events this projection folds in, each with its fold. The rebuild replays
 exactly these; the consumer's reaction table (entrypoints/consumers.py) reacts to them."""
+
+
+def _in_term(entry: dict[str, Any], day: date) -> bool:
+    """Whether a committee entry's term covers `day`; entries stored before terms were kept
+    (no term fields) count as seated until their member's next event brings the term."""
+    start, end = entry.get("term_start"), entry.get("term_end")
+    if start is not None and date.fromisoformat(start) > day:
+        return False
+    return end is None or date.fromisoformat(end) >= day
 
 
 def _people(entries: dict[str, dict[str, Any]]) -> dict[str, Person]:
