@@ -21,6 +21,7 @@ from notifications.adapters.repositories import (
 )
 from notifications.domain.recipients import Contact, DistrictCoordination
 from notifications.domain.report import development_of
+from notifications.domain.report_calendar import ReportCalendar
 from notifications.rendering.links import UnsubscribeLinks
 from notifications.rendering.mails import MailRenderer
 from notifications.service_layer.notifier import Notifier, Sender
@@ -30,7 +31,7 @@ from rbn_tools.mail_examples import Examples
 
 pytestmark = pytest.mark.integration
 
-T0 = datetime(2027, 3, 1, 6, 0, tzinfo=UTC)
+T0 = datetime(2027, 3, 1, 6, 0, tzinfo=UTC)  # a Monday, 07:00 in Berlin
 WEEK = timedelta(days=7)
 
 
@@ -55,7 +56,7 @@ def scheduler(db: Any, clock: Clock) -> tuple[ReportScheduler, DeliveryRepositor
     reports = ReportScheduler(
         repositories=repositories,
         notifier=notifier,
-        interval=WEEK,
+        calendar=ReportCalendar(interval=WEEK),  # Mondays 07:00 in Berlin
         clock=clock,
     )
     return reports, repositories.deliveries

@@ -98,7 +98,7 @@ def build(settings: NotificationsSettings) -> Wiring:
     reports = ReportScheduler(
         repositories=repositories,
         notifier=notifier,
-        interval=settings.report_interval,
+        calendar=settings.report_calendar,
         clock=utc_now,
     )
 

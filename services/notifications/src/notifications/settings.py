@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 from typing import Annotated, Literal
 
 from pydantic import AnyHttpUrl, EmailStr, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from notifications.domain.report_calendar import ReportCalendar, Weekday
 from rbn_shared.settings import ServiceSettings, SettingProblem
 
 # Development defaults: RBN_ENVIRONMENT=production refuses to start with them (production_problems).
@@ -65,8 +66,20 @@ class NotificationsSettings(ServiceSettings):
     public_base_url: AnyHttpUrl = AnyHttpUrl(DEVELOPMENT_PUBLIC_BASE_URL)
 
     # District report
-    report_interval: timedelta = Field(default=timedelta(days=7))
+    report_weekday: Weekday = Field(
+        default=Weekday.MONDAY, description="The weekday a period ends on (0 Monday … 6 Sunday)."
+    )
+    report_time: time = Field(
+        default=time(7, 0), description="The time of day, Europe/Berlin, a period ends at."
+    )
+    report_interval: timedelta = Field(
+        default=timedelta(days=7), gt=timedelta(0), description="How long a period is."
+    )
     report_check_seconds: Seconds = 60.0
+
+    @property
+    def report_calendar(self) -> ReportCalendar:
+        return ReportCalendar(self.report_weekday, self.report_time, self.report_interval)
 
     @property
     def base_url(self) -> str:

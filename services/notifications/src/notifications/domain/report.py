@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from notifications.domain.report_calendar import ReportCalendar
+
 REPORT_NAMESPACE = uuid.UUID("1b7f0f8e-9a57-4a40-8d3e-5c2a52f0b6a4")
 
 
@@ -26,6 +28,20 @@ class DevelopmentKind(StrEnum):
     COMMITTEE_JOINED = "committee_joined"
     COMMITTEE_CHANGED = "committee_changed"
     COMMITTEE_LEFT = "committee_left"
+
+
+@dataclass(frozen=True)
+class Development:
+    """What the district report mentions of one consumed event, stored under the event's id."""
+
+    event_id: str
+    kind: DevelopmentKind
+    network_id: str
+    network_name: str
+    occurred_at: datetime
+    recorded_at: datetime
+    title: str
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 SECTION_TITLES_DE: dict[DevelopmentKind, str] = {
@@ -51,18 +67,6 @@ _KIND_OF_EVENT = {
 }
 
 REPORTED_EVENT_TYPES = frozenset(_KIND_OF_EVENT)
-
-
-@dataclass(frozen=True)
-class Development:
-    event_id: str
-    kind: DevelopmentKind
-    network_id: str
-    network_name: str
-    occurred_at: datetime
-    recorded_at: datetime
-    title: str
-    details: dict[str, Any] = field(default_factory=dict)
 
 
 def development_of(
@@ -151,16 +155,23 @@ class ReportSchedule:
     next_due_at: datetime
 
     @classmethod
-    def first(cls, now: datetime, interval: timedelta) -> ReportSchedule:
-        return cls(period_start=now, next_due_at=now + interval)
+    def first(cls, now: datetime, calendar: ReportCalendar) -> ReportSchedule:
+        """The first period: from the last boundary (nothing was recorded before the service
+        first ran) to the next."""
+        return cls(
+            period_start=calendar.last_boundary(now), next_due_at=calendar.next_boundary(now)
+        )
 
     def is_due(self, now: datetime, grace: timedelta = timedelta(0)) -> bool:
         return now >= self.next_due_at + grace
 
-    def period_end(self, now: datetime, interval: timedelta) -> datetime:
-        """The latest boundary not after `now`: periods missed while the service was down merge."""
-        missed = max(0, int((now - self.next_due_at) / interval))
-        return self.next_due_at + missed * interval
+    def period_end(self, now: datetime, calendar: ReportCalendar) -> datetime:
+        """The latest boundary not after `now`, so periods missed while the service was down
+        merge; never before the due time already promised (a schedule stored by a version
+        without the weekday rule ends its period there, then keeps to the weekday)."""
+        return max(self.next_due_at, calendar.last_boundary(now))
 
-    def advanced(self, period_end: datetime, interval: timedelta) -> ReportSchedule:
-        return replace(self, period_start=period_end, next_due_at=period_end + interval)
+    def advanced(self, period_end: datetime, calendar: ReportCalendar) -> ReportSchedule:
+        return replace(
+            self, period_start=period_end, next_due_at=calendar.next_boundary(period_end)
+        )

@@ -1,7 +1,8 @@
 """The periodic district report: due times are persisted, so each period goes out once.
 
-The service checks now and then (`tick`, a periodic job every REPORT_CHECK_SECONDS) whether
-the report is due. If so it builds the report from the
+Periods end on a fixed weekday and time in Europe/Berlin (Monday 07:00 by default, see
+`ReportCalendar`). The service checks now and then (`tick`, a periodic job every
+REPORT_CHECK_SECONDS) whether the report is due. If so it builds the report from the
 developments recorded in the period, stores its deliveries (their ids derive from the period, so
 a second run or a second instance stores nothing new), and only then advances the schedule.
 """
@@ -12,6 +13,7 @@ from datetime import timedelta
 
 from notifications.adapters.repositories import REPORT_SCHEDULE_ID, Repositories
 from notifications.domain.report import ReportSchedule, build_report
+from notifications.domain.report_calendar import ReportCalendar
 from notifications.domain.rules import DISTRICT_REPORT_DUE
 from notifications.service_layer.notifier import Notifier
 from rbn_shared.changes import Clock
@@ -29,13 +31,13 @@ class ReportScheduler:
         *,
         repositories: Repositories,
         notifier: Notifier,
-        interval: timedelta,
+        calendar: ReportCalendar,
         clock: Clock,
     ) -> None:
         self._schedules = repositories.schedules
         self._developments = repositories.developments
         self._notifier = notifier
-        self._interval = interval
+        self._calendar = calendar
         self._clock = clock
 
     async def tick(self) -> bool:
@@ -45,12 +47,12 @@ class ReportScheduler:
             now = self._clock()
             if schedule is None:
                 await self._schedules.save_report_schedule(
-                    ReportSchedule.first(now, self._interval), None
+                    ReportSchedule.first(now, self._calendar), None
                 )
                 return False
             if not schedule.is_due(now, GRACE):
                 return False
-            period_end = schedule.period_end(now, self._interval)
+            period_end = schedule.period_end(now, self._calendar)
             developments = await self._developments.recorded_between(
                 schedule.period_start, period_end
             )
@@ -75,6 +77,6 @@ class ReportScheduler:
                     developments=sum(len(s.items) for s in report.sections),
                 )
             await self._schedules.save_report_schedule(
-                schedule.advanced(period_end, self._interval), version
+                schedule.advanced(period_end, self._calendar), version
             )
             return True
