@@ -32,7 +32,7 @@ from weakref import WeakValueDictionary
 
 from pymongo.asynchronous.collection import AsyncCollection
 
-from rbn_shared.errors import VersionConflict
+from rbn_shared.errors import ConcurrentWrite
 from rbn_shared.events.envelope import Envelope
 from rbn_shared.logging import get_logger
 from rbn_shared.metrics import EVENTS_PUBLISHED
@@ -145,7 +145,7 @@ class AggregateStore:
         if events:
             update["$push"] = {"outbox": {"$each": list(events)}}
         if not await self.update_at_version(doc["_id"], expected_version, update):
-            raise VersionConflict(
+            raise ConcurrentWrite(
                 f"{self.collection.name}/{doc['_id']} is no longer at version {expected_version}"
             )
         self._written(doc["_id"], events)

@@ -12,6 +12,9 @@
     KAFKA_STARTUP     Kafka does not answer yet while a service starts: retried until a timeout.
     RELAY_OUTAGE      Kafka or the database does not answer while the outbox relay publishes:
                       retried until they answer, the waits capped by the relay's poll interval.
+    CONCURRENT_WRITE  another instance stored the same aggregate between a change's read and
+                      its write (`rbn_shared.errors.ConcurrentWrite`): the whole change runs
+                      again on the fresh state, a few times with short waits, then it is 409.
 
 Use one from anywhere in the project:
 
@@ -33,11 +36,13 @@ from typing import Any, TypeVar
 import stamina
 from aiokafka.errors import KafkaError
 
+from rbn_shared.errors import ConcurrentWrite
 from rbn_shared.logging import get_logger
 from rbn_shared.mongo import TRANSIENT_DB_ERRORS
 from rbn_shared.settings import ServiceSettings
 
 __all__ = [
+    "CONCURRENT_WRITE",
     "DATABASE_OUTAGE",
     "HANDLER_FAILURE",
     "KAFKA_STARTUP",
@@ -130,6 +135,9 @@ HANDLER_FAILURE = RetryPolicy(
 )
 KAFKA_STARTUP = RetryPolicy(
     "kafka-startup", (KafkaError, OSError), timeout=60.0, wait_initial=0.5, wait_max=2.0
+)
+CONCURRENT_WRITE = RetryPolicy(
+    "concurrent-write", ConcurrentWrite, attempts=5, wait_initial=0.02, wait_max=0.5
 )
 RELAY_OUTAGE = RetryPolicy(
     "relay-outage", (KafkaError, *TRANSIENT_DB_ERRORS), wait_initial=0.1, wait_max=1.0

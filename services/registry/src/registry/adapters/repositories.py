@@ -32,7 +32,7 @@ from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
 from rbn_shared.changes import Aggregate, Cause, outbox_records
-from rbn_shared.errors import VersionConflict
+from rbn_shared.errors import ConcurrentWrite
 from rbn_shared.events import EventPayload, NetworkRef
 from rbn_shared.mongo import Document
 from rbn_shared.outbox import AggregateStore
@@ -230,7 +230,7 @@ class PartRepository(Generic[PartT]):
                 doc_id, part.network_id, state, loaded, events, cause
             )
         except DuplicateKeyError as error:  # another instance wrote it first
-            raise VersionConflict(f"{doc_id} was written meanwhile") from error
+            raise ConcurrentWrite(f"{doc_id} was written meanwhile") from error
         self._remember(doc_id, version, part)
         return version
 

@@ -20,6 +20,7 @@ from typing import Any, Final, Generic, TypeVar
 from rbn_shared.changes import Cause
 from rbn_shared.errors import VersionConflict
 from rbn_shared.events import EventPayload, NetworkRef
+from rbn_shared.retrying import CONCURRENT_WRITE
 from rbn_shared.writes import Versioned
 from registry.adapters.repositories import Loaded, Repositories
 from registry.domain import commands
@@ -105,7 +106,16 @@ class RegistryService:
         self, command: commands.PartCommand[EntityT], *, cause: Cause
     ) -> Versioned[EntityT]:
         """Run a command on its part of the network (COMMAND_HANDLERS); the entity it added or
-        changed, at the entity's version."""
+        changed, at the entity's version.
+
+        A command names the entity version its caller read, not the part's: when another
+        instance stored the part in between, the command runs again on the fresh part (where a
+        change of that very entity is refused as stale by the domain's own check)."""
+        return await CONCURRENT_WRITE.call(self._handle_once, command, cause)
+
+    async def _handle_once(
+        self, command: commands.PartCommand[EntityT], cause: Cause
+    ) -> Versioned[EntityT]:
         use_case = COMMAND_HANDLERS[type(command)]
         parts = self.storage.parts(use_case.part)
         async with parts.locked(command.network_id):
