@@ -84,8 +84,9 @@ class NetworkView:
 
     def committee_people(self, on: date | None = None) -> dict[str, Person]:
         """Steering committee members by member id (unusable entries left out); with `on`, only
-        those whose term covers that day (a term that has ended, or not begun, is no seat)."""
-        seated = {k: e for k, e in self.committee.items() if on is None or _in_term(e, on)}
+        those whose term has not ended before that day. Members whose term begins later are
+        kept: they are the committee's incoming members and the conference is theirs too."""
+        seated = {k: e for k, e in self.committee.items() if on is None or _seated_on(e, on)}
         return _people(seated)
 
     def staff_people(self) -> dict[str, Person]:
@@ -196,12 +197,10 @@ FOLDS: Mapping[type[EventPayload], Fold] = dict(
 exactly these; the consumer's reaction table (entrypoints/consumers.py) reacts to them."""
 
 
-def _in_term(entry: dict[str, Any], day: date) -> bool:
-    """Whether a committee entry's term covers `day`; entries stored before terms were kept
-    (no term fields) count as seated until their member's next event brings the term."""
-    start, end = entry.get("term_start"), entry.get("term_end")
-    if start is not None and date.fromisoformat(start) > day:
-        return False
+def _seated_on(entry: dict[str, Any], day: date) -> bool:
+    """Whether a committee entry's term has not ended before `day`; entries stored before terms
+    were kept (no term fields) count as seated until their member's next event brings one."""
+    end = entry.get("term_end")
     return end is None or date.fromisoformat(end) >= day
 
 
