@@ -33,6 +33,7 @@ from fastapi import FastAPI
 from notifications.domain.preferences import Topic
 from notifications.rendering.links import UnsubscribeLinks
 from rbn_shared.http import MERGE_PATCH_JSON, PROBLEM_JSON
+from rbn_tools.mail_examples import Examples
 from tests.auth.conftest import (
     MEMBER_EMAIL,
     MEMBER_NAME,
@@ -216,6 +217,65 @@ async def record(b: Bochum, http: Client, role: str, h: Headers) -> Answer:
     return await http.put(url, headers=headers, json={"response": answer})
 
 
+async def edit(b: Bochum, http: Client, role: str, h: Headers) -> Answer:
+    """A change nobody's invitation shows (the capacity), so no mail goes out for it."""
+    headers = h | await b.if_match(http) | {"Content-Type": MERGE_PATCH_JSON}
+    return await http.patch(b.conference, headers=headers, content=json.dumps({"capacity": 200}))
+
+
+async def own_draft_or_the_conference(b: Bochum, http: Client, role: str) -> str:
+    """Who may acts on a draft of their own, made for it; who may not, on the shared conference
+    (a draft is hidden from them, and the role is judged first either way)."""
+    if role not in BOCHUM:
+        return b.conference
+    body = schedule_body(90 + SLOT[role], f"Entwurf {role}") | {"draft": True}
+    made = await http.post("/conferences", headers=b.district, json=body)
+    assert made.status_code == 201, made.text
+    assert made.json()["status"] == "draft"
+    return str(made.headers["Location"])
+
+
+async def publish(b: Bochum, http: Client, role: str, h: Headers) -> Answer:
+    url = await own_draft_or_the_conference(b, http, role)
+    return await http.post(f"{url}/publish", headers=h | await b.if_match(http, url))
+
+
+def published(b: Bochum, response: httpx.Response, sees: bool) -> None:
+    assert response.json()["status"] == "scheduled"
+
+
+async def discard_draft(b: Bochum, http: Client, role: str, h: Headers) -> Answer:
+    url = await own_draft_or_the_conference(b, http, role)
+    return await http.delete(url, headers=h | await b.if_match(http, url))
+
+
+async def preview(b: Bochum, http: Client, role: str, h: Headers) -> Answer:
+    params = {"invitation_id": b.delegate_invitation}
+    return await http.get(f"{b.conference}/preview", params=params, headers=h)
+
+
+def the_delegates_invitation(b: Bochum, response: httpx.Response, sees: bool) -> None:
+    shown = response.json()
+    assert shown["recipient"] == DELEGATE_EMAIL
+    assert shown["calendar_method"] == "REQUEST"
+    assert "BEGIN:VCALENDAR" in shown["ics"]
+
+
+async def render_preview(b: Bochum, http: Client, role: str, h: Headers) -> Answer:
+    examples = Examples(tag=UID)  # a Bochum conference, as the caller would send it
+    invitee = examples.invitee(1)
+    body = {
+        "event_type": "conference-scheduled",
+        "payload": examples.conference_scheduled([invitee]).model_dump(mode="json"),
+        "invitation_id": invitee.invitation_id,
+    }
+    return await http.post("/previews", headers=h, json=body)
+
+
+def the_rendered_invitation(b: Bochum, response: httpx.Response, sees: bool) -> None:
+    assert "Einladung" in response.json()["subject"]
+
+
 async def link_read(b: Bochum, http: Client, role: str, h: Headers) -> Answer:
     return await http.get(f"/responses/{b.response_token}", headers=h)
 
@@ -336,6 +396,12 @@ MATRIX: dict[tuple[str, str, str], Decision] = {
     ("conferences", "POST", f"{ONE}/invitations"): Decision(BOCHUM, 201, invite),
     ("conferences", "PATCH", INVITATION): Decision(BOCHUM, 200, correct),
     ("conferences", "PUT", f"{INVITATION}/response"): Decision(BOCHUM, 200, record),
+    ("conferences", "PATCH", ONE): Decision(BOCHUM, 200, edit),
+    ("conferences", "POST", f"{ONE}/publish"): Decision(BOCHUM, 200, publish, published),
+    ("conferences", "DELETE", ONE): Decision(BOCHUM, 204, discard_draft),
+    ("conferences", "GET", f"{ONE}/preview"): Decision(
+        BOCHUM, 200, preview, the_delegates_invitation
+    ),
     ("conferences", "GET", "/responses/{token}"): Decision(
         PUBLIC, 200, link_read, the_holder, link=True
     ),
@@ -351,6 +417,9 @@ MATRIX: dict[tuple[str, str, str], Decision] = {
     ("notifications", "GET", "/deliveries"): Decision(BOCHUM, 200, deliveries, bochums_deliveries),
     ("notifications", "GET", "/deliveries/{delivery_id}"): Decision(
         BOCHUM, 200, delivery, the_welcome
+    ),
+    ("notifications", "POST", "/previews"): Decision(
+        BOCHUM, 200, render_preview, the_rendered_invitation
     ),
     ("notifications", "GET", "/preferences/{email}"): Decision(STAFF, 200, preferences),
     ("notifications", "PUT", "/preferences/{email}"): Decision(BOCHUM, 200, switch),

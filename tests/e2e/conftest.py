@@ -57,13 +57,6 @@ async def started_system(
         for name in ("registry", "conferences", "notifications")
     }
     registry = ServiceProcess("registry", per_service["registry"], logs)
-    conferences = ServiceProcess(
-        "conferences",
-        per_service["conferences"],
-        logs,
-        LINK_SECRET="e2e-" + uuid.uuid4().hex,
-        REMINDER_POLL_SECONDS="0.5",
-    )
     notifications = ServiceProcess(
         "notifications",
         per_service["notifications"],
@@ -73,6 +66,14 @@ async def started_system(
         UNSUBSCRIBE_SECRET="e2e-" + uuid.uuid4().hex,
         DISPATCH_POLL_SECONDS="0.3",
         RETRY_BASE_SECONDS="1",
+    )
+    conferences = ServiceProcess(
+        "conferences",
+        per_service["conferences"],
+        logs,
+        LINK_SECRET="e2e-" + uuid.uuid4().hex,
+        REMINDER_POLL_SECONDS="0.5",
+        NOTIFICATIONS_URL=notifications.url,  # invitation previews are rendered there
     )
     started: list[ServiceProcess] = []
     try:

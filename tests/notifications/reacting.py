@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from notifications.entrypoints.consumers import reactions
+from notifications.service_layer.digests import ResponseDigests
 from notifications.service_layer.notifier import Notifier
 from rbn_shared.events import Envelope
 
 
-async def react(notifier: Notifier, envelope: Envelope, payload: Any) -> None:
+class _NoAnswersExpected:
+    """Stands in for the digests where a test hands over no answer: one would fail loudly."""
+
+    async def record_response(self, envelope: Envelope, payload: Any) -> None:
+        raise AssertionError("this test has no response digests wired")
+
+
+async def react(
+    notifier: Notifier, envelope: Envelope, payload: Any, digests: ResponseDigests | None = None
+) -> None:
     """Run the reactions the table names for the event's type (none for an unknown one)."""
-    for table in reactions(notifier).values():
+    answers = digests if digests is not None else cast(ResponseDigests, _NoAnswersExpected())
+    for table in reactions(notifier, answers).values():
         handle = table.handlers().get(envelope.type)
         if handle is not None:
             await handle(envelope, payload)

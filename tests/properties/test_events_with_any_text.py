@@ -38,6 +38,7 @@ pytestmark = [pytest.mark.integration]
 PERSONS_IN_PAYLOAD = {
     "conference-scheduled": ("invitees",),
     "conference-rescheduled": ("invitees",),
+    "conference-updated": ("invitees",),
     "conference-cancelled": ("invitees",),
     "conference-reminder-due": ("recipients",),
     "participant-invited": ("invitee",),

@@ -13,7 +13,8 @@ from rbn_shared.events import CATALOGUE, Envelope, Topics, UnknownEvent, new_eve
 from rbn_shared.events.base import MunicipalityKind, NetworkRef
 from rbn_shared.events.registry import Municipality, NetworkRegistered, OfficeContact
 
-# The first catalogue of ../shared/domain.md, plus the proposal of a field of action.
+# The first catalogue of ../shared/domain.md, plus the proposal of a field of action and the
+# update of a published conference.
 DOMAIN_CATALOGUE = {
     "registry": {
         "network-registered", "network-updated", "cooperation-agreement-signed",
@@ -25,7 +26,7 @@ DOMAIN_CATALOGUE = {
     "conferences": {
         "conference-scheduled", "conference-rescheduled", "conference-cancelled",
         "participant-invited", "participant-responded", "conference-reminder-due",
-        "conference-concluded",
+        "conference-concluded", "conference-updated",
     },
     "notifications": {"notification-sent", "notification-failed"},
 }  # fmt: skip

@@ -24,6 +24,7 @@ from notifications.adapters.repositories import (
     DirectoryRepository,
     PreferencesRepository,
     Repositories,
+    ResponseRepository,
     ScheduleRepository,
     StoredDelivery,
 )
@@ -33,6 +34,7 @@ from notifications.domain.delivery import (
     RenderedMessage,
     delivery_id_for,
 )
+from notifications.domain.digest import RecordedResponse
 from notifications.domain.preferences import Preferences
 from notifications.domain.recipients import (
     DistrictCoordination,
@@ -153,6 +155,14 @@ class MemoryDevelopments(DevelopmentRepository):
         self.added.append(development)
 
 
+class MemoryResponses(ResponseRepository):
+    def __init__(self) -> None:
+        self.added: list[RecordedResponse] = []
+
+    async def add(self, response: RecordedResponse) -> None:
+        self.added.append(response)
+
+
 class BrokenFor(MailRenderer):
     """Renders like the real one, but writes a mail that cannot be composed for one address."""
 
@@ -185,6 +195,7 @@ def notifier(
         preferences=MemoryPreferences(),
         developments=MemoryDevelopments(),
         schedules=ScheduleRepository(_store("schedules")),
+        responses=MemoryResponses(),
     )
     handler = Notifier(
         repositories=repositories,

@@ -49,7 +49,7 @@ def test_the_table_covers_the_rules_the_projection_and_the_report_exactly(
     wiring: Wiring,
 ) -> None:
     notifier = wiring.notifier
-    table = rows(reactions(notifier))
+    table = rows(reactions(notifier, wiring.digests))
     assert projected_types() == {
         "network-registered",
         "network-updated",
@@ -79,10 +79,14 @@ def test_the_table_covers_the_rules_the_projection_and_the_report_exactly(
         "committee-member-updated"
     ]
     assert table["committee-member-updated"][-1] == resend
+    record = wiring.digests.record_response
+    assert [t for t, handlers in table.items() if record in handlers] == [
+        "participant-responded"
+    ], "every answer is kept for the office's overview"
 
 
 def test_the_consumers_subscribe_to_what_the_tables_name(wiring: Wiring) -> None:
-    tables = reactions(wiring.notifier)
+    tables = reactions(wiring.notifier, wiring.digests)
     topics = wiring.settings.topics
     assert {name: t.topics(topics) for name, t in tables.items()} == {
         "registry": [topics.registry],

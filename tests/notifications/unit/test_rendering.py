@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from icalendar import Calendar
 
+from notifications.domain.digest import RecordedResponse, ResponseDigest, build_digests
 from notifications.domain.preferences import Topic
 from notifications.domain.recipients import (
     Contact,
@@ -51,9 +52,21 @@ def report() -> Any:
     return build_report([d for d in developments if d], STAMP, STAMP.replace(day=8))
 
 
+def digest() -> ResponseDigest:
+    recorded = [
+        RecordedResponse.of(
+            answer, event_id=f"r-{n}", conference_version=n, occurred_at=STAMP, recorded_at=STAMP
+        )
+        for n, answer in enumerate(EX.answers(), start=1)
+    ]
+    [the_digest] = build_digests(recorded, STAMP, STAMP.replace(day=2))
+    return the_digest
+
+
 def one_of_each() -> list[tuple[str, Any, dict[str, Any]]]:
     invitees = [EX.invitee(1), EX.invitee(2, name="Max Mustermann", local="max")]
     the_report = report()
+    the_digest = digest()
     return [
         ("committee-member-added", EX.committee_member_added(), {}),
         ("committee-member-removed", EX.committee_member_removed(), {}),
@@ -62,6 +75,7 @@ def one_of_each() -> list[tuple[str, Any, dict[str, Any]]]:
         ("conference-scheduled", EX.conference_scheduled(invitees), {}),
         ("participant-invited", EX.participant_invited(invitees[0]), {}),
         ("conference-rescheduled", EX.conference_rescheduled(invitees), {}),
+        ("conference-updated", EX.conference_updated(invitees), {}),
         ("conference-cancelled", EX.conference_cancelled(invitees), {}),
         ("conference-reminder-due", EX.conference_reminder_due(invitees), {}),
         ("participant-responded", EX.participant_responded(invitees[0]), {}),
@@ -72,6 +86,7 @@ def one_of_each() -> list[tuple[str, Any, dict[str, Any]]]:
             the_report,
             {"report": the_report, "report_last_day": STAMP.replace(day=7)},
         ),
+        ("response-digest-due", the_digest, {"digest": the_digest}),
     ]
 
 

@@ -19,6 +19,7 @@ from rbn_shared.events.conferences import (
     ConferenceRescheduled,
     ConferenceScheduled,
     ConferenceStatus,
+    ConferenceUpdated,
     Invitee,
     ParticipantInvited,
     ParticipantResponded,
@@ -251,6 +252,22 @@ class Examples:
             invitees=invitees,
         )
 
+    def conference_updated(
+        self, invitees: list[Invitee], sequence: int = 1, changed: tuple[str, ...] = ("venue",)
+    ) -> ConferenceUpdated:
+        """The office moved the conference to another room: same time, an update."""
+        return ConferenceUpdated(
+            **self._conference(
+                sequence,
+                venue=Venue(
+                    name="Kulturzentrum Lüdenscheid",
+                    address="Freiherr-vom-Stein-Straße 9, 58511 Lüdenscheid",
+                ),
+            ),
+            changed=list(changed),
+            invitees=invitees,
+        )
+
     def conference_cancelled(
         self, invitees: list[Invitee], sequence: int = 1
     ) -> ConferenceCancelled:
@@ -278,6 +295,49 @@ class Examples:
             previous_response=Response.PENDING,
             counts=ResponseCounts(accepted=23, declined=4, tentative=3, pending=12),
         )
+
+    def answers(self) -> list[ParticipantResponded]:
+        """A morning's answers to one conference, as the office's overview lists them: a
+        Zusage, an Absage after a Zusage, one under reservation, a place on the waiting list."""
+        counts = ResponseCounts(accepted=40, declined=4, tentative=3, pending=12)
+        first = self.participant_responded(self.invitee(1, name="Sabine Krüger", local="sabine"))
+        declined = self.invitee(2, name="Thomas Wagner", local="thomas")
+        tentative = self.invitee(3, name="Aylin Demir", local="aylin")
+        waiting = self.invitee(4, name="Jonas Becker", local="jonas")
+        return [
+            first.model_copy(update={"counts": counts}),
+            first.model_copy(
+                update={
+                    "invitee": declined.model_copy(update={"response": Response.DECLINED}),
+                    "previous_response": Response.ACCEPTED,
+                    "counts": counts.model_copy(update={"accepted": 39, "declined": 5}),
+                }
+            ),
+            first.model_copy(
+                update={
+                    "invitee": tentative.model_copy(update={"response": Response.TENTATIVE}),
+                    "counts": counts.model_copy(
+                        update={"accepted": 39, "declined": 5, "tentative": 4, "pending": 11}
+                    ),
+                }
+            ),
+            first.model_copy(
+                update={
+                    "invitee": waiting.model_copy(
+                        update={"response": Response.ACCEPTED, "waitlisted": True}
+                    ),
+                    "counts": counts.model_copy(
+                        update={
+                            "accepted": 39,
+                            "declined": 5,
+                            "tentative": 4,
+                            "pending": 10,
+                            "waitlisted": 1,
+                        }
+                    ),
+                }
+            ),
+        ]
 
     def conference_concluded(self) -> ConferenceConcluded:
         return ConferenceConcluded(

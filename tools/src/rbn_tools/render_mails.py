@@ -18,10 +18,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from notifications.domain.digest import RecordedResponse, build_digests
 from notifications.domain.preferences import TOPIC_LABELS_DE, Topic
 from notifications.domain.recipients import Contact, DistrictCoordination, NetworkDirectory
 from notifications.domain.report import build_report, development_of
-from notifications.domain.rules import DISTRICT_REPORT_DUE, Addressing, plan
+from notifications.domain.rules import DISTRICT_REPORT_DUE, RESPONSE_DIGEST_DUE, Addressing, plan
 from notifications.rendering.links import UnsubscribeLinks
 from notifications.rendering.mails import MailRenderer, PageRenderer
 from rbn_tools.mail_examples import Examples
@@ -50,6 +51,15 @@ def examples() -> list[tuple[str, Any, dict[str, Any]]]:
     ]
     report = build_report([d for d in recorded if d], STAMP, STAMP + timedelta(days=7))
     report_extra = {"report": report, "report_last_day": STAMP + timedelta(days=6)}
+    overview_start = datetime(2027, 1, 31, 6, 30, tzinfo=UTC)  # 07:30 in Berlin, the default
+    answered = overview_start + timedelta(hours=2)
+    answers = [
+        RecordedResponse.of(
+            a, event_id=f"r-{n}", conference_version=n, occurred_at=answered, recorded_at=answered
+        )
+        for n, a in enumerate(ex.answers(), start=1)
+    ]
+    [digest] = build_digests(answers, overview_start, overview_start + timedelta(days=1))
     return [
         ("committee-member-added", ex.committee_member_added(), {}),
         ("committee-member-removed", ex.committee_member_removed(), {}),
@@ -57,12 +67,14 @@ def examples() -> list[tuple[str, Any, dict[str, Any]]]:
         ("field-of-action-adopted", ex.field_of_action_adopted(), {}),
         ("conference-scheduled", ex.conference_scheduled(invitees), {}),
         ("conference-rescheduled", ex.conference_rescheduled(invitees), {}),
+        ("conference-updated", ex.conference_updated(invitees), {}),
         ("conference-cancelled", ex.conference_cancelled(invitees), {}),
         ("conference-reminder-due", ex.conference_reminder_due(invitees), {}),
         ("participant-responded", ex.participant_responded(invitees[0]), {}),
         ("conference-concluded", ex.conference_concluded(), {}),
         ("district-bulletin-published", ex.district_bulletin_published(["bochum"]), {}),
         (DISTRICT_REPORT_DUE, report, report_extra),
+        (RESPONSE_DIGEST_DUE, digest, {"digest": digest}),
     ]
 
 

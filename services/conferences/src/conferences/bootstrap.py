@@ -8,6 +8,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from conferences.adapters.links import ResponseLinks
+from conferences.adapters.previews import NotificationsPreviews
 from conferences.adapters.repositories import (
     CONFERENCES,
     NETWORKS,
@@ -56,6 +57,7 @@ def build(settings: ConferencesSettings) -> Wiring:
         topic=settings.topics.conferences,
         clock=shifted_clock(settings.clock_shift_seconds),
         reminder_offsets=settings.reminder_offsets_seconds,
+        previews=NotificationsPreviews(settings.notifications_url),
     )
     for name, reactions in consumers.reactions(service).items():
         runtime.react(name, reactions)

@@ -41,6 +41,10 @@ class ConferencesSettings(ServiceSettings):
         default_factory=lambda: [7 * DAY, DAY],
         description="When reminders are due, in seconds before the start (JSON list).",
     )
+    notifications_url: str = Field(
+        default="http://127.0.0.1:8003",
+        description="The notifications service's API; invitation previews are rendered there.",
+    )
     reminder_poll_seconds: float = Field(default=30.0, gt=0)
     clock_shift_seconds: float = Field(
         default=0.0,

@@ -12,10 +12,11 @@ from fastapi import FastAPI
 from notifications.adapters.repositories import DELIVERIES, Repositories
 from notifications.adapters.smtp import SmtpConfig, SmtpSender
 from notifications.domain.delivery import InDoubtPolicy, RetryPolicy
-from notifications.entrypoints import api
+from notifications.entrypoints import api, previews
 from notifications.entrypoints.consumers import reactions
 from notifications.rendering.links import UnsubscribeLinks
 from notifications.rendering.mails import MailRenderer, PageRenderer
+from notifications.service_layer.digests import ResponseDigests
 from notifications.service_layer.dispatch import Dispatcher, Sending
 from notifications.service_layer.notifier import Notifier, Sender
 from notifications.service_layer.reports import ReportScheduler
@@ -46,6 +47,7 @@ class Wiring:
     dispatcher: Dispatcher
     reports: ReportScheduler
     app: FastAPI
+    digests: ResponseDigests
 
 
 def build(settings: NotificationsSettings) -> Wiring:
@@ -102,8 +104,15 @@ def build(settings: NotificationsSettings) -> Wiring:
         clock=utc_now,
     )
 
+    digests = ResponseDigests(
+        repositories=repositories,
+        notifier=notifier,
+        calendar=settings.digest_calendar,
+        clock=utc_now,
+    )
+
     # notifications.registry and notifications.conferences: types and topics from the tables.
-    for name, table in reactions(notifier).items():
+    for name, table in reactions(notifier, digests).items():
         runtime.react(name, table)
 
     async def repair_queue() -> None:
@@ -112,13 +121,18 @@ def build(settings: NotificationsSettings) -> Wiring:
     async def check_report() -> None:
         await reports.tick()
 
+    async def check_digest() -> None:
+        await digests.tick()
+
     runtime.background("dispatcher", dispatcher.run)  # its own loop, woken by new deliveries
     runtime.every("delivery-queue-repair", settings.queue_repair_seconds, repair_queue)
     runtime.every("district-report", settings.report_check_seconds, check_report)
+    runtime.every("response-digest", settings.digest_check_seconds, check_digest)
 
     async def prepare() -> None:
         await repositories.deliveries.create_indexes()
         await repositories.developments.create_indexes()
+        await repositories.responses.create_indexes()
         if settings.unsubscribe_secret.get_secret_value() == DEVELOPMENT_SIGNING_SECRET:
             log.warning(
                 "NOTIFICATIONS_UNSUBSCRIBE_SECRET is not set: unsubscribe links are signed with "
@@ -155,4 +169,6 @@ def build(settings: NotificationsSettings) -> Wiring:
     for router in runtime.routers():  # /health, /ready, /metrics
         app.include_router(router)
     app.include_router(api.router)
-    return Wiring(settings, runtime, notifier, dispatcher, reports, app)
+    app.state.previews = previews.PreviewServices(renderer=MailRenderer(links), clock=utc_now)
+    app.include_router(previews.router)
+    return Wiring(settings, runtime, notifier, dispatcher, reports, app, digests)

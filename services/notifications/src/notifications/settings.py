@@ -77,9 +77,24 @@ class NotificationsSettings(ServiceSettings):
     )
     report_check_seconds: Seconds = 60.0
 
+    # The education office's overview of the answers (instead of one mail per answer)
+    digest_time: time = Field(
+        default=time(7, 30),
+        description="The time of day, Europe/Berlin, the overview's period ends at.",
+    )
+    digest_interval: timedelta = Field(
+        default=timedelta(days=1), gt=timedelta(0), description="How long a period is."
+    )
+    digest_check_seconds: Seconds = 60.0
+
     @property
     def report_calendar(self) -> ReportCalendar:
         return ReportCalendar(self.report_weekday, self.report_time, self.report_interval)
+
+    @property
+    def digest_calendar(self) -> ReportCalendar:
+        # Daily periods start on every weekday; longer ones (say P7D) end on Mondays.
+        return ReportCalendar(Weekday.MONDAY, self.digest_time, self.digest_interval)
 
     @property
     def base_url(self) -> str:

@@ -114,6 +114,18 @@ class ConferenceRescheduled(Conference):
     invitees: Invitees
 
 
+class ConferenceUpdated(Conference):
+    """A published conference changed in what its invitation shows (title, topic, agenda, venue,
+    online link); the calendar SEQUENCE is raised, the UID stays."""
+
+    event_type: ClassVar[str] = "conference-updated"
+
+    changed: list[Name] = Field(
+        min_length=1, description="The fields that changed, e.g. title, agenda, venue."
+    )
+    invitees: Invitees
+
+
 class ConferenceCancelled(Conference):
     event_type: ClassVar[str] = "conference-cancelled"
 
@@ -171,6 +183,7 @@ class ConferenceConcluded(Conference):
 CONFERENCE_EVENTS: tuple[type[EventPayload], ...] = (
     ConferenceScheduled,
     ConferenceRescheduled,
+    ConferenceUpdated,
     ConferenceCancelled,
     ParticipantInvited,
     ParticipantResponded,

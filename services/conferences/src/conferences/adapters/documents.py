@@ -8,13 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from conferences.domain.model import Conference, DeliveryProblem, Invitation, Reminder
+from conferences.domain.model import (
+    Conference,
+    ConferenceStatus,
+    DeliveryProblem,
+    Invitation,
+    Reminder,
+)
 from conferences.domain.projection import NetworkView
 from rbn_shared.events.base import NetworkRef, Person
 from rbn_shared.events.conferences import (
     AgendaItem,
     ConferenceKind,
-    ConferenceStatus,
     Recommendation,
     Response,
     StakeholderGroup,

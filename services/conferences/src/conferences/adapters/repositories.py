@@ -26,6 +26,7 @@ from conferences.adapters.documents import (
 )
 from conferences.domain.model import Conference
 from conferences.domain.projection import NetworkView
+from rbn_shared.errors import VersionConflict
 from rbn_shared.mongo import Document
 from rbn_shared.outbox import AggregateStore, KeyedLocks, OutboxRecord
 
@@ -91,6 +92,17 @@ class ConferenceRepository:
         doc = {**state, "event_count": stored.event_count + len(events)}
         return await self.store.save(doc, stored.version, events)
 
+    async def delete(self, stored: StoredConference) -> None:
+        """Remove a conference still at `stored.version` (a draft: it has no events to relay);
+        VersionConflict if it changed since it was read."""
+        found = await self.store.collection.delete_one(
+            {"_id": stored.conference.conference_id, "version": stored.version}
+        )
+        if found.deleted_count != 1:
+            raise VersionConflict(
+                f"conference {stored.conference.conference_id} changed since it was read"
+            )
+
     async def of_network(
         self, network_id: str, *, status: str | None = None
     ) -> list[StoredConference]:
@@ -105,14 +117,18 @@ class ConferenceRepository:
         status: str | None = None,
         limit: int = 0,
         offset: int = 0,
+        drafts_of: Sequence[str] | None = None,
     ) -> tuple[list[StoredConference], int]:
         """Matching conferences, earliest first, `offset` skipped and at most `limit` of them
-        (0: all), and how many match in all."""
+        (0: all), and how many match in all. `drafts_of`: only these networks' drafts are
+        listed (None: every draft)."""
         query: Document = {}
         if network_id is not None:
             query["network_id"] = network_id
         if status is not None:
             query["status"] = status
+        if drafts_of is not None:
+            query["$or"] = [{"status": {"$ne": "draft"}}, {"network_id": {"$in": list(drafts_of)}}]
         cursor = (
             self.store.collection.find(query, {"outbox": 0})
             .sort([("starts_at", ASCENDING), ("_id", ASCENDING)])

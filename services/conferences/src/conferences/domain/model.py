@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any, Literal
 
 from conferences.domain.errors import InvalidInput, NotFound, Refused
@@ -24,7 +25,7 @@ from rbn_shared.events.conferences import (
     ConferenceReminderDue,
     ConferenceRescheduled,
     ConferenceScheduled,
-    ConferenceStatus,
+    ConferenceUpdated,
     Invitee,
     ParticipantInvited,
     ParticipantResponded,
@@ -35,6 +36,18 @@ from rbn_shared.events.conferences import (
     Venue,
 )
 from rbn_shared.events.conferences import Conference as ConferenceFacts
+from rbn_shared.events.conferences import ConferenceStatus as PublishedStatus
+
+
+class ConferenceStatus(StrEnum):
+    """Where a conference stands here: the contract's statuses (`rbn_shared.events`), and the
+    draft before them, which no event ever carries (nobody outside knows of a draft)."""
+
+    DRAFT = "draft"
+    SCHEDULED = PublishedStatus.SCHEDULED.value
+    CANCELLED = PublishedStatus.CANCELLED.value
+    CONCLUDED = PublishedStatus.CONCLUDED.value
+
 
 COMMITTEE_SOURCE = "committee:"
 STAFF_SOURCE = "staff:"
@@ -185,42 +198,141 @@ class Conference:
         now: datetime,
         reminder_offsets: Sequence[int],
     ) -> tuple[Conference, list[EventPayload]]:
-        """Plan a new conference; refuses bad input (422) before conflicts with state (409)."""
-        errors = _check_times(draft.starts_at, draft.ends_at, now)
-        if draft.venue is None and draft.online_url is None:
-            errors.append(("venue", "give a venue, an online link, or both"))
-        if draft.kind == ConferenceKind.PARTIAL and not draft.topic:
-            errors.append(("topic", "a partial conference (Teilversammlung) needs a topic"))
-        agenda, agenda_errors = _resolve_agenda(draft.agenda, network)
-        errors += agenda_errors
-        seen: set[str] = set()
-        for i, delegate in enumerate(draft.delegates):
-            if address_key(delegate.email) in seen:
-                errors.append((f"delegates.{i}.email", "this address is already invited"))
-            seen.add(address_key(delegate.email))
-        if errors:
-            raise InvalidInput(errors)
-        _require_agreement(network)
-        _require_no_overlap(draft.starts_at, draft.ends_at, others, conference_id)
+        """Plan a new conference and publish it at once; refuses bad input (422) before
+        conflicts with state (409)."""
+        conference, _ = cls.prepare(conference_id, draft, network, now=now)
+        return conference, conference.publish(
+            network, others, now=now, reminder_offsets=reminder_offsets
+        )
 
+    @classmethod
+    def prepare(
+        cls, conference_id: str, draft: ConferenceDraft, network: NetworkView, *, now: datetime
+    ) -> tuple[Conference, list[EventPayload]]:
+        """A new conference as a draft: checked like a scheduled one, but nobody is told, no
+        reminder is planned, and it blocks no time (the overlap is checked when it is
+        published). It has its invitations already, so that each can be previewed."""
+        agenda = _check_draft(draft, network, now)
+        _require_agreement(network)
         conference = cls(
             conference_id=conference_id,
             network=_network_ref(network),
             organizer=_organizer(network),
             agenda=agenda,
+            status=ConferenceStatus.DRAFT,
             **draft.taken_as_asked(),
         )
         conference.sync_roster(network)
         for delegate in draft.delegates:
             conference._add_invitation(EXTERNAL_SOURCE, delegate.person(), delegate.group)
-        conference.reminders = [
-            Reminder(offset, draft.starts_at - timedelta(seconds=offset))
+        return conference, []
+
+    def publish(
+        self,
+        network: NetworkView,
+        others: list[Conference],
+        *,
+        now: datetime,
+        reminder_offsets: Sequence[int],
+    ) -> list[EventPayload]:
+        """Turn the draft into a scheduled conference: the invitations go out, the reminders
+        are planned, and its time is now taken."""
+        self._require_draft()
+        errors = _check_times(self.starts_at, self.ends_at, now)
+        if errors:
+            raise InvalidInput(errors)
+        _require_agreement(network)
+        _require_no_overlap(self.starts_at, self.ends_at, others, self.conference_id)
+        self.sync_roster(network)
+        self.status = ConferenceStatus.SCHEDULED
+        self.reminders = [
+            Reminder(offset, self.starts_at - timedelta(seconds=offset))
             for offset in sorted(set(reminder_offsets), reverse=True)
         ]
-        conference._skip_reminders(due_by=now)
-        return conference, [
-            ConferenceScheduled(**conference._snapshot(), invitees=conference.invitees())
+        self._skip_reminders(due_by=now)
+        return [self.invitation_event()]
+
+    def invitation_event(self) -> ConferenceScheduled:
+        """The event that sends the invitations, as publishing causes it (a draft's preview
+        shows it as it will be: the conference scheduled)."""
+        return ConferenceScheduled(
+            **self._snapshot(),
+            invitees=self.invitees(),
+        )
+
+    def as_draft(self) -> ConferenceDraft:
+        """The conference in the terms it was asked for: what an edit starts from."""
+        return ConferenceDraft(
+            title=self.title,
+            kind=self.kind,
+            topic=self.topic,
+            starts_at=self.starts_at,
+            ends_at=self.ends_at,
+            venue=self.venue,
+            online_url=self.online_url,
+            agenda=tuple(
+                AgendaDraft(a.title, a.description, a.field_of_action_id) for a in self.agenda
+            ),
+            capacity=self.capacity,
+            delegates=tuple(
+                Delegate(i.person.name, str(i.person.email), i.person.organisation, i.group)
+                for i in self._current()
+                if i.source == EXTERNAL_SOURCE
+            ),
+        )
+
+    def edit(
+        self, draft: ConferenceDraft, network: NetworkView, *, now: datetime
+    ) -> list[EventPayload]:
+        """Take over the conference as asked for now (the caller's merge patch applied to
+        `as_draft()`). A draft changes freely and tells nobody. A scheduled conference changes
+        only in what `EDITABLE_WHEN_SCHEDULED` names; a change its invitees see raises the
+        calendar SEQUENCE and sends them an update (`conference-updated`), a larger capacity
+        moves the waiting list up. Nothing changed: no event."""
+        if self.status == ConferenceStatus.DRAFT:
+            agenda = _check_draft(draft, network, now)
+            self._take(draft, agenda)
+            self._replace_delegates(draft.delegates)
+            return []
+        self._require_planned(now)
+        current = self.as_draft()
+        changed = [n for n in _DRAFT_FIELDS if getattr(draft, n) != getattr(current, n)]
+        agenda, errors = self.agenda, list[tuple[str, str]]()
+        if "agenda" in changed:  # resolved again only when asked: titles stay as invited
+            agenda, errors = _resolve_agenda(draft.agenda, network)
+        errors += [
+            (name, _NOT_EDITABLE_WHEN_SCHEDULED[name])
+            for name in changed
+            if name not in EDITABLE_WHEN_SCHEDULED
         ]
+        errors += _check_content(draft)
+        if draft.capacity is not None and draft.capacity < self.counts().accepted:
+            errors.append(
+                (
+                    "capacity",
+                    f"{self.counts().accepted} invitees have accepted; the capacity cannot be "
+                    "lower (ask some to decline first)",
+                )
+            )
+        if errors:
+            raise InvalidInput(errors)
+        if not changed:
+            return []
+        self._take(draft, agenda)
+        events: list[EventPayload] = []
+        seen = [name for name in changed if name in SEEN_BY_INVITEES]
+        if seen:
+            self.sequence += 1
+            events.append(
+                ConferenceUpdated(**self._snapshot(), changed=seen, invitees=self.invitees())
+            )
+        while promoted := self._promote_from_waitlist():  # a larger capacity frees seats
+            events += promoted
+        return events
+
+    def discard(self) -> None:
+        """A draft may be thrown away: nobody knows of it. A published one is cancelled."""
+        self._require_draft()
 
     def reschedule(
         self,
@@ -571,6 +683,34 @@ class Conference:
         self.invitations.append(invitation)
         return invitation
 
+    def _take(self, draft: ConferenceDraft, agenda: list[AgendaItem]) -> None:
+        for name, value in draft.taken_as_asked().items():
+            setattr(self, name, value)
+        self.agenda = agenda
+
+    def _replace_delegates(self, delegates: Sequence[Delegate]) -> None:
+        """A draft's external delegates as now listed: one kept by address keeps its
+        invitation id (and so its preview), the others are added or dropped."""
+        wanted = {address_key(d.email): d for d in delegates}
+        kept: list[Invitation] = []
+        for invitation in self.invitations:
+            if invitation.source != EXTERNAL_SOURCE:
+                kept.append(invitation)
+                continue
+            delegate = wanted.pop(address_key(str(invitation.person.email)), None)
+            if delegate is not None:
+                invitation.readdress(delegate.person())
+                invitation.group = delegate.group
+                kept.append(invitation)
+        self.invitations = kept
+        for delegate in delegates:
+            if address_key(delegate.email) in wanted:
+                self._add_invitation(EXTERNAL_SOURCE, delegate.person(), delegate.group)
+
+    def _require_draft(self) -> None:
+        if self.status != ConferenceStatus.DRAFT:
+            raise Refused("not-a-draft", "Not a draft", f"The conference is {self.status.value}.")
+
     def _require_scheduled(self) -> None:
         if self.status != ConferenceStatus.SCHEDULED:
             raise Refused("not-planned", "Not planned", f"The conference is {self.status.value}.")
@@ -589,12 +729,57 @@ class Conference:
 
     def _snapshot(self) -> dict[str, Any]:
         """The fields every conference event carries: the conference as it stands."""
-        return {name: getattr(self, name) for name in _SNAPSHOT_FIELDS}
+        # No event of a draft is ever kept (preparing, editing and publishing it drop what
+        # following the roster says): the one it leads to is its invitation, as scheduled.
+        status = (
+            ConferenceStatus.SCHEDULED if self.status is ConferenceStatus.DRAFT else self.status
+        )
+        return {name: getattr(self, name) for name in _SNAPSHOT_FIELDS} | {
+            "status": PublishedStatus(status.value)
+        }
 
 
 # What every conference event says of the conference (the contract's base payload), each as the
 # aggregate holds it; the time zone the times are shown in is the contract's default.
 _SNAPSHOT_FIELDS = tuple(name for name in ConferenceFacts.model_fields if name != "timezone")
+
+
+# What an office may still change once the invitations are out (times: /reschedule; invitees:
+# the invitation routes), and of that what the invitation shows, so that its change is an update.
+EDITABLE_WHEN_SCHEDULED = frozenset({"title", "topic", "agenda", "capacity", "venue", "online_url"})
+SEEN_BY_INVITEES = frozenset({"title", "topic", "agenda", "venue", "online_url"})
+_DRAFT_FIELDS = tuple(part.name for part in fields(ConferenceDraft))
+_NOT_EDITABLE_WHEN_SCHEDULED = {
+    "kind": "can change only on a draft; cancel and plan a new conference instead",
+    "starts_at": "can change only on a draft; move a published conference with /reschedule",
+    "ends_at": "can change only on a draft; move a published conference with /reschedule",
+    "delegates": "can change only on a draft; use the invitation routes of the conference",
+}
+
+
+def _check_content(draft: ConferenceDraft) -> list[tuple[str, str]]:
+    """The rules of what a conference says, whatever its state."""
+    errors = []
+    if draft.venue is None and draft.online_url is None:
+        errors.append(("venue", "give a venue, an online link, or both"))
+    if draft.kind == ConferenceKind.PARTIAL and not draft.topic:
+        errors.append(("topic", "a partial conference (Teilversammlung) needs a topic"))
+    return errors
+
+
+def _check_draft(draft: ConferenceDraft, network: NetworkView, now: datetime) -> list[AgendaItem]:
+    """The draft's agenda resolved, or InvalidInput naming every field that breaks a rule."""
+    errors = _check_times(draft.starts_at, draft.ends_at, now) + _check_content(draft)
+    agenda, agenda_errors = _resolve_agenda(draft.agenda, network)
+    errors += agenda_errors
+    seen: set[str] = set()
+    for i, delegate in enumerate(draft.delegates):
+        if address_key(delegate.email) in seen:
+            errors.append((f"delegates.{i}.email", "this address is already invited"))
+        seen.add(address_key(delegate.email))
+    if errors:
+        raise InvalidInput(errors)
+    return agenda
 
 
 def overlaps(starts_at: datetime, ends_at: datetime, other: Conference) -> bool:

@@ -15,10 +15,11 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import AnyHttpUrl, BaseModel
 
 from conferences.adapters.links import InvalidLink, LinkClaims
+from conferences.adapters.previews import PreviewUnavailable
 from conferences.domain.errors import InvalidInput, NotFound, Refused
 from conferences.domain.local_time import (
     NonexistentLocalTime,
@@ -30,17 +31,20 @@ from conferences.domain.model import (
     AgendaDraft,
     Conference,
     ConferenceDraft,
+    ConferenceStatus,
     Delegate,
     RecommendationDraft,
 )
 from conferences.entrypoints.schemas import (
     CancelIn,
     ConcludeIn,
+    ConferenceIn,
     ConferenceOut,
     DelegateIn,
     InvitationAnswerOut,
     InvitationOut,
     NetworkViewOut,
+    PreviewOut,
     RescheduleIn,
     ResponseIn,
     ScheduleIn,
@@ -51,12 +55,13 @@ from conferences.service_layer.services import ConferenceService
 from rbn_shared.auth import Caller, Principal
 from rbn_shared.changes import Cause
 from rbn_shared.errors import VersionConflict
-from rbn_shared.events.conferences import ConferenceStatus, StakeholderGroup, Venue
 from rbn_shared.events.conferences import Response as Answer
+from rbn_shared.events.conferences import StakeholderGroup, Venue
 from rbn_shared.http import (
     MERGE_PATCH_JSON,
     PROBLEM_JSON,
     Problem,
+    ProblemDocument,
     correlation_id_of,
     field_error,
     found,
@@ -111,27 +116,22 @@ Service = Annotated[ConferenceService, Depends(service_of)]
 @conferences.post(
     "",
     status_code=201,
-    summary="Schedule a conference",
+    summary="Schedule a conference, or prepare it as a draft",
+    description=(
+        "Without `draft` (or with `false`) the conference is published at once: every invitee "
+        'gets the invitation. With `"draft": true` it is kept as a draft: nobody is told, no '
+        "reminder is planned and its time blocks no other conference until it is published "
+        "(`POST /conferences/{id}/publish`)."
+    ),
     responses=problem_responses(400, 401, 403, 409, 413, 422),
 )
 async def schedule(body: ScheduleIn, service: Service, write: Writes) -> ConferenceOut:
-    starts_at, ends_at = _utc_pair(body.starts_at, body.ends_at)
-    draft = ConferenceDraft(
-        title=body.title,
-        kind=body.kind,
-        topic=body.topic,
-        starts_at=starts_at,
-        ends_at=ends_at,
-        venue=_venue(body.venue),
-        online_url=_url(body.online_url),
-        agenda=tuple(
-            AgendaDraft(a.title, a.description, a.field_of_action_id) for a in body.agenda
-        ),
-        capacity=body.capacity,
-        delegates=tuple(_delegate(d) for d in body.delegates),
-    )
     command = commands.ScheduleConference(
-        actor=write.caller, cause=write.cause, network_id=body.network_id, draft=draft
+        actor=write.caller,
+        cause=write.cause,
+        network_id=body.network_id,
+        draft=_conference_draft(body),
+        publish=not body.draft,
     )
     scheduled = await service.schedule(command)
     location = f"/conferences/{scheduled.value.conference_id}"
@@ -150,7 +150,11 @@ async def list_conferences(
     offset: Offset = 0,
 ) -> Page[ConferenceOut]:
     listed, total = await service.conferences.page(
-        network_id=network_id, status=status, limit=limit, offset=offset
+        network_id=network_id,
+        status=status,
+        limit=limit,
+        offset=offset,
+        drafts_of=_drafts_seen_by(caller),
     )
     return Page(
         items=[_out(service, caller, s.conference, s.version) for s in listed],
@@ -166,7 +170,114 @@ async def list_conferences(
 async def get_conference(
     conference_id: str, caller: Caller, service: Service, read: Reads
 ) -> ConferenceOut:
-    return read.answer(_shown(service, caller, await service.get(conference_id)))
+    conference = await service.get(conference_id)
+    if conference.value.status is ConferenceStatus.DRAFT and not caller.can_write(
+        conference.value.network.id
+    ):
+        raise NotFound(f"conference {conference_id}")  # a draft is its network's own business
+    return read.answer(_shown(service, caller, conference))
+
+
+@conference_changes.patch(
+    "",
+    summary="Edit a conference (a draft: everything; a published one: what the office may)",
+    description=(
+        "The body is a JSON merge patch (RFC 7386, `application/merge-patch+json`; "
+        "`application/json` is accepted too) over `{title, kind, topic, starts_at, ends_at, "
+        "venue, online_url, agenda, capacity, delegates}` (times in Europe/Berlin); the result "
+        "is checked like a new conference. A draft changes freely and nobody is told. A "
+        "published conference keeps its kind, times (use /reschedule) and delegates (use the "
+        "invitation routes); a change of its title, topic, agenda, venue or online link sends "
+        "every invitee an update with the calendar entry (same UID, higher SEQUENCE). A larger "
+        "capacity moves the waiting list up; one below the accepted count is refused. A patch "
+        "that changes nothing stores and sends nothing."
+    ),
+    responses=_explained(
+        problem_responses(*CHANGE_PROBLEMS),
+        {
+            409: "Version conflict (If-Match is stale), or the conference is no longer planned.",
+            422: "The edited conference breaks a rule, or a field cannot change any more; "
+            "`errors` names each field.",
+        },
+    ),
+)
+async def edit(
+    conference_id: str,
+    patch: Annotated[
+        dict[str, Any],
+        Body(
+            media_type=MERGE_PATCH_JSON,
+            description='Only the fields to change, e.g. {"title": "Bildungskonferenz 2027"}.',
+            examples=[{"title": "Bildungskonferenz 2027", "capacity": 120}],
+        ),
+    ],
+    service: Service,
+    write: Writes,
+) -> ConferenceOut:
+    # As for a delegate's correction: the patch applies to the conference as the caller read
+    # it, and the edit checks that version again under the conference's lock.
+    current = await service.draft_to_edit(
+        conference_id, actor=write.caller, expected_version=write.expected_version
+    )
+    edited = validated(ConferenceIn, merge_patch(_draft_fields(current), patch))
+    change = commands.Edit(draft=_conference_draft(edited))
+    return await _changed(service, write, conference_id, change)
+
+
+@conference_changes.delete(
+    "",
+    status_code=204,
+    summary="Discard a draft (a published conference is cancelled instead)",
+    response_class=Response,
+)
+async def discard(conference_id: str, service: Service, write: Writes) -> Response:
+    await service.discard(
+        conference_id, actor=write.caller, expected_version=write.expected_version
+    )
+    return Response(status_code=204)
+
+
+@conference_changes.post(
+    "/publish",
+    summary="Publish a draft: the invitations go out, the reminders are planned",
+)
+async def publish(conference_id: str, service: Service, write: Writes) -> ConferenceOut:
+    return await _changed(service, write, conference_id, commands.Publish())
+
+
+@conference_changes.get(
+    "/preview",
+    summary="One invitee's invitation as they will receive it (subject, text, HTML, .ics)",
+    description=(
+        "Rendered by the notifications service with the renderer of the real mail, from the "
+        "event that publishing sends; nothing is sent or stored. For the network's office and "
+        "the district coordination."
+    ),
+    responses={
+        **problem_responses(401, 403, 404, 422),
+        503: {
+            "model": ProblemDocument,
+            "description": "The notifications service, which renders the mail, did not answer.",
+        },
+    },
+)
+async def preview(
+    conference_id: str,
+    invitation_id: Annotated[str, Query(min_length=1, max_length=100)],
+    service: Service,
+    caller: Caller,
+    request: Request,
+) -> PreviewOut:
+    event = await service.invitation_preview(conference_id, invitation_id, actor=caller)
+    rendered = await service.previews.render(
+        event, invitation_id, authorization=request.headers.get("Authorization")
+    )
+    if rendered.status != 200:
+        raise PreviewUnavailable(
+            f"the notifications service answered {rendered.status}: "
+            f"{rendered.body.get('detail', rendered.body)}"
+        )
+    return PreviewOut.model_validate(rendered.body)
 
 
 @conference_changes.post("/reschedule", summary="Move to a new time")
@@ -352,7 +463,7 @@ def install_domain_error_handlers(app: FastAPI) -> None:
             headers=problem.headers,
         )
 
-    for kind in (InvalidInput, Refused, NotFound, VersionConflict, InvalidLink):
+    for kind in (InvalidInput, Refused, NotFound, VersionConflict, InvalidLink, PreviewUnavailable):
         app.add_exception_handler(kind, to_problem)
 
 
@@ -379,6 +490,8 @@ def problem_of(error: Exception) -> Problem:
             )
         case InvalidLink():
             return Problem(403, "Forbidden", str(error), kind="invalid-link")
+        case PreviewUnavailable():
+            return Problem(503, "Preview unavailable", str(error), kind="preview-unavailable")
     return Problem(500, "Internal error")
 
 
@@ -402,6 +515,48 @@ async def _changed(
         change=change,
     )
     return write.answer(_shown(service, write.caller, await service.change(command)))
+
+
+def _drafts_seen_by(caller: Principal) -> list[str] | None:
+    """Whose drafts a caller sees: the district all, an office its network's, others none."""
+    if caller.can_write(None):
+        return None
+    return [caller.network_id] if caller.network_id and caller.can_write(caller.network_id) else []
+
+
+def _conference_draft(body: ConferenceIn) -> ConferenceDraft:
+    starts_at, ends_at = _utc_pair(body.starts_at, body.ends_at)
+    return ConferenceDraft(
+        title=body.title,
+        kind=body.kind,
+        topic=body.topic,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        venue=_venue(body.venue),
+        online_url=_url(body.online_url),
+        agenda=tuple(
+            AgendaDraft(a.title, a.description, a.field_of_action_id) for a in body.agenda
+        ),
+        capacity=body.capacity,
+        delegates=tuple(_delegate(d) for d in body.delegates),
+    )
+
+
+def _draft_fields(draft: ConferenceDraft) -> dict[str, Any]:
+    """A conference as the JSON document an edit's merge patch applies to (unset: absent)."""
+    fields: dict[str, Any] = {
+        "title": draft.title,
+        "kind": draft.kind.value,
+        "topic": draft.topic,
+        "starts_at": to_berlin(draft.starts_at).isoformat(),
+        "ends_at": to_berlin(draft.ends_at).isoformat(),
+        "venue": draft.venue.model_dump(mode="json") if draft.venue else None,
+        "online_url": draft.online_url,
+        "agenda": [{k: v for k, v in vars(a).items() if v is not None} for a in draft.agenda],
+        "capacity": draft.capacity,
+        "delegates": [_delegate_fields(d) for d in draft.delegates],
+    }
+    return {k: v for k, v in fields.items() if v is not None}
 
 
 def _utc_pair(starts_at: datetime, ends_at: datetime) -> tuple[datetime, datetime]:

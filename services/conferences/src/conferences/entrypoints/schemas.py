@@ -12,11 +12,10 @@ from typing import Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
-from conferences.domain.model import ReminderState
+from conferences.domain.model import ConferenceStatus, ReminderState
 from rbn_shared.addresses import Address
 from rbn_shared.events.conferences import (
     ConferenceKind,
-    ConferenceStatus,
     ResponseCounts,
     StakeholderGroup,
 )
@@ -63,8 +62,9 @@ class DelegateIn(Strict):
     group: ExternalGroup = Field(description="The stakeholder group the delegate speaks for.")
 
 
-class ScheduleIn(Strict):
-    network_id: Slug = Field(description="The network's id as the registry gives it, e.g. hagen")
+class ConferenceIn(Strict):
+    """A conference as the office describes it: what a draft's edit is checked against."""
+
     title: Line
     kind: ConferenceKind = ConferenceKind.PLENARY
     topic: Line | None = Field(default=None, description="Required for a partial conference.")
@@ -75,6 +75,15 @@ class ScheduleIn(Strict):
     agenda: list[AgendaItemIn] = Field(default_factory=list, max_length=50)
     capacity: int | None = Field(default=None, ge=1, le=10_000)
     delegates: list[DelegateIn] = Field(default_factory=list, max_length=500)
+
+
+class ScheduleIn(ConferenceIn):
+    network_id: Slug = Field(description="The network's id as the registry gives it, e.g. hagen")
+    draft: bool = Field(
+        default=False,
+        description="true: keep it as a draft (no mail, no reminders, no time slot taken) "
+        "until it is published; false (the default): publish it at once.",
+    )
 
 
 class RescheduleIn(Strict):
@@ -185,6 +194,18 @@ class ConferenceOut(BaseModel):
     summary: str | None
     recommendations: list[RecommendationOut]
     version: int
+
+
+class PreviewOut(BaseModel):
+    """One invitee's invitation exactly as the notifications service writes it."""
+
+    invitation_id: str
+    recipient: str = Field(description="The address it goes to")
+    subject: str
+    text: str = Field(description="The plain-text part")
+    html: str = Field(description="The HTML part")
+    ics: str | None = Field(description="The calendar attachment (iCalendar, METHOD:REQUEST)")
+    calendar_method: str | None
 
 
 class InvitationAnswerOut(BaseModel):

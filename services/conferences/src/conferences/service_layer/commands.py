@@ -24,6 +24,7 @@ class ScheduleConference:
     cause: Cause
     network_id: str
     draft: ConferenceDraft
+    publish: bool = True  # False: keep it as a draft (nobody is told yet)
 
 
 # ---------------------------------------------------------------------------- changes
@@ -39,6 +40,18 @@ class Reschedule:
     ends_at: datetime
     venue: Venue | None = None
     online_url: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Publish:
+    """A draft becomes a scheduled conference: the invitations go out."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Edit:
+    """The conference as it should be, complete (a route merges its patch in beforehand)."""
+
+    draft: ConferenceDraft
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -76,7 +89,16 @@ class InviteDelegate:
     delegate: Delegate
 
 
-Change = Reschedule | Cancel | Conclude | InviteDelegate | CorrectDelegate | RecordResponse
+Change = (
+    Publish
+    | Edit
+    | Reschedule
+    | Cancel
+    | Conclude
+    | InviteDelegate
+    | CorrectDelegate
+    | RecordResponse
+)
 
 
 @dataclass(frozen=True, kw_only=True)

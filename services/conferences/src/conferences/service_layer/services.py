@@ -18,20 +18,21 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
-from dataclasses import KW_ONLY, dataclass
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime
 from typing import assert_never
 
 from pydantic import AnyHttpUrl
 
 from conferences.adapters.links import ResponseLinks
+from conferences.adapters.previews import NotificationsPreviews
 from conferences.adapters.repositories import (
     ConferenceRepository,
     NetworkProjection,
     StoredConference,
 )
 from conferences.domain.errors import InvalidInput, NotFound
-from conferences.domain.model import Conference, Delegate
+from conferences.domain.model import Conference, ConferenceDraft, ConferenceStatus, Delegate
 from conferences.domain.projection import EventFacts, NetworkView
 from conferences.service_layer import commands
 from rbn_shared.auth import Principal
@@ -41,7 +42,6 @@ from rbn_shared.events import Envelope, EventPayload
 from rbn_shared.events.base import NetworkEvent
 from rbn_shared.events.conferences import (
     ConferenceCancelled,
-    ConferenceStatus,
     Invitee,
     ParticipantInvited,
 )
@@ -50,6 +50,8 @@ from rbn_shared.outbox import OutboxRecord
 from rbn_shared.writes import Versioned
 
 log = get_logger(__name__)
+
+DEFAULT_NOTIFICATIONS_URL = "http://127.0.0.1:8003"
 
 
 @dataclass
@@ -61,6 +63,9 @@ class ConferenceService:
     topic: str  # where the conferences' events go
     clock: Clock
     reminder_offsets: Sequence[int]  # seconds before the start
+    previews: NotificationsPreviews = field(
+        default_factory=lambda: NotificationsPreviews(DEFAULT_NOTIFICATIONS_URL)
+    )  # where invitations are rendered for a preview
 
     # ------------------------------------------------------------------ reading
 
@@ -84,6 +89,31 @@ class ConferenceService:
         _admit(stored, actor, expected_version)
         return stored.conference.delegate_of(invitation_id)
 
+    async def draft_to_edit(
+        self, conference_id: str, *, actor: Principal, expected_version: int
+    ) -> ConferenceDraft:
+        """The conference as the caller read it, in the terms it was asked for, checked as a
+        change is checked: what an edit's merge patch applies to."""
+        stored = await self._load(conference_id)
+        _admit(stored, actor, expected_version)
+        return stored.conference.as_draft()
+
+    async def invitation_preview(
+        self, conference_id: str, invitation_id: str, *, actor: Principal
+    ) -> EventPayload:
+        """The event the invitation to `invitation_id` is written from, as publishing would
+        store it now (with the invitee's personal link): for the network's writers only."""
+        conference = (await self._load(conference_id)).conference
+        actor.require_write(conference.network.id)
+        invitee = conference.invitation(invitation_id)  # NotFound for a withdrawn one
+        event = conference.invitation_event()
+        only_them = event.model_copy(
+            update={
+                "invitees": [i for i in event.invitees if i.invitation_id == invitee.invitation_id]
+            }
+        )
+        return self._with_links(conference, only_them)
+
     # ------------------------------------------------------------------ callers' changes
 
     async def schedule(self, command: commands.ScheduleConference) -> Versioned[Conference]:
@@ -91,10 +121,18 @@ class ConferenceService:
         command.actor.require_write(network_id)
         network = await self.network(network_id)
         # The network lock serialises overlap checks of one network within this process.
+        conference_id = uuid.uuid4().hex[:12]
+        if not command.publish:  # a draft takes no time slot: no overlap check, no lock
+            conference, _ = Conference.prepare(
+                conference_id, command.draft, network, now=self.clock()
+            )
+            await self.conferences.add(conference, [])
+            log.info("conference drafted", conference_id=conference_id, network_id=network_id)
+            return Versioned(conference, 1)
         async with self.conferences.locked(("network", network_id)):
             others = await self._planned_of(network_id)
             conference, events = Conference.schedule(
-                uuid.uuid4().hex[:12],
+                conference_id,
                 command.draft,
                 network,
                 others,
@@ -103,10 +141,16 @@ class ConferenceService:
             )
             records = self._records(conference, 0, events, command.cause)
             await self.conferences.add(conference, records)
-        log.info(
-            "conference scheduled", conference_id=conference.conference_id, network_id=network_id
-        )
+        log.info("conference scheduled", conference_id=conference_id, network_id=network_id)
         return Versioned(conference, 1)
+
+    async def discard(self, conference_id: str, *, actor: Principal, expected_version: int) -> None:
+        """Throw a draft away (a published conference is cancelled instead)."""
+        async with self._held(conference_id) as stored:
+            _admit(stored, actor, expected_version)
+            stored.conference.discard()
+            await self.conferences.delete(stored)
+        log.info("draft discarded", conference_id=conference_id)
 
     async def change(self, command: commands.ChangeConference) -> Versioned[Conference]:
         """The one way a caller changes a conference: may they change its network (403), did
@@ -130,6 +174,15 @@ class ConferenceService:
         """What the domain makes of each kind of change: the events it caused."""
         now = self.clock()
         match change:
+            case commands.Publish():
+                network = await self.network(conference.network.id)
+                others = await self._planned_of(conference.network.id)
+                return conference.publish(
+                    network, others, now=now, reminder_offsets=self.reminder_offsets
+                )
+            case commands.Edit():
+                network = await self.network(conference.network.id)
+                return conference.edit(change.draft, network, now=now)
             case commands.Reschedule():
                 others = await self._planned_of(conference.network.id)
                 return conference.reschedule(
@@ -157,9 +210,10 @@ class ConferenceService:
     def _overlap_lock(
         self, change: commands.Change, network_id: str
     ) -> AbstractAsyncContextManager[None]:
-        """A new time is checked against the network's other conferences: like scheduling, it
-        holds the network's lock from that check to the write."""
-        if isinstance(change, commands.Reschedule):
+        """A new time, or a draft taking its time, is checked against the network's other
+        conferences: like scheduling, it holds the network's lock from that check to the
+        write."""
+        if isinstance(change, commands.Reschedule | commands.Publish):
             return self.conferences.locked(("network", network_id))
         return nullcontext()
 

@@ -13,6 +13,7 @@ from enum import Enum
 from typing import Any
 
 from notifications.domain.delivery import Delivery, DeliveryStatus, RenderedMessage
+from notifications.domain.digest import RecordedResponse
 from notifications.domain.preferences import Preferences, Topic
 from notifications.domain.recipients import (
     DISTRICT_ID,
@@ -188,3 +189,13 @@ def schedule_to_document(schedule_id: str, schedule: ReportSchedule) -> Document
 
 def schedule_from_document(doc: Document) -> ReportSchedule:
     return ReportSchedule(doc["period_start"], doc["next_due_at"])
+
+
+def response_to_document(response: RecordedResponse) -> Document:
+    return _fields_as_document(response, "event_id")
+
+
+def response_from_document(doc: Document) -> RecordedResponse:
+    fields = _fields_of(RecordedResponse, doc, "event_id")
+    fields.update(counts=dict(doc.get("counts") or {}))
+    return RecordedResponse(**fields)

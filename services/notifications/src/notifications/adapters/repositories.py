@@ -55,10 +55,13 @@ from notifications.adapters.documents import (
     network_to_document,
     preferences_from_document,
     preferences_to_document,
+    response_from_document,
+    response_to_document,
     schedule_from_document,
     schedule_to_document,
 )
 from notifications.domain.delivery import Delivery, DeliveryStatus, RenderedMessage
+from notifications.domain.digest import RecordedResponse
 from notifications.domain.preferences import Preferences
 from notifications.domain.recipients import DISTRICT_ID, DistrictCoordination, NetworkDirectory
 from notifications.domain.report import Development, ReportSchedule
@@ -72,9 +75,11 @@ MESSAGES = "delivery_messages"
 DIRECTORY = "directory"
 PREFERENCES = "preferences"
 DEVELOPMENTS = "developments"
+RESPONSES = "responses"  # the answers the office's daily overview lists
 SCHEDULES = "schedules"
 
 REPORT_SCHEDULE_ID = "district-report"
+DIGEST_SCHEDULE_ID = "response-digest"
 
 RecordT = TypeVar("RecordT")
 
@@ -344,15 +349,44 @@ class DevelopmentRepository:
         return [development_from_document(doc) async for doc in cursor]
 
 
+class ResponseRepository:
+    """The answers for the education offices' overviews, one document per event."""
+
+    def __init__(self, collection: AsyncCollection[Document]) -> None:
+        self.collection = collection
+
+    async def create_indexes(self) -> None:
+        await self.collection.create_index([("recorded_at", ASCENDING)])
+
+    async def add(self, response: RecordedResponse) -> None:
+        """Record once per event; a repeated event keeps its first recording (and period)."""
+        with contextlib.suppress(DuplicateKeyError):
+            await self.collection.insert_one(response_to_document(response))
+
+    async def recorded_between(self, start: datetime, end: datetime) -> list[RecordedResponse]:
+        cursor = self.collection.find({"recorded_at": {"$gte": start, "$lt": end}})
+        return [response_from_document(doc) async for doc in cursor]
+
+
 class ScheduleRepository:
+    """The periodic mails' schedules (district report, response digest), one document each."""
+
     def __init__(self, store: AggregateStore) -> None:
         self.store = store
 
+    async def schedule(self, schedule_id: str) -> tuple[ReportSchedule | None, int | None]:
+        return _versioned(await self.store.load(schedule_id), schedule_from_document)
+
+    async def save_schedule(
+        self, schedule_id: str, schedule: ReportSchedule, version: int | None
+    ) -> None:
+        await _write(self.store, schedule_to_document(schedule_id, schedule), version)
+
     async def report_schedule(self) -> tuple[ReportSchedule | None, int | None]:
-        return _versioned(await self.store.load(REPORT_SCHEDULE_ID), schedule_from_document)
+        return await self.schedule(REPORT_SCHEDULE_ID)
 
     async def save_report_schedule(self, schedule: ReportSchedule, version: int | None) -> None:
-        await _write(self.store, schedule_to_document(REPORT_SCHEDULE_ID, schedule), version)
+        await self.save_schedule(REPORT_SCHEDULE_ID, schedule, version)
 
 
 def _versioned(
@@ -380,6 +414,7 @@ class Repositories:
     preferences: PreferencesRepository
     developments: DevelopmentRepository
     schedules: ScheduleRepository
+    responses: ResponseRepository
 
     @classmethod
     def over(
@@ -394,6 +429,7 @@ class Repositories:
             preferences=PreferencesRepository(AggregateStore(db[PREFERENCES], locks)),
             developments=DevelopmentRepository(db[DEVELOPMENTS]),
             schedules=ScheduleRepository(AggregateStore(db[SCHEDULES], locks)),
+            responses=ResponseRepository(db[RESPONSES]),
         )
 
 

@@ -24,6 +24,9 @@ from notifications.domain.recipients import (
 )
 
 DISTRICT_REPORT_DUE = "district-report-due"  # no Kafka event: the report scheduler's own cause
+# No Kafka event either: the daily overview of answers (service_layer.digests), which replaces
+# a mail to the office per answer.
+RESPONSE_DIGEST_DUE = "response-digest-due"
 
 
 class Audience(StrEnum):
@@ -78,14 +81,15 @@ RULES: tuple[Rule, ...] = (
     Rule("conference-scheduled",        _to.INVITEES,                   "conference-invitation",  _must, _request),
     Rule("participant-invited",         _to.INVITEE,                    "conference-invitation",  _must, _request),
     Rule("conference-rescheduled",      _to.INVITEES,                   "conference-rescheduled", _must, _request),
+    Rule("conference-updated",          _to.INVITEES,                   "conference-updated",     _must, _request),
     Rule("conference-cancelled",        _to.INVITEES,                   "conference-cancelled",   _must, _cancel),
     Rule("conference-reminder-due",     _to.REMINDER_RECIPIENTS,        "conference-reminder",    _remind),
     Rule("participant-responded",       _to.INVITEE,                    "response-confirmation",  _info),
-    Rule("participant-responded",       _to.EDUCATION_OFFICE,           "response-overview",      _info),
     Rule("conference-concluded",        _to.STEERING_COMMITTEE,         "conference-results",     _info),
     Rule("conference-concluded",        _to.DISTRICT_COORDINATION,      "conference-results",     _info),
     Rule("district-bulletin-published", _to.ALL_OFFICES_AND_COMMITTEES, "district-bulletin",      _info),
     Rule(DISTRICT_REPORT_DUE,           _to.DISTRICT_COORDINATION,      "district-report",        Category.REPORT),
+    Rule(RESPONSE_DIGEST_DUE,           _to.EDUCATION_OFFICE,           "response-digest",        _info),
 )
 # fmt: on
 
@@ -95,7 +99,7 @@ def rules_for(event_type: str) -> list[Rule]:
 
 
 def handled_event_types() -> set[str]:
-    return {rule.event_type for rule in RULES} - {DISTRICT_REPORT_DUE}
+    return {rule.event_type for rule in RULES} - {DISTRICT_REPORT_DUE, RESPONSE_DIGEST_DUE}
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,9 @@ One row per payload class, its reactions in the order they run:
   says who is where), first, so that the mails of the same event see it;
 - `note`: what the district report will mention (domain.report's event types);
 - `mails`: the rules table's mails for the event (domain.rules), rendered and stored as pending;
-- `resend_welcome`: a failed committee welcome, again, for a corrected address.
+- `resend_welcome`: a failed committee welcome, again, for a corrected address;
+- `record_response`: an answer, kept for the education office's daily overview
+  (service_layer.digests).
 
 The consumers' event types and topics are derived from the tables (`runtime.react`); the shared
 consumer ignores every other event.
@@ -14,6 +16,7 @@ consumer ignores every other event.
 
 from __future__ import annotations
 
+from notifications.service_layer.digests import ResponseDigests
 from notifications.service_layer.notifier import Notifier
 from rbn_shared.events.conferences import (
     ConferenceCancelled,
@@ -21,6 +24,7 @@ from rbn_shared.events.conferences import (
     ConferenceReminderDue,
     ConferenceRescheduled,
     ConferenceScheduled,
+    ConferenceUpdated,
     ParticipantInvited,
     ParticipantResponded,
 )
@@ -40,9 +44,10 @@ from rbn_shared.events.registry import (
 from rbn_shared.reactions import Reactions
 
 
-def reactions(notifier: Notifier) -> dict[str, Reactions]:
+def reactions(notifier: Notifier, digests: ResponseDigests) -> dict[str, Reactions]:
     """The reaction tables by consumer name (`notifications.<name>`): registry and conferences."""
     projection = notifier.projection
+    record_response = digests.record_response
     note, mails = notifier.note_development, notifier.send_mails
     resend_welcome = notifier.resend_unsent_welcome
     # fmt: off
@@ -62,9 +67,10 @@ def reactions(notifier: Notifier) -> dict[str, Reactions]:
     conferences = Reactions({
         ConferenceScheduled:   [note, mails],
         ConferenceRescheduled: [mails],
+        ConferenceUpdated:     [mails],
         ConferenceCancelled:   [note, mails],
         ParticipantInvited:    [mails],
-        ParticipantResponded:  [mails],
+        ParticipantResponded:  [record_response, mails],
         ConferenceReminderDue: [mails],
         ConferenceConcluded:   [note, mails],
     })

@@ -56,6 +56,11 @@ def short_date(moment: date | datetime, timezone: str = "Europe/Berlin") -> str:
     return format_date(moment, "d. MMMM y", locale="de_DE")
 
 
+def wall_time(moment: datetime, timezone: str = "Europe/Berlin") -> str:
+    """`07:30`: the time of day where the reader is."""
+    return f"{moment.astimezone(zone_named(timezone)):%H:%M}"
+
+
 def time_range(starts_at: datetime, ends_at: datetime, timezone: str = "Europe/Berlin") -> str:
     """`Mittwoch, 10. März 2027, 14:00–17:00 Uhr`, or both full dates across midnight."""
     zone = zone_named(timezone)

@@ -97,6 +97,7 @@ def _environment() -> Environment:
     env.filters.update(
         long_date=german.long_date,
         short_date=german.short_date,
+        wall_time=german.wall_time,
         paragraphs=_paragraphs,
         one_line=lambda v: single_line(str(v)),  # names and titles in text mails
         role_de=lambda v: german.ROLE.get(str(v), str(v)),

@@ -1,0 +1,84 @@
+"""The education office's overview of the answers, at most one per network and period.
+
+Each `participant-responded` is recorded as it is consumed (`record_response`, once per event
+id). When a period ends (daily at 07:30 in Europe/Berlin by default, DIGEST_TIME and
+DIGEST_INTERVAL), `tick` builds one overview per network from the answers recorded in it and
+stores its deliveries, with ids derived from (network, period), before the schedule advances
+(`service_layer.periodic`): a second instance or a restart stores nothing new, and the
+dispatcher sends each delivery once. A period without answers sends nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from notifications.adapters.repositories import DIGEST_SCHEDULE_ID, Repositories
+from notifications.domain.digest import RecordedResponse, build_digests
+from notifications.domain.report_calendar import ReportCalendar
+from notifications.domain.rules import RESPONSE_DIGEST_DUE
+from notifications.service_layer.notifier import Notifier
+from notifications.service_layer.periodic import Periods
+from rbn_shared.changes import Clock
+from rbn_shared.events import Envelope
+from rbn_shared.events.conferences import ParticipantResponded
+from rbn_shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+class ResponseDigests:
+    def __init__(
+        self,
+        *,
+        repositories: Repositories,
+        notifier: Notifier,
+        calendar: ReportCalendar,
+        clock: Clock,
+    ) -> None:
+        self._responses = repositories.responses
+        self._notifier = notifier
+        self._clock = clock
+        self._periods = Periods(
+            schedules=repositories.schedules,
+            schedule_id=DIGEST_SCHEDULE_ID,
+            calendar=calendar,
+            clock=clock,
+            close=self._send_digests,
+        )
+
+    async def record_response(self, envelope: Envelope, payload: ParticipantResponded) -> None:
+        """The reaction to an answer: keep it for the next overview (once per event)."""
+        await self._responses.add(
+            RecordedResponse.of(
+                payload,
+                event_id=str(envelope.event_id),
+                conference_version=envelope.aggregate_version,
+                occurred_at=envelope.occurred_at,
+                recorded_at=self._clock(),
+            )
+        )
+
+    async def tick(self) -> bool:
+        """Send the period's overviews if it is due; True if a period was closed."""
+        return await self._periods.tick()
+
+    async def _send_digests(self, period_start: datetime, period_end: datetime) -> None:
+        responses = await self._responses.recorded_between(period_start, period_end)
+        digests = build_digests(responses, period_start, period_end)
+        if not digests:
+            log.info("response digest skipped: no answers in the period")
+        for digest in digests:
+            created = await self._notifier.notify(
+                RESPONSE_DIGEST_DUE,
+                digest,
+                cause_id=str(digest.cause_id),
+                correlation_id=f"response-digest-{digest.cause_id}",
+                stamp=period_end,
+                extra={"digest": digest},
+            )
+            log.info(
+                "response digest stored",
+                network_id=digest.network.id,
+                deliveries=created,
+                answers=digest.answer_count,
+            )
