@@ -159,7 +159,21 @@ def render(out: Path, screenshots: bool) -> list[tuple[str, str]]:
     (out / "unsubscribe-page.html").write_text(page)
     if screenshots:
         screenshot(out / "unsubscribe-page.html", out / "unsubscribe-page.png")
+    _render_unsubscribe_confirmation(out, screenshots)
     return index
+
+
+def _render_unsubscribe_confirmation(out: Path, screenshots: bool) -> None:
+    """What opening the link shows first: a question and a button; nothing is switched yet."""
+    page = PageRenderer().render(
+        "unsubscribe-confirm",
+        email="sabine.krueger@schule.example.org",
+        label=TOPIC_LABELS_DE[Topic.REMINDERS],
+        confirm_url="unsubscribe?token=example",
+    )
+    (out / "unsubscribe-confirm.html").write_text(page)
+    if screenshots:
+        screenshot(out / "unsubscribe-confirm.html", out / "unsubscribe-confirm.png")
 
 
 def main() -> None:
@@ -186,8 +200,10 @@ def main() -> None:
         lines.append(f"| `{name}` | {subject} | {', '.join(files)} |")
     lines += [
         "",
-        "The unsubscribe link of a reminder or a report opens a page that confirms what was",
-        "switched off, with a button to switch it on again: [HTML](unsubscribe-page.html),",
+        "The unsubscribe link of a reminder or a report opens a page that asks to confirm and",
+        "changes nothing yet ([HTML](unsubscribe-confirm.html),",
+        "[picture](unsubscribe-confirm.png)); its button switches the mail off and shows a page",
+        "that confirms it, with a button to switch it on again: [HTML](unsubscribe-page.html),",
         "[picture](unsubscribe-page.png).",
     ]
     (args.out / "README.md").write_text("\n".join(lines) + "\n")
