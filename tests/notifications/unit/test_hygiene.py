@@ -106,6 +106,7 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
         repositories=None,  # type: ignore[arg-type]
         links=UnsubscribeLinks("secret", "https://mail.example.org"),
         pages=PageRenderer(),
+        renderer=MailRenderer(UnsubscribeLinks("secret", "https://mail.example.org")),
         clock=lambda: STAMP,
     )
     app.include_router(api.router)

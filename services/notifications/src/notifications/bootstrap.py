@@ -163,12 +163,12 @@ def build(settings: NotificationsSettings) -> Wiring:
         repositories=repositories,
         links=links,
         pages=PageRenderer(),
+        renderer=MailRenderer(links),
         clock=utc_now,
     )
 
     for router in runtime.routers():  # /health, /ready, /metrics
         app.include_router(router)
     app.include_router(api.router)
-    app.state.previews = previews.PreviewServices(renderer=MailRenderer(links), clock=utc_now)
     app.include_router(previews.router)
     return Wiring(settings, runtime, notifier, dispatcher, reports, app, digests)

@@ -20,7 +20,7 @@ from notifications.adapters.repositories import DeliveryFilter, Repositories
 from notifications.domain.delivery import DeliveryStatus
 from notifications.domain.preferences import TOPIC_LABELS_DE, Preferences, Topic
 from notifications.rendering.links import InvalidLink, UnsubscribeLinks
-from notifications.rendering.mails import PageRenderer
+from notifications.rendering.mails import MailRenderer, PageRenderer
 from notifications.service_layer.preferences import change_preferences
 from rbn_shared.addresses import AddressRefused, canonical_address
 from rbn_shared.auth import DISTRICT, READER, Caller, Principal
@@ -39,6 +39,7 @@ class ApiServices:
     repositories: Repositories
     links: UnsubscribeLinks
     pages: PageRenderer
+    renderer: MailRenderer  # the mails, for previews
     clock: Clock
 
 

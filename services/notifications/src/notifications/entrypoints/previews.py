@@ -9,35 +9,17 @@ all.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from notifications.domain.recipients import Contact
 from notifications.domain.rules import Addressing, plan
-from notifications.rendering.mails import MailRenderer
+from notifications.entrypoints.api import Services
 from rbn_shared.auth import Caller
-from rbn_shared.changes import Clock
 from rbn_shared.events.catalogue import CATALOGUE
 from rbn_shared.http import Problem, field_error, problem_responses
-
-
-@dataclass(frozen=True)
-class PreviewServices:
-    """What the preview route uses, wired by the bootstrap (in `app.state.previews`)."""
-
-    renderer: MailRenderer
-    clock: Clock
-
-
-def _previews(request: Request) -> PreviewServices:
-    services: PreviewServices = request.app.state.previews
-    return services
-
-
-Previews = Annotated[PreviewServices, Depends(_previews)]
 
 
 class PreviewIn(BaseModel):
@@ -66,7 +48,7 @@ router = APIRouter(prefix="/previews", tags=["previews"])
     summary="Render the mail an event would send to one invitee, without sending it",
     responses=problem_responses(400, 401, 403, 404, 413, 422),
 )
-async def preview(body: PreviewIn, caller: Caller, services: Previews) -> PreviewOut:
+async def preview(body: PreviewIn, caller: Caller, services: Services) -> PreviewOut:
     spec = CATALOGUE.get(body.event_type)
     if spec is None:
         raise _invalid("event_type", f"unknown event type {body.event_type!r}")

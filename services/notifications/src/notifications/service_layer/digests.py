@@ -12,13 +12,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from notifications.adapters.repositories import DIGEST_SCHEDULE_ID, Repositories
+from notifications.adapters.repositories import DIGEST_SCHEDULE_ID
 from notifications.domain.digest import RecordedResponse, build_digests
-from notifications.domain.report_calendar import ReportCalendar
 from notifications.domain.rules import RESPONSE_DIGEST_DUE
-from notifications.service_layer.notifier import Notifier
-from notifications.service_layer.periodic import Periods
-from rbn_shared.changes import Clock
+from notifications.service_layer.periodic import PeriodicMail
 from rbn_shared.events import Envelope
 from rbn_shared.events.conferences import ParticipantResponded
 from rbn_shared.logging import get_logger
@@ -26,29 +23,12 @@ from rbn_shared.logging import get_logger
 log = get_logger(__name__)
 
 
-class ResponseDigests:
-    def __init__(
-        self,
-        *,
-        repositories: Repositories,
-        notifier: Notifier,
-        calendar: ReportCalendar,
-        clock: Clock,
-    ) -> None:
-        self._responses = repositories.responses
-        self._notifier = notifier
-        self._clock = clock
-        self._periods = Periods(
-            schedules=repositories.schedules,
-            schedule_id=DIGEST_SCHEDULE_ID,
-            calendar=calendar,
-            clock=clock,
-            close=self._send_digests,
-        )
+class ResponseDigests(PeriodicMail):
+    schedule_id = DIGEST_SCHEDULE_ID
 
     async def record_response(self, envelope: Envelope, payload: ParticipantResponded) -> None:
         """The reaction to an answer: keep it for the next overview (once per event)."""
-        await self._responses.add(
+        await self._repositories.responses.add(
             RecordedResponse.of(
                 payload,
                 event_id=str(envelope.event_id),
@@ -58,12 +38,9 @@ class ResponseDigests:
             )
         )
 
-    async def tick(self) -> bool:
-        """Send the period's overviews if it is due; True if a period was closed."""
-        return await self._periods.tick()
-
-    async def _send_digests(self, period_start: datetime, period_end: datetime) -> None:
-        responses = await self._responses.recorded_between(period_start, period_end)
+    async def close_period(self, period_start: datetime, period_end: datetime) -> None:
+        """One overview per network with answers in the period; none without."""
+        responses = await self._repositories.responses.recorded_between(period_start, period_end)
         digests = build_digests(responses, period_start, period_end)
         if not digests:
             log.info("response digest skipped: no answers in the period")

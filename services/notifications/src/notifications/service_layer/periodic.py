@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-from notifications.adapters.repositories import ScheduleRepository
+from notifications.adapters.repositories import Repositories, ScheduleRepository
 from notifications.domain.report import ReportSchedule
 from notifications.domain.report_calendar import ReportCalendar
+from notifications.service_layer.notifier import Notifier
 from rbn_shared.changes import Clock
 
 # Events recorded a moment before a period's end may still be in flight when it ends.
@@ -55,3 +56,36 @@ class Periods:
             advanced = schedule.advanced(period_end, self._calendar)
             await self._schedules.save_schedule(self._id, advanced, version)
             return True
+
+
+class PeriodicMail:
+    """A mail that goes out once per period (the district report, the office's overview): its
+    `schedule_id`, and `close_period`, which stores the period's deliveries."""
+
+    schedule_id: str
+
+    def __init__(
+        self,
+        *,
+        repositories: Repositories,
+        notifier: Notifier,
+        calendar: ReportCalendar,
+        clock: Clock,
+    ) -> None:
+        self._repositories = repositories
+        self._notifier = notifier
+        self._clock = clock
+        self._periods = Periods(
+            schedules=repositories.schedules,
+            schedule_id=self.schedule_id,
+            calendar=calendar,
+            clock=clock,
+            close=self.close_period,
+        )
+
+    async def tick(self) -> bool:
+        """Close the period if it is due; True if one was closed."""
+        return await self._periods.tick()
+
+    async def close_period(self, period_start: datetime, period_end: datetime) -> None:
+        raise NotImplementedError

@@ -12,43 +12,23 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from notifications.adapters.repositories import REPORT_SCHEDULE_ID, Repositories
+from notifications.adapters.repositories import REPORT_SCHEDULE_ID
 from notifications.domain.report import build_report
-from notifications.domain.report_calendar import ReportCalendar
 from notifications.domain.rules import DISTRICT_REPORT_DUE
-from notifications.service_layer.notifier import Notifier
-from notifications.service_layer.periodic import Periods
-from rbn_shared.changes import Clock
+from notifications.service_layer.periodic import PeriodicMail
 from rbn_shared.logging import get_logger
 
 log = get_logger(__name__)
 
 
-class ReportScheduler:
-    def __init__(
-        self,
-        *,
-        repositories: Repositories,
-        notifier: Notifier,
-        calendar: ReportCalendar,
-        clock: Clock,
-    ) -> None:
-        self._developments = repositories.developments
-        self._notifier = notifier
-        self._periods = Periods(
-            schedules=repositories.schedules,
-            schedule_id=REPORT_SCHEDULE_ID,
-            calendar=calendar,
-            clock=clock,
-            close=self._send_report,
+class ReportScheduler(PeriodicMail):
+    schedule_id = REPORT_SCHEDULE_ID
+
+    async def close_period(self, period_start: datetime, period_end: datetime) -> None:
+        """The report of what was recorded in the period, unless nothing was."""
+        developments = await self._repositories.developments.recorded_between(
+            period_start, period_end
         )
-
-    async def tick(self) -> bool:
-        """Send the report if it is due; True if a period was closed."""
-        return await self._periods.tick()
-
-    async def _send_report(self, period_start: datetime, period_end: datetime) -> None:
-        developments = await self._developments.recorded_between(period_start, period_end)
         report = build_report(developments, period_start, period_end)
         if report.is_empty:
             log.info("district report skipped: nothing happened in the period")
