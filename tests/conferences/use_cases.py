@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from pymongo.asynchronous.database import AsyncDatabase
 
 from conferences.adapters.links import ResponseLinks
+from conferences.adapters.previews import NotificationsPreviews
 from conferences.adapters.repositories import ConferenceRepository, NetworkProjection
 from conferences.domain.model import Conference, ConferenceDraft, Delegate
 from conferences.domain.projection import NetworkView
@@ -23,6 +24,10 @@ from rbn_shared.writes import Versioned
 
 DISTRICT = Principal("district")
 CAUSE = Cause(correlation_id="test")
+
+
+# The use cases here render no preview; an address where nothing listens says so if one does.
+NO_PREVIEWS = NotificationsPreviews("http://127.0.0.1:9")
 
 
 def links() -> ResponseLinks:
@@ -51,6 +56,7 @@ async def service_on(
         topic="test.conferences.events",
         clock=clock,
         reminder_offsets=reminder_offsets,
+        previews=NO_PREVIEWS,
     )
 
 

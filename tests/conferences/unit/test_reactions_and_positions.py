@@ -25,7 +25,7 @@ from rbn_shared.events.conferences import Response
 from rbn_shared.events.notifications import NotificationFailed
 from rbn_shared.outbox import KeyedLocks, OutboxRecord
 from tests.conferences.unit.test_conference import NOW, draft, network
-from tests.conferences.use_cases import CAUSE, DISTRICT, answer, links
+from tests.conferences.use_cases import CAUSE, DISTRICT, NO_PREVIEWS, answer, links
 
 # What the service consumes, spelled out once more: a row lost from a table fails here.
 CONSUMED = {
@@ -146,6 +146,7 @@ async def test_two_events_of_one_change_get_consecutive_aggregate_versions() -> 
         topic="test.conferences.events",
         clock=lambda: NOW,
         reminder_offsets=[],
+        previews=NO_PREVIEWS,
     )
     # Anna (committee), Clara (office) and Dora (delegate) are invited; one seat.
     command = ScheduleConference(

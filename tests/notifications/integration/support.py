@@ -8,19 +8,63 @@ import socket
 import time
 import uuid
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from aiokafka import AIOKafkaProducer
 
+from notifications.adapters.repositories import DELIVERIES, Repositories
+from notifications.domain.report_calendar import ReportCalendar
+from notifications.rendering.links import UnsubscribeLinks
+from notifications.rendering.mails import MailRenderer
+from notifications.service_layer.notifier import Notifier, Sender
+from notifications.service_layer.periodic import PeriodicMail
+from rbn_shared.changes import Clock
 from rbn_shared.events import Envelope, EventPayload, new_event
+from rbn_shared.outbox import AggregateStore, KeyedLocks
 from tests.support.env import service_env
 from tests.support.processes import Process
+
+MailT = TypeVar("MailT", bound=PeriodicMail)
 
 TOKENS = {"district-token": "district", "reader-token": "reader", "office-token": "office:bochum"}
 DISTRICT = {"Authorization": "Bearer district-token"}
 READER = {"Authorization": "Bearer reader-token"}
+
+
+class MovedClock:
+    """A clock the test moves."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def periodic_mail_instance(
+    kind: type[MailT],
+    db: Any,
+    calendar: ReportCalendar,
+    clock: Clock,
+    *,
+    deliveries_clock: Clock | None = None,
+) -> tuple[MailT, Repositories]:
+    """What one service instance builds of a periodic mail: its own locks, the shared database;
+    its periods end by `clock`, its deliveries are stamped by `deliveries_clock` (default the
+    same clock)."""
+    locks = KeyedLocks()
+    repositories = Repositories.over(db, locks, AggregateStore(db[DELIVERIES], locks))
+    notifier = Notifier(
+        repositories=repositories,
+        renderer=MailRenderer(UnsubscribeLinks("secret", "https://x.example.org")),
+        sender=Sender("bildungsnetzwerke@example.org", "Bildungsnetzwerke"),
+        clock=deliveries_clock or clock,
+    )
+    mail = kind(repositories=repositories, notifier=notifier, calendar=calendar, clock=clock)
+    return mail, repositories
 
 
 def free_port() -> int:

@@ -13,21 +13,17 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from notifications.adapters.repositories import (
-    DELIVERIES,
     DeliveryRepository,
     DevelopmentRepository,
     DirectoryRepository,
-    Repositories,
 )
 from notifications.domain.recipients import Contact, DistrictCoordination
 from notifications.domain.report import development_of
 from notifications.domain.report_calendar import ReportCalendar
-from notifications.rendering.links import UnsubscribeLinks
-from notifications.rendering.mails import MailRenderer
-from notifications.service_layer.notifier import Notifier, Sender
 from notifications.service_layer.reports import ReportScheduler
 from rbn_shared.outbox import AggregateStore, KeyedLocks
 from rbn_tools.mail_examples import Examples
+from tests.notifications.integration.support import MovedClock, periodic_mail_instance
 
 pytestmark = pytest.mark.integration
 
@@ -35,29 +31,12 @@ T0 = datetime(2027, 3, 1, 6, 0, tzinfo=UTC)  # a Monday, 07:00 in Berlin
 WEEK = timedelta(days=7)
 
 
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-def scheduler(db: Any, clock: Clock) -> tuple[ReportScheduler, DeliveryRepository]:
-    """What one service instance builds: its own locks, the shared database."""
-    locks = KeyedLocks()
-    repositories = Repositories.over(db, locks, AggregateStore(db[DELIVERIES], locks))
-    notifier = Notifier(
-        repositories=repositories,
-        renderer=MailRenderer(UnsubscribeLinks("secret", "https://x.example.org")),
-        sender=Sender("bildungsnetzwerke@example.org", "Bildungsnetzwerke"),
-        clock=clock,
-    )
-    reports = ReportScheduler(
-        repositories=repositories,
-        notifier=notifier,
-        calendar=ReportCalendar(interval=WEEK),  # Mondays 07:00 in Berlin
-        clock=clock,
+def scheduler(db: Any, clock: MovedClock) -> tuple[ReportScheduler, DeliveryRepository]:
+    reports, repositories = periodic_mail_instance(
+        ReportScheduler,
+        db,
+        ReportCalendar(interval=WEEK),
+        clock,  # Mondays 07:00 in Berlin
     )
     return reports, repositories.deliveries
 
@@ -66,7 +45,7 @@ async def test_one_report_per_period_across_instances_and_restarts(
     isolated: dict[str, str], mongo: AsyncMongoClient[dict[str, Any]]
 ) -> None:
     db = mongo[isolated["RBN_MONGO_DATABASE"]]
-    clock = Clock(T0)
+    clock = MovedClock(T0)
     first, deliveries = scheduler(db, clock)
     second, _ = scheduler(db, clock)
     ex = Examples(tag="report")

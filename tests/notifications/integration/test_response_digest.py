@@ -12,23 +12,26 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from pymongo import AsyncMongoClient
 
-from notifications.adapters.repositories import DELIVERIES, RESPONSES, Repositories
+from notifications.adapters.repositories import RESPONSES
 from notifications.domain.report_calendar import ReportCalendar
-from notifications.rendering.links import UnsubscribeLinks
-from notifications.rendering.mails import MailRenderer
 from notifications.service_layer.digests import ResponseDigests
-from notifications.service_layer.notifier import Notifier, Sender
 from rbn_shared.events import utc_now
 from rbn_shared.events.conferences import Invitee, ParticipantResponded, Response, ResponseCounts
-from rbn_shared.outbox import AggregateStore, KeyedLocks
 from rbn_tools.mail_examples import Examples
-from tests.notifications.integration.support import Mailpit, Service, event, publish
+from tests.notifications.integration.support import (
+    Mailpit,
+    MovedClock,
+    Service,
+    event,
+    periodic_mail_instance,
+    publish,
+)
 from tests.support.infra import Infra
 
 pytestmark = pytest.mark.integration
@@ -36,14 +39,6 @@ pytestmark = pytest.mark.integration
 DAY = timedelta(days=1)
 ANSWERS = 50
 WAITING = 3  # the last three answers find the conference full
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture(scope="module")
@@ -57,24 +52,13 @@ async def service(
     running.stop()
 
 
-def instance(db: Any, clock: Clock) -> ResponseDigests:
-    """What one service instance builds: its own locks, the shared database. Its deliveries
-    are written at the real time (the service's dispatcher sends them); its periods end by the
-    test's clock."""
-    locks = KeyedLocks()
-    repositories = Repositories.over(db, locks, AggregateStore(db[DELIVERIES], locks))
-    notifier = Notifier(
-        repositories=repositories,
-        renderer=MailRenderer(UnsubscribeLinks("secret", "https://x.example.org")),
-        sender=Sender("bildungsnetzwerke@example.org", "Bildungsnetzwerke"),
-        clock=utc_now,
+def instance(db: Any, clock: MovedClock) -> ResponseDigests:
+    """One service instance's digest: its periods end by the test's clock, its deliveries are
+    written at the real time (the service's dispatcher sends them)."""
+    digests, _ = periodic_mail_instance(
+        ResponseDigests, db, ReportCalendar(interval=DAY), clock, deliveries_clock=utc_now
     )
-    return ResponseDigests(
-        repositories=repositories,
-        notifier=notifier,
-        calendar=ReportCalendar(interval=DAY),
-        clock=clock,
-    )
+    return digests
 
 
 def answers(ex: Examples) -> list[ParticipantResponded]:
@@ -129,7 +113,7 @@ async def test_fifty_answers_make_one_overview_to_the_office_once_across_instanc
     tag = uuid.uuid4().hex[:10]
     ex = Examples(tag=tag, network_id=f"net-{tag}", conference_id=f"k-{tag}")
     mailpit = Mailpit(infra.mailpit_api)
-    clock = Clock(utc_now())
+    clock = MovedClock(utc_now())
     first, second = instance(db, clock), instance(db, clock)
     await first.tick()  # the schedule exists (the service may have made it already)
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
-from dataclasses import KW_ONLY, dataclass, field
+from dataclasses import KW_ONLY, dataclass
 from datetime import datetime
 from typing import assert_never
 
@@ -51,8 +51,6 @@ from rbn_shared.writes import Versioned
 
 log = get_logger(__name__)
 
-DEFAULT_NOTIFICATIONS_URL = "http://127.0.0.1:8003"
-
 
 @dataclass
 class ConferenceService:
@@ -63,9 +61,7 @@ class ConferenceService:
     topic: str  # where the conferences' events go
     clock: Clock
     reminder_offsets: Sequence[int]  # seconds before the start
-    previews: NotificationsPreviews = field(
-        default_factory=lambda: NotificationsPreviews(DEFAULT_NOTIFICATIONS_URL)
-    )  # where invitations are rendered for a preview
+    previews: NotificationsPreviews  # where invitations are rendered for a preview
 
     # ------------------------------------------------------------------ reading
 
