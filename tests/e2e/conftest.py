@@ -16,7 +16,9 @@ from tests.notifications.integration.support import Mailpit
 from tests.support.env import service_env
 from tests.support.infra import Infra
 from tests.support.processes import Process
-from tests.support.services import DISTRICT, ServiceProcess
+from tests.support.services import DISTRICT, ServiceProcess, free_port
+
+REPLY_DOMAIN = "antworten.rbn-arnsberg.example"
 
 
 @dataclass
@@ -27,6 +29,10 @@ class System:
     mailpit: Mailpit
     isolated: dict[str, str]
     bootstrap: str
+
+    @property
+    def inbound_smtp_port(self) -> int:
+        return int(self.notifications.settings["INBOUND_SMTP_PORT"])
 
     @property
     def services(self) -> list[ServiceProcess]:
@@ -66,6 +72,7 @@ async def started_system(
         UNSUBSCRIBE_SECRET="e2e-" + uuid.uuid4().hex,
         DISPATCH_POLL_SECONDS="0.3",
         RETRY_BASE_SECONDS="1",
+        INBOUND_SMTP_PORT=str(free_port()),  # calendar replies (tests/e2e/test_calendar_replies)
     )
     conferences = ServiceProcess(
         "conferences",
@@ -74,6 +81,7 @@ async def started_system(
         LINK_SECRET="e2e-" + uuid.uuid4().hex,
         REMINDER_POLL_SECONDS="0.5",
         NOTIFICATIONS_URL=notifications.url,  # invitation previews are rendered there
+        REPLY_DOMAIN=REPLY_DOMAIN,  # invitations' ORGANIZER: antwort+<token>@REPLY_DOMAIN
     )
     started: list[ServiceProcess] = []
     try:

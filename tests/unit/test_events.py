@@ -28,7 +28,7 @@ DOMAIN_CATALOGUE = {
         "participant-invited", "participant-responded", "conference-reminder-due",
         "conference-concluded", "conference-updated",
     },
-    "notifications": {"notification-sent", "notification-failed"},
+    "notifications": {"notification-sent", "notification-failed", "calendar-reply-received"},
 }  # fmt: skip
 
 

@@ -53,6 +53,13 @@ DELIVERIES_FAILED = Counter(
     "(address, compose, smtp).",
     [*BY_CONSUMER, "stage"],
 )
+CALENDAR_REPLIES_REFUSED = Counter(
+    "rbn_calendar_replies_refused_total",
+    "Calendar replies (iMIP) that changed nothing because they could not be tied to an "
+    "invitation or came too late, by reason: refused at the inbound SMTP listener "
+    "(notifications) or when applied (conferences).",
+    [*BY_SERVICE, "reason"],
+)
 DEAD_LETTERS_UNRESOLVED = Gauge(
     "rbn_dead_letters_unresolved",
     "Dead letters of a consumer that were neither processed after a replay nor discarded.",

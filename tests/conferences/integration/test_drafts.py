@@ -12,6 +12,7 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -121,6 +122,11 @@ async def test_draft_preview_publish_and_edits(system: System) -> None:
         assert "Kreishaus Olpe" in preview["html"]
         assert "<html" in preview["html"].lower()
         assert invitation["response_url"] in preview["text"]
+        # Its link already works, but a draft takes no answers: the page says so, no form.
+        page = await conferences.get(urlsplit(invitation["response_url"]).path)
+        assert page.status_code == 200, page.text
+        assert "noch ein Entwurf" in page.text
+        assert "<form" not in page.text
         ics = Calendar.from_ical(preview["ics"])
         assert str(ics["METHOD"]) == "REQUEST"
         [previewed] = ics.walk("VEVENT")

@@ -45,6 +45,7 @@ CONSUMED = {
         "field-of-action-closed",
     },
     "delivery-feedback": {"notification-failed"},
+    "calendar-replies": {"calendar-reply-received"},
 }
 # Who belongs to a network: after these, the invitee lists follow the registry.
 ROSTER = {

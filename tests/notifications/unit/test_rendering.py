@@ -27,6 +27,8 @@ from notifications.rendering.german import time_range
 from notifications.rendering.links import InvalidLink, UnsubscribeLinks
 from notifications.rendering.mails import MailRenderer, RenderedMail
 from notifications.rendering.message import compose
+from notifications.service_layer.inbound import CounterAnswerDue
+from rbn_shared.events.base import Contact as EventContact
 from rbn_tools.mail_examples import ENDS, STARTS, Examples
 
 EX = Examples()
@@ -87,7 +89,17 @@ def one_of_each() -> list[tuple[str, Any, dict[str, Any]]]:
             {"report": the_report, "report_last_day": STAMP.replace(day=7)},
         ),
         ("response-digest-due", the_digest, {"digest": the_digest}),
+        ("calendar-counter-received", counter_answer_due(), {"greeting": "Guten Tag,"}),
     ]
+
+
+def counter_answer_due() -> CounterAnswerDue:
+    return CounterAnswerDue(
+        person=EventContact(name="max@schule.example.org", email="max@schule.example.org"),
+        network=EX.network,
+        conference_id=EX.conference_id,
+        invitation_id="inv-2",
+    )
 
 
 def rendered_all() -> list[tuple[str, str, RenderedMail]]:

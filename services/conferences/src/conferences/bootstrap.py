@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
-from conferences.adapters.links import ResponseLinks
+from conferences.adapters.links import ReplyAddresses, ResponseLinks
 from conferences.adapters.previews import NotificationsPreviews
 from conferences.adapters.repositories import (
     CONFERENCES,
@@ -58,6 +58,12 @@ def build(settings: ConferencesSettings) -> Wiring:
         clock=shifted_clock(settings.clock_shift_seconds),
         reminder_offsets=settings.reminder_offsets_seconds,
         previews=NotificationsPreviews(settings.notifications_url),
+        # Signed with the link secret, under a salt of their own (see adapters/links.py).
+        replies=ReplyAddresses(
+            settings.link_secret.get_secret_value(),
+            settings.reply_domain,
+            timedelta(days=settings.link_valid_days_after_end),
+        ),
     )
     for name, reactions in consumers.reactions(service).items():
         runtime.react(name, reactions)

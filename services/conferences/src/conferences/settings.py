@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from rbn_shared.settings import ServiceSettings, SettingProblem
@@ -37,6 +37,14 @@ class ConferencesSettings(ServiceSettings):
         default=DEVELOPMENT_PUBLIC_BASE_URL,
         description="Where invitees reach this service; response links start with it.",
     )
+    reply_domain: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9.-]+\.[A-Za-z]{2,}$|^localhost$",
+        description="The mail domain whose `antwort+*` addresses reach the notifications "
+        "service's inbound listener. Set, an invitation's ORGANIZER is "
+        "`antwort+<signed token>@<domain>` and calendar replies are applied; unset, the "
+        "ORGANIZER is the education office's own address and calendar replies go there.",
+    )
     reminder_offsets_seconds: list[int] = Field(
         default_factory=lambda: [7 * DAY, DAY],
         description="When reminders are due, in seconds before the start (JSON list).",
@@ -50,6 +58,12 @@ class ConferencesSettings(ServiceSettings):
         default=0.0,
         description="Added to the wall clock; for tests and drills only (moves 'now' forward).",
     )
+
+    @field_validator("reply_domain", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # compose passes `${REPLY_DOMAIN:-}`: an empty value means "not set"
+        return None if value == "" else value
 
     def production_problems(self) -> list[SettingProblem]:
         return [

@@ -14,10 +14,12 @@ from notifications.adapters.smtp import SmtpConfig, SmtpSender
 from notifications.domain.delivery import InDoubtPolicy, RetryPolicy
 from notifications.entrypoints import api, previews
 from notifications.entrypoints.consumers import reactions
+from notifications.entrypoints.inbound_smtp import serve_inbound
 from notifications.rendering.links import UnsubscribeLinks
 from notifications.rendering.mails import MailRenderer, PageRenderer
 from notifications.service_layer.digests import ResponseDigests
 from notifications.service_layer.dispatch import Dispatcher, Sending
+from notifications.service_layer.inbound import INBOUND_MAILS, InboundReplies
 from notifications.service_layer.notifier import Notifier, Sender
 from notifications.service_layer.reports import ReportScheduler
 from notifications.settings import DEVELOPMENT_SIGNING_SECRET, NotificationsSettings
@@ -48,6 +50,7 @@ class Wiring:
     reports: ReportScheduler
     app: FastAPI
     digests: ResponseDigests
+    inbound: InboundReplies
 
 
 def build(settings: NotificationsSettings) -> Wiring:
@@ -124,6 +127,28 @@ def build(settings: NotificationsSettings) -> Wiring:
     async def check_digest() -> None:
         await digests.tick()
 
+    # Calendar replies by mail: their events go out through the outbox of `inbound_mails`.
+    inbound = InboundReplies(
+        store=runtime.store(INBOUND_MAILS),
+        repositories=repositories,
+        notifier=notifier,
+        clock=utc_now,
+        events_topic=settings.topics.notifications,
+    )
+    inbound_port = settings.inbound_smtp_port
+    if inbound_port is not None:
+
+        async def listen() -> None:
+            await serve_inbound(
+                inbound,
+                host=settings.inbound_smtp_host,
+                port=inbound_port,
+                max_bytes=settings.inbound_max_bytes,
+                hostname=settings.mail_from.rpartition("@")[2],
+            )
+
+        runtime.background("inbound-smtp", listen)
+
     runtime.background("dispatcher", dispatcher.run)  # its own loop, woken by new deliveries
     runtime.every("delivery-queue-repair", settings.queue_repair_seconds, repair_queue)
     runtime.every("district-report", settings.report_check_seconds, check_report)
@@ -171,4 +196,4 @@ def build(settings: NotificationsSettings) -> Wiring:
         app.include_router(router)
     app.include_router(api.router)
     app.include_router(previews.router)
-    return Wiring(settings, runtime, notifier, dispatcher, reports, app, digests)
+    return Wiring(settings, runtime, notifier, dispatcher, reports, app, digests, inbound)

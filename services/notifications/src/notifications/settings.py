@@ -60,6 +60,24 @@ class NotificationsSettings(ServiceSettings):
         description="What to do with an attempt that may or may not have reached the SMTP server.",
     )
 
+    # Inbound mail: calendar replies (iMIP) that the organisation's mail server forwards
+    inbound_smtp_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Port of the inbound SMTP listener for calendar replies; unset, no listener "
+        "runs (and calendar replies cannot reach the service).",
+    )
+    inbound_smtp_host: str = Field(
+        default="127.0.0.1",
+        description="Where the inbound listener binds; 0.0.0.0 inside a container.",
+    )
+    inbound_max_bytes: int = Field(
+        default=256 * 1024,
+        ge=1024,
+        description="Largest inbound mail accepted (a calendar reply is a few kilobytes).",
+    )
+
     # API and links
     auth_tokens: dict[str, str] = Field(default_factory=dict)
     unsubscribe_secret: SecretStr = SecretStr(DEVELOPMENT_SIGNING_SECRET)

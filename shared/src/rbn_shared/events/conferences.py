@@ -13,6 +13,7 @@ from typing import Annotated, ClassVar
 
 from pydantic import AnyHttpUrl, Field
 
+from rbn_shared.addresses import EventAddress
 from rbn_shared.events.base import (
     EventPart,
     EventPayload,
@@ -75,6 +76,12 @@ class Invitee(EventPart):
     waitlisted: bool = False
     response_url: AnyHttpUrl | None = Field(
         default=None, description="The invitee's personal response page; needs no login."
+    )
+    reply_address: EventAddress | None = Field(
+        default=None,
+        description="Where the invitee's calendar sends its answer (iMIP REPLY): the "
+        "invitation's ORGANIZER address, with a signed token naming this invitation. None "
+        "when the conferences service has no reply domain set.",
     )
 
 

@@ -1,8 +1,13 @@
-"""Events the notifications service publishes (topic `notifications.events`, key: network id)."""
+"""Events the notifications service publishes (topic `notifications.events`).
+
+Key: the network id; for a calendar reply the conference id its token names, so that one
+conference's replies arrive in order.
+"""
 
 from __future__ import annotations
 
 import uuid
+from enum import StrEnum
 from typing import ClassVar
 
 from pydantic import Field
@@ -43,4 +48,34 @@ class NotificationFailed(Delivery):
     permanent: bool = Field(description="True for a refusal (5xx), false when retries ran out.")
 
 
-NOTIFICATION_EVENTS: tuple[type[EventPayload], ...] = (NotificationSent, NotificationFailed)
+class CalendarAnswer(StrEnum):
+    """The PARTSTAT of an iMIP REPLY, in the terms of a conference's answers."""
+
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    TENTATIVE = "tentative"
+
+
+class CalendarReplyReceived(EventPayload):
+    """An invitee's calendar answered an invitation (iMIP REPLY, RFC 6047) to its ORGANIZER
+    address. Nothing here is verified but its form: the conferences service checks the token."""
+
+    event_type: ClassVar[str] = "calendar-reply-received"
+
+    reply_token: Identifier = Field(
+        description="The signed token from the organiser address the reply was sent to "
+        "(`antwort+<token>@…`), as the conferences service issued it."
+    )
+    uid: Name = Field(description="The calendar entry's UID, e.g. conference-<id>@….")
+    attendee: EventAddress = Field(description="The ATTENDEE address the reply answers for.")
+    response: CalendarAnswer = Field(description="PARTSTAT ACCEPTED, DECLINED or TENTATIVE.")
+    sequence: int = Field(ge=0, description="The SEQUENCE of the entry the calendar answered.")
+    message_id: Name = Field(description="The inbound mail's Message-ID; one event per mail.")
+    received_at: UtcDatetime
+
+
+NOTIFICATION_EVENTS: tuple[type[EventPayload], ...] = (
+    NotificationSent,
+    NotificationFailed,
+    CalendarReplyReceived,
+)

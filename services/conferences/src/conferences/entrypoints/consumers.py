@@ -11,6 +11,10 @@ the table by `runtime.react` (see bootstrap.py).
   on a repeat as well, since a crash may have come between projection and conferences.
 - `delivery-feedback` (notification events): a failed mail to an invitee marks the invitation
   undeliverable, so the office sees it and can correct the address.
+- `calendar-replies` (notification events): an invitee's calendar answered (iMIP REPLY received
+  by the notifications service); applied like a link answer once its token ties it to the
+  invitation, else refused, logged with ids only and counted
+  (`rbn_calendar_replies_refused_total{reason}`).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from conferences.service_layer.services import ConferenceService, project_regist
 from rbn_shared.changes import Cause
 from rbn_shared.events import Envelope
 from rbn_shared.events.base import NetworkEvent
-from rbn_shared.events.notifications import NotificationFailed
+from rbn_shared.events.notifications import CalendarReplyReceived, NotificationFailed
 from rbn_shared.events.registry import (
     CommitteeMemberAdded,
     CommitteeMemberRemoved,
@@ -36,6 +40,7 @@ from rbn_shared.events.registry import (
     OfficeStaffRemoved,
 )
 from rbn_shared.logging import get_logger
+from rbn_shared.metrics import CALENDAR_REPLIES_REFUSED
 from rbn_shared.reactions import Reactions
 
 log = get_logger(__name__)
@@ -64,6 +69,7 @@ def reactions(service: ConferenceService) -> dict[str, Reactions]:
             }
         ),
         "delivery-feedback": Reactions({NotificationFailed: [handlers.mark_undeliverable]}),
+        "calendar-replies": Reactions({CalendarReplyReceived: [handlers.answer_by_calendar]}),
     }
 
 
@@ -109,3 +115,16 @@ class ConsumerHandlers:
                 conference_id=payload.conference_id,
                 invitation_id=payload.invitation_id,
             )
+
+    async def answer_by_calendar(self, envelope: Envelope, payload: CalendarReplyReceived) -> None:
+        """Apply a calendar's answer, or refuse it: counted, and logged without personal data."""
+        refused = await self.service.answer_by_calendar(payload, cause_of(envelope))
+        if refused is None:
+            log.info("calendar reply applied", event_id=str(envelope.event_id))
+            return
+        CALENDAR_REPLIES_REFUSED.labels("conferences", refused).inc()
+        log.warning(
+            "calendar reply refused: it changes nothing",
+            reason=refused,
+            event_id=str(envelope.event_id),
+        )

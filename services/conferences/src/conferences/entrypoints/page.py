@@ -15,7 +15,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from conferences.adapters.links import InvalidLink, LinkClaims
 from conferences.domain.errors import DomainError, NotFound
 from conferences.domain.local_time import german_span
-from conferences.domain.model import Conference
+from conferences.domain.model import Conference, ConferenceStatus
 from conferences.service_layer.commands import RecordResponse
 from conferences.service_layer.services import ConferenceService
 from rbn_shared.changes import Cause
@@ -101,13 +101,16 @@ async def answer(
         await service.answer_by_link(claims.conference_id, reply, Cause(correlation_id_of(request)))
     except NotFound:
         return _invalid()
-    except DomainError:  # the conference has started, or was cancelled or concluded
+    except DomainError:  # a draft, or the conference has started, was cancelled or concluded
         conference = await service.get(claims.conference_id)
+        draft = conference.value.status is ConferenceStatus.DRAFT
         return _page(
             service,
             conference.value,
             claims.invitation_id,
-            problem="Ihre Antwort kann nicht mehr geändert werden.",
+            problem="Antworten sind noch nicht möglich."
+            if draft
+            else "Ihre Antwort kann nicht mehr geändert werden.",
             status_code=409,
         )
     # Post/redirect/get: a reload does not send the answer again.

@@ -24,7 +24,7 @@ from typing import assert_never
 
 from pydantic import AnyHttpUrl
 
-from conferences.adapters.links import ResponseLinks
+from conferences.adapters.links import InvalidReply, ReplyAddresses, ResponseLinks
 from conferences.adapters.previews import NotificationsPreviews
 from conferences.adapters.repositories import (
     ConferenceRepository,
@@ -35,6 +35,7 @@ from conferences.domain.errors import InvalidInput, NotFound
 from conferences.domain.model import Conference, ConferenceDraft, ConferenceStatus, Delegate
 from conferences.domain.projection import EventFacts, NetworkView
 from conferences.service_layer import commands
+from rbn_shared.addresses import same_address
 from rbn_shared.auth import Principal
 from rbn_shared.changes import Aggregate, Cause, Clock, outbox_records
 from rbn_shared.errors import VersionConflict
@@ -44,7 +45,9 @@ from rbn_shared.events.conferences import (
     ConferenceCancelled,
     Invitee,
     ParticipantInvited,
+    Response,
 )
+from rbn_shared.events.notifications import CalendarReplyReceived
 from rbn_shared.logging import get_logger
 from rbn_shared.outbox import OutboxRecord
 from rbn_shared.writes import Versioned
@@ -62,6 +65,7 @@ class ConferenceService:
     clock: Clock
     reminder_offsets: Sequence[int]  # seconds before the start
     previews: NotificationsPreviews  # where invitations are rendered for a preview
+    replies: ReplyAddresses | None = None  # the ORGANIZER addresses calendar replies go to
 
     # ------------------------------------------------------------------ reading
 
@@ -215,6 +219,44 @@ class ConferenceService:
 
     # ------------------------------------------------------------------ reactions and jobs
 
+    async def answer_by_calendar(self, reply: CalendarReplyReceived, cause: Cause) -> str | None:
+        """An answer from the invitee's calendar (iMIP REPLY), applied like a link answer once
+        it is tied to its invitation: the token's signature and expiry, its conference the
+        entry's UID names, its invitation current and answering for its own invitee. Returns
+        why it was refused (the metric's reason), or None if applied (a repeat changes
+        nothing)."""
+        if self.replies is None:
+            return "replies-off"
+        try:
+            claims = self.replies.verify(reply.reply_token, now=self.clock())
+        except InvalidReply as refused:
+            return refused.reason
+        if reply.uid.split("@", 1)[0] != f"conference-{claims.conference_id}":
+            return "other-conference"
+        async with self.conferences.locked(claims.conference_id):
+            stored = await self.conferences.get(claims.conference_id)
+            if stored is None:
+                return "unknown-conference"
+            conference = stored.conference
+            try:
+                invitation = conference.invitation(claims.invitation_id)
+            except NotFound:
+                return "unknown-invitation"  # withdrawn, or never there
+            # The token is the tie; an ATTENDEE of another person (a forged From and
+            # ATTENDEE with someone's own token) answers for nobody.
+            if not same_address(invitation.person.email, reply.attendee):
+                return "attendee-mismatch"
+            if conference.status == ConferenceStatus.CANCELLED:
+                return "cancelled"
+            if not conference.open_for_answers(self.clock()):
+                return "closed"
+            answer = commands.RecordResponse(
+                invitation_id=invitation.invitation_id, response=Response(reply.response.value)
+            )
+            events = await self._decide(conference, answer)
+            await self._save(stored, events, cause)
+        return None
+
     async def mark_undeliverable(
         self,
         conference_id: str,
@@ -311,16 +353,24 @@ class ConferenceService:
         )
 
     def _with_links(self, conference: Conference, payload: EventPayload) -> EventPayload:
-        """Give every invitee in an event their personal response link (not on cancellations)."""
-        if isinstance(payload, ConferenceCancelled):
-            return payload
+        """Give every invitee in an event their personal response link (not on cancellations)
+        and their calendar's reply address (on cancellations too: a calendar matches the
+        CANCEL to its entry by UID and ORGANIZER)."""
+        cancelled = isinstance(payload, ConferenceCancelled)
 
         def linked(invitee: Invitee) -> Invitee:
             ends_at = conference.ends_at
-            url = self.links.url(
-                conference.conference_id, invitee.invitation_id, conference_ends_at=ends_at
-            )
-            return invitee.model_copy(update={"response_url": AnyHttpUrl(url)})
+            update: dict[str, object] = {}
+            if not cancelled:
+                url = self.links.url(
+                    conference.conference_id, invitee.invitation_id, conference_ends_at=ends_at
+                )
+                update["response_url"] = AnyHttpUrl(url)
+            if self.replies is not None and self.replies.issues_addresses:
+                update["reply_address"] = self.replies.address(
+                    conference.conference_id, invitee.invitation_id, conference_ends_at=ends_at
+                )
+            return invitee.model_copy(update=update) if update else invitee
 
         update: dict[str, object] = {}
         for name in ("invitees", "recipients"):

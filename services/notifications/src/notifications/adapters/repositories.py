@@ -65,6 +65,7 @@ from notifications.domain.digest import RecordedResponse
 from notifications.domain.preferences import Preferences
 from notifications.domain.recipients import DISTRICT_ID, DistrictCoordination, NetworkDirectory
 from notifications.domain.report import Development, ReportSchedule
+from rbn_shared.addresses import address_key
 from rbn_shared.mongo import Document, insert_new
 from rbn_shared.outbox import AggregateStore, KeyedLocks, OutboxRecord
 
@@ -149,6 +150,21 @@ class DeliveryRepository:
         ]
         await insert_new(self._queue, entries)  # the repair step may have been quicker for some
         return new
+
+    async def mailed_about(
+        self, recipient: str, conference_id: str, invitation_id: str
+    ) -> Delivery | None:
+        """A delivery to `recipient` for that invitation of that conference, if there is one
+        (a scan by the recipient's index; used for the rare answer to a calendar's COUNTER)."""
+        doc = await self.store.collection.find_one(
+            {
+                "recipient": address_key(recipient),
+                "conference_id": conference_id,
+                "invitation_id": invitation_id,
+            },
+            {"outbox": 0, "message": 0},
+        )
+        return None if doc is None else delivery_from_document(doc)
 
     async def get(self, delivery_id: str) -> StoredDelivery | None:
         doc = await self.store.load(delivery_id)

@@ -27,6 +27,8 @@ DISTRICT_REPORT_DUE = "district-report-due"  # no Kafka event: the report schedu
 # No Kafka event either: the daily overview of answers (service_layer.digests), which replaces
 # a mail to the office per answer.
 RESPONSE_DIGEST_DUE = "response-digest-due"
+# No Kafka event: a calendar proposed another time (iMIP COUNTER, service_layer.inbound).
+CALENDAR_COUNTER_RECEIVED = "calendar-counter-received"
 
 
 class Audience(StrEnum):
@@ -38,6 +40,7 @@ class Audience(StrEnum):
     REMINDER_RECIPIENTS = "reminder_recipients"  # invitees who have not declined
     DISTRICT_COORDINATION = "district_coordination"
     ALL_OFFICES_AND_COMMITTEES = "all_offices_and_committees"  # of the networks listed
+    CALENDAR_SENDER = "calendar_sender"  # the invitee whose calendar proposed another time
 
 
 class Category(StrEnum):
@@ -90,6 +93,7 @@ RULES: tuple[Rule, ...] = (
     Rule("district-bulletin-published", _to.ALL_OFFICES_AND_COMMITTEES, "district-bulletin",      _info),
     Rule(DISTRICT_REPORT_DUE,           _to.DISTRICT_COORDINATION,      "district-report",        Category.REPORT),
     Rule(RESPONSE_DIGEST_DUE,           _to.EDUCATION_OFFICE,           "response-digest",        _info),
+    Rule(CALENDAR_COUNTER_RECEIVED,     _to.CALENDAR_SENDER,            "calendar-counter-answer", _info),
 )
 # fmt: on
 
@@ -99,7 +103,11 @@ def rules_for(event_type: str) -> list[Rule]:
 
 
 def handled_event_types() -> set[str]:
-    return {rule.event_type for rule in RULES} - {DISTRICT_REPORT_DUE, RESPONSE_DIGEST_DUE}
+    return {rule.event_type for rule in RULES} - {
+        DISTRICT_REPORT_DUE,
+        RESPONSE_DIGEST_DUE,
+        CALENDAR_COUNTER_RECEIVED,
+    }
 
 
 @dataclass(frozen=True)
@@ -204,6 +212,8 @@ def recipients_of(
             return [invitee(i) for i in payload.recipients]
         case Audience.DISTRICT_COORDINATION:
             return [*addressing.district.recipients()] if addressing.district else []
+        case Audience.CALENDAR_SENDER:
+            return [person(payload.person, Role.INVITEE, payload.invitation_id)]
         case Audience.ALL_OFFICES_AND_COMMITTEES:
             wanted = set(getattr(payload, "network_ids", []) or [])
             found: list[Recipient | Refused] = []

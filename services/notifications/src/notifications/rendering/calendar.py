@@ -86,8 +86,13 @@ def conference_calendar(
     attendee_email: str,
     attendee_name: str,
     stamp: datetime,
+    reply_address: str | None = None,
 ) -> bytes:
-    """The .ics for one attendee of a conference, as the event describes it."""
+    """The .ics for one attendee of a conference, as the event describes it.
+
+    `reply_address` (the invitee's signed `antwort+…` address, if the conferences service
+    issues them) is the ORGANIZER, under the office's name: the calendar's Accept/Decline then
+    reaches the inbound listener. Without it the ORGANIZER is the office's own address."""
     c = conference
     zone = zone_named(c.timezone)
     cancelled = method is CalendarMethod.CANCEL
@@ -124,7 +129,7 @@ def conference_calendar(
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     event.add("transp", "OPAQUE")
     organizer = c.organizer
-    event.add("organizer", _address(organizer.email, organizer.name))
+    event.add("organizer", _address(reply_address or organizer.email, organizer.name))
     attendee = _address(attendee_email, attendee_name)
     attendee.params["ROLE"] = vText("REQ-PARTICIPANT")
     attendee.params["PARTSTAT"] = vText("NEEDS-ACTION")

@@ -130,6 +130,7 @@ class MailRenderer:
         network = getattr(payload, "network", None)
         network_name = recipient.network_name or (network.name if network else None)
         contact = _contact_of(payload)
+        invitee = _invitee_of(payload, recipient)
         context: dict[str, Any] = {
             **network_names(network_name),
             "p": payload,
@@ -137,7 +138,7 @@ class MailRenderer:
             "greeting": _greeting(recipient),
             "network_name": network_name,
             "district_name": DISTRICT_NAME,
-            "invitee": _invitee_of(payload, recipient),
+            "invitee": invitee,
             "calendar_attached": rule.calendar is not None,
             "unsubscribe_url": unsubscribe_url,
             "opt_out_label": TOPIC_LABELS_DE[topic] if topic else None,
@@ -154,8 +155,9 @@ class MailRenderer:
         context["subject"] = subject
         calendar = None
         if rule.calendar is not None:
+            reply_address = getattr(invitee, "reply_address", None)
             ics = conference_calendar(
-                payload, rule.calendar, recipient.email, recipient.name, stamp
+                payload, rule.calendar, recipient.email, recipient.name, stamp, reply_address
             )
             calendar = CalendarEntry(ics, rule.calendar)
         return RenderedMail(
