@@ -26,7 +26,7 @@ DOMAIN_CATALOGUE = {
     "conferences": {
         "conference-scheduled", "conference-rescheduled", "conference-cancelled",
         "participant-invited", "participant-responded", "conference-reminder-due",
-        "conference-concluded", "conference-updated",
+        "conference-concluded", "conference-updated", "participant-withdrawn",
     },
     "notifications": {"notification-sent", "notification-failed", "calendar-reply-received"},
 }  # fmt: skip

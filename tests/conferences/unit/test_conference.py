@@ -23,9 +23,11 @@ from rbn_shared.events.conferences import (
     ConferenceScheduled,
     ParticipantInvited,
     ParticipantResponded,
+    ParticipantWithdrawn,
     Response,
     StakeholderGroup,
     Venue,
+    WithdrawalReason,
 )
 
 NOW = datetime(2027, 1, 11, 9, 0, tzinfo=UTC)
@@ -77,7 +79,7 @@ def scheduled(**changes: object) -> Conference:
 # ---------------------------------------------------------------------------- scheduling
 
 
-def test_schedule_invites_committee_office_and_delegates_and_plans_reminders() -> None:
+def test_schedule_invites_committee_office_and_namesand_plans_reminders() -> None:
     conference, events = Conference.schedule(
         "c1", draft(), network(), [], now=NOW, reminder_offsets=[DAY, 7 * DAY]
     )
@@ -252,6 +254,35 @@ def test_waiting_list_fills_in_order_and_a_decline_promotes_the_first() -> None:
     }
 
 
+def test_events_name_each_invitees_place_on_the_waiting_list() -> None:
+    delegates = tuple(
+        Delegate(n, f"{n}@example.org", None, StakeholderGroup.SCHOOL)
+        for n in ("ida", "jan", "kim")
+    )
+    conference = scheduled(capacity=1, delegates=delegates)
+    ids = {i.person.name: i.invitation_id for i in conference.invitations}
+    names = ("ida", "jan", "kim")
+    answers = [conference.respond(ids[n], Response.ACCEPTED, now=NOW)[0] for n in names]
+    places = {
+        a.invitee.person.name: a.invitee.waitlist_position
+        for a in answers
+        if isinstance(a, ParticipantResponded)
+    }
+    assert places == {"ida": None, "jan": 1, "kim": 2}
+
+    later = START + timedelta(days=1)
+    [moved] = conference.reschedule(later, later + timedelta(hours=2), [], now=NOW)
+    assert isinstance(moved, ConferenceRescheduled)
+    now_places = {i.person.name: i.waitlist_position for i in moved.invitees}
+    assert (now_places["ida"], now_places["jan"], now_places["kim"]) == (None, 1, 2)
+
+    _, promoted = conference.respond(ids["ida"], Response.DECLINED, now=NOW)
+    assert isinstance(promoted, ParticipantResponded)
+    assert promoted.promoted_from_waitlist
+    assert promoted.invitee.waitlist_position is None, "jan has a seat now"
+    assert {i.person.name: i.waitlist_position for i in conference.invitees()}["kim"] == 1
+
+
 def test_same_answer_twice_changes_nothing_and_answers_close_at_the_start() -> None:
     conference = scheduled()
     dora = next(i for i in conference.invitations if i.person.name == "Dora Yilmaz")
@@ -272,7 +303,12 @@ def test_roster_changes_invite_newcomers_withdraw_leavers_and_repeat_harmlessly(
     view.committee["m2"] = {"person": {"name": "Frieda Lange", "email": "frieda@example.org"}}
     del view.committee["m1"]
     events = conference.sync_roster(view)
-    assert [type(e) for e in events] == [ParticipantInvited]
+    assert [type(e) for e in events] == [ParticipantInvited, ParticipantWithdrawn]
+    withdrawn = events[1]
+    assert isinstance(withdrawn, ParticipantWithdrawn)
+    assert withdrawn.invitee.person.name == "Anna Schulte"
+    assert withdrawn.reason == WithdrawalReason.REMOVED_FROM_COMMITTEE
+    assert withdrawn.sequence == 1, "the CANCEL supersedes the invitation's REQUEST"
     assert {i.person.name for i in conference.invitees()} == {
         "Clara Becker",
         "Dora Yilmaz",
@@ -340,3 +376,30 @@ def test_invite_delegate_refuses_a_second_invitation_of_one_address() -> None:
     assert event.invitee.person == Person(
         name="Emil", email="emil@example.org", organisation="Jugendamt"
     )
+
+
+def test_a_withdrawal_names_its_reason_and_a_new_invitation_raises_the_sequence_again() -> None:
+    conference = scheduled()
+    view = network()
+    view.committee["m1"]["term_end"] = (START - timedelta(days=1)).date().isoformat()
+    [ended] = conference.sync_roster(view)
+    assert isinstance(ended, ParticipantWithdrawn)
+    assert (ended.reason, ended.sequence) == (WithdrawalReason.TERM_ENDED, 1)
+    del view.staff["s1"]
+    [left] = conference.sync_roster(view)
+    assert isinstance(left, ParticipantWithdrawn)
+    assert (left.reason, left.sequence) == (WithdrawalReason.REMOVED_FROM_OFFICE, 2)
+    assert left.invitee.person.name == "Clara Becker"
+    del view.committee["m1"]["term_end"]  # the term was extended
+    [again] = conference.sync_roster(view)
+    assert isinstance(again, ParticipantInvited)
+    assert again.sequence == 3, "the new REQUEST supersedes the withdrawal's CANCEL"
+
+
+def test_a_draft_withdraws_without_telling_anyone() -> None:
+    conference, _ = Conference.prepare("c1", draft(), network(), now=NOW)
+    view = network()
+    del view.committee["m1"]
+    assert conference.sync_roster(view) == []
+    assert conference.sequence == 0
+    assert "Anna Schulte" not in {i.person.name for i in conference.invitees()}

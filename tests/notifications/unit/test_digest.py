@@ -98,9 +98,15 @@ def test_the_german_words_for_each_answer() -> None:
             "counts": answer.counts.model_copy(update={"waitlisted": 3}),
         }
     )
-    assert recorded(waiting, 1).answer_de == "auf der Warteliste (Platz 3)"
+    assert recorded(waiting, 1).answer_de == "auf der Warteliste (Platz 3)", "older events"
+    placed = waiting.model_copy(
+        update={"invitee": waiting.invitee.model_copy(update={"waitlist_position": 2})}
+    )
+    assert recorded(placed, 1).answer_de == "auf der Warteliste (Platz 2)", "the event's place"
+    assert recorded(placed, 1).shows_previous
     promoted = answer.model_copy(update={"promoted_from_waitlist": True})
-    assert recorded(promoted, 1).answer_de == "zugesagt (von der Warteliste nachgerückt)"
+    assert recorded(promoted, 1).answer_de == "Es ist ein Platz frei geworden: dabei"
+    assert not recorded(promoted, 1).shows_previous, "not 'zugesagt (bisher: zugesagt)'"
 
 
 def test_the_overview_is_due_daily_at_half_past_seven_in_berlin_by_default(

@@ -21,7 +21,7 @@ from notifications.domain.recipients import (
     Role,
 )
 from notifications.domain.report import build_report, development_of
-from notifications.domain.rules import RULES, Addressing, plan
+from notifications.domain.rules import RESPONSE_DIGEST_DUE, RULES, Addressing, plan
 from notifications.rendering.calendar import conference_uid
 from notifications.rendering.german import time_range
 from notifications.rendering.links import InvalidLink, UnsubscribeLinks
@@ -29,6 +29,7 @@ from notifications.rendering.mails import MailRenderer, RenderedMail
 from notifications.rendering.message import compose
 from notifications.service_layer.inbound import CounterAnswerDue
 from rbn_shared.events.base import Contact as EventContact
+from rbn_shared.events.conferences import WithdrawalReason
 from rbn_tools.mail_examples import ENDS, STARTS, Examples
 
 EX = Examples()
@@ -79,6 +80,7 @@ def one_of_each() -> list[tuple[str, Any, dict[str, Any]]]:
         ("conference-rescheduled", EX.conference_rescheduled(invitees), {}),
         ("conference-updated", EX.conference_updated(invitees), {}),
         ("conference-cancelled", EX.conference_cancelled(invitees), {}),
+        ("participant-withdrawn", EX.participant_withdrawn(invitees[1]), {}),
         ("conference-reminder-due", EX.conference_reminder_due(invitees), {}),
         ("participant-responded", EX.participant_responded(invitees[0]), {}),
         ("conference-concluded", EX.conference_concluded(), {}),
@@ -306,3 +308,102 @@ def test_a_time_zone_nobody_knows_is_shown_as_berlin_time(zone: str) -> None:
     assert entry["DTSTART"].params["TZID"] == "Europe/Berlin"
     assert entry.decoded("DTSTART").hour == 14
     assert [str(c["TZID"]) for c in calendar.walk("VTIMEZONE")] == ["Europe/Berlin"]
+
+
+def mails_to_invitees(event_type: str, payload: Any) -> list[RenderedMail]:
+    addressing = Addressing(DIRECTORY, [DIRECTORY], DISTRICT)
+    return [
+        RENDERER.render(planned.rule, planned.recipient, payload, stamp=STAMP)
+        for planned in plan(event_type, payload, addressing)
+        if planned.rule.template != "response-digest"
+    ]
+
+
+WAITING = EX.invitee(1).model_copy(
+    update={"response": "accepted", "waitlisted": True, "waitlist_position": 2}
+)
+
+
+def test_a_waitlisted_acceptance_is_confirmed_with_its_place() -> None:
+    answer = EX.participant_responded(WAITING).model_copy(update={"invitee": WAITING})
+    [mail] = mails_to_invitees("participant-responded", answer)
+    assert "Sie stehen auf der Warteliste (Platz 2)." in mail.text
+    assert "Sie stehen auf der Warteliste (Platz 2).</strong>" in mail.html
+    assert "Warteliste (Platz 2)" in mail.subject
+    assert "Sie sind dabei" not in mail.text + mail.html
+
+
+def test_a_move_up_from_the_waiting_list_says_the_person_is_in() -> None:
+    seated = WAITING.model_copy(update={"waitlisted": False, "waitlist_position": None})
+    answer = EX.participant_responded(seated).model_copy(update={"promoted_from_waitlist": True})
+    [mail] = mails_to_invitees("participant-responded", answer)
+    for text in (mail.text, mail.html):
+        assert "Es ist ein Platz frei geworden: Sie sind dabei." in text
+        assert "nachgerückt" not in text
+        assert "Warteliste (Platz" not in text
+    assert "Es ist ein Platz frei geworden" in mail.subject
+
+
+@pytest.mark.parametrize(
+    ("event_type", "payload"),
+    [
+        ("conference-rescheduled", EX.conference_rescheduled([WAITING])),
+        ("conference-updated", EX.conference_updated([WAITING])),
+        ("conference-reminder-due", EX.conference_reminder_due([WAITING])),
+    ],
+)
+def test_a_person_on_the_waiting_list_reads_their_place_not_their_answer(
+    event_type: str, payload: Any
+) -> None:
+    [mail] = mails_to_invitees(event_type, payload)
+    for text in (mail.text, mail.html):
+        assert "Sie stehen auf der Warteliste (Platz 2)." in text
+        assert "zugesagt" not in text
+    [place] = [line for line in mail.text.splitlines() if "Platz 2" in line]
+    assert "https://" not in place, "the response link keeps a line of its own"
+
+
+def test_the_office_overview_says_a_place_came_free_for_someone_moved_up() -> None:
+    answer = EX.answers()[0].model_copy(update={"promoted_from_waitlist": True})
+    moved = RecordedResponse.of(
+        answer, event_id="r-1", conference_version=1, occurred_at=STAMP, recorded_at=STAMP
+    )
+    [overview] = build_digests([moved], STAMP.replace(hour=0), STAMP.replace(hour=23))
+    [planned] = plan(RESPONSE_DIGEST_DUE, overview, Addressing(DIRECTORY, [DIRECTORY], DISTRICT))
+    mail = RENDERER.render(
+        planned.rule, planned.recipient, overview, stamp=STAMP, extra={"digest": overview}
+    )
+    assert "Sabine Krüger (Grundschule Nr. 1): Es ist ein Platz frei geworden: dabei\n" in mail.text
+    assert "</strong> (Grundschule Nr. 1): Es ist ein Platz frei geworden: dabei</li>" in mail.html
+    assert "bisher" not in mail.text + mail.html
+
+
+@pytest.mark.parametrize(
+    ("reason", "words"),
+    [
+        ("removed_from_committee", "Sie gehören dem Lenkungskreis nicht mehr an."),
+        ("removed_from_office", "Sie gehören dem Regionalen Bildungsbüro nicht mehr an."),
+        ("term_ended", "Ihre Amtszeit im Lenkungskreis endet vor dem Termin der Konferenz."),
+    ],
+)
+def test_a_withdrawal_cancels_the_entry_of_that_invitee_only(reason: str, words: str) -> None:
+    withdrawn = EX.participant_withdrawn(
+        EX.invitee(2, name="Max Mustermann", local="max"), WithdrawalReason(reason), sequence=3
+    )
+    [mail] = mails_to_invitees("participant-withdrawn", withdrawn)
+    assert mail.subject.startswith("[Bildungsnetzwerk Bochum] Einladung zurückgenommen: ")
+    for text in (mail.text, mail.html):
+        assert "Ihre Einladung zur Konferenz „Regionale Bildungskonferenz 2027" in text
+        assert "wurde zurückgenommen" in text
+        assert f"Grund: {words}" in text
+        assert "/antwort/" not in text, "no response link"
+    assert mail.calendar is not None
+    calendar = Calendar.from_ical(mail.calendar.ics)
+    assert str(calendar["METHOD"]) == "CANCEL"
+    [entry] = list(calendar.walk("VEVENT"))
+    assert str(entry["UID"]) == conference_uid(EX.conference_id)
+    assert int(str(entry["SEQUENCE"])) == 3, "the withdrawal raised it already"
+    attendees = entry["ATTENDEE"]
+    assert not isinstance(attendees, list), "only that attendee"
+    assert str(attendees) == "mailto:max@schule.example.org"
+    assert str(entry["STATUS"]) == "CANCELLED"

@@ -23,11 +23,13 @@ from rbn_shared.events.conferences import (
     Invitee,
     ParticipantInvited,
     ParticipantResponded,
+    ParticipantWithdrawn,
     Recommendation,
     Response,
     ResponseCounts,
     StakeholderGroup,
     Venue,
+    WithdrawalReason,
 )
 from rbn_shared.events.registry import (
     CommitteeMemberAdded,
@@ -280,6 +282,20 @@ class Examples:
     def participant_invited(self, invitee: Invitee) -> ParticipantInvited:
         return ParticipantInvited(**self._conference(), invitee=invitee)
 
+    def participant_withdrawn(
+        self,
+        invitee: Invitee,
+        reason: WithdrawalReason = WithdrawalReason.REMOVED_FROM_COMMITTEE,
+        sequence: int = 1,
+    ) -> ParticipantWithdrawn:
+        """A committee member left after the invitations went out: the withdrawal raised the
+        calendar's SEQUENCE."""
+        return ParticipantWithdrawn(
+            **self._conference(sequence),
+            invitee=invitee.model_copy(update={"response_url": None}),
+            reason=reason,
+        )
+
     def conference_reminder_due(self, recipients: list[Invitee]) -> ConferenceReminderDue:
         return ConferenceReminderDue(
             **self._conference(),
@@ -324,7 +340,11 @@ class Examples:
             first.model_copy(
                 update={
                     "invitee": waiting.model_copy(
-                        update={"response": Response.ACCEPTED, "waitlisted": True}
+                        update={
+                            "response": Response.ACCEPTED,
+                            "waitlisted": True,
+                            "waitlist_position": 1,
+                        }
                     ),
                     "counts": counts.model_copy(
                         update={

@@ -69,6 +69,7 @@ def examples() -> list[tuple[str, Any, dict[str, Any]]]:
         ("conference-rescheduled", ex.conference_rescheduled(invitees), {}),
         ("conference-updated", ex.conference_updated(invitees), {}),
         ("conference-cancelled", ex.conference_cancelled(invitees), {}),
+        ("participant-withdrawn", ex.participant_withdrawn(invitees[1]), {}),
         ("conference-reminder-due", ex.conference_reminder_due(invitees), {}),
         ("participant-responded", ex.participant_responded(invitees[0]), {}),
         ("conference-concluded", ex.conference_concluded(), {}),

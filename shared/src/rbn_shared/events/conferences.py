@@ -74,6 +74,12 @@ class Invitee(EventPart):
     group: StakeholderGroup
     response: Response = Response.PENDING
     waitlisted: bool = False
+    waitlist_position: int | None = Field(
+        default=None,
+        ge=1,
+        description="The invitee's place on the waiting list (1 is next), when waitlisted; "
+        "None otherwise, and from producers that do not know it.",
+    )
     response_url: AnyHttpUrl | None = Field(
         default=None, description="The invitee's personal response page; needs no login."
     )
@@ -148,6 +154,23 @@ class ParticipantInvited(Conference):
     invitee: Invitee
 
 
+class WithdrawalReason(StrEnum):
+    REMOVED_FROM_COMMITTEE = "removed_from_committee"
+    REMOVED_FROM_OFFICE = "removed_from_office"
+    TERM_ENDED = "term_ended"
+
+
+class ParticipantWithdrawn(Conference):
+    """An invitation to a published conference was taken back because its person left the
+    roster; `sequence` is already raised, so the withdrawal's CANCEL supersedes the last
+    REQUEST."""
+
+    event_type: ClassVar[str] = "participant-withdrawn"
+
+    invitee: Invitee
+    reason: WithdrawalReason
+
+
 class ResponseCounts(EventPart):
     accepted: int = 0
     declined: int = 0
@@ -193,6 +216,7 @@ CONFERENCE_EVENTS: tuple[type[EventPayload], ...] = (
     ConferenceUpdated,
     ConferenceCancelled,
     ParticipantInvited,
+    ParticipantWithdrawn,
     ParticipantResponded,
     ConferenceReminderDue,
     ConferenceConcluded,

@@ -29,11 +29,13 @@ from rbn_shared.events.conferences import (
     Invitee,
     ParticipantInvited,
     ParticipantResponded,
+    ParticipantWithdrawn,
     Recommendation,
     Response,
     ResponseCounts,
     StakeholderGroup,
     Venue,
+    WithdrawalReason,
 )
 from rbn_shared.events.conferences import Conference as ConferenceFacts
 from rbn_shared.events.conferences import ConferenceStatus as PublishedStatus
@@ -439,7 +441,7 @@ class Conference:
         self._require_planned(now)
         self._require_not_invited(delegate.email)
         invitation = self._add_invitation(EXTERNAL_SOURCE, delegate.person(), delegate.group)
-        return [ParticipantInvited(**self._snapshot(), invitee=invitation.as_invitee())]
+        return [ParticipantInvited(**self._snapshot(), invitee=self._invitee(invitation))]
 
     def delegate_of(self, invitation_id: str) -> Delegate:
         """The external delegate behind an invitation, as a correction starts from it."""
@@ -466,7 +468,7 @@ class Conference:
         invitation.group = delegate.group
         if not moved:
             return []
-        return [ParticipantInvited(**self._snapshot(), invitee=invitation.as_invitee())]
+        return [ParticipantInvited(**self._snapshot(), invitee=self._invitee(invitation))]
 
     def mark_undeliverable(
         self, invitation_id: str, recipient: str, reason: str, failed_at: datetime
@@ -505,6 +507,7 @@ class Conference:
                 COMMITTEE_SOURCE + k: (p, StakeholderGroup.STEERING_COMMITTEE)
                 for k, p in network.committee_people(on=to_berlin(self.starts_at).date()).items()
             }
+        published = self.status == ConferenceStatus.SCHEDULED  # drafts tell nobody
         events: list[EventPayload] = []
         by_source = {i.source: i for i in self.invitations if i.source != EXTERNAL_SOURCE}
         for source, (person, group) in wanted.items():
@@ -512,20 +515,35 @@ class Conference:
             if existing is None:
                 invitation = self._add_invitation(source, person, group)
                 events.append(
-                    ParticipantInvited(**self._snapshot(), invitee=invitation.as_invitee())
+                    ParticipantInvited(**self._snapshot(), invitee=self._invitee(invitation))
                 )
             elif existing.withdrawn:
                 existing.withdrawn = False
                 existing.readdress(person)
                 existing.response, existing.waitlisted = Response.PENDING, False
-                events.append(ParticipantInvited(**self._snapshot(), invitee=existing.as_invitee()))
+                if published:  # the new REQUEST must supersede the withdrawal's CANCEL
+                    self.sequence += 1
+                events.append(
+                    ParticipantInvited(**self._snapshot(), invitee=self._invitee(existing))
+                )
             elif existing.readdress(person):
-                events.append(ParticipantInvited(**self._snapshot(), invitee=existing.as_invitee()))
+                events.append(
+                    ParticipantInvited(**self._snapshot(), invitee=self._invitee(existing))
+                )
         for source, invitation in by_source.items():
             if source not in wanted and not invitation.withdrawn:
                 had_seat = invitation.has_seat
                 invitation.withdrawn = True
                 invitation.waitlisted = False
+                if published:
+                    self.sequence += 1  # the CANCEL supersedes the last REQUEST
+                    events.append(
+                        ParticipantWithdrawn(
+                            **self._snapshot(),
+                            invitee=invitation.as_invitee(),
+                            reason=_withdrawal_reason(source, network),
+                        )
+                    )
                 if had_seat:
                     events += self._promote_from_waitlist()
         return events
@@ -555,7 +573,7 @@ class Conference:
         events: list[EventPayload] = [
             ParticipantResponded(
                 **self._snapshot(),
-                invitee=invitation.as_invitee(),
+                invitee=self._invitee(invitation),
                 previous_response=previous,
                 counts=self.counts(),
             )
@@ -569,6 +587,12 @@ class Conference:
         if invitation is None:
             raise NotFound(f"invitation {invitation_id}")
         return invitation
+
+    def _invitee(self, invitation: Invitation) -> Invitee:
+        """The invitation as its events name it, with its place on the waiting list."""
+        return invitation.as_invitee().model_copy(
+            update={"waitlist_position": self.waitlist_position(invitation)}
+        )
 
     def waitlist_position(self, invitation: Invitation) -> int | None:
         if not invitation.waitlisted:
@@ -609,7 +633,7 @@ class Conference:
                         offset=timedelta(seconds=reminder.offset_seconds),
                         due_at=reminder.due_at,
                         recipients=[
-                            i.as_invitee()
+                            self._invitee(i)
                             for i in self._current()
                             if i.response != Response.DECLINED
                         ],
@@ -622,7 +646,7 @@ class Conference:
     # ================================================================== reading
 
     def invitees(self) -> list[Invitee]:
-        return [i.as_invitee() for i in self._current()]
+        return [self._invitee(i) for i in self._current()]
 
     def counts(self) -> ResponseCounts:
         current = self._current()
@@ -670,7 +694,7 @@ class Conference:
         return [
             ParticipantResponded(
                 **self._snapshot(),
-                invitee=promoted.as_invitee(),
+                invitee=self._invitee(promoted),
                 previous_response=Response.ACCEPTED,
                 promoted_from_waitlist=True,
                 counts=self.counts(),
@@ -821,6 +845,16 @@ def _resolve_agenda(
             )
         )
     return items, errors
+
+
+def _withdrawal_reason(source: str, network: NetworkView) -> WithdrawalReason:
+    """Why an invitation from the roster was taken back: a committee member still listed
+    has only seen their term end before the conference."""
+    if source.startswith(STAFF_SOURCE):
+        return WithdrawalReason.REMOVED_FROM_OFFICE
+    if source.removeprefix(COMMITTEE_SOURCE) in network.committee_people():
+        return WithdrawalReason.TERM_ENDED
+    return WithdrawalReason.REMOVED_FROM_COMMITTEE
 
 
 def _require_external(invitation: Invitation) -> None:

@@ -45,6 +45,7 @@ from rbn_shared.events.conferences import (
     ConferenceCancelled,
     Invitee,
     ParticipantInvited,
+    ParticipantWithdrawn,
     Response,
 )
 from rbn_shared.events.notifications import CalendarReplyReceived
@@ -353,10 +354,11 @@ class ConferenceService:
         )
 
     def _with_links(self, conference: Conference, payload: EventPayload) -> EventPayload:
-        """Give every invitee in an event their personal response link (not on cancellations)
-        and their calendar's reply address (on cancellations too: a calendar matches the
-        CANCEL to its entry by UID and ORGANIZER)."""
-        cancelled = isinstance(payload, ConferenceCancelled)
+        """Give every invitee in an event their personal response link (not on cancellations
+        and withdrawals: the link is revoked with the invitation) and their calendar's reply
+        address (on those too: a calendar matches the CANCEL to its entry by UID and
+        ORGANIZER)."""
+        cancelled = isinstance(payload, ConferenceCancelled | ParticipantWithdrawn)
 
         def linked(invitee: Invitee) -> Invitee:
             ends_at = conference.ends_at

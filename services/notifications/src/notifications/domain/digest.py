@@ -45,8 +45,8 @@ class RecordedResponse:
     response: str
     previous_response: str
     waitlisted: bool
-    # The conference appends every new place on the waiting list at its end, so the place taken
-    # by this answer is the waiting list's length right after it.
+    # The place the conference gives; events from before it said so fall back to the waiting
+    # list's length right after the answer (new places are appended at its end).
     waitlist_position: int | None
     promoted_from_waitlist: bool
     counts: dict[str, int]
@@ -84,7 +84,9 @@ class RecordedResponse:
             response=invitee.response.value,
             previous_response=payload.previous_response.value,
             waitlisted=invitee.waitlisted,
-            waitlist_position=payload.counts.waitlisted if invitee.waitlisted else None,
+            waitlist_position=(invitee.waitlist_position or payload.counts.waitlisted)
+            if invitee.waitlisted
+            else None,
             promoted_from_waitlist=payload.promoted_from_waitlist,
             counts=payload.counts.model_dump(),
             conference_version=conference_version,
@@ -95,13 +97,18 @@ class RecordedResponse:
     @property
     def answer_de(self) -> str:
         """What the person answered, in the overview's words."""
+        if self.promoted_from_waitlist:
+            return "Es ist ein Platz frei geworden: dabei"
         if self.waitlisted:
             place = f" (Platz {self.waitlist_position})" if self.waitlist_position else ""
             return f"auf der Warteliste{place}"
-        answer = RESPONSE_DE.get(self.response, self.response)
-        if self.promoted_from_waitlist:
-            return f"{answer} (von der Warteliste nachgerückt)"
-        return answer
+        return RESPONSE_DE.get(self.response, self.response)
+
+    @property
+    def shows_previous(self) -> bool:
+        """A move up from the waiting list is no new answer: "bisher: zugesagt" would only
+        confuse."""
+        return not self.promoted_from_waitlist
 
     @property
     def previous_de(self) -> str:

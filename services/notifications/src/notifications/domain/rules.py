@@ -86,6 +86,7 @@ RULES: tuple[Rule, ...] = (
     Rule("conference-rescheduled",      _to.INVITEES,                   "conference-rescheduled", _must, _request),
     Rule("conference-updated",          _to.INVITEES,                   "conference-updated",     _must, _request),
     Rule("conference-cancelled",        _to.INVITEES,                   "conference-cancelled",   _must, _cancel),
+    Rule("participant-withdrawn",       _to.INVITEE,                    "participant-withdrawn",  _must, _cancel),
     Rule("conference-reminder-due",     _to.REMINDER_RECIPIENTS,        "conference-reminder",    _remind),
     Rule("participant-responded",       _to.INVITEE,                    "response-confirmation",  _info),
     Rule("conference-concluded",        _to.STEERING_COMMITTEE,         "conference-results",     _info),

@@ -27,6 +27,7 @@ from rbn_shared.events.conferences import (
     ConferenceUpdated,
     ParticipantInvited,
     ParticipantResponded,
+    ParticipantWithdrawn,
 )
 from rbn_shared.events.registry import (
     CommitteeMemberAdded,
@@ -70,6 +71,7 @@ def reactions(notifier: Notifier, digests: ResponseDigests) -> dict[str, Reactio
         ConferenceUpdated:     [mails],
         ConferenceCancelled:   [note, mails],
         ParticipantInvited:    [mails],
+        ParticipantWithdrawn:  [mails],
         ParticipantResponded:  [record_response, mails],
         ConferenceReminderDue: [mails],
         ConferenceConcluded:   [note, mails],

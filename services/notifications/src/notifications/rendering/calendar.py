@@ -24,7 +24,7 @@ from notifications.domain.recipients import single_line
 from notifications.domain.rules import CalendarMethod
 from notifications.rendering.german import zone_named
 from rbn_shared.addresses import AddressRefused, sendable
-from rbn_shared.events.conferences import Conference
+from rbn_shared.events.conferences import Conference, ParticipantWithdrawn
 
 PRODUCT_ID = "-//Bezirksregierung Arnsberg//Regionale Bildungsnetzwerke//DE"
 UID_DOMAIN = "rbn-arnsberg.nrw.de"
@@ -96,9 +96,11 @@ def conference_calendar(
     c = conference
     zone = zone_named(c.timezone)
     cancelled = method is CalendarMethod.CANCEL
-    # A cancellation must supersede the latest request; the conference's own SEQUENCE counts
-    # reschedules only, so the CANCEL goes one higher.
-    sequence = c.sequence + (1 if cancelled else 0)
+    # A cancellation must supersede the latest request. A conference's cancellation leaves
+    # its SEQUENCE as it was, so that CANCEL goes one higher; a withdrawal has already raised
+    # it (and a later invitation raises it again), so its CANCEL carries it as it is.
+    raised = isinstance(c, ParticipantWithdrawn)
+    sequence = c.sequence + (1 if cancelled and not raised else 0)
 
     calendar = Calendar()
     calendar.add("prodid", PRODUCT_ID)

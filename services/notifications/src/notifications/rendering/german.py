@@ -41,6 +41,19 @@ RESPONSE = {
     "pending": "noch nicht geantwortet",
 }
 
+# Why an invitation was taken back, as the person reads it.
+WITHDRAWAL = {
+    "removed_from_committee": "Sie gehören dem Lenkungskreis nicht mehr an.",
+    "removed_from_office": "Sie gehören dem Regionalen Bildungsbüro nicht mehr an.",
+    "term_ended": "Ihre Amtszeit im Lenkungskreis endet vor dem Termin der Konferenz.",
+}
+
+
+def waiting_list_place(position: int | None) -> str:
+    """Where someone stands on a waiting list, e.g. "auf der Warteliste (Platz 2)"; the place
+    is left out when the event does not say it."""
+    return f"auf der Warteliste (Platz {position})" if position else "auf der Warteliste"
+
 
 def long_date(moment: date | datetime, timezone: str = "Europe/Berlin") -> str:
     """`Mittwoch, 10. März 2027`."""

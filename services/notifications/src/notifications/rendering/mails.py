@@ -106,6 +106,8 @@ def _environment() -> Environment:
         employer_de=lambda v: german.EMPLOYER.get(str(v), str(v)),
         kind_de=lambda v: german.CONFERENCE_KIND.get(str(v), str(v)),
         response_de=lambda v: german.RESPONSE.get(str(v), str(v)),
+        waitlist_de=german.waiting_list_place,
+        withdrawal_de=lambda v: german.WITHDRAWAL.get(str(v), str(v)),
     )
     env.globals["time_range"] = german.time_range
     return env
