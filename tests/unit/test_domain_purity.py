@@ -23,7 +23,13 @@ IO_LIBRARIES = {
     "uvicorn",
 }
 # Shared modules a domain may use: the contract and pure helpers, none with I/O.
-PURE_SHARED = {"rbn_shared.events", "rbn_shared.addresses", "rbn_shared.errors", "rbn_shared.text"}
+PURE_SHARED = {
+    "rbn_shared.events",
+    "rbn_shared.addresses",
+    "rbn_shared.errors",
+    "rbn_shared.text",
+    "rbn_shared.calendar_addresses",
+}
 
 
 def imports_of(source: Path) -> set[str]:

@@ -20,7 +20,7 @@ import pytest
 from icalendar import Calendar
 from pymongo import AsyncMongoClient
 
-from notifications.rendering.calendar import conference_uid
+from rbn_shared.calendar_addresses import conference_uid
 from rbn_shared.events import Envelope
 from rbn_tools.mail_examples import Examples
 from tests.notifications.integration.support import (

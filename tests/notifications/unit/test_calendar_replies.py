@@ -17,14 +17,13 @@ from notifications.domain.calendar_replies import (
     Method,
     ReplyToken,
     Unusable,
-    addressed_to_replies,
 )
 from notifications.domain.recipients import Recipient, Role
 from notifications.domain.rules import CALENDAR_COUNTER_RECEIVED, RULES, Addressing, plan
-from notifications.rendering.calendar import conference_uid
 from notifications.rendering.links import UnsubscribeLinks
 from notifications.rendering.mails import MailRenderer
 from notifications.service_layer.inbound import CounterAnswerDue
+from rbn_shared.calendar_addresses import conference_uid, is_reply_address
 from rbn_shared.events.base import Contact
 from rbn_shared.events.notifications import CalendarAnswer
 from rbn_tools.mail_examples import Examples
@@ -136,9 +135,9 @@ def test_a_reply_address_gives_its_token_in_any_case_and_others_none() -> None:
         "buero@antworten.example.org",
     ):
         assert ReplyToken.in_address(address) is None, address
-    assert addressed_to_replies("antwort@x.example")
-    assert addressed_to_replies("antwort+junk@x.example")
-    assert not addressed_to_replies("buero@x.example")
+    assert is_reply_address("antwort@x.example")
+    assert is_reply_address("antwort+junk@x.example")
+    assert not is_reply_address("buero@x.example")
 
 
 def test_the_invitations_organizer_is_the_invitees_reply_address_under_the_offices_name() -> None:

@@ -22,12 +22,12 @@ from notifications.domain.recipients import (
 )
 from notifications.domain.report import build_report, development_of
 from notifications.domain.rules import RESPONSE_DIGEST_DUE, RULES, Addressing, plan
-from notifications.rendering.calendar import conference_uid
 from notifications.rendering.german import time_range
 from notifications.rendering.links import InvalidLink, UnsubscribeLinks
 from notifications.rendering.mails import MailRenderer, RenderedMail
 from notifications.rendering.message import compose
 from notifications.service_layer.inbound import CounterAnswerDue
+from rbn_shared.calendar_addresses import conference_uid
 from rbn_shared.events.base import Contact as EventContact
 from rbn_shared.events.conferences import WithdrawalReason
 from rbn_tools.mail_examples import ENDS, STARTS, Examples

@@ -15,11 +15,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from itsdangerous import BadSignature, URLSafeSerializer
+
+from rbn_shared.calendar_addresses import reply_address, token_parts
 
 SALT = "rbn-conferences-response-link-v1"
 
@@ -78,8 +79,6 @@ class ResponseLinks:
 # ---------------------------------------------------------------------------- calendar replies
 
 REPLY_SALT = "rbn-conferences-calendar-reply-v1"
-REPLY_LOCAL_PART = "antwort"
-_TOKEN_PART = re.compile(r"[a-z0-9-]{1,40}")
 _SIGNATURE_BYTES = 10  # 80 bits: a forgery has to be tried online, one mail at a time
 
 
@@ -119,7 +118,7 @@ class ReplyAddresses:
             return None
         expiry = int((conference_ends_at + self._valid_after_end).timestamp())
         token = self.token(conference_id, invitation_id, expiry)
-        return f"{REPLY_LOCAL_PART}+{token}@{self._domain}"
+        return reply_address(token, self._domain)
 
     def token(self, conference_id: str, invitation_id: str, expiry: int) -> str:
         body = f"{conference_id}.{invitation_id}.{_base36(expiry)}"
@@ -129,8 +128,8 @@ class ReplyAddresses:
         """The claims of a token this service issued and that has not expired."""
         if not token:
             raise InvalidReply("no-token")
-        parts = token.lower().split(".")
-        if len(parts) != 4 or not all(_TOKEN_PART.fullmatch(p) for p in parts):
+        parts = token_parts(token)
+        if parts is None:
             raise InvalidReply("malformed-token")
         conference_id, invitation_id, expiry, signature = parts
         body = f"{conference_id}.{invitation_id}.{expiry}"

@@ -37,6 +37,7 @@ from conferences.domain.projection import EventFacts, NetworkView
 from conferences.service_layer import commands
 from rbn_shared.addresses import same_address
 from rbn_shared.auth import Principal
+from rbn_shared.calendar_addresses import conference_of_uid
 from rbn_shared.changes import Aggregate, Cause, Clock, outbox_records
 from rbn_shared.errors import VersionConflict
 from rbn_shared.events import Envelope, EventPayload
@@ -232,7 +233,7 @@ class ConferenceService:
             claims = self.replies.verify(reply.reply_token, now=self.clock())
         except InvalidReply as refused:
             return refused.reason
-        if reply.uid.split("@", 1)[0] != f"conference-{claims.conference_id}":
+        if conference_of_uid(reply.uid) != claims.conference_id:
             return "other-conference"
         async with self.conferences.locked(claims.conference_id):
             stored = await self.conferences.get(claims.conference_id)

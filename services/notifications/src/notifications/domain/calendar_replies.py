@@ -9,20 +9,16 @@ conference and the invitation); the conferences service verifies it when it appl
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from rbn_shared.calendar_addresses import conference_of_uid, token_in
 from rbn_shared.events.notifications import CalendarAnswer
 
-# The reply addresses' local part before the `+`, as the conferences service issues them.
-REPLY_LOCAL_PART = "antwort"
 # A fixed namespace: the same Message-ID always gives the same inbound id (one effect per mail).
 INBOUND_NAMESPACE = uuid.UUID("6f2c1f1e-5b9a-4d7e-9c39-3f7d2b0c8a41")
-_TOKEN = re.compile(r"[a-z0-9-]{1,40}(?:\.[a-z0-9-]{1,40}){3}")
-_UID = re.compile(r"conference-([a-z0-9-]{1,40})@.+")
 
 # RFC 5546 PARTSTAT of a REPLY → the conference's answer; any other (DELEGATED, NEEDS-ACTION)
 # answers nothing the conference knows.
@@ -51,23 +47,13 @@ class ReplyToken:
     invitation_id: str
 
     @classmethod
-    def in_address(cls, address: str, local_part: str = REPLY_LOCAL_PART) -> ReplyToken | None:
-        """The token of `<local_part>+<token>@…`; None if there is none or it is malformed."""
-        local, _, _ = address.rpartition("@")
-        prefix = f"{local_part}+".lower()
-        if not local.lower().startswith(prefix):
-            return None
-        value = local[len(prefix) :].lower()  # servers may change the case of a local part
-        if not _TOKEN.fullmatch(value):
+    def in_address(cls, address: str) -> ReplyToken | None:
+        """The token of `antwort+<token>@…`; None if there is none or it is malformed."""
+        value = token_in(address)
+        if value is None:
             return None
         conference_id, invitation_id, _, _ = value.split(".")
         return cls(value, conference_id, invitation_id)
-
-
-def addressed_to_replies(address: str, local_part: str = REPLY_LOCAL_PART) -> bool:
-    """Whether an address is one of the reply addresses (with or without a usable token)."""
-    local = address.rpartition("@")[0].lower()
-    return local == local_part.lower() or local.startswith(f"{local_part}+".lower())
 
 
 @dataclass(frozen=True)
@@ -83,8 +69,7 @@ class CalendarMessage:
     @property
     def conference_id(self) -> str | None:
         """The conference the entry's UID names (`conference-<id>@…`), if it names one."""
-        match = _UID.fullmatch(self.uid.lower())
-        return match.group(1) if match else None
+        return conference_of_uid(self.uid)
 
     def answer(self) -> CalendarAnswer:
         """The REPLY's answer; Unusable for a PARTSTAT that answers nothing."""

@@ -20,13 +20,9 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from notifications.domain.calendar_replies import (
-    REPLY_LOCAL_PART,
-    ReplyToken,
-    Unusable,
-    addressed_to_replies,
-)
+from notifications.domain.calendar_replies import ReplyToken, Unusable
 from notifications.service_layer.inbound import InboundReplies, NotTied
+from rbn_shared.calendar_addresses import REPLY_LOCAL_PART, is_reply_address
 from rbn_shared.logging import get_logger
 from rbn_shared.metrics import CALENDAR_REPLIES_REFUSED
 
@@ -60,7 +56,7 @@ class InboundHandler:
         if ReplyToken.in_address(address) is not None:
             envelope.rcpt_tos.append(address)
             return "250 2.1.5 OK"
-        if addressed_to_replies(address):
+        if is_reply_address(address):
             plain = address.rpartition("@")[0].lower() == REPLY_LOCAL_PART
             reason = "no-token" if plain else "malformed-token"
             refused(reason)

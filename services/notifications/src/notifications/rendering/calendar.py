@@ -24,15 +24,11 @@ from notifications.domain.recipients import single_line
 from notifications.domain.rules import CalendarMethod
 from notifications.rendering.german import zone_named
 from rbn_shared.addresses import AddressRefused, sendable
+from rbn_shared.calendar_addresses import conference_uid
 from rbn_shared.events.conferences import Conference, ParticipantWithdrawn
 
 PRODUCT_ID = "-//Bezirksregierung Arnsberg//Regionale Bildungsnetzwerke//DE"
-UID_DOMAIN = "rbn-arnsberg.nrw.de"
 REMINDER_BEFORE = timedelta(days=1)
-
-
-def conference_uid(conference_id: str) -> str:
-    return f"conference-{conference_id}@{UID_DOMAIN}"
 
 
 @dataclass(frozen=True)
