@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
@@ -42,6 +42,20 @@ async def _remove_run_data(infra: Infra) -> None:
                 await client.drop_database(name)
     finally:
         await client.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failed test that ran the services as processes shows the end of their logs: a mail
+    that never came is explained there, and CI keeps nothing else."""
+    report = yield
+    if call.when == "call" and report.failed:
+        system = getattr(item, "funcargs", {}).get("system")
+        for service in getattr(system, "services", []):
+            report.sections.append((f"{service.name} log (end)", service.log[-8000:]))
+    return report
 
 
 @pytest.fixture(scope="session")

@@ -33,9 +33,8 @@ def local(moment: datetime) -> str:
 
 @pytest.fixture(scope="module")
 async def system(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[System]:
+    # Previews are rendered by this system's notifications service (NOTIFICATIONS_URL).
     async with started_on_shared_mailpit(infra, tmp_path_factory.mktemp("drafts-logs")) as running:
-        # Previews are rendered by this system's notifications service.
-        running.conferences.restart(NOTIFICATIONS_URL=running.notifications.url)
         yield running
 
 
