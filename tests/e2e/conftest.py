@@ -85,8 +85,11 @@ async def started_system(
     )
     started: list[ServiceProcess] = []
     try:
+        # Side by side: each start is mostly Python importing, and the seed needs only the
+        # registry; the others catch up on its events from Kafka.
         for service in (registry, conferences, notifications):
-            started.append(service.start())
+            started.append(service.launch())
+        registry.wait_ready()
         seed = Process.python_module(
             "seed",
             "registry.entrypoints.main",
@@ -94,6 +97,8 @@ async def started_system(
             env=service_env("REGISTRY_", per_service["registry"]),
             log_dir=logs,
         ).start()
+        conferences.wait_ready()
+        notifications.wait_ready()
         assert seed.wait(120) == 0, seed.output
         system = System(
             registry,

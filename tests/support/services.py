@@ -66,6 +66,9 @@ class ServiceProcess:
             "AUTH_TOKENS": json.dumps(TOKENS),
             "PUBLIC_BASE_URL": self.url,
             "OUTBOX_POLL_SECONDS": "0.3",
+            # The seed command writes from its own process; the running registry publishes what
+            # it wrote at its next sweep (10 s by default: a module's set-up would wait for it).
+            **({"OUTBOX_SWEEP_SECONDS": "1"} if name == "registry" else {}),
             "LOG_LEVEL": "INFO",
             **settings,
         }
@@ -74,6 +77,10 @@ class ServiceProcess:
         self.process: Process | None = None
 
     def start(self, timeout: float = 60.0, **changed: str) -> ServiceProcess:
+        return self.launch(**changed).wait_ready(timeout)
+
+    def launch(self, **changed: str) -> ServiceProcess:
+        """Start the process and return at once (several start side by side: `wait_ready`)."""
         self.settings.update(changed)
         # The token table above is for development only (production refuses it at start-up).
         env = {"RBN_ENVIRONMENT": "development"}
@@ -81,6 +88,9 @@ class ServiceProcess:
         self.process = Process.python_module(
             self.name, MODULES[self.name], env=env, log_dir=self.log_dir
         ).start()
+        return self
+
+    def wait_ready(self, timeout: float = 60.0) -> ServiceProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -129,7 +139,9 @@ def running(
     """Start the services, seed the twelve networks, and stop the services afterwards."""
     try:
         for service in services:
-            service.start()
+            service.launch()
+        for service in services:
+            service.wait_ready()
         seed = Process.python_module(
             "seed",
             "registry.entrypoints.main",

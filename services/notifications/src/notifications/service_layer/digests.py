@@ -28,30 +28,25 @@ class ResponseDigests(PeriodicMail):
 
     async def record_response(self, envelope: Envelope, payload: ParticipantResponded) -> None:
         """The reaction to an answer: keep it for the next overview (once per event)."""
-        await self._repositories.responses.add(
+        await self.repositories.responses.add(
             RecordedResponse.of(
                 payload,
                 event_id=str(envelope.event_id),
                 conference_version=envelope.aggregate_version,
                 occurred_at=envelope.occurred_at,
-                recorded_at=self._clock(),
+                recorded_at=self.clock(),
             )
         )
 
     async def close_period(self, period_start: datetime, period_end: datetime) -> None:
         """One overview per network with answers in the period; none without."""
-        responses = await self._repositories.responses.recorded_between(period_start, period_end)
+        responses = await self.repositories.responses.recorded_between(period_start, period_end)
         digests = build_digests(responses, period_start, period_end)
         if not digests:
             log.info("response digest skipped: no answers in the period")
         for digest in digests:
-            created = await self._notifier.notify(
-                RESPONSE_DIGEST_DUE,
-                digest,
-                cause_id=str(digest.cause_id),
-                correlation_id=f"response-digest-{digest.cause_id}",
-                stamp=period_end,
-                extra={"digest": digest},
+            created = await self.store_mail(
+                RESPONSE_DIGEST_DUE, digest, "response-digest", period_end, digest=digest
             )
             log.info(
                 "response digest stored",

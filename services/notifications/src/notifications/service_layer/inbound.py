@@ -70,21 +70,13 @@ class CounterAnswerDue:
     invitation_id: str
 
 
+@dataclass(kw_only=True)
 class InboundReplies:
-    def __init__(
-        self,
-        *,
-        store: AggregateStore,
-        repositories: Repositories,
-        notifier: Notifier,
-        clock: Clock,
-        events_topic: str,
-    ) -> None:
-        self._store = store
-        self._repositories = repositories
-        self._notifier = notifier
-        self._clock = clock
-        self._topic = events_topic
+    store: AggregateStore
+    repositories: Repositories
+    notifier: Notifier
+    clock: Clock
+    events_topic: str
 
     async def receive(self, raw: bytes, tokens: Sequence[ReplyToken]) -> Outcome:
         """Take one mail to reply addresses (`tokens`: theirs, well-formed, at least one).
@@ -92,7 +84,7 @@ class InboundReplies:
         Unusable for a mail that is no REPLY or COUNTER, NotTied for a COUNTER of nobody this
         service wrote to; any other exception is a passing failure (the listener answers 451 and
         the sending server tries again)."""
-        mail = read_mail(raw, received_at=self._clock())
+        mail = read_mail(raw, received_at=self.clock())
         token = tokens[0]  # one invitation per mail; a calendar answers one organiser
         if mail.calendar.method is Method.COUNTER:
             return await self._answer_counter(mail, token)
@@ -115,7 +107,7 @@ class InboundReplies:
             # Keyed by the token's conference: one conference's replies stay in order.
             Aggregate(inbound_id, key=token.conference_id, event_count=0),
             Cause(correlation_id=f"inbound-{inbound_id}"),
-            self._topic,
+            self.events_topic,
             occurred_at=mail.received_at,
         )
         # Ids only: the address stays in the event, not in this record.
@@ -128,7 +120,7 @@ class InboundReplies:
             "received_at": mail.received_at,
         }
         try:
-            await self._store.insert(document, records)
+            await self.store.insert(document, records)
         except DuplicateKeyError:
             return Outcome.REPEATED
         log.info(
@@ -143,14 +135,14 @@ class InboundReplies:
         calendar = mail.calendar
         if calendar.conference_id != token.conference_id:
             raise NotTied("other-conference")
-        invitation = await self._repositories.deliveries.mailed_about(
+        invitation = await self.repositories.deliveries.mailed_about(
             calendar.attendee, token.conference_id, token.invitation_id
         )
         if invitation is None:
             raise NotTied("unknown-attendee")
         network = None
         if invitation.network_id is not None:
-            known, _ = await self._repositories.directory.network(invitation.network_id)
+            known, _ = await self.repositories.directory.network(invitation.network_id)
             if known is not None:
                 office = known.office.email if known.office is not None else None
                 network = NetworkRef(id=known.network_id, name=known.name, office_email=office)
@@ -161,7 +153,7 @@ class InboundReplies:
             conference_id=token.conference_id,
             invitation_id=token.invitation_id,
         )
-        created = await self._notifier.notify(
+        created = await self.notifier.notify(
             CALENDAR_COUNTER_RECEIVED,
             due,
             cause_id=mail.inbound_id,

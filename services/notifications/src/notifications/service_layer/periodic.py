@@ -10,7 +10,10 @@ period again on the next tick, and the unique delivery ids keep that to one mail
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, ClassVar, Protocol
+from uuid import UUID
 
 from notifications.adapters.repositories import Repositories, ScheduleRepository
 from notifications.domain.report import ReportSchedule
@@ -24,62 +27,57 @@ GRACE = timedelta(seconds=2)
 ClosePeriod = Callable[[datetime, datetime], Awaitable[None]]
 
 
+class PeriodContent(Protocol):
+    """What a period's mail is about (a report, an overview): named by its cause id."""
+
+    @property
+    def cause_id(self) -> UUID: ...
+
+
+@dataclass(kw_only=True)
 class Periods:
-    def __init__(
-        self,
-        *,
-        schedules: ScheduleRepository,
-        schedule_id: str,
-        calendar: ReportCalendar,
-        clock: Clock,
-        close: ClosePeriod,
-    ) -> None:
-        self._schedules = schedules
-        self._id = schedule_id
-        self._calendar = calendar
-        self._clock = clock
-        self._close = close
+    schedules: ScheduleRepository
+    schedule_id: str
+    calendar: ReportCalendar
+    clock: Clock
+    close: ClosePeriod
 
     async def tick(self) -> bool:
         """Close the period if it is due; True if one was closed."""
-        async with self._schedules.store.locked(self._id):
-            schedule, version = await self._schedules.schedule(self._id)
-            now = self._clock()
+        async with self.schedules.store.locked(self.schedule_id):
+            schedule, version = await self.schedules.schedule(self.schedule_id)
+            now = self.clock()
             if schedule is None:
-                first = ReportSchedule.first(now, self._calendar)
-                await self._schedules.save_schedule(self._id, first, None)
+                first = ReportSchedule.first(now, self.calendar)
+                await self.schedules.save_schedule(self.schedule_id, first, None)
                 return False
             if not schedule.is_due(now, GRACE):
                 return False
-            period_end = schedule.period_end(now, self._calendar)
-            await self._close(schedule.period_start, period_end)
-            advanced = schedule.advanced(period_end, self._calendar)
-            await self._schedules.save_schedule(self._id, advanced, version)
+            period_end = schedule.period_end(now, self.calendar)
+            await self.close(schedule.period_start, period_end)
+            advanced = schedule.advanced(period_end, self.calendar)
+            await self.schedules.save_schedule(self.schedule_id, advanced, version)
             return True
 
 
+@dataclass(kw_only=True)
 class PeriodicMail:
     """A mail that goes out once per period (the district report, the office's overview): its
     `schedule_id`, and `close_period`, which stores the period's deliveries."""
 
-    schedule_id: str
+    schedule_id: ClassVar[str]
 
-    def __init__(
-        self,
-        *,
-        repositories: Repositories,
-        notifier: Notifier,
-        calendar: ReportCalendar,
-        clock: Clock,
-    ) -> None:
-        self._repositories = repositories
-        self._notifier = notifier
-        self._clock = clock
+    repositories: Repositories
+    notifier: Notifier
+    calendar: ReportCalendar
+    clock: Clock
+
+    def __post_init__(self) -> None:
         self._periods = Periods(
-            schedules=repositories.schedules,
+            schedules=self.repositories.schedules,
             schedule_id=self.schedule_id,
-            calendar=calendar,
-            clock=clock,
+            calendar=self.calendar,
+            clock=self.clock,
             close=self.close_period,
         )
 
@@ -89,3 +87,18 @@ class PeriodicMail:
 
     async def close_period(self, period_start: datetime, period_end: datetime) -> None:
         raise NotImplementedError
+
+    async def store_mail(
+        self, event_type: str, content: PeriodContent, name: str, period_end: datetime, **extra: Any
+    ) -> int:
+        """Store the period's mail about `content`; its deliveries' ids derive from the
+        content's cause id, so a second close stores nothing new. Returns how many are new.
+        `extra`: what the templates read besides the event (the report, the overview)."""
+        return await self.notifier.notify(
+            event_type,
+            content,
+            cause_id=str(content.cause_id),
+            correlation_id=f"{name}-{content.cause_id}",
+            stamp=period_end,
+            extra=extra,
+        )

@@ -26,23 +26,20 @@ class ReportScheduler(PeriodicMail):
 
     async def close_period(self, period_start: datetime, period_end: datetime) -> None:
         """The report of what was recorded in the period, unless nothing was."""
-        developments = await self._repositories.developments.recorded_between(
+        developments = await self.repositories.developments.recorded_between(
             period_start, period_end
         )
         report = build_report(developments, period_start, period_end)
         if report.is_empty:
             log.info("district report skipped: nothing happened in the period")
             return
-        created = await self._notifier.notify(
+        created = await self.store_mail(
             DISTRICT_REPORT_DUE,
             report,
-            cause_id=str(report.cause_id),
-            correlation_id=f"district-report-{report.cause_id}",
-            stamp=period_end,
-            extra={
-                "report": report,
-                "report_last_day": period_end - timedelta(microseconds=1),
-            },
+            "district-report",
+            period_end,
+            report=report,
+            report_last_day=period_end - timedelta(microseconds=1),
         )
         log.info(
             "district report stored",
