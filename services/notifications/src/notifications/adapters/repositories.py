@@ -33,7 +33,7 @@ import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
@@ -348,40 +348,45 @@ class PreferencesRepository:
         await _write(self.store, preferences_to_document(preferences, now), version)
 
 
-class DevelopmentRepository:
-    def __init__(self, collection: AsyncCollection[Document]) -> None:
+class RecordsByTime(Generic[RecordT]):
+    """Records a periodic mail is built from, one document per event, found by when they were
+    recorded (so a period holds what arrived in it)."""
+
+    def __init__(
+        self,
+        collection: AsyncCollection[Document],
+        to_document: Callable[[RecordT], Document],
+        from_document: Callable[[Document], RecordT],
+    ) -> None:
         self.collection = collection
+        self._to_document = to_document
+        self._from_document = from_document
 
     async def create_indexes(self) -> None:
         await self.collection.create_index([("recorded_at", ASCENDING)])
 
-    async def add(self, development: Development) -> None:
+    async def add(self, record: RecordT) -> None:
         """Record once per event; a repeated event keeps its first recording (and period)."""
         with contextlib.suppress(DuplicateKeyError):
-            await self.collection.insert_one(development_to_document(development))
+            await self.collection.insert_one(self._to_document(record))
 
-    async def recorded_between(self, start: datetime, end: datetime) -> list[Development]:
+    async def recorded_between(self, start: datetime, end: datetime) -> list[RecordT]:
         cursor = self.collection.find({"recorded_at": {"$gte": start, "$lt": end}})
-        return [development_from_document(doc) async for doc in cursor]
+        return [self._from_document(doc) async for doc in cursor]
 
 
-class ResponseRepository:
-    """The answers for the education offices' overviews, one document per event."""
+class DevelopmentRepository(RecordsByTime[Development]):
+    """The developments for the district report."""
 
     def __init__(self, collection: AsyncCollection[Document]) -> None:
-        self.collection = collection
+        super().__init__(collection, development_to_document, development_from_document)
 
-    async def create_indexes(self) -> None:
-        await self.collection.create_index([("recorded_at", ASCENDING)])
 
-    async def add(self, response: RecordedResponse) -> None:
-        """Record once per event; a repeated event keeps its first recording (and period)."""
-        with contextlib.suppress(DuplicateKeyError):
-            await self.collection.insert_one(response_to_document(response))
+class ResponseRepository(RecordsByTime[RecordedResponse]):
+    """The answers for the education offices' overviews."""
 
-    async def recorded_between(self, start: datetime, end: datetime) -> list[RecordedResponse]:
-        cursor = self.collection.find({"recorded_at": {"$gte": start, "$lt": end}})
-        return [response_from_document(doc) async for doc in cursor]
+    def __init__(self, collection: AsyncCollection[Document]) -> None:
+        super().__init__(collection, response_to_document, response_from_document)
 
 
 class ScheduleRepository:
