@@ -210,6 +210,27 @@ async def correct(b: Bochum, http: Client, role: str, h: Headers) -> Answer:
     return await http.patch(url, headers=headers, content=patch)
 
 
+async def withdraw(b: Bochum, http: Client, role: str, h: Headers) -> Answer:
+    """Who may takes off a delegate invited for it; who may not, the shared delegate."""
+    invitation = b.delegate_invitation
+    if role in BOCHUM:
+        email = f"abzuladen.{role}.{UID}@schule.example"
+        body = {"name": f"Abzuladen {role}", "email": email, "group": "other"}
+        headers = b.district | await b.if_match(http)
+        invited = await http.post(f"{b.conference}/invitations", headers=headers, json=body)
+        assert invited.status_code == 201, invited.text
+        by_email = {i["email"]: i for i in invited.json()["invitations"]}
+        invitation = by_email[email]["invitation_id"]
+    headers = h | await b.if_match(http)
+    return await http.delete(f"{b.conference}/invitations/{invitation}", headers=headers)
+
+
+def withdrawn(b: Bochum, response: httpx.Response, sees: bool) -> None:
+    shown = {i["email"] for i in response.json()["invitations"]}
+    assert DELEGATE_EMAIL in shown, "the shared delegate stays invited"
+    assert not any(email.startswith("abzuladen.") for email in shown)
+
+
 async def record(b: Bochum, http: Client, role: str, h: Headers) -> Answer:
     answer = ("accepted", "declined", "tentative")[SLOT[role] % 3]
     headers = h | await b.if_match(http)
@@ -395,6 +416,7 @@ MATRIX: dict[tuple[str, str, str], Decision] = {
     ("conferences", "POST", f"{ONE}/conclude"): Decision(BOCHUM, 422, conclude, field_refused),
     ("conferences", "POST", f"{ONE}/invitations"): Decision(BOCHUM, 201, invite),
     ("conferences", "PATCH", INVITATION): Decision(BOCHUM, 200, correct),
+    ("conferences", "DELETE", INVITATION): Decision(BOCHUM, 200, withdraw, withdrawn),
     ("conferences", "PUT", f"{INVITATION}/response"): Decision(BOCHUM, 200, record),
     ("conferences", "PATCH", ONE): Decision(BOCHUM, 200, edit),
     ("conferences", "POST", f"{ONE}/publish"): Decision(BOCHUM, 200, publish, published),

@@ -62,7 +62,9 @@ async def started_system(
         name: {**isolated, "RBN_MONGO_DATABASE": f"{isolated['RBN_MONGO_DATABASE']}_{name}"}
         for name in ("registry", "conferences", "notifications")
     }
-    registry = ServiceProcess("registry", per_service["registry"], logs)
+    # The seed command writes from its own process; the running registry publishes what it
+    # wrote at its next sweep (every 10 s by default: each module's set-up would wait for it).
+    registry = ServiceProcess("registry", per_service["registry"], logs, OUTBOX_SWEEP_SECONDS="1")
     notifications = ServiceProcess(
         "notifications",
         per_service["notifications"],

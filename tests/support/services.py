@@ -66,9 +66,6 @@ class ServiceProcess:
             "AUTH_TOKENS": json.dumps(TOKENS),
             "PUBLIC_BASE_URL": self.url,
             "OUTBOX_POLL_SECONDS": "0.3",
-            # The seed command writes from its own process; the running registry publishes what
-            # it wrote at its next sweep (10 s by default: a module's set-up would wait for it).
-            **({"OUTBOX_SWEEP_SECONDS": "1"} if name == "registry" else {}),
             "LOG_LEVEL": "INFO",
             **settings,
         }

@@ -27,14 +27,14 @@ DORA = Delegate("Dora Yilmaz", "dora@example.org", None, StakeholderGroup.SCHOOL
 
 
 def reply(
-    token: str, conference_id: str, attendee: str, answer: CalendarAnswer
+    token: str, conference_id: str, attendee: str, answer: CalendarAnswer, sequence: int = 0
 ) -> CalendarReplyReceived:
     return CalendarReplyReceived(
         reply_token=token,
         uid=f"conference-{conference_id}@rbn-arnsberg.nrw.de",
         attendee=attendee,
         response=answer,
-        sequence=0,
+        sequence=sequence,
         message_id="<m@client>",
         received_at=NOW,
     )
@@ -119,6 +119,59 @@ async def test_a_tied_reply_is_applied_and_every_untied_one_refused_with_its_rea
     )
     await service.change(cancel)
     assert await apply(late) == "cancelled"
+
+
+async def test_a_reply_to_a_time_since_moved_is_refused_but_other_changes_keep_it_valid(
+    mongo: Mongo, isolated: dict[str, str]
+) -> None:
+    db = mongo[isolated["RBN_MONGO_DATABASE"]]
+    service = await service_on(db, lambda: NOW)
+    replies = ReplyAddresses("secret", "antworten.example.org", timedelta(days=1))
+    service = dataclasses.replace(service, replies=replies)
+    erik = Delegate("Erik Brandt", "erik@example.org", None, StakeholderGroup.BUSINESS)
+    scheduled = await schedule_online(service, START, delegates=(DORA, erik))
+    cid = scheduled.value.conference_id
+    _, dora, erik_invitation = scheduled.value.invitations
+    address = replies.address(cid, dora.invitation_id, conference_ends_at=START + timedelta(days=7))
+    assert address is not None
+    dora_token = address.split("@")[0].removeprefix("antwort+")
+
+    async def change(change: commands.Change) -> None:
+        version = (await service.get(cid)).version
+        await service.change(
+            commands.ChangeConference(
+                actor=DISTRICT,
+                cause=CAUSE,
+                conference_id=cid,
+                expected_version=version,
+                change=change,
+            )
+        )
+
+    async def apply(answer: CalendarAnswer, sequence: int) -> str | None:
+        event = reply(dora_token, cid, "dora@example.org", answer, sequence)
+        return await service.answer_by_calendar(event, Cause("test"))
+
+    # Another's withdrawal raises the SEQUENCE but keeps the time: the first entry still counts.
+    await change(commands.WithdrawDelegate(invitation_id=erik_invitation.invitation_id))
+    assert (await service.get(cid)).value.sequence == 1
+    assert await apply(CalendarAnswer.TENTATIVE, 0) is None
+    assert (await service.get(cid)).value.invitation(dora.invitation_id).response == (
+        Response.TENTATIVE
+    )
+
+    # A week later: answers to the entries before (SEQUENCE 0 and 1) accepted another time.
+    later = START + timedelta(days=7)
+    await change(commands.Reschedule(starts_at=later, ends_at=later + timedelta(hours=2)))
+    assert (await service.get(cid)).value.sequence == 2
+    version = (await service.get(cid)).version
+    assert await apply(CalendarAnswer.ACCEPTED, 0) == "outdated-time"
+    assert await apply(CalendarAnswer.ACCEPTED, 1) == "outdated-time"
+    assert (await service.get(cid)).version == version, "refused: nothing stored"
+    assert await apply(CalendarAnswer.ACCEPTED, 2) is None
+    assert (await service.get(cid)).value.invitation(dora.invitation_id).response == (
+        Response.ACCEPTED
+    )
 
 
 async def test_without_reply_addresses_nothing_is_applied(

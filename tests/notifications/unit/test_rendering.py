@@ -384,6 +384,7 @@ def test_the_office_overview_says_a_place_came_free_for_someone_moved_up() -> No
         ("removed_from_committee", "Sie gehören dem Lenkungskreis nicht mehr an."),
         ("removed_from_office", "Sie gehören dem Regionalen Bildungsbüro nicht mehr an."),
         ("term_ended", "Ihre Amtszeit im Lenkungskreis endet vor dem Termin der Konferenz."),
+        ("delegate_removed", "Das Regionale Bildungsbüro hat Ihre Einladung zurückgenommen."),
     ],
 )
 def test_a_withdrawal_cancels_the_entry_of_that_invitee_only(reason: str, words: str) -> None:

@@ -312,6 +312,34 @@ class Examples:
             counts=ResponseCounts(accepted=23, declined=4, tentative=3, pending=12),
         )
 
+    def participant_waitlisted(self, invitee: Invitee, position: int = 3) -> ParticipantResponded:
+        """A Zusage to a full conference: the invitee is on the waiting list, at `position`."""
+        return ParticipantResponded(
+            **self._conference(),
+            invitee=invitee.model_copy(
+                update={
+                    "response": Response.ACCEPTED,
+                    "waitlisted": True,
+                    "waitlist_position": position,
+                }
+            ),
+            previous_response=Response.PENDING,
+            counts=ResponseCounts(
+                accepted=40, declined=4, tentative=3, pending=9, waitlisted=position
+            ),
+        )
+
+    def participant_moved_up(self, invitee: Invitee) -> ParticipantResponded:
+        """Someone with a seat declined: the first on the waiting list gets it, as the
+        conferences service announces it (the same Zusage, `promoted_from_waitlist`)."""
+        return ParticipantResponded(
+            **self._conference(),
+            invitee=invitee.model_copy(update={"response": Response.ACCEPTED}),
+            previous_response=Response.ACCEPTED,
+            promoted_from_waitlist=True,
+            counts=ResponseCounts(accepted=40, declined=5, tentative=3, pending=9, waitlisted=2),
+        )
+
     def answers(self) -> list[ParticipantResponded]:
         """A morning's answers to one conference, as the office's overview lists them: a
         Zusage, an Absage after a Zusage, one under reservation, a place on the waiting list."""

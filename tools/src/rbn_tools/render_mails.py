@@ -11,27 +11,46 @@ Debian's packages (`apt-get install -y chromium`, or deploy/local/chromium.sh).
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import subprocess
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from notifications.domain.digest import RecordedResponse, build_digests
 from notifications.domain.preferences import TOPIC_LABELS_DE, Topic
 from notifications.domain.recipients import Contact, DistrictCoordination, NetworkDirectory
 from notifications.domain.report import build_report, development_of
-from notifications.domain.rules import DISTRICT_REPORT_DUE, RESPONSE_DIGEST_DUE, Addressing, plan
+from notifications.domain.rules import (
+    CALENDAR_COUNTER_RECEIVED,
+    DISTRICT_REPORT_DUE,
+    RESPONSE_DIGEST_DUE,
+    Addressing,
+    plan,
+)
 from notifications.rendering.links import UnsubscribeLinks
 from notifications.rendering.mails import MailRenderer, PageRenderer
+from notifications.service_layer.inbound import CounterAnswerDue
+from rbn_shared.events.base import Contact as EventContact
 from rbn_tools.mail_examples import Examples
 
 STAMP = datetime(2027, 2, 1, 8, 0, tzinfo=UTC)
 PHONE_WIDTH = 412
 
 
-def examples() -> list[tuple[str, Any, dict[str, Any]]]:
+class Example(NamedTuple):
+    """An event and what else its mail is rendered with; `name` names the files when a template
+    has more than one example (the template's name otherwise)."""
+
+    event_type: str
+    payload: Any
+    extra: dict[str, Any]
+    name: str | None = None
+
+
+def examples() -> list[Example]:
     ex = Examples()
     invitees = [
         ex.invitee(1, name="Sabine Krüger", local="sabine.krueger"),
@@ -60,22 +79,44 @@ def examples() -> list[tuple[str, Any, dict[str, Any]]]:
         for n, a in enumerate(ex.answers(), start=1)
     ]
     [digest] = build_digests(answers, overview_start, overview_start + timedelta(days=1))
+    address = str(invitees[1].person.email)
+    counter = CounterAnswerDue(
+        person=EventContact(name=address, email=address),
+        network=ex.network,
+        conference_id=ex.conference_id,
+        invitation_id=invitees[1].invitation_id,
+    )
     return [
-        ("committee-member-added", ex.committee_member_added(), {}),
-        ("committee-member-removed", ex.committee_member_removed(), {}),
-        ("office-staff-assigned", ex.office_staff_assigned(), {}),
-        ("field-of-action-adopted", ex.field_of_action_adopted(), {}),
-        ("conference-scheduled", ex.conference_scheduled(invitees), {}),
-        ("conference-rescheduled", ex.conference_rescheduled(invitees), {}),
-        ("conference-updated", ex.conference_updated(invitees), {}),
-        ("conference-cancelled", ex.conference_cancelled(invitees), {}),
-        ("participant-withdrawn", ex.participant_withdrawn(invitees[1]), {}),
-        ("conference-reminder-due", ex.conference_reminder_due(invitees), {}),
-        ("participant-responded", ex.participant_responded(invitees[0]), {}),
-        ("conference-concluded", ex.conference_concluded(), {}),
-        ("district-bulletin-published", ex.district_bulletin_published(["bochum"]), {}),
-        (DISTRICT_REPORT_DUE, report, report_extra),
-        (RESPONSE_DIGEST_DUE, digest, {"digest": digest}),
+        Example("committee-member-added", ex.committee_member_added(), {}),
+        Example("committee-member-removed", ex.committee_member_removed(), {}),
+        Example("office-staff-assigned", ex.office_staff_assigned(), {}),
+        Example("field-of-action-adopted", ex.field_of_action_adopted(), {}),
+        Example("conference-scheduled", ex.conference_scheduled(invitees), {}),
+        Example("conference-rescheduled", ex.conference_rescheduled(invitees), {}),
+        Example("conference-updated", ex.conference_updated(invitees), {}),
+        Example("conference-cancelled", ex.conference_cancelled(invitees), {}),
+        Example("participant-withdrawn", ex.participant_withdrawn(invitees[1]), {}),
+        Example("conference-reminder-due", ex.conference_reminder_due(invitees), {}),
+        Example("participant-responded", ex.participant_responded(invitees[0]), {}),
+        Example(
+            "participant-responded",
+            ex.participant_waitlisted(invitees[0], position=3),
+            {},
+            "response-confirmation-waitlisted",
+        ),
+        Example(
+            "participant-responded",
+            ex.participant_moved_up(invitees[1]),
+            {},
+            "response-confirmation-moved-up",
+        ),
+        Example("conference-concluded", ex.conference_concluded(), {}),
+        Example("district-bulletin-published", ex.district_bulletin_published(["bochum"]), {}),
+        Example(DISTRICT_REPORT_DUE, report, report_extra),
+        Example(RESPONSE_DIGEST_DUE, digest, {"digest": digest}),
+        # As service_layer.inbound answers a COUNTER: to the address the invitation went to,
+        # greeted without a name (the inbound mail's is not trusted).
+        Example(CALENDAR_COUNTER_RECEIVED, counter, {"greeting": "Guten Tag,"}),
     ]
 
 
@@ -94,23 +135,12 @@ def addressing() -> Addressing:
 
 
 def screenshot(html: Path, png: Path) -> None:
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    if browser is None:
-        raise SystemExit("chromium is missing: apt-get install -y chromium")
+    browser = _browser()
     with tempfile.TemporaryDirectory() as profile:
         subprocess.run(  # noqa: S603 - fixed arguments, our own files
             [
-                browser,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--hide-scrollbars",
-                f"--user-data-dir={profile}",
-                f"--window-size={PHONE_WIDTH},{_height(html)}",
+                *_headless(browser, profile),
+                f"--window-size={PHONE_WIDTH},{_height(html, browser)}",
                 f"--screenshot={png}",
                 html.resolve().as_uri(),
             ],
@@ -120,11 +150,68 @@ def screenshot(html: Path, png: Path) -> None:
         )
 
 
-def _height(html: Path) -> int:
-    """A rough page height at phone width, so the picture ends soon after the mail."""
+def _browser() -> str:
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        raise SystemExit("chromium is missing: apt-get install -y chromium")
+    return browser
+
+
+def _headless(browser: str, profile: str) -> list[str]:
+    return [
+        browser,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--hide-scrollbars",
+        f"--user-data-dir={profile}",
+    ]
+
+
+def _height(html: Path, browser: str) -> int:
+    """The picture's height: a rough estimate at phone width, so the picture ends soon after
+    the mail, or the page's measured height where the estimate would cut the mail off."""
     text = html.read_text()
     lines = text.count("<p") + text.count("<li") + text.count("<tr") + text.count("<h")
-    return min(3000, 300 + 30 * lines + len(text) // 18)
+    estimate = min(3000, 300 + 30 * lines + len(text) // 18)
+    return max(estimate, min(3000, _measured_height(text, browser)))
+
+
+# Written into a copy of the page: its height once laid out, read back from the DOM.
+_MEASURE = (
+    '<script>addEventListener("load", () => { const page = document.documentElement; '
+    f'page.style.width = "{PHONE_WIDTH}px"; document.body.setAttribute("data-height", '
+    "String(Math.ceil(page.scrollHeight))); })</script>"
+)
+
+
+def _measured_height(text: str, browser: str) -> int:
+    """The page's height at phone width, laid out by Chromium in a window lower than any page
+    (the height it reports is then the page's own). A window for --dump-dom is at least 500 px
+    wide, so the page itself is made as narrow as a phone (the mails have no media queries)."""
+    with tempfile.TemporaryDirectory() as work:
+        page = Path(work) / "page.html"
+        page.write_text(text.replace("</body>", f"{_MEASURE}</body>", 1))
+        dom = subprocess.run(  # noqa: S603 - fixed arguments, our own files
+            [
+                *_headless(browser, str(Path(work) / "profile")),
+                f"--window-size={PHONE_WIDTH},100",
+                "--dump-dom",
+                page.as_uri(),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        ).stdout
+    found = re.search(r'data-height="(\d+)"', dom)
+    if found is None:
+        raise SystemExit(f"chromium did not measure the page's height: {dom[:200]!r}")
+    return int(found.group(1))
 
 
 def render(out: Path, screenshots: bool) -> list[tuple[str, str]]:
@@ -133,13 +220,13 @@ def render(out: Path, screenshots: bool) -> list[tuple[str, str]]:
         UnsubscribeLinks("example-secret", "https://bildungsnetzwerke.example.org")
     )
     index: list[tuple[str, str]] = []
-    for event_type, payload, extra in examples():
+    for event_type, payload, extra, name in examples():
         seen: set[str] = set()
         for planned in plan(event_type, payload, addressing()):
-            template = planned.rule.template
-            if template in seen:
+            if planned.rule.template in seen:
                 continue
-            seen.add(template)
+            seen.add(planned.rule.template)
+            template = name or planned.rule.template
             mail = renderer.render(
                 planned.rule, planned.recipient, payload, stamp=STAMP, extra=extra
             )

@@ -158,12 +158,13 @@ class WithdrawalReason(StrEnum):
     REMOVED_FROM_COMMITTEE = "removed_from_committee"
     REMOVED_FROM_OFFICE = "removed_from_office"
     TERM_ENDED = "term_ended"
+    DELEGATE_REMOVED = "delegate_removed"  # the office took an external delegate off
 
 
 class ParticipantWithdrawn(Conference):
-    """An invitation to a published conference was taken back because its person left the
-    roster; `sequence` is already raised, so the withdrawal's CANCEL supersedes the last
-    REQUEST."""
+    """An invitation to a published conference was taken back: its person left the roster, or
+    the office took the external delegate off (`reason`); `sequence` is already raised, so the
+    withdrawal's CANCEL supersedes the last REQUEST."""
 
     event_type: ClassVar[str] = "participant-withdrawn"
 

@@ -90,6 +90,7 @@ def conference_to_document(c: Conference) -> Document:
         "agenda": [a.model_dump(mode="json") for a in c.agenda],
         "capacity": c.capacity,
         "sequence": c.sequence,
+        "time_sequence": c.time_sequence,
         "invitations": [
             {
                 "invitation_id": i.invitation_id,
@@ -140,6 +141,7 @@ def conference_from_document(doc: Document) -> Conference:
         agenda=[AgendaItem.model_validate(a) for a in doc.get("agenda", [])],
         capacity=doc.get("capacity"),
         sequence=doc.get("sequence", 0),
+        time_sequence=doc.get("time_sequence", 0),  # stored before it was kept: as invited
         invitations=[
             Invitation(
                 invitation_id=i["invitation_id"],

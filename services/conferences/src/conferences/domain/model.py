@@ -179,6 +179,7 @@ class Conference:
     capacity: int | None
     status: ConferenceStatus = ConferenceStatus.SCHEDULED
     sequence: int = 0
+    time_sequence: int = 0  # the SEQUENCE its time last changed at (0: as first invited)
     invitations: list[Invitation] = field(default_factory=list)
     reminders: list[Reminder] = field(default_factory=list)
     next_invitation_no: int = 1
@@ -358,6 +359,7 @@ class Conference:
         if online_url is not None:
             self.online_url = online_url
         self.sequence += 1
+        self.time_sequence = self.sequence  # answers to an older entry accepted another time
         # A reminder is sent once per conference and offset: the ones still pending move with
         # the date, the ones already sent stay sent (the invitees got the update mail anyway).
         for reminder in self.reminders:
@@ -532,21 +534,22 @@ class Conference:
                 )
         for source, invitation in by_source.items():
             if source not in wanted and not invitation.withdrawn:
-                had_seat = invitation.has_seat
-                invitation.withdrawn = True
-                invitation.waitlisted = False
-                if published:
-                    self.sequence += 1  # the CANCEL supersedes the last REQUEST
-                    events.append(
-                        ParticipantWithdrawn(
-                            **self._snapshot(),
-                            invitee=invitation.as_invitee(),
-                            reason=_withdrawal_reason(source, network),
-                        )
-                    )
-                if had_seat:
-                    events += self._promote_from_waitlist()
+                events += self._withdraw(invitation, _withdrawal_reason(source, network))
         return events
+
+    def withdraw_delegate(self, invitation_id: str, *, now: datetime) -> list[EventPayload]:
+        """Take an external delegate off the conference. A draft's delegate simply goes (a
+        draft tells nobody); a published conference's gets the withdrawal (a CANCEL of their
+        entry, SEQUENCE raised), and a seat they held goes to the first on the waiting list.
+        Committee members and office staff follow the registry (409)."""
+        if self.status != ConferenceStatus.DRAFT:
+            self._require_planned(now)
+        invitation = self.invitation(invitation_id)
+        _require_external(invitation)
+        if self.status == ConferenceStatus.DRAFT:
+            self.invitations.remove(invitation)
+            return []
+        return self._withdraw(invitation, WithdrawalReason.DELEGATE_REMOVED)
 
     def respond(
         self, invitation_id: str, response: Response, *, now: datetime
@@ -661,6 +664,12 @@ class Conference:
     def undeliverable_count(self) -> int:
         return sum(1 for i in self._current() if i.undeliverable)
 
+    def answers_current_time(self, sequence: int) -> bool:
+        """Does a calendar answer to the entry at `sequence` answer the time as it is now? One
+        from before the last reschedule does not (the update asked again); changes that keep the
+        time (title, venue, others' withdrawals) leave an older entry's answer valid."""
+        return sequence >= self.time_sequence
+
     def open_for_answers(self, now: datetime) -> bool:
         return self.status == ConferenceStatus.SCHEDULED and now < self.starts_at
 
@@ -700,6 +709,24 @@ class Conference:
                 counts=self.counts(),
             )
         ]
+
+    def _withdraw(self, invitation: Invitation, reason: WithdrawalReason) -> list[EventPayload]:
+        """Take an invitation back: a published conference tells its invitee (the CANCEL
+        supersedes the last REQUEST), and a freed seat goes to the first on the waiting list."""
+        had_seat = invitation.has_seat
+        invitation.withdrawn = True
+        invitation.waitlisted = False
+        events: list[EventPayload] = []
+        if self.status == ConferenceStatus.SCHEDULED:  # drafts tell nobody
+            self.sequence += 1
+            events.append(
+                ParticipantWithdrawn(
+                    **self._snapshot(), invitee=invitation.as_invitee(), reason=reason
+                )
+            )
+        if had_seat:
+            events += self._promote_from_waitlist()
+        return events
 
     def _add_invitation(self, source: str, person: Person, group: StakeholderGroup) -> Invitation:
         invitation = Invitation(f"inv-{self.next_invitation_no}", source, person, group)

@@ -379,6 +379,37 @@ async def change_invitation(
     return await _changed(service, write, conference_id, change)
 
 
+@invitations.delete(
+    "/{invitation_id}",
+    summary="Take an external delegate off the conference",
+    description=(
+        "A draft's delegate simply goes (nobody is told). On a published conference the "
+        "invitation is withdrawn: the delegate gets a mail whose calendar entry (CANCEL, same "
+        "UID, higher SEQUENCE) removes the conference from their calendar, their response link "
+        "stops working, and a seat they held goes to the first on the waiting list. Answers the "
+        "conference, like the other changes. Committee members and office staff are taken off "
+        "in the registry; their invitations follow."
+    ),
+    responses=_explained(
+        problem_responses(*CHANGE_PROBLEMS),
+        {
+            404: "No such conference, or no such invitation (or it is already withdrawn).",
+            409: (
+                "Version conflict (If-Match is stale); the invitation belongs to a committee "
+                "member or office staff member (take them off in the registry); or the "
+                "conference is no longer planned."
+            ),
+            428: "If-Match is missing.",
+        },
+    ),
+)
+async def withdraw_invitation(
+    conference_id: str, invitation_id: str, service: Service, write: Writes
+) -> ConferenceOut:
+    change = commands.WithdrawDelegate(invitation_id=invitation_id)
+    return await _changed(service, write, conference_id, change)
+
+
 @invitations.put(
     "/{invitation_id}/response", summary="Record an invitee's answer (e.g. given by phone)"
 )

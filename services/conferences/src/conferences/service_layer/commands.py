@@ -80,6 +80,11 @@ class CorrectDelegate(InvitationChange):
 
 
 @dataclass(frozen=True, kw_only=True)
+class WithdrawDelegate(InvitationChange):
+    """Take an external delegate off the conference (a draft's simply goes)."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class RecordResponse(InvitationChange):
     response: Response
 
@@ -97,6 +102,7 @@ Change = (
     | Conclude
     | InviteDelegate
     | CorrectDelegate
+    | WithdrawDelegate
     | RecordResponse
 )
 

@@ -204,6 +204,8 @@ class ConferenceService:
                 return conference.invite_delegate(change.delegate, now=now)
             case commands.CorrectDelegate():
                 return conference.change_delegate(change.invitation_id, change.delegate, now=now)
+            case commands.WithdrawDelegate():
+                return conference.withdraw_delegate(change.invitation_id, now=now)
             case commands.RecordResponse():
                 return conference.respond(change.invitation_id, change.response, now=now)
             case _:
@@ -224,7 +226,8 @@ class ConferenceService:
     async def answer_by_calendar(self, reply: CalendarReplyReceived, cause: Cause) -> str | None:
         """An answer from the invitee's calendar (iMIP REPLY), applied like a link answer once
         it is tied to its invitation: the token's signature and expiry, its conference the
-        entry's UID names, its invitation current and answering for its own invitee. Returns
+        entry's UID names, its invitation current and answering for its own invitee, its entry
+        (SEQUENCE) not older than the conference's last change of time. Returns
         why it was refused (the metric's reason), or None if applied (a repeat changes
         nothing)."""
         if self.replies is None:
@@ -252,6 +255,8 @@ class ConferenceService:
                 return "cancelled"
             if not conference.open_for_answers(self.clock()):
                 return "closed"
+            if not conference.answers_current_time(reply.sequence):
+                return "outdated-time"  # it accepted a time since moved; the update asked again
             answer = commands.RecordResponse(
                 invitation_id=invitation.invitation_id, response=Response(reply.response.value)
             )

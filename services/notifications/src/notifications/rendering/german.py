@@ -46,6 +46,7 @@ WITHDRAWAL = {
     "removed_from_committee": "Sie gehören dem Lenkungskreis nicht mehr an.",
     "removed_from_office": "Sie gehören dem Regionalen Bildungsbüro nicht mehr an.",
     "term_ended": "Ihre Amtszeit im Lenkungskreis endet vor dem Termin der Konferenz.",
+    "delegate_removed": "Das Regionale Bildungsbüro hat Ihre Einladung zurückgenommen.",
 }
 
 
