@@ -1,16 +1,19 @@
-"""Render one example of every kind of mail into docs/mails: text, HTML, calendar and a picture.
+"""Render one example of every kind of mail into docs/mails (text, HTML, calendar and a picture),
+and the conferences service's response page in each of its states into docs/pages.
 
-    uv run rbn-render-mails [--out docs/mails] [--no-screenshots]
+    uv run rbn-render-mails [--out docs/mails] [--pages-out docs/pages] [--no-screenshots]
 
-The example events are those the tests use too (rbn_tools.mail_examples).
+The example events are those the tests use too (rbn_tools.mail_examples); the response pages are
+rendered by the route's own code from example conferences (rbn_tools.page_examples).
 
-The pictures show the HTML part at a phone's width (412 px), taken with headless Chromium from
+The pictures show the HTML at a phone's width (412 px), taken with headless Chromium from
 Debian's packages (`apt-get install -y chromium`, or deploy/local/chromium.sh).
 """
 
 from __future__ import annotations
 
 import argparse
+import html as markup
 import re
 import shutil
 import subprocess
@@ -34,6 +37,7 @@ from notifications.rendering.links import UnsubscribeLinks
 from notifications.rendering.mails import MailRenderer, PageRenderer
 from notifications.service_layer.inbound import CounterAnswerDue
 from rbn_shared.events.base import Contact as EventContact
+from rbn_tools import page_examples
 from rbn_tools.mail_examples import Examples
 
 STAMP = datetime(2027, 2, 1, 8, 0, tzinfo=UTC)
@@ -134,13 +138,14 @@ def addressing() -> Addressing:
     return Addressing(bochum, [bochum], district)
 
 
-def screenshot(html: Path, png: Path) -> None:
+def screenshot(html: Path, png: Path, *, height: int | None = None) -> None:
+    """The page at phone width; as high as `height`, or as _height estimates for a mail."""
     browser = _browser()
     with tempfile.TemporaryDirectory() as profile:
         subprocess.run(  # noqa: S603 - fixed arguments, our own files
             [
                 *_headless(browser, profile),
-                f"--window-size={PHONE_WIDTH},{_height(html, browser)}",
+                f"--window-size={PHONE_WIDTH},{height or _height(html, browser)}",
                 f"--screenshot={png}",
                 html.resolve().as_uri(),
             ],
@@ -214,6 +219,71 @@ def _measured_height(text: str, browser: str) -> int:
     return int(found.group(1))
 
 
+# A frame as wide as a phone holding the page (in srcdoc, so its document can be read): unlike the
+# mails, the response page lays itself out by the viewport's width (a media query), which in the
+# frame is a phone's. Its height once laid out is read back from the DOM.
+_FRAME = (
+    '<!doctype html><html><body style="margin:0"><iframe id="page" srcdoc="{page}" '
+    f'style="border:0;width:{PHONE_WIDTH}px;height:100px"></iframe><script>'
+    'addEventListener("load", () => { const page = document.getElementById("page")'
+    ".contentDocument.documentElement; document.body.setAttribute("
+    '"data-height", String(Math.ceil(page.scrollHeight))); })</script></body></html>'
+)
+
+
+def page_height(html: Path) -> int:
+    """A page's height at a phone's width, as Chromium lays it out in a frame that wide."""
+    browser = _browser()
+    with tempfile.TemporaryDirectory() as work:
+        frame = Path(work) / "frame.html"
+        frame.write_text(_FRAME.replace("{page}", markup.escape(html.read_text(), quote=True)))
+        dom = subprocess.run(  # noqa: S603 - fixed arguments, our own files
+            [
+                *_headless(browser, str(Path(work) / "profile")),
+                f"--window-size={PHONE_WIDTH},100",
+                "--dump-dom",
+                frame.as_uri(),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        ).stdout
+    found = re.search(r'data-height="(\d+)"', dom)
+    if found is None:
+        raise SystemExit(f"chromium did not measure the page's height: {dom[:200]!r}")
+    return min(3000, int(found.group(1)))
+
+
+def render_pages(out: Path, screenshots: bool) -> list[page_examples.PageExample]:
+    """The response page in each state: its HTML as the service sends it, and a picture."""
+    out.mkdir(parents=True, exist_ok=True)
+    shown = page_examples.examples()
+    for example in shown:
+        html = out / f"{example.name}.html"
+        html.write_text(example.html)
+        if screenshots:
+            screenshot(html, out / f"{example.name}.png", height=page_height(html))
+    lines = [
+        "# What invitees see",
+        "",
+        "The personal response page behind the link in every invitation (conferences service,",
+        "`GET`/`POST /respond/{token}`, see [conferences](../conferences.md)), in each state an",
+        "invitee can meet. Rendered by `uv run rbn-render-mails` with the route's own code",
+        "(`conferences.entrypoints.page`) from example conferences (`rbn_tools.page_examples`):",
+        "the HTML as the service sends it, pictured at a phone's width in `.png`.",
+        "",
+        "| state | what the invitee sees | files |",
+        "|---|---|---|",
+    ]
+    for example in shown:
+        status = "" if example.status_code == 200 else f" (HTTP {example.status_code})"
+        files = f"[HTML]({example.name}.html), [picture]({example.name}.png)"
+        lines.append(f"| {example.state}{status} | {example.sees} | {files} |")
+    (out / "README.md").write_text("\n".join(lines) + "\n")
+    return shown
+
+
 def render(out: Path, screenshots: bool) -> list[tuple[str, str]]:
     out.mkdir(parents=True, exist_ok=True)
     renderer = MailRenderer(
@@ -267,6 +337,7 @@ def _render_unsubscribe_confirmation(out: Path, screenshots: bool) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=Path("docs/mails"))
+    parser.add_argument("--pages-out", type=Path, default=Path("docs/pages"))
     parser.add_argument("--no-screenshots", action="store_true")
     args = parser.parse_args()
     index = render(args.out, not args.no_screenshots)
@@ -295,7 +366,8 @@ def main() -> None:
         "[picture](unsubscribe-page.png).",
     ]
     (args.out / "README.md").write_text("\n".join(lines) + "\n")
-    print(f"rendered {len(index)} mails into {args.out}")
+    pages = render_pages(args.pages_out, not args.no_screenshots)
+    print(f"rendered {len(index)} mails into {args.out}, {len(pages)} pages into {args.pages_out}")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from conferences.domain.model import Conference, ConferenceStatus
 from conferences.service_layer.commands import RecordResponse
 from conferences.service_layer.services import ConferenceService
 from rbn_shared.changes import Cause
+from rbn_shared.events.conferences import ConferenceKind
 from rbn_shared.events.conferences import Response as Answer
 from rbn_shared.http import correlation_id_of, problem_responses
 
@@ -34,6 +35,11 @@ LABELS = {
     "accepted": "Zusage",
     "declined": "Absage",
     "tentative": "Unter Vorbehalt",
+}
+
+KIND_LABELS = {
+    ConferenceKind.PLENARY: "Regionale Bildungskonferenz",
+    ConferenceKind.PARTIAL: "Regionale Bildungskonferenz (Teilversammlung)",
 }
 
 # Pages with personal data: never cached, never shown in another site's frame.
@@ -143,7 +149,9 @@ def _page(
         network_name=conference.network.name,
         title=conference.title,
         name=invitation.person.name,
+        kind_label=KIND_LABELS[conference.kind],
         status=conference.status.value,
+        cancel_reason=conference.cancel_reason,
         when=german_span(conference.starts_at, conference.ends_at),
         venue=conference.venue,
         online_url=conference.online_url,
