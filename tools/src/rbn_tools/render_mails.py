@@ -138,14 +138,14 @@ def addressing() -> Addressing:
     return Addressing(bochum, [bochum], district)
 
 
-def screenshot(html: Path, png: Path, *, height: int | None = None) -> None:
-    """The page at phone width; as high as `height`, or as _height estimates for a mail."""
+def screenshot(html: Path, png: Path) -> None:
+    """The page at phone width, as high as Chromium lays it out (nothing cut, nothing blank)."""
     browser = _browser()
     with tempfile.TemporaryDirectory() as profile:
         subprocess.run(  # noqa: S603 - fixed arguments, our own files
             [
                 *_headless(browser, profile),
-                f"--window-size={PHONE_WIDTH},{height or _height(html, browser)}",
+                f"--window-size={PHONE_WIDTH},{page_height(html, browser)}",
                 f"--screenshot={png}",
                 html.resolve().as_uri(),
             ],
@@ -177,51 +177,9 @@ def _headless(browser: str, profile: str) -> list[str]:
     ]
 
 
-def _height(html: Path, browser: str) -> int:
-    """The picture's height: a rough estimate at phone width, so the picture ends soon after
-    the mail, or the page's measured height where the estimate would cut the mail off."""
-    text = html.read_text()
-    lines = text.count("<p") + text.count("<li") + text.count("<tr") + text.count("<h")
-    estimate = min(3000, 300 + 30 * lines + len(text) // 18)
-    return max(estimate, min(3000, _measured_height(text, browser)))
-
-
-# Written into a copy of the page: its height once laid out, read back from the DOM.
-_MEASURE = (
-    '<script>addEventListener("load", () => { const page = document.documentElement; '
-    f'page.style.width = "{PHONE_WIDTH}px"; document.body.setAttribute("data-height", '
-    "String(Math.ceil(page.scrollHeight))); })</script>"
-)
-
-
-def _measured_height(text: str, browser: str) -> int:
-    """The page's height at phone width, laid out by Chromium in a window lower than any page
-    (the height it reports is then the page's own). A window for --dump-dom is at least 500 px
-    wide, so the page itself is made as narrow as a phone (the mails have no media queries)."""
-    with tempfile.TemporaryDirectory() as work:
-        page = Path(work) / "page.html"
-        page.write_text(text.replace("</body>", f"{_MEASURE}</body>", 1))
-        dom = subprocess.run(  # noqa: S603 - fixed arguments, our own files
-            [
-                *_headless(browser, str(Path(work) / "profile")),
-                f"--window-size={PHONE_WIDTH},100",
-                "--dump-dom",
-                page.as_uri(),
-            ],
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        ).stdout
-    found = re.search(r'data-height="(\d+)"', dom)
-    if found is None:
-        raise SystemExit(f"chromium did not measure the page's height: {dom[:200]!r}")
-    return int(found.group(1))
-
-
-# A frame as wide as a phone holding the page (in srcdoc, so its document can be read): unlike the
-# mails, the response page lays itself out by the viewport's width (a media query), which in the
-# frame is a phone's. Its height once laid out is read back from the DOM.
+# A frame as wide as a phone holding the page (in srcdoc, so its document can be read): a window
+# for --dump-dom is at least 500 px wide, and the response page lays itself out by the viewport's
+# width (a media query), which in the frame is a phone's. Its height once laid out is read back.
 _FRAME = (
     '<!doctype html><html><body style="margin:0"><iframe id="page" srcdoc="{page}" '
     f'style="border:0;width:{PHONE_WIDTH}px;height:100px"></iframe><script>'
@@ -231,9 +189,8 @@ _FRAME = (
 )
 
 
-def page_height(html: Path) -> int:
+def page_height(html: Path, browser: str) -> int:
     """A page's height at a phone's width, as Chromium lays it out in a frame that wide."""
-    browser = _browser()
     with tempfile.TemporaryDirectory() as work:
         frame = Path(work) / "frame.html"
         frame.write_text(_FRAME.replace("{page}", markup.escape(html.read_text(), quote=True)))
@@ -263,7 +220,7 @@ def render_pages(out: Path, screenshots: bool) -> list[page_examples.PageExample
         html = out / f"{example.name}.html"
         html.write_text(example.html)
         if screenshots:
-            screenshot(html, out / f"{example.name}.png", height=page_height(html))
+            screenshot(html, out / f"{example.name}.png")
     lines = [
         "# What invitees see",
         "",

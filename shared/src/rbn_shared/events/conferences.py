@@ -107,7 +107,12 @@ class Conference(NetworkEvent):
     agenda: list[AgendaItem] = Field(default_factory=list)
     capacity: int | None = Field(default=None, ge=1)
     organizer: Person = Field(description="Who sends the invitation: the education office.")
-    sequence: int = Field(ge=0, description="iCalendar SEQUENCE; raised on every reschedule.")
+    sequence: int = Field(
+        ge=0,
+        description="iCalendar SEQUENCE of the invitees' entries; raised by every change "
+        "their calendars must see (reschedule, update, withdrawal, invitation again). A "
+        "cancellation keeps the last one; its CANCEL carries one more.",
+    )
 
 
 Invitees = Annotated[list[Invitee], Field(description="Everyone invited, with their answer.")]

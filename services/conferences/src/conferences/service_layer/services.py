@@ -364,12 +364,12 @@ class ConferenceService:
         and withdrawals: the link is revoked with the invitation) and their calendar's reply
         address (on those too: a calendar matches the CANCEL to its entry by UID and
         ORGANIZER)."""
-        cancelled = isinstance(payload, ConferenceCancelled | ParticipantWithdrawn)
+        revoked = isinstance(payload, ConferenceCancelled | ParticipantWithdrawn)
 
         def linked(invitee: Invitee) -> Invitee:
             ends_at = conference.ends_at
             update: dict[str, object] = {}
-            if not cancelled:
+            if not revoked:
                 url = self.links.url(
                     conference.conference_id, invitee.invitation_id, conference_ends_at=ends_at
                 )
