@@ -1,0 +1,89 @@
+"""How the portal says things: German labels for the APIs' values, dates as staff read them, and
+the APIs' field errors in German. Pure functions, no I/O."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+SIDE = {"state": "Land NRW", "municipality": "Kommune"}
+ROLE = {"chair": "Vorsitz", "deputy": "stellvertretender Vorsitz", "member": "Mitglied"}
+SUPERVISION = {"upper": "Obere Schulaufsicht", "lower": "Untere Schulaufsicht"}
+CONFERENCE_KIND = {"plenary": "Vollversammlung", "partial": "Teilversammlung"}
+CONFERENCE_STATUS = {
+    "draft": "Entwurf",
+    "scheduled": "geplant, Einladungen versandt",
+    "cancelled": "abgesagt",
+    "concluded": "abgeschlossen",
+}
+FIELD_STATUS = {"proposed": "vorgeschlagen", "adopted": "beschlossen", "closed": "abgeschlossen"}
+AGREEMENT_STATUS = {"active": "in Kraft", "terminated": "beendet"}
+MUNICIPALITY_KIND = {"city": "kreisfreie Stadt", "district": "Kreis"}
+
+
+def answer(invitation: dict[str, Any]) -> str:
+    """How one invitee stands: offen, zugesagt, abgesagt, unter Vorbehalt, Warteliste, or
+    unzustellbar when their last mail could not be delivered."""
+    if invitation.get("undeliverable"):
+        return "unzustellbar"
+    if invitation.get("waitlisted"):
+        place = invitation.get("waitlist_position")
+        return f"Warteliste (Platz {place})" if place else "Warteliste"
+    return {
+        "accepted": "zugesagt",
+        "declined": "abgesagt",
+        "tentative": "unter Vorbehalt",
+    }.get(str(invitation.get("response")), "offen")
+
+
+def day(value: date | str | None) -> str:
+    """`10.03.2027`; empty for none."""
+    if value is None or value == "":
+        return ""
+    parsed = date.fromisoformat(value) if isinstance(value, str) else value
+    return format_date(parsed, "dd.MM.yyyy", locale="de_DE")
+
+
+def long_day(value: date | str) -> str:
+    """`Mittwoch, 10. März 2027`."""
+    parsed = date.fromisoformat(value) if isinstance(value, str) else value
+    return format_date(parsed, "EEEE, d. MMMM yyyy", locale="de_DE")
+
+
+def moment(value: datetime | str | None) -> str:
+    """`10.03.2027, 14:00 Uhr` in Europe/Berlin; empty for none."""
+    if value is None or value == "":
+        return ""
+    parsed = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return format_datetime(parsed.astimezone(BERLIN), "dd.MM.yyyy, HH:mm 'Uhr'", locale="de_DE")
+
+
+# The reasons pydantic and the services give, as German sentences. The first match wins; the
+# detail of anything unknown is kept, so nothing the service said is hidden.
+_REASONS: tuple[tuple[str, str], ...] = (
+    ("field required", "Bitte ausfüllen."),
+    ("at least 1 character", "Bitte ausfüllen."),
+    ("email", "Bitte eine gültige E-Mail-Adresse angeben, z. B. name@schule.de."),
+    ("valid date", "Bitte ein Datum angeben."),
+    ("valid datetime", "Bitte Datum und Uhrzeit angeben."),
+    ("valid url", "Bitte eine vollständige Adresse angeben, die mit https:// beginnt."),
+    ("valid integer", "Bitte eine ganze Zahl angeben."),
+    ("greater than or equal", "Die Zahl ist zu klein."),
+    ("less than or equal", "Die Zahl ist zu groß."),
+    ("input should be", "Bitte eine der angebotenen Möglichkeiten wählen."),
+    ("at most", "Die Angabe ist zu lang."),
+    ("control character", "Bitte keine Steuerzeichen oder Zeilenumbrüche eingeben."),
+)
+
+
+def reason(text: str) -> str:
+    lowered = text.lower()
+    for marker, german in _REASONS:
+        if marker in lowered:
+            return german
+    return f"Bitte prüfen: {text}"
