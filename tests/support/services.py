@@ -42,6 +42,7 @@ MODULES = {
     "registry": "registry.entrypoints.main",
     "conferences": "conferences.entrypoints.main",
     "notifications": "notifications.entrypoints.main",
+    "portal": "portal.entrypoints.main",
 }
 
 

@@ -1,0 +1,81 @@
+"""The staff portal in a real browser: the three services and the portal as processes, the real
+Keycloak's sign-in page, Kafka, FerretDB and Mailpit; Debian's Chromium driven by Playwright."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+
+from tests.conferences.browser import chromium_binary
+from tests.e2e.conftest import System, started_on_shared_mailpit
+from tests.support.infra import Infra
+from tests.support.keycloak import DemoUser, Keycloak, demo_users, keycloak
+from tests.support.services import ServiceProcess
+
+__all__ = ["keycloak"]  # the session fixture, for the tests in this folder
+
+
+@dataclass
+class Portal:
+    system: System
+    process: ServiceProcess
+
+    @property
+    def url(self) -> str:
+        return self.process.url
+
+
+@pytest.fixture(scope="module")
+async def portal(
+    infra: Infra, keycloak: Keycloak, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Portal]:
+    """The system, seeded, accepting the local Keycloak's tokens, and the portal in front."""
+    logs = tmp_path_factory.mktemp("portal-system")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("RBN_OIDC_ISSUER", keycloak.issuer)  # the processes inherit it
+        async with started_on_shared_mailpit(infra, logs) as system:
+            process = ServiceProcess(
+                "portal",
+                {},
+                logs,
+                REGISTRY_URL=system.registry.url,
+                CONFERENCES_URL=system.conferences.url,
+                NOTIFICATIONS_URL=system.notifications.url,
+            )
+            process.settings["PUBLIC_URL"] = process.url
+            process.start()
+            try:
+                yield Portal(system, process)
+            finally:
+                process.stop()
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=chromium_binary(), args=["--no-sandbox", "--lang=de-DE"]
+        )
+        yield launched
+        await launched.close()
+
+
+@pytest.fixture
+async def context(browser: Browser) -> AsyncIterator[BrowserContext]:
+    made = await browser.new_context(locale="de-DE", viewport={"width": 1280, "height": 900})
+    yield made
+    await made.close()
+
+
+async def sign_in(page: Page, portal: Portal, role: str) -> None:
+    """Through the portal's start page and the real Keycloak sign-in page, as staff do."""
+    user: DemoUser = demo_users()[role]
+    await page.goto(portal.url + "/")
+    await page.get_by_role("link", name="Anmelden").click()
+    await page.fill("#username", user.username)
+    await page.fill("#password", user.password)
+    await page.click("#kc-login")
+    await page.wait_for_url(portal.url + "/**")

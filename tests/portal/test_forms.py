@@ -1,0 +1,127 @@
+"""The portal's pure parts: forms to request bodies, problem documents to German messages beside
+the fields, German dates and answers, and what production refuses in its settings."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from portal.domain import german
+from portal.domain.forms import Problems, conference_body, member_body
+from portal.settings import PortalSettings
+from rbn_shared.settings import ProductionSettingsError
+
+
+def test_a_member_form_becomes_the_registry_body_without_empty_fields() -> None:
+    body = member_body(
+        {
+            "person.name": "  Petra Neumann ",
+            "person.email": "p.neumann@schule.example",
+            "person.function": "",
+            "side": "municipality",
+            "role": "member",
+            "supervision": "",
+            "term_start": "2027-01-01",
+            "csrf": "x",
+        }
+    )
+    assert body == {
+        "person": {"name": "Petra Neumann", "email": "p.neumann@schule.example"},
+        "side": "municipality",
+        "role": "member",
+        "term_start": "2027-01-01",
+    }
+
+
+def test_a_conference_form_is_a_draft_in_local_time() -> None:
+    body = conference_body(
+        {
+            "title": "Konferenz",
+            "kind": "plenary",
+            "day": "2027-03-10",
+            "start": "14:00",
+            "end": "17:00",
+            "venue.name": "Rathaus",
+            "venue.address": "",
+            "capacity": "40",
+        },
+        "bochum",
+    )
+    assert body["draft"] is True
+    assert body["network_id"] == "bochum"
+    assert (body["starts_at"], body["ends_at"]) == ("2027-03-10T14:00", "2027-03-10T17:00")
+    assert body["venue"] == {"name": "Rathaus", "address": None}
+    assert body["capacity"] == 40
+
+
+def test_a_conference_form_without_a_day_leaves_the_times_out_for_the_api_to_name() -> None:
+    body = conference_body({"title": "K", "start": "14:00", "end": "17:00"}, "bochum")
+    assert "starts_at" not in body
+    assert "ends_at" not in body
+
+
+def test_field_errors_land_beside_their_fields_in_german() -> None:
+    problems = Problems.of(
+        422,
+        {
+            "errors": [
+                {"field": "person.email", "reason": "value is not a valid email address"},
+                {"field": "starts_at", "reason": "Field required"},
+                {"field": "elsewhere", "reason": "strange"},
+            ]
+        },
+        {"person.email", "start"},
+    )
+    assert problems.fields == {
+        "person.email": "Bitte eine gültige E-Mail-Adresse angeben, z. B. name@schule.de.",
+        "start": "Bitte ausfüllen.",
+    }
+    assert problems.general == ["Bitte prüfen: strange"]
+
+
+def test_a_version_conflict_says_changed_meanwhile_and_to_reload() -> None:
+    problems = Problems.of(409, {"detail": "member m-1 is at version 4, not 3"}, set())
+    assert not problems.fields
+    [message] = problems.general
+    assert "inzwischen geändert" in message
+    assert "neu" in message
+
+
+@pytest.mark.parametrize(
+    ("invitation", "shown"),
+    [
+        ({"response": "pending"}, "offen"),
+        ({"response": "accepted"}, "zugesagt"),
+        ({"response": "declined"}, "abgesagt"),
+        ({"response": "tentative"}, "unter Vorbehalt"),
+        (
+            {"response": "accepted", "waitlisted": True, "waitlist_position": 2},
+            "Warteliste (Platz 2)",
+        ),
+        ({"response": "accepted", "undeliverable": True}, "unzustellbar"),
+    ],
+)
+def test_an_answer_in_german(invitation: dict[str, object], shown: str) -> None:
+    assert german.answer(invitation) == shown
+
+
+def test_dates_in_german_and_berlin_time() -> None:
+    assert german.day("2027-03-10") == "10.03.2027"
+    assert german.long_day(date(2027, 3, 10)) == "Mittwoch, 10. März 2027"
+    assert german.moment(datetime(2027, 7, 1, 12, 0, tzinfo=UTC)) == "01.07.2027, 14:00 Uhr"
+    assert german.day(None) == ""
+
+
+def test_production_refuses_the_development_session_secret_and_public_url(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("RBN_ENVIRONMENT", "production")
+    monkeypatch.setenv("RBN_OIDC_ISSUER", "https://login.example/realms/rbn")
+    monkeypatch.setenv("RBN_OIDC_AUDIENCE", "rbn-api")
+    with pytest.raises(ProductionSettingsError) as refused:
+        PortalSettings().check_environment()
+    assert set(refused.value.variables) == {"PORTAL_PUBLIC_URL", "PORTAL_SESSION_SECRET"}
+    monkeypatch.setenv("PORTAL_PUBLIC_URL", "https://portal.example")
+    monkeypatch.setenv("PORTAL_SESSION_SECRET", "s" * 48)
+    PortalSettings().check_environment()
