@@ -3,15 +3,19 @@ Keycloak's sign-in page, Kafka, FerretDB and Mailpit; Debian's Chromium driven b
 
 from __future__ import annotations
 
+import json
+import subprocess
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from tests.conferences.browser import chromium_binary
 from tests.e2e.conftest import System, started_on_shared_mailpit
-from tests.support.infra import Infra
+from tests.support.infra import REPO, Infra
 from tests.support.keycloak import DemoUser, Keycloak, demo_users, keycloak
 from tests.support.services import ServiceProcess
 
@@ -65,9 +69,49 @@ async def browser() -> AsyncIterator[Browser]:
 
 @pytest.fixture
 async def context(browser: Browser) -> AsyncIterator[BrowserContext]:
-    made = await browser.new_context(locale="de-DE", viewport={"width": 1280, "height": 900})
+    # The portal's CSP allows no script at all; axe-core is injected past it (the header itself
+    # is asserted in test_browser_flow.py).
+    made = await browser.new_context(
+        locale="de-DE", viewport={"width": 1280, "height": 900}, bypass_csp=True
+    )
     yield made
     await made.close()
+
+
+@cache
+def axe_script() -> Path:
+    """axe-core from the npm registry, pinned (deploy/local/axe.sh fetches it once)."""
+    found = subprocess.run(
+        ["bash", str(REPO / "deploy" / "local" / "axe.sh")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return Path(found.stdout.strip().splitlines()[-1])
+
+
+@dataclass
+class Accessibility:
+    """axe-core run on each page as it is shown: WCAG 2.1 A and AA rules, which BITV 2.0 asks
+    of public bodies; every serious or critical violation is kept with the page it was on."""
+
+    checked: list[str] = field(default_factory=list)
+    violations: list[str] = field(default_factory=list)
+
+    async def check(self, page: Page) -> None:
+        await page.add_script_tag(path=str(axe_script()))
+        result = await page.evaluate(
+            """async () => await axe.run(document, {runOnly: {type: 'tag',
+               values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})"""
+        )
+        self.checked.append(page.url)
+        for violation in result["violations"]:
+            if violation["impact"] in ("serious", "critical"):
+                targets = [node["target"] for node in violation["nodes"]][:3]
+                self.violations.append(
+                    f"{page.url}: {violation['id']} ({violation['impact']}): "
+                    f"{violation['help']} at {json.dumps(targets)}"
+                )
 
 
 async def sign_in(page: Page, portal: Portal, role: str) -> None:

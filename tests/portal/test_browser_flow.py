@@ -21,7 +21,7 @@ from playwright.async_api import BrowserContext, Page, expect
 from tests.auth.conftest import bearer
 from tests.conferences.support import future
 from tests.e2e.conftest import wait_until
-from tests.portal.conftest import Portal, sign_in
+from tests.portal.conftest import Accessibility, Portal, sign_in
 from tests.support.keycloak import Keycloak, demo_users
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
@@ -57,11 +57,13 @@ async def test_an_office_plans_a_conference_and_sees_the_answers(
     portal: Portal, keycloak: Keycloak, context: BrowserContext
 ) -> None:
     page = await context.new_page()
+    axe = Accessibility()
     await sign_in(page, portal, "office-bochum")
     await expect(page.get_by_role("heading", level=1)).to_have_text(
         "Regionales Bildungsnetzwerk Bochum"
     )
     assert page.url.endswith("/netzwerke/bochum")
+    await axe.check(page)
 
     # A wrong address: asked first, then the registry's refusal beside the field, nothing kept.
     await page.get_by_role("navigation").get_by_role("link", name="Lenkungskreis").click()
@@ -69,6 +71,7 @@ async def test_an_office_plans_a_conference_and_sees_the_answers(
     await page.get_by_role("button", name=re.compile("Ja, aufnehmen")).click()
     await expect(page.locator("#person-email-fehler")).to_contain_text("gültige E-Mail-Adresse")
     await expect(page.locator("#person-email")).to_have_attribute("aria-invalid", "true")
+    await axe.check(page)
     assert NAME not in await committee_names(portal, keycloak)
 
     # The right one: the confirmation names the mail, the member is added and welcomed.
@@ -76,15 +79,31 @@ async def test_an_office_plans_a_conference_and_sees_the_answers(
     await page.get_by_role("button", name="Weiter").click()
     await expect(page.locator(".confirm")).to_contain_text(EMAIL)
     await expect(page.locator(".confirm")).to_contain_text("Begrüßungsmail")
+    await axe.check(page)
     await page.get_by_role("button", name=re.compile("Ja, aufnehmen")).click()
     await expect(page.locator(".notice")).to_contain_text(NAME)
+    await axe.check(page)
     await expect(page.get_by_role("row", name=re.compile(re.escape(EMAIL)))).to_be_visible()
     assert NAME in await committee_names(portal, keycloak)
     await portal.system.mailpit.wait_for(EMAIL)
 
+    # The office's other pages: its staff, and a field of action proposed (that mails no one).
+    await page.get_by_role("navigation").get_by_role("link", name="Bildungsbüro").click()
+    await expect(page.get_by_role("heading", level=1)).to_contain_text("Bildungsbüro")
+    await axe.check(page)
+    await page.get_by_role("navigation").get_by_role("link", name="Handlungsfelder").click()
+    await page.fill("#title", f"Übergang Schule – Beruf {UID}")
+    await page.fill("#starting_situation", "Viele Jugendliche verlassen die Schule ohne Anschluss.")
+    await page.fill("#development_needs", "Eine gemeinsame Übersicht der Angebote.")
+    await page.get_by_role("button", name="Vorschlagen").click()
+    proposed = page.locator(".card", has_text=f"Übergang Schule – Beruf {UID}").first
+    await expect(proposed).to_contain_text("vorgeschlagen")
+    await axe.check(page)
+
     # A draft with one place: nothing is sent yet.
     day = future(days=45).date()
     await page.get_by_role("navigation").get_by_role("link", name="Konferenzen").click()
+    await axe.check(page)
     await page.fill("#title", TITLE)
     await page.fill("#day", day.isoformat())
     await page.fill("#start", "14:00")
@@ -95,6 +114,7 @@ async def test_an_office_plans_a_conference_and_sees_the_answers(
     await page.get_by_role("button", name="Entwurf anlegen").click()
     await expect(page.get_by_role("heading", level=1)).to_have_text(TITLE)
     await expect(page.locator(".lead")).to_contain_text("Entwurf")
+    await axe.check(page)
     conference_id = page.url.rsplit("/", 1)[-1]
 
     # The preview shows the invitation as it will arrive.
@@ -102,11 +122,13 @@ async def test_an_office_plans_a_conference_and_sees_the_answers(
     await expect(page.locator(".facts")).to_contain_text("[Bildungsnetzwerk Bochum] Einladung:")
     mail = page.frame_locator("iframe.mail")
     await expect(mail.get_by_role("heading", level=1)).to_contain_text(TITLE)
+    await axe.check(page)
     await page.get_by_role("link", name="Zurück zur Konferenz").click()
 
     # Publishing asks first, then the invitations go out.
     await page.get_by_role("button", name=re.compile("Veröffentlichen")).click()
     await expect(page.locator(".confirm")).to_contain_text("erhalten ihre Einladung")
+    await axe.check(page)
     await page.get_by_role("button", name="Ja, Einladungen versenden").click()
     await expect(page.locator(".lead")).to_contain_text("Einladungen versandt")
 
@@ -155,6 +177,7 @@ async def test_an_office_plans_a_conference_and_sees_the_answers(
         page.get_by_role("row", name=re.compile(re.escape(colleague["email"])))
     ).to_contain_text("Warteliste (Platz 1)")
     await expect(page.locator(".counts")).to_contain_text("Warteliste 1")
+    await axe.check(page)
 
     # A form without the session's CSRF token is refused and changes nothing.
     forged = await page.request.post(
@@ -175,23 +198,33 @@ async def test_an_office_plans_a_conference_and_sees_the_answers(
     # Signing out ends the session here and at Keycloak.
     await page.get_by_role("button", name="Abmelden").click()
     await expect(page.get_by_role("heading", level=1)).to_have_text("Sie sind abgemeldet")
+    await axe.check(page)
     await page.goto(f"{portal.url}/konferenzen/{conference_id}")
     await expect(page.get_by_role("link", name="Anmelden")).to_be_visible()
+    await axe.check(page)
 
     # Another office sees the conference's counts and none of Bochum's people.
-    other = await context.browser.new_context(locale="de-DE")  # type: ignore[union-attr]
+    other = await context.browser.new_context(locale="de-DE", bypass_csp=True)  # type: ignore[union-attr]
     try:
         dortmund = await other.new_page()
         await sign_in(dortmund, portal, "office-dortmund")
         assert dortmund.url.endswith("/netzwerke/dortmund")
-        for path in (f"/konferenzen/{conference_id}", "/netzwerke/bochum/lenkungskreis"):
+        for path in (
+            f"/konferenzen/{conference_id}",
+            "/netzwerke/bochum/lenkungskreis",
+            "/netzwerke/bochum/bildungsbuero",
+        ):
             await dortmund.goto(portal.url + path)
             content = await dortmund.content()
             assert "sehen nur das Regionale Bildungsbüro" in content
             assert NAME not in content
             assert EMAIL not in content
+            await axe.check(dortmund)
     finally:
         await other.close()
+
+    assert len(axe.checked) >= 16
+    assert not axe.violations, "\n".join(axe.violations)
 
 
 async def test_the_portal_sends_no_one_a_page_without_a_sign_in(portal: Portal) -> None:

@@ -67,6 +67,7 @@ def moment(value: datetime | str | None) -> str:
 # detail of anything unknown is kept, so nothing the service said is hidden.
 _REASONS: tuple[tuple[str, str], ...] = (
     ("field required", "Bitte ausfüllen."),
+    ("must not be empty", "Bitte ausfüllen."),
     ("at least 1 character", "Bitte ausfüllen."),
     ("email", "Bitte eine gültige E-Mail-Adresse angeben, z. B. name@schule.de."),
     ("valid date", "Bitte ein Datum angeben."),
@@ -87,3 +88,17 @@ def reason(text: str) -> str:
         if marker in lowered:
             return german
     return f"Bitte prüfen: {text}"
+
+
+EMPLOYER = {"municipality": "Kommune", "state": "Land NRW"}
+_SHARE_NAMES = {1.0: "volle Stelle", 0.75: "Dreiviertelstelle", 0.5: "halbe Stelle"}
+
+
+def share(value: float | None) -> str:
+    """A share of a teacher's hours as staff say it: `50 % (halbe Stelle)`, `33,3 %`."""
+    if value is None:
+        return ""
+    percent = round(value * 100, 1)
+    number = f"{percent:g}".replace(".", ",")
+    name = _SHARE_NAMES.get(round(value, 3))
+    return f"{number} % ({name})" if name else f"{number} %"
