@@ -4,7 +4,8 @@ Bochum's office signs in on Keycloak's own page, adds a member to the Lenkungskr
 address first: the message stands beside the field and nothing is stored), creates a draft
 conference with one place, previews the invitation, publishes it after the confirmation; the new
 member answers through the link in the Mailpit mail; the office sees the answer, records a
-delegate's answer given by phone, who goes on the waiting list, and downloads the lists.
+delegate's answer given by phone, who goes on the waiting list, and downloads the lists (CSV
+for Excel, the PDF sign-in sheet).
 Dortmund's office sees none of Bochum's people; a form without the session's CSRF token
 changes nothing; signing out ends the session.
 """
@@ -13,10 +14,12 @@ from __future__ import annotations
 
 import re
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
 from playwright.async_api import BrowserContext, Page, expect
+from pypdf import PdfReader
 
 from tests.auth.conftest import bearer
 from tests.conferences.support import future
@@ -178,6 +181,24 @@ async def test_an_office_plans_a_conference_and_sees_the_answers(
     ).to_contain_text("Warteliste (Platz 1)")
     await expect(page.locator(".counts")).to_contain_text("Warteliste 1")
     await axe.check(page)
+
+    # The lists to download: for Excel, and the sheet to sign at the door (who comes).
+    async with page.expect_download() as csv_download:
+        await page.get_by_role("link", name="Teilnehmerliste für Excel (CSV)").click()
+    csv_path = await (await csv_download.value).path()
+    rows = Path(csv_path).read_bytes()
+    assert rows.startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM: Excel reads the umlauts
+    text = rows.decode("utf-8-sig")
+    assert text.splitlines()[0].startswith("Name;E-Mail;")
+    assert any(line.startswith(NAME + ";" + EMAIL) for line in text.splitlines())
+    async with page.expect_download() as pdf_download:
+        await page.get_by_role("link", name="Unterschriftenliste (PDF)").click()
+    sheet = PdfReader(str(await (await pdf_download.value).path()))
+    sheet_text = " ".join(" ".join(p.extract_text() for p in sheet.pages).split())  # cells wrap
+    assert TITLE in sheet_text
+    assert NAME in sheet_text  # accepted: on the sheet
+    assert f"Emil Hoffmann {UID}" not in sheet_text  # on the waiting list: not
+    assert "Unterschrift" in sheet_text
 
     # A form without the session's CSRF token is refused and changes nothing.
     forged = await page.request.post(

@@ -1,7 +1,71 @@
-"""(being written)"""
+"""A conference's participant list to download: the invitees as CSV for Excel and the sign-in
+sheet (Teilnehmerliste) as PDF. The conferences API decides who may see the people: without
+`invitations` in its answer the person gets the refusal page."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import re
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from portal.adapters.apis import Answer
+from portal.domain import participants
+from portal.entrypoints.web import Calls, refused
 
 router = APIRouter()
+
+NOT_FOR_YOU = Answer(
+    403, {"detail": "Die Teilnehmerliste dieser Konferenz ist für Sie nicht freigegeben."}, None
+)
+
+
+def filename(conference_id: str, extension: str) -> str:
+    """`teilnehmerliste-<id>.<ext>`, only ASCII letters, digits, `-` and `_`."""
+    safe = re.sub(r"[^A-Za-z0-9_-]+", "-", conference_id).strip("-")[:80]
+    return f"teilnehmerliste-{safe}.{extension}" if safe else f"teilnehmerliste.{extension}"
+
+
+async def _download(
+    request: Request,
+    call: Calls,
+    conference_id: str,
+    extension: str,
+    media_type: str,
+    render: Callable[[dict[str, Any]], bytes],
+) -> Response:
+    answer = await call.conferences(f"/conferences/{conference_id}")
+    if not answer.ok:
+        return refused(request, call.person, answer)
+    conference = answer.body
+    if not isinstance(conference, dict) or conference.get("invitations") is None:
+        return refused(request, call.person, NOT_FOR_YOU)
+    return Response(
+        render(conference),
+        media_type=media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename(conference_id, extension)}"',
+            "Cache-Control": "no-store",  # names and addresses of people
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+@router.get("/konferenzen/{conference_id}/teilnehmerliste.csv", response_model=None)
+async def participants_csv(
+    request: Request, conference_id: str, call: Calls
+) -> Response | HTMLResponse:
+    return await _download(
+        request, call, conference_id, "csv", "text/csv; charset=utf-8", participants.csv_bytes
+    )
+
+
+@router.get("/konferenzen/{conference_id}/teilnehmerliste.pdf", response_model=None)
+async def participants_pdf(
+    request: Request, conference_id: str, call: Calls
+) -> Response | HTMLResponse:
+    return await _download(
+        request, call, conference_id, "pdf", "application/pdf", participants.sign_in_sheet_pdf
+    )
