@@ -1,4 +1,4 @@
-# One image for the three services; docker-compose.yml picks the command (rbn-registry, ...).
+# One image for the three services and the portal; docker-compose.yml picks the command (rbn-registry, ...).
 # Build: docker build -t rbn-arnsberg .
 # On a machine without an image registry, from the local stand-in (deploy/docker/engine.sh images):
 #   docker build --build-arg PYTHON_IMAGE=rbn-local/python:3.11-slim -t rbn-arnsberg:local .
@@ -18,6 +18,7 @@ COPY shared/pyproject.toml shared/
 COPY services/registry/pyproject.toml services/registry/
 COPY services/conferences/pyproject.toml services/conferences/
 COPY services/notifications/pyproject.toml services/notifications/
+COPY services/portal/pyproject.toml services/portal/
 COPY ops/pyproject.toml ops/
 COPY tools/pyproject.toml tools/
 RUN --mount=type=secret,id=ca,target=/etc/ssl/certs/ca-certificates.crt uv sync --frozen --no-dev --no-install-workspace
@@ -36,5 +37,6 @@ COPY --from=build --chown=rbn:rbn /app/contracts /app/contracts
 ENV PATH=/app/.venv/bin:$PATH PYTHONUNBUFFERED=1
 USER rbn
 # Services listen on all interfaces inside the container; the port comes from the environment.
-ENV REGISTRY_HTTP_HOST=0.0.0.0 CONFERENCES_HTTP_HOST=0.0.0.0 NOTIFICATIONS_HTTP_HOST=0.0.0.0
+ENV REGISTRY_HTTP_HOST=0.0.0.0 CONFERENCES_HTTP_HOST=0.0.0.0 NOTIFICATIONS_HTTP_HOST=0.0.0.0 \
+    PORTAL_HTTP_HOST=0.0.0.0
 CMD ["rbn", "--help"]

@@ -3,8 +3,10 @@ outside the containers through the published ports only, as an operator and the 
 
 The default deployment: a committee member added → the welcome mail in Mailpit; a conference →
 the invitation with its calendar and a response link on the public URL that works from this
-machine. Then the cluster (docker-compose.scale.yml): 2,000 staff members assigned while one
-Kafka broker is killed and brought back, and every one of them welcomed exactly once. Every run
+machine; a colleague given an account in Keycloak's admin API signs in to the portal in Chromium
+and sees the new member. Then the cluster (docker-compose.scale.yml): 2,000 staff members
+assigned while one Kafka broker is killed and brought back, and every one of them welcomed
+exactly once. Every run
 ends with `docker compose down -v`.
 
 No image registry is reachable here, so the images are the stand-ins `deploy/docker/engine.sh`
@@ -34,7 +36,9 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from icalendar import Calendar
+from playwright.async_api import async_playwright
 
+from tests.conferences.browser import chromium_binary
 from tests.notifications.integration.support import Mailpit
 from tests.support.services import free_port
 
@@ -43,7 +47,13 @@ pytestmark = [pytest.mark.integration, pytest.mark.compose]
 REPO = Path(__file__).resolve().parents[2]
 ENGINE = REPO / "deploy" / "docker" / "engine.sh"
 BERLIN = ZoneInfo("Europe/Berlin")
-PUBLISHED = ("REGISTRY_PORT", "CONFERENCES_PORT", "NOTIFICATIONS_PORT", "MAILPIT_UI_PORT")
+PUBLISHED = (
+    "REGISTRY_PORT",
+    "CONFERENCES_PORT",
+    "NOTIFICATIONS_PORT",
+    "PORTAL_PORT",
+    "MAILPIT_UI_PORT",
+)
 
 
 def run(args: list[str], timeout: float, **kwargs: Any) -> subprocess.CompletedProcess[str]:
@@ -101,22 +111,26 @@ class Deployment:
             self._token = (await self.operator_token(), time.monotonic() + 240)
         return self._token[0]
 
+    async def admin_headers(self, http: httpx.AsyncClient) -> dict[str, str]:
+        """The Keycloak admin's bearer header, as the admin console signs in."""
+        admin = await http.post(
+            f"{self.url('KEYCLOAK_PORT')}/realms/master/protocol/openid-connect/token",
+            data={
+                "grant_type": "password",
+                "client_id": "admin-cli",
+                "username": self.env["KEYCLOAK_ADMIN_USER"],
+                "password": self.env["KEYCLOAK_ADMIN_PASSWORD"],
+            },
+        )
+        admin.raise_for_status()
+        return {"Authorization": f"Bearer {admin.json()['access_token']}"}
+
     async def operator_token(self) -> str:
         """A token of the rbn-ops machine client, whose secret Keycloak generated on import: read
         through the admin API, as an operator reads it in the admin console."""
         keycloak = self.url("KEYCLOAK_PORT")
         async with httpx.AsyncClient(timeout=30) as http:
-            admin = await http.post(
-                f"{keycloak}/realms/master/protocol/openid-connect/token",
-                data={
-                    "grant_type": "password",
-                    "client_id": "admin-cli",
-                    "username": self.env["KEYCLOAK_ADMIN_USER"],
-                    "password": self.env["KEYCLOAK_ADMIN_PASSWORD"],
-                },
-            )
-            admin.raise_for_status()
-            headers = {"Authorization": f"Bearer {admin.json()['access_token']}"}
+            headers = await self.admin_headers(http)
             clients = await http.get(
                 f"{keycloak}/admin/realms/rbn/clients",
                 params={"clientId": "rbn-ops"},
@@ -137,6 +151,41 @@ class Deployment:
             token.raise_for_status()
             access: str = token.json()["access_token"]
             return access
+
+    async def staff_account(self, username: str, password: str, group: str) -> None:
+        """What an operator does in the admin console for a new colleague and the portal's
+        address: allow <PORTAL_PUBLIC_URL>/* at the client rbn-portal, add the person to a
+        group with a password."""
+        keycloak = f"{self.url('KEYCLOAK_PORT')}/admin/realms/rbn"
+        portal = self.env["PORTAL_PUBLIC_URL"] + "/*"
+        async with httpx.AsyncClient(timeout=30) as http:
+            headers = await self.admin_headers(http)
+            [client] = (
+                await http.get(
+                    f"{keycloak}/clients", params={"clientId": "rbn-portal"}, headers=headers
+                )
+            ).json()
+            client["redirectUris"] = [*client["redirectUris"], portal]
+            client["attributes"]["post.logout.redirect.uris"] += f"##{portal}"
+            updated = await http.put(
+                f"{keycloak}/clients/{client['id']}", json=client, headers=headers
+            )
+            assert updated.status_code == 204, updated.text
+            made = await http.post(
+                f"{keycloak}/users",
+                headers=headers,
+                json={
+                    "username": username,
+                    "enabled": True,
+                    "emailVerified": True,
+                    "firstName": "Lena",
+                    "lastName": "Brandt",
+                    "email": f"{username}@bochum.example",
+                    "groups": [f"/{group}"],
+                    "credentials": [{"type": "password", "value": password, "temporary": False}],
+                },
+            )
+            assert made.status_code == 201, made.text
 
 
 def env_example() -> dict[str, str]:
@@ -160,6 +209,8 @@ def deployment(
     env |= {
         "CONFERENCES_LINK_SECRET": secrets.token_urlsafe(48),
         "NOTIFICATIONS_UNSUBSCRIBE_SECRET": secrets.token_urlsafe(48),
+        "PORTAL_SESSION_SECRET": secrets.token_urlsafe(48),
+        "PORTAL_PUBLIC_URL": f"http://localhost:{ports['PORTAL_PORT']}",
         "KEYCLOAK_ADMIN_PASSWORD": secrets.token_urlsafe(24),
         "KEYCLOAK_DB_PASSWORD": secrets.token_urlsafe(24),
         "OIDC_PUBLIC_URL": keycloak,
@@ -319,6 +370,28 @@ async def test_the_default_deployment_serves_staff_from_outside(
             page = await outside.get(links[0])
         assert page.status_code == 200, page.text
         assert f"Bildungskonferenz {uid}" in page.text
+
+        # A colleague of Bochum's office signs in to the portal at Keycloak's public address.
+        password = secrets.token_urlsafe(16)
+        await running.staff_account(f"lena.brandt.{uid}", password, "office-bochum")
+        portal = running.env["PORTAL_PUBLIC_URL"]
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(
+                executable_path=chromium_binary(), args=["--no-sandbox"]
+            )
+            try:
+                staff = await browser.new_page()
+                await staff.goto(portal + "/")
+                await staff.get_by_role("link", name="Anmelden").click()
+                assert staff.url.startswith(running.env["OIDC_PUBLIC_URL"]), staff.url
+                await staff.fill("#username", f"lena.brandt.{uid}")
+                await staff.fill("#password", password)
+                await staff.click("#kc-login")
+                await staff.wait_for_url(portal + "/netzwerke/bochum")
+                await staff.goto(portal + "/netzwerke/bochum/lenkungskreis")
+                assert f"Jana Wolf {uid}" in await staff.content()
+            finally:
+                await browser.close()
         report(running.figures, capsys, "compose default deployment")
 
 

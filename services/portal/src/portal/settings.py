@@ -30,11 +30,24 @@ class PortalSettings(ServiceSettings):
         description="The portal's public client at the provider (authorization code with PKCE).",
     )
     oidc_scope: str = "openid profile email"
+    oidc_discovery_url: AnyHttpUrl | None = Field(
+        default=None,
+        description="Where the portal reads the provider's configuration, when not at the "
+        "issuer's /.well-known/openid-configuration (e.g. Keycloak's address inside the compose "
+        "network; Keycloak then names its back-channel endpoints there too).",
+    )
     session_secret: SecretStr = SecretStr(DEVELOPMENT_SESSION_SECRET)
     session_hours: float = Field(
         default=8.0, gt=0, le=24, description="A sign-in lasts at most this long."
     )
     api_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    @property
+    def discovery_url(self) -> str:
+        if self.oidc_discovery_url is not None:
+            return str(self.oidc_discovery_url)
+        issuer = str(self.auth.oidc_issuer or "").rstrip("/")
+        return f"{issuer}/.well-known/openid-configuration"
 
     @property
     def development(self) -> bool:

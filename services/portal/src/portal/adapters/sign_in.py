@@ -91,7 +91,6 @@ class SignIn:
     SESSION_KEY = "sid"
 
     def __init__(self, settings: PortalSettings, authenticator: OidcAuthenticator) -> None:
-        issuer = str(settings.auth.oidc_issuer or "").rstrip("/")
         self.settings = settings
         self.sessions = Sessions()
         self._authenticator = authenticator
@@ -99,7 +98,7 @@ class SignIn:
         self._oauth.register(
             PROVIDER,
             client_id=settings.oidc_client_id,
-            server_metadata_url=f"{issuer}/.well-known/openid-configuration",
+            server_metadata_url=settings.discovery_url,
             client_kwargs={
                 "scope": settings.oidc_scope,
                 "code_challenge_method": "S256",
