@@ -157,7 +157,8 @@ async def test_an_office_plans_a_conference_and_sees_the_answers(
 
     await wait_until(answered, what="the member's answer on the office's page")
 
-    # A delegate invited later answers by phone: the one place is taken, so the waiting list.
+    # A delegate invited later (through the API) answers by phone, and the office enters it:
+    # the one place is taken, so the confirmation says the waiting list.
     token = keycloak.user_token(demo_users()["office-bochum"])
     async with portal.system.conferences.client() as conferences:
         read = await conferences.get(f"/conferences/{conference_id}", headers=bearer(token))
@@ -167,18 +168,16 @@ async def test_an_office_plans_a_conference_and_sees_the_answers(
             json={"name": f"Emil Hoffmann {UID}", "email": COLLEAGUE, "group": "youth_welfare"},
         )
         assert invited.status_code == 201, invited.text
-        shown = await conferences.get(f"/conferences/{conference_id}", headers=bearer(token))
-        colleague = next(i for i in shown.json()["invitations"] if i["email"] == COLLEAGUE)
-        by_phone = await conferences.put(
-            f"/conferences/{conference_id}/invitations/{colleague['invitation_id']}/response",
-            headers={**bearer(token), "If-Match": shown.headers["ETag"]},
-            json={"response": "accepted"},
-        )
-        assert by_phone.status_code == 200, by_phone.text
     await page.reload()
-    await expect(
-        page.get_by_role("row", name=re.compile(re.escape(colleague["email"])))
-    ).to_contain_text("Warteliste (Platz 1)")
+    delegate_row = page.get_by_role("row", name=re.compile(re.escape(COLLEAGUE)))
+    await delegate_row.get_by_role("combobox").select_option("accepted")
+    await delegate_row.get_by_role("button", name=re.compile("Antwort eintragen")).click()
+    await expect(page.locator(".confirm")).to_contain_text("Warteliste")
+    await axe.check(page)
+    await page.get_by_role("button", name="Ja, Antwort eintragen und Bestätigung senden").click()
+    await expect(page.get_by_role("row", name=re.compile(re.escape(COLLEAGUE)))).to_contain_text(
+        "Warteliste (Platz 1)"
+    )
     await expect(page.locator(".counts")).to_contain_text("Warteliste 1")
     await axe.check(page)
 
@@ -199,6 +198,13 @@ async def test_an_office_plans_a_conference_and_sees_the_answers(
     assert NAME in sheet_text  # accepted: on the sheet
     assert f"Emil Hoffmann {UID}" not in sheet_text  # on the waiting list: not
     assert "Unterschrift" in sheet_text
+
+    # The deliveries: the new member's mails, sent.
+    await page.get_by_role("navigation").get_by_role("link", name="Zustellungen").click()
+    await expect(page.get_by_role("row", name=re.compile(re.escape(EMAIL))).first).to_contain_text(
+        "versandt"
+    )
+    await axe.check(page)
 
     # A form without the session's CSRF token is refused and changes nothing.
     forged = await page.request.post(
@@ -241,10 +247,14 @@ async def test_an_office_plans_a_conference_and_sees_the_answers(
             assert NAME not in content
             assert EMAIL not in content
             await axe.check(dortmund)
+        refused = await dortmund.goto(portal.url + "/netzwerke/bochum/zustellungen")
+        assert refused is not None
+        assert refused.status == 403
+        assert EMAIL not in await dortmund.content()
     finally:
         await other.close()
 
-    assert len(axe.checked) >= 16
+    assert len(axe.checked) >= 17
     assert not axe.violations, "\n".join(axe.violations)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from portal.domain import german
@@ -282,3 +283,226 @@ def registry_problems(status: int, body: Any, known: set[str]) -> Problems:
                 german_text if m == german.reason(reason) else m for m in problems.general
             ]
     return problems
+
+
+# ---------------------------------------------------------------------------- conference changes
+
+ANSWERS = {"accepted": "Zusage", "declined": "Absage", "tentative": "Unter Vorbehalt"}
+RESCHEDULE_FIELDS = {"day", "start", "end", "venue.name", "venue.address", "online_url"}
+CANCEL_FIELDS = {"reason"}
+RECOMMENDATION = "recommendation."  # + the field of action's id: one text per adopted field
+
+
+def response_body(form: Form) -> dict[str, Any]:
+    """PUT /conferences/{id}/invitations/{invitation_id}/response: an answer given by phone."""
+    return _without_none({"response": _text(form, "response")})
+
+
+def response_problems(form: Form) -> Problems:
+    problems = Problems()
+    if _text(form, "response") not in ANSWERS:
+        problems.general.append("Bitte Zusage, Absage oder Unter Vorbehalt wählen.")
+    return problems
+
+
+def reschedule_body(form: Form) -> dict[str, Any]:
+    """POST /conferences/{id}/reschedule: the new day and times in local time; a place or an
+    online access only when given (the API keeps the ones it has otherwise)."""
+    day = _text(form, "day")
+    starts, ends = _text(form, "start"), _text(form, "end")
+    venue_name, venue_address = _text(form, "venue.name"), _text(form, "venue.address")
+    return _without_none(
+        {
+            "starts_at": f"{day}T{starts}" if day and starts else None,
+            "ends_at": f"{day}T{ends}" if day and ends else None,
+            "venue": {"name": venue_name or "", "address": venue_address or ""}
+            if venue_name or venue_address
+            else None,
+            "online_url": _text(form, "online_url"),
+        }
+    )
+
+
+def reschedule_problems(form: Form) -> Problems:
+    """What the form can tell before the confirmation names the new time."""
+    problems = Problems()
+    for name in ("day", "start", "end"):
+        if _text(form, name) is None:
+            problems.fields[name] = "Bitte ausfüllen."
+    day = _text(form, "day")
+    if day and not _is_day(day):
+        problems.fields["day"] = "Bitte ein Datum angeben, z. B. 10.03.2027."
+    for name in ("start", "end"):
+        value = _text(form, name)
+        if value and not _is_time(value):
+            problems.fields[name] = "Bitte eine Uhrzeit angeben, z. B. 14:00."
+    starts, ends = _text(form, "start"), _text(form, "end")
+    if starts and ends and not {"start", "end"} & problems.fields.keys() and ends <= starts:
+        problems.fields["end"] = "Das Ende muss nach dem Beginn liegen."
+    if bool(_text(form, "venue.name")) != bool(_text(form, "venue.address")):
+        missing = "venue.address" if _text(form, "venue.name") else "venue.name"
+        problems.fields[missing] = "Bitte Ort und Anschrift zusammen angeben."
+    return problems
+
+
+def _is_day(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return len(text) == 10
+
+
+def _is_time(text: str) -> bool:
+    hours, _, minutes = text.partition(":")
+    return (
+        len(hours) == 2
+        and len(minutes) == 2
+        and hours.isdigit()
+        and minutes.isdigit()
+        and int(hours) < 24
+        and int(minutes) < 60
+    )
+
+
+def cancel_body(form: Form) -> dict[str, Any]:
+    """POST /conferences/{id}/cancel."""
+    return _without_none({"reason": _paragraphs(form, "reason")})
+
+
+def cancel_problems(form: Form) -> Problems:
+    problems = Problems()
+    if _paragraphs(form, "reason") is None:
+        problems.fields["reason"] = "Bitte den Grund angeben; er steht in der Absage an alle."
+    return problems
+
+
+def recommendations_of(form: Form, field_ids: list[str]) -> list[dict[str, str]]:
+    """One recommendation per field of action with a text, in the order of `field_ids`."""
+    found = ((i, _paragraphs(form, RECOMMENDATION + i)) for i in field_ids)
+    return [{"field_of_action_id": i, "text": text} for i, text in found if text]
+
+
+def conclude_body(form: Form, field_ids: list[str]) -> dict[str, Any]:
+    """POST /conferences/{id}/conclude: the summary and the recommendations given (empty texts
+    are left out). `field_ids` are the network's adopted fields of action."""
+    return _without_none(
+        {
+            "summary": _paragraphs(form, "summary"),
+            "recommendations": recommendations_of(form, field_ids),
+        }
+    )
+
+
+def conclude_problems(form: Form, field_ids: list[str]) -> Problems:
+    problems = Problems()
+    if _paragraphs(form, "summary") is None:
+        problems.fields["summary"] = "Bitte die Ergebnisse zusammenfassen."
+    if not field_ids:
+        problems.general.append(
+            "Das Netzwerk hat noch kein beschlossenes Handlungsfeld; Empfehlungen lassen sich "
+            "erst festhalten, wenn der Lenkungskreis eines beschlossen hat."
+        )
+    elif not recommendations_of(form, field_ids):
+        problems.general.append(
+            "Bitte mindestens eine Empfehlung zu einem Handlungsfeld eintragen."
+        )
+    return problems
+
+
+# What the conferences service refuses in its own words, as German sentences.
+_CONFERENCE_REASONS: tuple[tuple[str, str], ...] = (
+    (
+        "has started",
+        "Die Konferenz hat schon begonnen; das lässt sich jetzt nicht mehr ändern.",
+    ),
+    ("has already ended", "Die Konferenz ist schon vorbei; absagen lässt sie sich nicht mehr."),
+    (
+        "only after the conference has ended",
+        "Ergebnisse lassen sich erst nach dem Ende der Konferenz festhalten.",
+    ),
+    ("the conference is", "Die Konferenz ist nicht (mehr) geplant; die Seite zeigt den Stand."),
+    (
+        "already has conference",
+        "Zu dieser Zeit hat das Netzwerk schon eine andere Konferenz; bitte eine andere Zeit "
+        "wählen.",
+    ),
+    ("lies in the past", "Der neue Termin liegt in der Vergangenheit."),
+    ("must be after starts_at", "Das Ende muss nach dem Beginn liegen."),
+    ("no adopted field of action", "Dieses Handlungsfeld ist nicht (mehr) beschlossen."),
+)
+
+
+def _conference_reason(text: str) -> str | None:
+    lowered = text.lower()
+    return next((g for m, g in _CONFERENCE_REASONS if m in lowered), None)
+
+
+def conference_problems(
+    status: int, body: Any, known: set[str], field_ids: list[str] | None = None
+) -> Problems:
+    """`Problems.of` for a change of a conference: its refusals said in German (a refusal is a
+    409 too, but not the one of a change in between), a recommendation's problem beside its
+    text (`field_ids` in the order sent)."""
+    document = body if isinstance(body, Mapping) else {}
+    problems = Problems()
+    for error in document.get("errors") or []:
+        name, reason = str(error.get("field", "")), str(error.get("reason", ""))
+        message = _conference_reason(reason) or german.reason(reason)
+        parts = name.split(".")
+        if parts[0] == "recommendations" and len(parts) > 1 and parts[1].isdigit():
+            index = int(parts[1])
+            if field_ids is not None and index < len(field_ids):
+                shown = RECOMMENDATION + field_ids[index]
+                if shown in known:
+                    problems.fields.setdefault(shown, message)
+                    continue
+        shown = _SHOWN_AT.get(name, name)
+        if shown in known:
+            problems.fields.setdefault(shown, message)
+        else:
+            problems.general.append(message)
+    if not problems:
+        refused = str(document.get("type", "")).endswith(":version-conflict")
+        german_text = None if refused else _conference_reason(str(document.get("detail", "")))
+        problems.general.append(german_text or general_message(status, document))
+    return problems
+
+
+# ---------------------------------------------------------------------------- deliveries
+
+CORRECTION_FIELDS = {"email"}
+
+
+def correction_body(form: Form, target: str) -> dict[str, Any]:
+    """The merge patch that corrects an address: a committee member's in the registry
+    (`target="member"`), an external delegate's invitation in the conferences service
+    (`target="delegate"`)."""
+    email = _text(form, "email")
+    return {"person": {"email": email}} if target == "member" else {"email": email}
+
+
+def correction_problems(form: Form, old_address: str) -> Problems:
+    """What the form can tell before asking: an address is given, and it is a new one."""
+    problems = Problems()
+    email = _text(form, "email")
+    if email is None:
+        problems.fields["email"] = "Bitte die richtige E-Mail-Adresse angeben."
+    elif email.casefold() == old_address.strip().casefold():
+        problems.fields["email"] = (
+            "Das ist die Adresse, an die die Mail nicht zugestellt werden konnte. Bitte die "
+            "richtige Adresse angeben."
+        )
+    return problems
+
+
+def correction_refused(status: int, body: Any) -> Problems:
+    """The API's refusal of a correction; the registry names `person.email`, the conferences
+    service `email`: both are shown beside the one field."""
+    document = dict(body) if isinstance(body, Mapping) else {}
+    errors = [
+        {**error, "field": "email"} if error.get("field") == "person.email" else error
+        for error in document.get("errors") or []
+        if isinstance(error, Mapping)
+    ]
+    return Problems.of(status, {**document, "errors": errors}, CORRECTION_FIELDS)

@@ -102,3 +102,94 @@ def share(value: float | None) -> str:
     number = f"{percent:g}".replace(".", ",")
     name = _SHARE_NAMES.get(round(value, 3))
     return f"{number} % ({name})" if name else f"{number} %"
+
+
+# ---------------------------------------------------------------------------- deliveries
+
+DELIVERY_STATUS = {
+    "pending": "wird versandt",
+    "sent": "versandt",
+    "failed": "nicht zugestellt",
+    "skipped": "nicht versandt (abbestellt)",
+}
+MAIL_KIND = {
+    "committee-welcome": "Begrüßung im Lenkungskreis",
+    "committee-member-added": "Hinweis: neues Mitglied im Lenkungskreis",
+    "committee-member-removed": "Hinweis: Mitglied ausgeschieden",
+    "office-staff-welcome": "Begrüßung im Bildungsbüro",
+    "field-of-action-adopted": "Handlungsfeld beschlossen",
+    "conference-invitation": "Einladung zur Konferenz",
+    "conference-rescheduled": "Konferenz verschoben",
+    "conference-updated": "Konferenz geändert",
+    "conference-cancelled": "Konferenz abgesagt",
+    "participant-withdrawn": "Einladung zurückgenommen",
+    "conference-reminder": "Erinnerung an die Konferenz",
+    "response-confirmation": "Bestätigung der Rückmeldung",
+    "conference-results": "Ergebnisse der Konferenz",
+    "district-bulletin": "Mitteilung der Bezirkskoordination",
+    "district-report": "Bericht der Bezirkskoordination",
+    "response-digest": "Übersicht der Rückmeldungen",
+    "calendar-counter-answer": "Antwort auf einen Terminvorschlag",
+}
+
+_ADDRESS_HINT = (
+    " Meist ist es ein Tippfehler: Bitte prüfen Sie die Adresse und korrigieren Sie sie."
+)
+# What the notifications service records as the reason (`last_error`), in words: the first
+# match wins; the raw answer is shown beside it, so nothing the mail server said is hidden.
+_DELIVERY_REASONS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (
+        ("address refused",),
+        "Die Adresse ist so nicht gültig, die Mail wurde gar nicht erst abgeschickt."
+        + _ADDRESS_HINT,
+    ),
+    (
+        ("smtputf8",),
+        "Die Adresse enthält vor dem @ Umlaute oder andere Sonderzeichen, die der Mailserver "
+        "nicht annimmt. Bitte fragen Sie nach einer Adresse ohne Sonderzeichen.",
+    ),
+    (
+        ("could not compose",),
+        "Die Mail konnte nicht erstellt werden. Das liegt nicht an der Adresse, sondern am "
+        "System: Bitte melden Sie es der Bezirkskoordination.",
+    ),
+    (
+        ("interrupted after it started",),
+        "Der Versand wurde unterbrochen; ob die Mail angekommen ist, ist nicht sicher.",
+    ),
+    (
+        ("gave up after",),
+        "Der Mailserver der Empfängerin oder des Empfängers war länger nicht erreichbar; nach "
+        "mehreren Versuchen wurde der Versand aufgegeben.",
+    ),
+    (
+        ("552", "mailbox full", "quota", "over quota"),
+        "Das Postfach ist voll. Die Person sollte Platz schaffen; danach kann die Mail noch "
+        "einmal gesendet werden.",
+    ),
+    (
+        ("spam", "blocked", "blacklist", "policy"),
+        "Der Mailserver der Empfängerin oder des Empfängers hat die Mail abgewiesen (zum "
+        "Beispiel als unerwünscht eingestuft). Bitte klären Sie das mit der Person.",
+    ),
+    (
+        ("550", "551", "553", "user unknown", "no such user", "does not exist", "not found"),
+        "Diese Adresse gibt es nicht: Der Mailserver der Empfängerin oder des Empfängers kennt "
+        "sie nicht." + _ADDRESS_HINT,
+    ),
+    (
+        ("opted out",),
+        "Die Person hat diese Art von Mail abbestellt.",
+    ),
+)
+
+
+def delivery_reason(last_error: str | None) -> str:
+    """Why a mail did not arrive, as a school administrator would say it."""
+    if not last_error:
+        return "Der Mailserver hat keinen Grund genannt."
+    lowered = last_error.lower()
+    for markers, text in _DELIVERY_REASONS:
+        if any(marker in lowered for marker in markers):
+            return text
+    return "Die Mail konnte nicht zugestellt werden."

@@ -3,6 +3,9 @@ confirmation: the invitations go out) and the answers."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
@@ -73,24 +76,87 @@ async def _conference_page(
     *,
     confirm_publish: bool = False,
     problems: Problems | None = None,
+    confirm: str | None = None,
+    action: str | None = None,
+    form: dict[str, str] | None = None,
+    status_code: int | None = None,
 ) -> HTMLResponse:
+    """The conference; with `confirm` ("answer", "reschedule", "cancel", "conclude") the
+    confirmation of that change at the top, with `problems` those of the form `action`."""
     answer = await call.conferences(f"/conferences/{conference_id}")
     if not answer.ok:
         return refused(request, call.person, answer)
     conference = answer.body
     invitations = conference["invitations"] or []
+    fields_of_action: list[dict[str, Any]] = []
+    if conference["status"] == "scheduled":
+        network = await call.registry(f"/networks/{conference['network_id']}")
+        if network.ok:
+            fields_of_action = _adopted(network.body)
+    posted = form or {}
+    if status_code is None:
+        status_code = 409 if problems else 200
     return page(
         request,
         "conference.html",
         call.person,
-        status_code=409 if problems else 200,
+        status_code=status_code,
         network={"id": conference["network_id"], "name": conference["network_name"]},
         conference=conference,
         version=answer.version,
         invitations=sorted(invitations, key=lambda i: (german.answer(i), i["name"])),
         confirm_publish=confirm_publish,
         problems=problems or Problems(),
+        confirm=confirm,
+        action=action,
+        form={**_current_time_and_place(conference), **posted},
+        posted=posted,
+        asked=next(
+            (i for i in invitations if i["invitation_id"] == posted.get("invitation")), None
+        ),
+        fields_of_action=fields_of_action,
+        may=_what_may_be_done(conference, fields_of_action),
+        answers=forms.ANSWERS,
     )
+
+
+def _adopted(network: dict[str, Any]) -> list[dict[str, Any]]:
+    return [f for f in network.get("fields_of_action") or [] if f.get("status") == "adopted"]
+
+
+def _current_time_and_place(conference: dict[str, Any]) -> dict[str, str]:
+    """The reschedule form starts from the conference's day, times and place."""
+    starts = datetime.fromisoformat(conference["starts_at_local"])
+    ends = datetime.fromisoformat(conference["ends_at_local"])
+    venue = conference.get("venue") or {}
+    return {
+        "day": starts.date().isoformat(),
+        "start": starts.strftime("%H:%M"),
+        "end": ends.strftime("%H:%M"),
+        "venue.name": venue.get("name") or "",
+        "venue.address": venue.get("address") or "",
+        "online_url": conference.get("online_url") or "",
+    }
+
+
+def _what_may_be_done(
+    conference: dict[str, Any], fields_of_action: list[dict[str, Any]]
+) -> dict[str, bool]:
+    """Which forms can work for the conference as it stands (the API has the last word)."""
+    now = datetime.now(UTC)
+    starts = datetime.fromisoformat(conference["starts_at"])
+    ends = datetime.fromisoformat(conference["ends_at"])
+    if starts.tzinfo is None:
+        starts, ends = starts.replace(tzinfo=UTC), ends.replace(tzinfo=UTC)
+    scheduled = conference["status"] == "scheduled"
+    writer = conference["invitations"] is not None
+    return {
+        "answer": writer and scheduled and now < starts,
+        "reschedule": writer and scheduled and now < starts,
+        "cancel": writer and scheduled and now < ends,
+        "conclude": writer and scheduled and now >= ends,
+        "fields": bool(fields_of_action),
+    }
 
 
 @router.get("/konferenzen/{conference_id}")
@@ -123,4 +189,152 @@ async def publish(request: Request, conference_id: str, call: Calls, form: Poste
     if not answer.ok:
         problems = Problems.of(answer.status, answer.body, set())
         return await _conference_page(request, call, conference_id, problems=problems)
+    return see_other(f"/konferenzen/{conference_id}")
+
+
+def _version(form: dict[str, str]) -> int | None:
+    return int(form["version"]) if form.get("version", "").isdigit() else None
+
+
+async def _refused_change(
+    request: Request,
+    call: Calls,
+    conference_id: str,
+    action: str,
+    form: dict[str, str],
+    problems: Problems,
+    status: int,
+) -> HTMLResponse:
+    return await _conference_page(
+        request,
+        call,
+        conference_id,
+        problems=problems,
+        action=action,
+        form=form,
+        status_code=status if 400 <= status < 500 else 400,
+    )
+
+
+@router.post("/konferenzen/{conference_id}/antwort/{invitation_id}", response_model=None)
+async def record_answer(
+    request: Request, conference_id: str, invitation_id: str, call: Calls, form: Posted
+) -> Response:
+    """An answer given by phone; the invitee gets a confirmation mail: ask first."""
+    form = {**form, "invitation": invitation_id}
+    problems = forms.response_problems(form)
+    if problems:
+        return await _refused_change(request, call, conference_id, "answer", form, problems, 422)
+    if form.get("confirmed") != "yes":
+        return await _conference_page(request, call, conference_id, confirm="answer", form=form)
+    answer = await call.change(
+        call.apis.conferences,
+        "PUT",
+        f"/conferences/{conference_id}/invitations/{invitation_id}/response",
+        forms.response_body(form),
+        version=_version(form),
+    )
+    if not answer.ok:
+        problems = forms.conference_problems(answer.status, answer.body, set())
+        return await _refused_change(
+            request, call, conference_id, "answer", form, problems, answer.status
+        )
+    invited = next(
+        (i for i in answer.body["invitations"] or [] if i["invitation_id"] == invitation_id), None
+    )
+    name = invited["name"] if invited else "Die eingeladene Person"
+    call.person.notice = (
+        f"Die Antwort von {name} ist eingetragen ({german.answer(invited or {})}); "
+        "die Bestätigung per E-Mail ist unterwegs."
+    )
+    return see_other(f"/konferenzen/{conference_id}")
+
+
+@router.post("/konferenzen/{conference_id}/verlegen", response_model=None)
+async def reschedule(request: Request, conference_id: str, call: Calls, form: Posted) -> Response:
+    """A new time (and place); everyone invited gets an update with a calendar entry."""
+    problems = forms.reschedule_problems(form)
+    if problems:
+        return await _refused_change(
+            request, call, conference_id, "reschedule", form, problems, 422
+        )
+    if form.get("confirmed") != "yes":
+        return await _conference_page(request, call, conference_id, confirm="reschedule", form=form)
+    answer = await call.change(
+        call.apis.conferences,
+        "POST",
+        f"/conferences/{conference_id}/reschedule",
+        forms.reschedule_body(form),
+        version=_version(form),
+    )
+    if not answer.ok:
+        problems = forms.conference_problems(answer.status, answer.body, forms.RESCHEDULE_FIELDS)
+        return await _refused_change(
+            request, call, conference_id, "reschedule", form, problems, answer.status
+        )
+    call.person.notice = (
+        f"Die Konferenz ist verlegt auf {answer.body['when']}. Alle Eingeladenen erhalten "
+        "die Änderung mit neuem Kalendereintrag per E-Mail."
+    )
+    return see_other(f"/konferenzen/{conference_id}")
+
+
+@router.post("/konferenzen/{conference_id}/absagen", response_model=None)
+async def cancel(request: Request, conference_id: str, call: Calls, form: Posted) -> Response:
+    """Cancelled for good; everyone invited is told why."""
+    problems = forms.cancel_problems(form)
+    if problems:
+        return await _refused_change(request, call, conference_id, "cancel", form, problems, 422)
+    if form.get("confirmed") != "yes":
+        return await _conference_page(request, call, conference_id, confirm="cancel", form=form)
+    answer = await call.change(
+        call.apis.conferences,
+        "POST",
+        f"/conferences/{conference_id}/cancel",
+        forms.cancel_body(form),
+        version=_version(form),
+    )
+    if not answer.ok:
+        problems = forms.conference_problems(answer.status, answer.body, forms.CANCEL_FIELDS)
+        return await _refused_change(
+            request, call, conference_id, "cancel", form, problems, answer.status
+        )
+    call.person.notice = (
+        "Die Konferenz ist abgesagt. Alle Eingeladenen erhalten die Absage mit dem Grund "
+        "per E-Mail; der Termin verschwindet aus ihren Kalendern."
+    )
+    return see_other(f"/konferenzen/{conference_id}")
+
+
+@router.post("/konferenzen/{conference_id}/abschliessen", response_model=None)
+async def conclude(request: Request, conference_id: str, call: Calls, form: Posted) -> Response:
+    """The results: a summary and a recommendation per adopted field of action; mailed to all."""
+    found = await call.conferences(f"/conferences/{conference_id}")
+    if not found.ok:
+        return refused(request, call.person, found)
+    network = await call.registry(f"/networks/{found.body['network_id']}")
+    field_ids = [f["id"] for f in _adopted(network.body)] if network.ok else []
+    problems = forms.conclude_problems(form, field_ids)
+    if problems:
+        return await _refused_change(request, call, conference_id, "conclude", form, problems, 422)
+    if form.get("confirmed") != "yes":
+        return await _conference_page(request, call, conference_id, confirm="conclude", form=form)
+    sent = [r["field_of_action_id"] for r in forms.recommendations_of(form, field_ids)]
+    answer = await call.change(
+        call.apis.conferences,
+        "POST",
+        f"/conferences/{conference_id}/conclude",
+        forms.conclude_body(form, field_ids),
+        version=_version(form),
+    )
+    if not answer.ok:
+        known = {"summary", *(forms.RECOMMENDATION + i for i in field_ids)}
+        problems = forms.conference_problems(answer.status, answer.body, known, sent)
+        return await _refused_change(
+            request, call, conference_id, "conclude", form, problems, answer.status
+        )
+    call.person.notice = (
+        "Die Ergebnisse sind festgehalten. Der Lenkungskreis und die Bezirkskoordination "
+        "erhalten die Zusammenfassung und die Empfehlungen per E-Mail."
+    )
     return see_other(f"/konferenzen/{conference_id}")
