@@ -69,9 +69,11 @@ async def _pictures(portal: str) -> list[Path]:
             ("/netzwerke/bochum/bildungsbuero", "05-bildungsbuero"),
             ("/netzwerke/bochum/handlungsfelder", "06-handlungsfelder"),
             ("/netzwerke/bochum/konferenzen", "07-konferenzen"),
+            ("/netzwerke/bochum/zustellungen", "10-zustellungen"),
         ]:
             await page.goto(portal + path)
             await shoot(page, name)
+        await page.goto(portal + "/netzwerke/bochum/konferenzen")
         listed = page.locator("ul.list li")
         draft = listed.filter(has_text="Entwurf")
         chosen = draft if await draft.count() else listed
@@ -85,7 +87,7 @@ async def _pictures(portal: str) -> list[Path]:
         await page.goto(portal + "/")
         await page.get_by_role("button", name="Abmelden").click()
         await page.wait_for_url(portal + "/abgemeldet")
-        await shoot(page, "10-abgemeldet")
+        await shoot(page, "11-abgemeldet")
         await browser.close()
     return taken
 
