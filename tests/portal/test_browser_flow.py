@@ -269,3 +269,50 @@ async def test_the_portal_sends_no_one_a_page_without_a_sign_in(portal: Portal) 
     assert "Anmelden" in start.text
     assert "script-src 'none'" in start.headers["content-security-policy"]
     assert start.headers["x-frame-options"] == "DENY"
+
+
+async def test_the_district_sends_a_bulletin_every_network_receives(
+    portal: Portal, keycloak: Keycloak, context: BrowserContext
+) -> None:
+    axe = Accessibility()
+    page = await context.new_page()
+    await sign_in(page, portal, "district")
+    assert page.url.endswith("/netzwerke")
+    await expect(page.get_by_role("heading", level=2)).to_have_count(12)
+    await axe.check(page)
+
+    title = f"Neue Förderrichtlinie {UID}"
+    await page.get_by_role("link", name="Rundschreiben an alle Netzwerke").click()
+    await expect(page.locator("#author-name")).not_to_have_value("")  # the signed-in person
+    await page.fill("#title", title)
+    await page.fill("#body", "Liebe Kolleginnen und Kollegen,\n\ndie Richtlinie gilt ab März.")
+    await page.get_by_role("button", name="Weiter").click()
+    await expect(page.locator(".confirm")).to_contain_text("aller zwölf Netzwerke")
+    await axe.check(page)
+    await page.get_by_role("button", name="Ja, an alle Netzwerke senden").click()
+    await expect(page.locator(".notice")).to_contain_text("alle 12 Netzwerke")
+    await expect(page.locator(".bulletin").first).to_contain_text(title)
+    await axe.check(page)
+
+    token = keycloak.user_token(demo_users()["district"])
+    async with portal.system.registry.client() as registry:
+        network = (await registry.get("/networks/dortmund", headers=bearer(token))).json()
+    office = network["office"]["email"]
+
+    async def received() -> bool:
+        return any(title in m["Subject"] for m in await portal.system.mailpit.to(office))
+
+    await wait_until(received, what=f"the bulletin in Dortmund's office ({office})")
+
+    # An office reads the bulletins and has no form to send one.
+    other = await context.browser.new_context(locale="de-DE", bypass_csp=True)  # type: ignore[union-attr]
+    try:
+        bochum = await other.new_page()
+        await sign_in(bochum, portal, "office-bochum")
+        await bochum.goto(portal.url + "/bezirk/rundschreiben")
+        await expect(bochum.locator(".bulletin").first).to_contain_text(title)
+        await expect(bochum.locator("#title")).to_have_count(0)
+        await axe.check(bochum)
+    finally:
+        await other.close()
+    assert not axe.violations, "\n".join(axe.violations)

@@ -60,6 +60,8 @@ async def _pictures(portal: str) -> list[Path]:
         await sign_in(page, "bezirk.schulte")
         await page.goto(portal + "/netzwerke")
         await shoot(page, "02-alle-netzwerke")
+        await page.goto(portal + "/bezirk/rundschreiben")
+        await shoot(page, "02-rundschreiben")
 
         page = await (await browser.new_context(locale="de-DE")).new_page()
         await sign_in(page, "bochum.yilmaz")

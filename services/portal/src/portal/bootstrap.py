@@ -18,6 +18,7 @@ from portal.entrypoints import (
     committee_pages,
     conference_pages,
     delivery_pages,
+    district_pages,
     export_pages,
     fields_pages,
     network_pages,
@@ -54,7 +55,7 @@ def build(settings: PortalSettings) -> FastAPI:
     )
     app.state.portal = portal
     areas = (sign_in_pages, network_pages, committee_pages, office_pages, fields_pages)
-    for pages in (*areas, conference_pages, export_pages, delivery_pages):
+    for pages in (*areas, conference_pages, export_pages, delivery_pages, district_pages):
         app.include_router(pages.router)
     app.include_router(health_router(_ready))
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

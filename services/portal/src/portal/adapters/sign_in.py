@@ -52,6 +52,7 @@ class SignedIn:
     ends_at: float
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     notice: str | None = None  # what their last change did, for the next page to say
+    email: str | None = None  # their address, as the provider says it
     refreshing: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     @property
@@ -140,6 +141,7 @@ class SignIn:
             refresh_token=token.get("refresh_token"),
             id_token=token.get("id_token"),
             ends_at=now + self.settings.session_hours * 3600,
+            email=claims.get("email"),
         )
         self.sessions.add(signed_in)
         request.session.clear()

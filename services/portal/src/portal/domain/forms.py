@@ -506,3 +506,20 @@ def correction_refused(status: int, body: Any) -> Problems:
         if isinstance(error, Mapping)
     ]
     return Problems.of(status, {**document, "errors": errors}, CORRECTION_FIELDS)
+
+
+def bulletin_body(form: Form) -> dict[str, Any]:
+    """POST /district/bulletins: to every network."""
+    return _without_none(
+        {
+            "title": _text(form, "title"),
+            "body": form.get("body", "").strip() or None,  # paragraphs kept
+            "author": _without_none(
+                {
+                    "name": _text(form, "author.name"),
+                    "email": _text(form, "author.email"),
+                    "function": _text(form, "author.function"),
+                }
+            ),
+        }
+    )
