@@ -6,8 +6,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from portal.entrypoints.web import PortalDep, Posted, page, see_other
+from rbn_shared.logging import get_logger
 
 router = APIRouter()
+log = get_logger(__name__)
 
 
 @router.get("/", response_model=None)
@@ -31,6 +33,7 @@ async def sign_in_finish(request: Request, portal: PortalDep) -> Response:
         await portal.sign_in.finish(request)
     except Exception as error:  # the provider refused, or the account has no role
         status = getattr(error, "status", 400)
+        log.info("sign-in refused", error=type(error).__name__, status=status)
         message = (
             "Ihr Konto hat keine Rolle im Portal (Bezirkskoordination, ein Bildungsbüro oder "
             "lesender Zugang). Bitte wenden Sie sich an die Bezirkskoordination."
