@@ -125,3 +125,24 @@ def test_production_refuses_the_development_session_secret_and_public_url(
     monkeypatch.setenv("PORTAL_PUBLIC_URL", "https://portal.example")
     monkeypatch.setenv("PORTAL_SESSION_SECRET", "s" * 48)
     PortalSettings().check_environment()
+
+
+@pytest.mark.parametrize(
+    ("reason", "shown"),
+    [
+        (
+            "p@x.example is already a member of the steering committee of Bochum",
+            "Diese Person gehört dem Lenkungskreis schon an.",
+        ),
+        (
+            "only the Land's regional coordination has a supervision level",
+            "Eine Schulaufsicht gibt es nur auf der Seite des Landes NRW.",
+        ),
+        (
+            "the end of the term must not lie before 2027-01-01",
+            "Die Amtszeit kann nicht vor ihrem Beginn enden.",
+        ),
+    ],
+)
+def test_the_registrys_committee_rules_in_german(reason: str, shown: str) -> None:
+    assert german.reason(reason) == shown

@@ -66,6 +66,16 @@ def moment(value: datetime | str | None) -> str:
 # The reasons pydantic and the services give, as German sentences. The first match wins; the
 # detail of anything unknown is kept, so nothing the service said is hidden.
 _REASONS: tuple[tuple[str, str], ...] = (
+    # the registry's rules of the Lenkungskreis
+    (
+        "already a member of the steering committee",
+        "Diese Person gehört dem Lenkungskreis schon an.",
+    ),
+    (
+        "only the land's regional coordination has a supervision level",
+        "Eine Schulaufsicht gibt es nur auf der Seite des Landes NRW.",
+    ),
+    ("the end of the term must not lie before", "Die Amtszeit kann nicht vor ihrem Beginn enden."),
     ("field required", "Bitte ausfüllen."),
     ("must not be empty", "Bitte ausfüllen."),
     ("at least 1 character", "Bitte ausfüllen."),
