@@ -24,6 +24,12 @@ def _text(form: Form, name: str) -> str | None:
     return value or None
 
 
+def version_read(form: Form) -> int | None:
+    """The version a form was read at (its hidden `version`), sent back as If-Match."""
+    version = form.get("version", "")
+    return int(version) if version.isdigit() else None
+
+
 def member_body(form: Form) -> dict[str, Any]:
     """POST /networks/{id}/committee/members."""
     return _without_none(

@@ -182,7 +182,7 @@ async def preview(
 async def publish(request: Request, conference_id: str, call: Calls, form: Posted) -> Response:
     if form.get("confirmed") != "yes":  # the invitations go out: ask first
         return await _conference_page(request, call, conference_id, confirm_publish=True)
-    version = int(form["version"]) if form.get("version", "").isdigit() else None
+    version = forms.version_read(form)
     answer = await call.change(
         call.apis.conferences, "POST", f"/conferences/{conference_id}/publish", version=version
     )
@@ -190,10 +190,6 @@ async def publish(request: Request, conference_id: str, call: Calls, form: Poste
         problems = Problems.of(answer.status, answer.body, set())
         return await _conference_page(request, call, conference_id, problems=problems)
     return see_other(f"/konferenzen/{conference_id}")
-
-
-def _version(form: dict[str, str]) -> int | None:
-    return int(form["version"]) if form.get("version", "").isdigit() else None
 
 
 async def _refused_change(
@@ -232,7 +228,7 @@ async def record_answer(
         "PUT",
         f"/conferences/{conference_id}/invitations/{invitation_id}/response",
         forms.response_body(form),
-        version=_version(form),
+        version=forms.version_read(form),
     )
     if not answer.ok:
         problems = forms.conference_problems(answer.status, answer.body, set())
@@ -265,7 +261,7 @@ async def reschedule(request: Request, conference_id: str, call: Calls, form: Po
         "POST",
         f"/conferences/{conference_id}/reschedule",
         forms.reschedule_body(form),
-        version=_version(form),
+        version=forms.version_read(form),
     )
     if not answer.ok:
         problems = forms.conference_problems(answer.status, answer.body, forms.RESCHEDULE_FIELDS)
@@ -292,7 +288,7 @@ async def cancel(request: Request, conference_id: str, call: Calls, form: Posted
         "POST",
         f"/conferences/{conference_id}/cancel",
         forms.cancel_body(form),
-        version=_version(form),
+        version=forms.version_read(form),
     )
     if not answer.ok:
         problems = forms.conference_problems(answer.status, answer.body, forms.CANCEL_FIELDS)
@@ -325,7 +321,7 @@ async def conclude(request: Request, conference_id: str, call: Calls, form: Post
         "POST",
         f"/conferences/{conference_id}/conclude",
         forms.conclude_body(form, field_ids),
-        version=_version(form),
+        version=forms.version_read(form),
     )
     if not answer.ok:
         known = {"summary", *(forms.RECOMMENDATION + i for i in field_ids)}

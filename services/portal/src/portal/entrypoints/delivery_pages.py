@@ -258,7 +258,7 @@ async def correct(
     if problems or form.get("confirmed") != "yes":  # the mail goes out again: ask first
         return confirmation(problems, status_code=422 if problems else 200)
     # The version the form was read at, so a change made meanwhile is not overwritten.
-    version = int(form["version"]) if form.get("version", "").isdigit() else target.version
+    version = forms.version_read(form) or target.version
     api: Api = call.apis.registry if target.kind == "member" else call.apis.conferences
     changed = await call.change(
         api, "PATCH", target.path, forms.correction_body(form, target.kind), version=version

@@ -74,10 +74,6 @@ async def propose(request: Request, network_id: str, call: Calls, form: Posted) 
     return see_other(f"/netzwerke/{network_id}/handlungsfelder")
 
 
-def _version(form: dict[str, str]) -> int | None:
-    return int(form["version"]) if form.get("version", "").isdigit() else None
-
-
 @router.post("/netzwerke/{network_id}/handlungsfelder/{field_id}/beschliessen", response_model=None)
 async def adopt(
     request: Request, network_id: str, field_id: str, call: Calls, form: Posted
@@ -91,7 +87,7 @@ async def adopt(
         "POST",
         f"/networks/{network_id}/fields-of-action/{field_id}/adoption",
         forms.adoption_body(form),
-        version=_version(form),
+        version=forms.version_read(form),
     )
     if not answer.ok:
         problems = forms.registry_problems(answer.status, answer.body, {"adopted_on"})
@@ -120,7 +116,7 @@ async def close(
         "POST",
         f"/networks/{network_id}/fields-of-action/{field_id}/closure",
         forms.closure_body(form),
-        version=_version(form),
+        version=forms.version_read(form),
     )
     if not answer.ok:
         problems = forms.registry_problems(answer.status, answer.body, {"closed_on"})

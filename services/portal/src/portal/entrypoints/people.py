@@ -17,7 +17,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
 from portal.adapters.apis import Answer
-from portal.domain.forms import Form, Problems
+from portal.domain.forms import Form, Problems, version_read
 from portal.entrypoints.web import Call, page, refused, see_other
 
 Entry = dict[str, Any]
@@ -154,9 +154,3 @@ class People:
             problems=problems,
             **values,
         )
-
-
-def version_read(form: Form) -> int | None:
-    """The version a form was read at (its hidden `version`), sent back as If-Match."""
-    version = form.get("version", "")
-    return int(version) if version.isdigit() else None
