@@ -14,6 +14,7 @@ from typing import Any
 
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
@@ -50,9 +51,12 @@ async def ensure_topics(
     *,
     partitions: int,
     replication_factor: int = 1,
+    retention_ms: int | None = None,
     timeout: float = 60.0,
 ) -> list[str]:
-    """Create the topics that do not exist yet; return the names created.
+    """Create the topics that do not exist yet; return the names created. With `retention_ms`,
+    each topic keeps its events that long, existing ones included (their settings are rewritten
+    to the project's: the durability below and the retention).
 
     Retries until Kafka answers or `timeout` runs out, so a service may start before the broker.
     """
@@ -63,6 +67,8 @@ async def ensure_topics(
         "min.insync.replicas": str(replication_factor // 2 + 1),
         "unclean.leader.election.enable": "false",
     }
+    if retention_ms is not None:
+        durability["retention.ms"] = str(retention_ms)
 
     async def create_missing() -> list[str]:
         admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="rbn-admin")
@@ -80,6 +86,9 @@ async def ensure_topics(
                         ]
                     )
                 log.info("kafka topics created", topics=missing, partitions=partitions)
+            present = [t for t in wanted if t in existing]
+            if retention_ms is not None and present:
+                await _keep_events_for(admin, present, durability)
             return missing
         finally:
             await admin.close()
@@ -92,12 +101,36 @@ async def ensure_topics(
         ) from error
 
 
+async def _keep_events_for(
+    admin: AIOKafkaAdminClient, topics: list[str], configs: dict[str, str]
+) -> None:
+    """Set the project's settings on existing topics whose retention differs (the classic
+    AlterConfigs replaces a topic's dynamic settings, so all of them are sent)."""
+    described = await admin.describe_configs(
+        [ConfigResource(ConfigResourceType.TOPIC, t) for t in topics]
+    )
+    current: dict[str, str] = {}
+    for response in described:
+        for resource in response.resources:
+            name, entries = resource[3], resource[4]
+            for entry in entries:
+                if entry[0] == "retention.ms":
+                    current[name] = entry[1]
+    stale = [t for t in topics if current.get(t) != configs["retention.ms"]]
+    if stale:
+        await admin.alter_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, t, configs) for t in stale]
+        )
+        log.info("kafka topic retention set", topics=stale, retention_ms=configs["retention.ms"])
+
+
 async def ensure_project_topics(settings: ServiceSettings) -> list[str]:
     return await ensure_topics(
         settings.kafka_bootstrap_servers,
         settings.topics.all(),
         partitions=settings.topic_partitions,
         replication_factor=settings.topic_replication_factor,
+        retention_ms=round(settings.topic_retention_days * 86_400_000),
     )
 
 

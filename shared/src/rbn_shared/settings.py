@@ -135,6 +135,22 @@ class AuthSettings(BaseSettings):
         return value
 
 
+class LegalSettings(BaseSettings):
+    """The operator's legal notices, linked from every public page (the response and unsubscribe
+    pages, the portal) and every mail: Impressum (§ 5 DDG) and Datenschutzerklärung (Art. 13
+    DSGVO). Read from RBN_IMPRINT_URL and RBN_PRIVACY_NOTICE_URL by every service alike."""
+
+    model_config = SettingsConfigDict(env_prefix="RBN_", extra="ignore", frozen=True)
+
+    imprint_url: AnyHttpUrl | None = Field(
+        default=None, description="The operator's Impressum, e.g. https://bezirk.example/impressum"
+    )
+    privacy_notice_url: AnyHttpUrl | None = Field(
+        default=None,
+        description="The Datenschutzerklärung for this platform (docs/privacy.md has a draft).",
+    )
+
+
 @dataclass(frozen=True)
 class SettingProblem:
     """One setting unfit for production: its environment variable, what is wrong, how to fix it.
@@ -205,6 +221,18 @@ class ServiceSettings(BaseSettings):
         default_factory=AuthSettings,
         description="Sign-in, from the shared RBN_* variables (not the service's prefix).",
     )
+    legal: LegalSettings = Field(
+        default_factory=LegalSettings,
+        description="Impressum and Datenschutzerklärung, from RBN_IMPRINT_URL and "
+        "RBN_PRIVACY_NOTICE_URL (not the service's prefix).",
+    )
+    topic_retention_days: float = Field(
+        default=7.0,
+        gt=0,
+        description="How long Kafka keeps the project's events (retention.ms of each topic, set "
+        "when a topic is created and corrected at start-up). Events carry names and addresses: "
+        "docs/privacy.md.",
+    )
 
     @field_validator("kafka_bootstrap_servers", mode="before")
     @classmethod
@@ -261,6 +289,24 @@ class ServiceSettings(BaseSettings):
                     "(docs/sign-in.md); token tables are for tests and development only.",
                 )
             )
+        return problems
+
+    def legal_problems(self) -> list[SettingProblem]:
+        """For a service with public pages: production needs the Impressum and the
+        Datenschutzerklärung they link."""
+        problems: list[SettingProblem] = []
+        for field, what in (
+            ("imprint_url", "the operator's Impressum"),
+            ("privacy_notice_url", "the Datenschutzerklärung (docs/privacy.md has a draft)"),
+        ):
+            if getattr(self.legal, field) is None:
+                problems.append(
+                    SettingProblem(
+                        f"RBN_{field}".upper(),
+                        "not set",
+                        f"Set it to the public URL of {what}; every public page and mail links it.",
+                    )
+                )
         return problems
 
     def required(

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from rbn_shared.events.base import (
     Contact,
@@ -223,6 +223,45 @@ class DistrictBulletinPublished(EventPayload):
     network_ids: list[Identifier] = Field(description="The networks it reaches: all twelve.")
 
 
+# --------------------------------------------------------------------------- privacy
+
+SubjectDigest = Annotated[
+    str,
+    StringConstraints(pattern=r"^[0-9a-f]{64}$"),
+    Field(
+        description="SHA-256 (hex) of the person's canonical address (rbn_shared.privacy."
+        "subject_of): identifies their records without carrying the address."
+    ),
+]
+
+
+class PersonErased(EventPayload):
+    """The district coordination erased a person from the whole system (Art. 17 DSGVO).
+
+    Carries no personal data. Every reader finds its copies by the addresses it holds (their
+    subject equals `subject`) and replaces name and address by `rbn_shared.privacy.ERASED_NAME`
+    and `erased_address(subject)`, keeping structure and counts; mail not yet sent to the person
+    is not sent. Events about the person that occurred before this one but are read after it
+    are applied anonymised (the reader keeps the erased subjects). Published under the key
+    `district`; an erasure of someone the registry never held is published too (they may be a
+    conference's delegate or have preferences)."""
+
+    event_type: ClassVar[str] = "person-erased"
+
+    erasure_id: Identifier
+    subject: SubjectDigest
+    network_ids: list[Identifier] = Field(
+        default_factory=list, description="The networks whose records of the person were erased."
+    )
+    member_ids: list[Identifier] = Field(
+        default_factory=list,
+        description="The committee seats anonymised (each stays, held from-to).",
+    )
+    staff_ids: list[Identifier] = Field(
+        default_factory=list, description="The office posts anonymised."
+    )
+
+
 REGISTRY_EVENTS: tuple[type[EventPayload], ...] = (
     NetworkRegistered,
     NetworkUpdated,
@@ -239,4 +278,5 @@ REGISTRY_EVENTS: tuple[type[EventPayload], ...] = (
     FieldOfActionClosed,
     DistrictCoordinationChanged,
     DistrictBulletinPublished,
+    PersonErased,
 )
