@@ -428,6 +428,20 @@ async def discard(b: Bochum, http: Client, role: str, h: Headers) -> Answer:
     return await http.post("/dead-letters/no-such-letter/discard", headers=h, json=body)
 
 
+# ---------------------------------------------------------------------------- privacy
+
+
+async def erase_probe(b: Bochum, http: Client, role: str, h: Headers) -> Answer:
+    # An address of the role's own that nobody holds: erasing it touches none of Bochum's people.
+    body = {"email": probe_person(role, "erased")["email"]}
+    return await http.post("/privacy/erasures", headers=h, json=body)
+
+
+async def access_probe(b: Bochum, http: Client, role: str, h: Headers) -> Answer:
+    body = {"email": probe_person(role, "exported")["email"]}
+    return await http.post("/privacy/access", headers=h, json=body)
+
+
 # (method, path as the app names it) -> who may, what they get, the call
 ONE = "/networks/{network_id}"
 MEMBER = f"{ONE}/committee/members/{{member_id}}"
@@ -494,6 +508,9 @@ MATRIX: dict[tuple[str, str], Decision] = {
     ("GET", f"{ONE}/changes"): Decision(
         BOCHUM, 200, plain_get(f"{BOCHUM_NET}/changes", limit=100), the_trail
     ),
+    ("POST", "/privacy/erasures"): Decision(DISTRICT, 201, erase_probe),
+    ("POST", "/privacy/access"): Decision(DISTRICT, 200, access_probe),
+    ("GET", "/privacy/audit"): Decision(DISTRICT, 200, plain_get("/privacy/audit")),
 }
 
 

@@ -29,6 +29,7 @@ PURE_SHARED = {
     "rbn_shared.errors",
     "rbn_shared.text",
     "rbn_shared.calendar_addresses",
+    "rbn_shared.subjects",
 }
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from registry.bootstrap import create_app
 from registry.seed.seeding import default_seed_file, load_seed, seed
+from registry.service_layer.privacy import PrivacyService
 from registry.service_layer.services import RegistryService
 from registry.settings import RegistrySettings
 from tests.support.infra import Infra
@@ -32,6 +33,7 @@ class RegistryUnderTest:
     service: RegistryService
     settings: RegistrySettings
     bootstrap: str
+    privacy: PrivacyService
 
     @property
     def topic(self) -> str:
@@ -60,4 +62,6 @@ async def registry(
         await seed(service, load_seed(default_seed_file()), progress=lambda _: None)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://registry") as http:
-            yield RegistryUnderTest(http, service, settings, infra.kafka_bootstrap)
+            yield RegistryUnderTest(
+                http, service, settings, infra.kafka_bootstrap, app.state.privacy
+            )

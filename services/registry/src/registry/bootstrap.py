@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from fastapi import FastAPI
 
 from rbn_shared.auth import authenticator_from
+from rbn_shared.events.envelope import utc_now
 from rbn_shared.http import (
     BodySizeLimit,
     CorrelationIdMiddleware,
@@ -17,9 +18,11 @@ from rbn_shared.runtime import Runtime
 from registry.adapters.changes import ChangeLog
 from registry.adapters.repositories import Repositories
 from registry.entrypoints import changes as audit_routes
+from registry.entrypoints import privacy as privacy_routes
 from registry.entrypoints.api import router
 from registry.entrypoints.errors import install_domain_errors
 from registry.service_layer.audit import audit_trail
+from registry.service_layer.privacy import PrivacyService
 from registry.service_layer.services import RegistryService
 from registry.settings import RegistrySettings
 
@@ -43,6 +46,16 @@ def build(settings: RegistrySettings) -> Wiring:
     service = RegistryService(Repositories.on(runtime.store, settings.topics.registry))
     changes = ChangeLog(runtime.db["changes"])
     runtime.react("audit-trail", audit_trail(changes))
+    privacy = PrivacyService(
+        service.storage,
+        changes,
+        runtime.db,
+        retention_days=settings.removed_people_retention_days,
+        clock=utc_now,
+    )
+    runtime.every(
+        "people-retention", settings.retention_check_seconds, privacy.anonymise_past_retention
+    )
 
     async def prepare_storage() -> None:
         await service.storage.create_indexes()
@@ -61,6 +74,7 @@ def build(settings: RegistrySettings) -> Wiring:
     app.state.service = service
     app.state.runtime = runtime
     app.state.changes = changes
+    app.state.privacy = privacy
     app.state.authenticator = authenticator_from(settings, tokens=settings.auth_tokens)
     install_problem_handlers(app)
     install_domain_errors(app)
@@ -71,6 +85,7 @@ def build(settings: RegistrySettings) -> Wiring:
         app.include_router(operational)
     app.include_router(router)
     app.include_router(audit_routes.router)
+    app.include_router(privacy_routes.router)
     document_problems(app)
     return Wiring(runtime, service, app)
 

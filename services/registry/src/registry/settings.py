@@ -15,3 +15,8 @@ class RegistrySettings(ServiceSettings):
     mongo_database: str = "registry"
     auth_tokens: dict[str, str] = Field(default_factory=dict)
     """Bearer token -> role (district, reader, office:<network id>), as a JSON object."""
+    removed_people_retention_days: int = Field(default=730, ge=1)
+    """Seats removed and office posts ended this many days ago are anonymised, unless their
+    person still works with the network."""
+    retention_check_seconds: float = Field(default=86_400.0, gt=0)
+    """How often that is looked for (daily)."""

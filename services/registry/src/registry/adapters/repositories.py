@@ -8,6 +8,7 @@
 | `offices` | `<network id>:office` | its education office staff |
 | `fields_of_action` | `<network id>:fields` | its fields of action |
 | `district`, `bulletins` | `district`, `<bulletin id>` | the district coordination, each bulletin |
+| `erasures` | `<subject>` | the last erasure of a person (registry.domain.privacy) |
 
 Each document carries the outbox of the events its last changes caused (see rbn_shared.outbox)
 and `event_count`, the number of events it has caused so far: every event's `aggregate_id` is the
@@ -36,6 +37,7 @@ from rbn_shared.errors import ConcurrentWrite
 from rbn_shared.events import EventPayload, NetworkRef
 from rbn_shared.mongo import Document
 from rbn_shared.outbox import AggregateStore
+from rbn_shared.privacy import ERASURES_COLLECTION, erased_address
 from registry.domain.district import DISTRICT_ID, Bulletin, DistrictCoordination
 from registry.domain.errors import Conflict, NotFound
 from registry.domain.model import (
@@ -46,6 +48,7 @@ from registry.domain.model import (
     Office,
     Part,
 )
+from registry.domain.privacy import ErasureRecord
 
 _STORE_FIELDS = ("_id", "version", "outbox", "event_count")
 
@@ -101,6 +104,12 @@ class _Writer:
             await self.store.insert(doc, records)
             return 1
         return await self.store.save(doc, loaded.version, records)
+
+    async def rewrite(self, doc_id: str, state: Document, loaded: Loaded[Any]) -> int:
+        """Store a changed state that publishes no event of its own (an anonymised person:
+        the erasure's one event says it), guarded by the version it was read at."""
+        doc = {"_id": doc_id, **state, "event_count": loaded.event_count}
+        return await self.store.save(doc, loaded.version)
 
 
 class NetworkRepository:
@@ -206,6 +215,22 @@ class PartRepository(Generic[PartT]):
             found[part.network_id] = part
         return {n: found.get(n) or self.kind(network_id=n) for n in network_ids}
 
+    async def every(self) -> list[Loaded[PartT]]:
+        """Every network's stored part (an erasure looks for a person in all of them)."""
+        cursor = self._store.collection.find({}, {"outbox": 0})
+        return [
+            Loaded(self._validate(doc), int(doc["version"]), int(doc.get("event_count", 0)))
+            async for doc in cursor
+        ]
+
+    async def rewrite(self, loaded: Loaded[PartT]) -> int:
+        """Store the part without an event (see _Writer.rewrite); returns its new version."""
+        part = loaded.aggregate
+        doc_id = self.aggregate_id(part.network_id)
+        version = await self._writer.rewrite(doc_id, part.model_dump(mode="json"), loaded)
+        self._remember(doc_id, version, part)
+        return version
+
     def _validate(self, doc: Document) -> PartT:
         version = int(doc["version"])
         known = self._validated.get(doc["_id"])
@@ -261,6 +286,24 @@ class DistrictRepository:
         state = loaded.aggregate.model_dump(mode="json", exclude={"id"})
         return await self._writer.write(DISTRICT_ID, DISTRICT_ID, state, loaded, events, cause)
 
+    async def rewrite(self, loaded: Loaded[DistrictCoordination]) -> int:
+        """Store the district coordination without an event (an anonymised person)."""
+        state = loaded.aggregate.model_dump(mode="json", exclude={"id"})
+        return await self._writer.rewrite(DISTRICT_ID, state, loaded)
+
+    async def bulletins_by(self, address: str) -> list[Loaded[Bulletin]]:
+        """The bulletins whose author has this (canonical) address."""
+        cursor = self._bulletins.store.collection.find({"author.email": address}, {"outbox": 0})
+        return [
+            Loaded(_with_id(Bulletin, d), int(d["version"]), int(d.get("event_count", 0)))
+            async for d in cursor
+        ]
+
+    async def rewrite_bulletin(self, loaded: Loaded[Bulletin]) -> int:
+        bulletin = loaded.aggregate
+        state = bulletin.model_dump(mode="json", exclude={"id"})
+        return await self._bulletins.rewrite(bulletin.id, state, loaded)
+
     async def add_bulletin(
         self, bulletin: Bulletin, events: Sequence[EventPayload], cause: Cause
     ) -> None:
@@ -281,6 +324,57 @@ class DistrictRepository:
         return [_with_id(Bulletin, d) async for d in cursor], total
 
 
+class ErasureRepository:
+    """`erasures`: one document per erased subject (the last erasure), with the outbox of its
+    `person-erased`. The same collection and fields rbn_shared.privacy.ErasureLedger reads."""
+
+    def __init__(self, store: AggregateStore, topic: str) -> None:
+        self._store = store
+        self._writer = _Writer(store, topic)
+
+    def locked(self, subject: str) -> contextlib.AbstractAsyncContextManager[None]:
+        return self._store.locked(subject)
+
+    async def get(self, subject: str) -> Loaded[ErasureRecord] | None:
+        doc = await self._store.load(subject)
+        if doc is None:
+            return None
+        erasure = ErasureRecord.model_validate({**_state(doc), "subject": doc["_id"]})
+        return Loaded(erasure, int(doc["version"]), int(doc.get("event_count", 0)))
+
+    async def with_placeholder(self, placeholder: str) -> ErasureRecord | None:
+        """The erasure whose person's placeholder address is this one (a record anonymised
+        already names no address, only the placeholder)."""
+        prefix = placeholder.removeprefix("entfernt-")[:16]
+        if not re.fullmatch(r"[0-9a-f]{16}", prefix):
+            return None
+        cursor = self._store.collection.find({"_id": {"$regex": f"^{prefix}"}}, {"outbox": 0})
+        async for doc in cursor:
+            if erased_address(doc["_id"]) == placeholder:
+                return ErasureRecord.model_validate({**_state(doc), "subject": doc["_id"]})
+        return None
+
+    async def save(
+        self,
+        erasure: ErasureRecord,
+        earlier: Loaded[ErasureRecord] | None,
+        events: Sequence[EventPayload],
+        cause: Cause,
+    ) -> int:
+        """Store the erasure in place of an earlier one of the subject, with its event, keyed
+        `district` like the district coordination's."""
+        loaded = earlier or Loaded(erasure, 0, 0)
+        state = erasure.model_dump(exclude={"subject"})  # erased_at stays a date-time
+        try:
+            return await self._writer.write(
+                erasure.subject, DISTRICT_ID, state, loaded, events, cause
+            )
+        except DuplicateKeyError as error:  # another instance recorded it first
+            raise ConcurrentWrite(
+                f"the erasure of {erasure.subject} was written meanwhile"
+            ) from error
+
+
 @dataclass(frozen=True)
 class Repositories:
     """All of the registry's storage, on the stores `store(collection)` gives."""
@@ -291,6 +385,7 @@ class Repositories:
     offices: PartRepository[Office]
     fields: PartRepository[FieldsOfAction]
     district: DistrictRepository
+    erasures: ErasureRepository
 
     @classmethod
     def on(cls, store: Callable[[str], AggregateStore], topic: str) -> Repositories:
@@ -301,6 +396,7 @@ class Repositories:
             offices=PartRepository(store("offices"), topic, Office, "office"),
             fields=PartRepository(store("fields_of_action"), topic, FieldsOfAction, "fields"),
             district=DistrictRepository(store("district"), store("bulletins"), topic),
+            erasures=ErasureRepository(store(ERASURES_COLLECTION), topic),
         )
 
     def parts(self, kind: type[PartT]) -> PartRepository[PartT]:

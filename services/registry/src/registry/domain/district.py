@@ -12,8 +12,10 @@ from rbn_shared.events.registry import (
     DistrictCoordinationChanged,
     ServiceUnit,
 )
+from rbn_shared.privacy import ERASED_NAME
 from registry.domain import commands
 from registry.domain.errors import RuleViolation
+from registry.domain.privacy import DataSubject
 
 DISTRICT_ID = "district"
 
@@ -39,6 +41,23 @@ class DistrictCoordination(BaseModel):
             return []
         self.coordinator, self.service_unit = new
         return [self._changed()]
+
+    def roles_of(self, person: DataSubject) -> list[str]:
+        """What the person is here, anonymised or not: `coordinator`, `service-unit`."""
+        held = [("coordinator", self.coordinator), ("service-unit", self.service_unit)]
+        return [role for role, contact in held if person.holds(contact.email)]
+
+    def erase(self, person: DataSubject) -> bool:
+        """Anonymise the coordinator and the service unit's contact if they name the person;
+        whether anything changed. No event: the erasure's own is the only one."""
+        changed = False
+        if person.named(self.coordinator.email):
+            self.coordinator = person.placeholder
+            changed = True
+        if person.named(self.service_unit.email):
+            self.service_unit = ServiceUnit(name=ERASED_NAME, email=person.placeholder_address)
+            changed = True
+        return changed
 
     def _changed(self) -> DistrictCoordinationChanged:
         return DistrictCoordinationChanged(
@@ -77,3 +96,10 @@ class Bulletin(BaseModel):
         )
         content = {name: value for name, value in bulletin if name != "id"}
         return bulletin, [DistrictBulletinPublished(bulletin_id=bulletin_id, **content)]
+
+    def erase(self, person: DataSubject) -> bool:
+        """Anonymise the author if it is the person; whether anything changed."""
+        if not person.named(self.author.email):
+            return False
+        self.author = person.placeholder
+        return True

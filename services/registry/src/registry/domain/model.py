@@ -8,6 +8,7 @@ aggregate with its events. Pure code: no I/O, no storage format.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date
 from typing import TYPE_CHECKING, TypeVar
 
@@ -38,7 +39,9 @@ from rbn_shared.events.registry import (
     OfficeStaffAssigned,
     OfficeStaffRemoved,
 )
+from rbn_shared.privacy import is_erased_address
 from registry.domain.errors import Conflict, NotFound, RuleViolation
+from registry.domain.privacy import ERASED_REASON, DataSubject
 
 if TYPE_CHECKING:  # only for the types: commands imports this module for its entities
     from registry.domain import commands
@@ -298,6 +301,21 @@ class Committee(Part):
     def member(self, member_id: str) -> CommitteeMember:
         return _find(self.members, member_id, "committee member")
 
+    def erase(self, person: DataSubject, only: Collection[str] | None = None) -> list[str]:
+        """Anonymise the seats that still name the person (of `only` these, if given), current
+        and removed: each stays, held from-to by the placeholder. The ids of those changed."""
+        changed = []
+        for member in self.members:
+            if person.named(member.person.email) and (only is None or member.id in only):
+                reason = None if member.removal_reason is None else ERASED_REASON
+                _revise(member, person=person.placeholder, removal_reason=reason)
+                changed.append(member.id)
+        return changed
+
+    def seats_of(self, person: DataSubject) -> list[CommitteeMember]:
+        """The seats the person holds or held, anonymised or not."""
+        return [m for m in self.members if person.holds(m.person.email)]
+
     def active_member(self, member_id: str) -> CommitteeMember:
         member = self.member(member_id)
         if not member.active:
@@ -397,6 +415,47 @@ class Office(Part):
 
     def member(self, staff_id: str) -> OfficeStaff:
         return _find(self.staff, staff_id, "office staff member")
+
+    def erase(self, person: DataSubject, only: Collection[str] | None = None) -> list[str]:
+        """Anonymise the posts that still name the person (of `only` these, if given), with
+        the school they came from; dates, employer and share stay. The ids of those changed."""
+        changed = []
+        for staff in self.staff:
+            if person.named(staff.person.email) and (only is None or staff.id in only):
+                # A post that ended keeps a reason (it marks the post as ended), not theirs.
+                reason = None if staff.removal_reason is None else ERASED_REASON
+                _revise(
+                    staff,
+                    person=person.placeholder,
+                    released_from_school=None,
+                    removal_reason=reason,
+                )
+                changed.append(staff.id)
+        return changed
+
+    def posts_of(self, person: DataSubject) -> list[OfficeStaff]:
+        """The posts the person holds or held, anonymised or not."""
+        return [s for s in self.staff if person.holds(s.person.email)]
+
+
+def past_their_retention(
+    committee: Committee, office: Office, ended_before: date
+) -> tuple[list[CommitteeMember], list[OfficeStaff]]:
+    """The removed seats and ended posts of a network that ended before `ended_before` and
+    still name someone who holds no current seat or post in the network (whoever still works
+    with it keeps their history there)."""
+    current = {m.person.email.casefold() for m in committee.members if m.active} | {
+        s.person.email.casefold() for s in office.staff if s.active
+    }
+
+    def due(email: str, ended: date | None) -> bool:
+        if is_erased_address(email) or email.casefold() in current:
+            return False
+        return ended is not None and ended < ended_before
+
+    seats = [m for m in committee.members if not m.active and due(m.person.email, m.removed_on)]
+    posts = [s for s in office.staff if not s.active and due(s.person.email, s.end_date)]
+    return seats, posts
 
 
 # ---------------------------------------------------------------------------- fields of action

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from rbn_shared.addresses import Address
 from rbn_shared.events.base import MunicipalityKind, Side, Supervision
 from rbn_shared.events.registry import CommitteeRole, Employer
-from rbn_shared.text import Line, LongText, Reason, Slug
+from rbn_shared.text import Key, Line, LongText, Reason, Slug
 
 DomainT = TypeVar("DomainT", bound=BaseModel)
 
@@ -141,3 +141,16 @@ class BulletinCreate(Strict):
     title: Line
     body: LongText
     author: PersonIn
+
+
+class ErasureRequest(Strict):
+    """Whom to erase: exactly one of an address, a committee seat, an office post."""
+
+    email: Address | None = None
+    network_id: Slug | None = None
+    member_id: Key | None = Field(default=None, description="With network_id: a committee seat")
+    staff_id: Key | None = Field(default=None, description="With network_id: an office post")
+
+
+class AccessRequest(Strict):
+    email: Address
