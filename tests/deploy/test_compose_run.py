@@ -217,6 +217,9 @@ def deployment(
         "OIDC_ISSUER": f"{keycloak}/realms/rbn",
         "CONFERENCES_PUBLIC_URL": f"http://localhost:{ports['CONFERENCES_PORT']}",
         "NOTIFICATIONS_PUBLIC_URL": f"http://localhost:{ports['NOTIFICATIONS_PORT']}",
+        # Production needs the legal notices every public page and mail links.
+        "RBN_IMPRINT_URL": "https://bezirk.example/impressum",
+        "RBN_PRIVACY_NOTICE_URL": "https://bezirk.example/datenschutz",
         # FerretDB, the stand-in, is no replica set (tests/deploy/compose.local.yml).
         "MONGO_URL": "mongodb://mongo:27017",
         "MONGO_CLUSTER_URL": "mongodb://mongo:27017",

@@ -46,17 +46,24 @@ SIGN_IN = {
     "RBN_OIDC_ISSUER": "https://login.example/realms/rbn",
     "RBN_OIDC_AUDIENCE": "rbn-api",
 }
+# A service with public pages links the operator's legal notices (settings.legal_problems).
+LEGAL = {
+    "RBN_IMPRINT_URL": "https://rbn.example/impressum",
+    "RBN_PRIVACY_NOTICE_URL": "https://rbn.example/datenschutz",
+}
 LINK_SECRET = secrets.token_urlsafe(48)
 UNSUBSCRIBE_SECRET = secrets.token_urlsafe(48)
 COMPLETE: dict[type[ServiceSettings], dict[str, str]] = {
     RegistrySettings: SIGN_IN,
     ConferencesSettings: {
         **SIGN_IN,
+        **LEGAL,
         "CONFERENCES_PUBLIC_BASE_URL": "https://rbn.example/conferences",
         "CONFERENCES_LINK_SECRET": LINK_SECRET,
     },
     NotificationsSettings: {
         **SIGN_IN,
+        **LEGAL,
         "NOTIFICATIONS_SMTP_HOST": "smtp.example.org",
         "NOTIFICATIONS_MAIL_FROM": "rbn@example.org",
         "NOTIFICATIONS_PUBLIC_BASE_URL": "https://rbn.example/notifications",
@@ -110,6 +117,7 @@ def test_every_required_setting_is_tested() -> None:
     assert sorted(v for _, v in REQUIRED) == sorted(
         [
             *["RBN_OIDC_ISSUER", "RBN_OIDC_AUDIENCE"] * 3,
+            *[*LEGAL] * 2,  # conferences and notifications
             "CONFERENCES_PUBLIC_BASE_URL",
             "CONFERENCES_LINK_SECRET",
             "NOTIFICATIONS_SMTP_HOST",
@@ -195,6 +203,8 @@ def test_every_problem_is_listed_at_once(environment: pytest.MonkeyPatch) -> Non
     assert error.variables == [
         "RBN_OIDC_ISSUER",
         "RBN_OIDC_AUDIENCE",
+        "RBN_IMPRINT_URL",
+        "RBN_PRIVACY_NOTICE_URL",
         "NOTIFICATIONS_SMTP_HOST",
         "NOTIFICATIONS_MAIL_FROM",
         "NOTIFICATIONS_PUBLIC_BASE_URL",

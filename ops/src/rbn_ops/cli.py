@@ -8,6 +8,8 @@ RBN_MONGO_URL, ...), the same defaults as the services. Commands that change a s
 its API (`rbn dlq discard`) sign in as the operators' machine client: with RBN_OPS_CLIENT_ID and
 RBN_OPS_CLIENT_SECRET it fetches an access token from the provider in RBN_OIDC_ISSUER (client
 credentials grant, docs/sign-in.md); RBN_OPS_TOKEN, a bearer token got elsewhere, goes first.
+`rbn privacy ...` (erase a person, export what the services hold about them, read the privacy
+audit: docs/privacy.md) signs in the same way.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import json
 import os
 from collections.abc import Mapping
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
@@ -24,21 +27,31 @@ import typer
 from aiokafka import AIOKafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
+from rbn_ops import privacy
 from rbn_ops.kafka_admin import consumer_lag, count_records, read_all
 from rbn_shared.consumer import dead_letter_id
 from rbn_shared.events.topics import PRODUCERS, Topics
 from rbn_shared.kafka import ensure_project_topics
+from rbn_shared.privacy import subject_of
 from rbn_shared.settings import ServiceSettings
 
 app = typer.Typer(
-    help="Operate the RBN platform: topics, status, dead letters.", no_args_is_help=True
+    help="Operate the RBN platform: topics, status, dead letters, privacy.", no_args_is_help=True
 )
 dlq = typer.Typer(help="Dead letters: list, replay and discard.", no_args_is_help=True)
 app.add_typer(dlq, name="dlq")
+privacy_cli = typer.Typer(
+    help="Data subjects' rights (docs/privacy.md): erase a person, export what the services "
+    "hold about them, the privacy audit.",
+    no_args_is_help=True,
+)
+app.add_typer(privacy_cli, name="privacy")
 console = Console()
+errors = Console(stderr=True)
 
 DEFAULT_SERVICES = {
     "registry": "http://127.0.0.1:8001",
@@ -387,3 +400,162 @@ def _problem_text(response: httpx.Response) -> str:
     if isinstance(body, dict):
         return str(body.get("detail") or body.get("title") or body)
     return str(body)
+
+
+# --------------------------------------------------------------------------- privacy
+
+Address = Annotated[
+    str,
+    typer.Option(
+        "--email",
+        metavar="ADDRESS",
+        help="the person's address (sent in the request body only, never printed)",
+    ),
+]
+
+
+def _urls(registry: str, conferences: str, notifications: str) -> dict[str, str]:
+    return {"registry": registry, "conferences": conferences, "notifications": notifications}
+
+
+def _say(text: str) -> None:
+    """One line as it is: ids and subjects are copied from it, so never wrapped or cut, and
+    what the services answered is never taken for markup."""
+    console.print(text, soft_wrap=True, markup=False, highlight=False)
+
+
+def _services_failed(what: str, failed: privacy.ServicesFailed) -> typer.Exit:
+    errors.print(f"[red]{what}: {', '.join(failed.services)} gave no answer.[/]", soft_wrap=True)
+    for failure in failed.failures:
+        errors.print(f"  {escape(str(failure))}", soft_wrap=True)
+    return typer.Exit(1)
+
+
+@privacy_cli.command("erase")
+def privacy_erase(
+    email: Address,
+    yes: Annotated[bool, typer.Option("--yes", help="do not ask")] = False,
+    registry: RegistryUrl = DEFAULT_SERVICES["registry"],
+) -> None:
+    """Erase a person from the whole system (Art. 17 DSGVO), by their address.
+
+    The registry anonymises them in every network (a committee seat stays, held from-to by
+    "Entfernte Person"), redacts its change log and publishes `person-erased`, on which the
+    conferences and notifications services erase theirs. Prints the erasure's id and the
+    person's subject (SHA-256 of the address), never the address. Asks first.
+    """
+    if not yes and not typer.confirm(
+        "Erase this person from every network and service? This cannot be undone."
+    ):
+        raise typer.Exit(1)
+    token = _operator_token()
+    try:
+        erased = privacy.erase(registry, token, email)
+    except privacy.ServiceFailed as failure:
+        errors.print(f"[red]not erased:[/] {escape(str(failure))}", soft_wrap=True)
+        raise typer.Exit(1) from failure
+    if erased.new:
+        _say(f"erased: erasure {erased.erasure_id} at {erased.erased_at}")
+    else:
+        _say(
+            f"nothing new to erase: erasure {erased.erasure_id} at {erased.erased_at} "
+            "already covered this address"
+        )
+    _say(f"subject {erased.subject}")
+    _say(
+        f"networks: {', '.join(erased.network_ids) or 'none'}; committee seats anonymised: "
+        f"{len(erased.member_ids)}; office posts anonymised: {len(erased.staff_ids)}"
+    )
+    _say(
+        "The conferences and notifications services erase theirs on the person-erased event: "
+        f"check with `rbn privacy audit --subject {erased.subject}`."
+    )
+
+
+@privacy_cli.command("export")
+def privacy_export(
+    email: Address,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", metavar="FILE", help="write the JSON here (else standard output)"),
+    ] = None,
+    registry: RegistryUrl = DEFAULT_SERVICES["registry"],
+    conferences: ConferencesUrl = DEFAULT_SERVICES["conferences"],
+    notifications: NotificationsUrl = DEFAULT_SERVICES["notifications"],
+) -> None:
+    """Everything the three services hold about a person (Art. 15 DSGVO), as one JSON document.
+
+    {"subject", "generated_at", "services": {"registry": {...}, "conferences": {...},
+    "notifications": {...}}}. A service that does not answer fails the export (nothing is
+    written), named. The document holds personal data: a file is created readable by its owner
+    only.
+    """
+    token = _operator_token()
+    try:
+        document = privacy.export(_urls(registry, conferences, notifications), token, email)
+    except privacy.ServicesFailed as failed:
+        raise _services_failed("no export", failed) from failed
+    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    if out is None:
+        typer.echo(text, nl=False)  # plain: for the file it is redirected to, no markup
+        return
+    descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(text)
+    counts = ", ".join(
+        f"{name} {len(answer['items'])}" for name, answer in document["services"].items()
+    )
+    _say(f"wrote {out}: subject {document['subject']}; items: {counts}")
+    _say("It holds personal data: hand it over securely, then delete it.")
+
+
+@privacy_cli.command("audit")
+def privacy_audit(
+    subject: Annotated[
+        str | None, typer.Option("--subject", help="only this subject's (64 hex digits)")
+    ] = None,
+    email: Annotated[
+        str | None,
+        typer.Option(
+            "--email",
+            metavar="ADDRESS",
+            help="only this address's: its subject is computed here, the address is not sent",
+        ),
+    ] = None,
+    registry: RegistryUrl = DEFAULT_SERVICES["registry"],
+    conferences: ConferencesUrl = DEFAULT_SERVICES["conferences"],
+    notifications: NotificationsUrl = DEFAULT_SERVICES["notifications"],
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Who erased or exported whose data, and when, in all three services (oldest first).
+
+    Actors are pseudonymous (the token's `sub`); subjects are SHA-256 digests of addresses.
+    """
+    if subject is not None and email is not None:
+        raise typer.BadParameter("give --subject or --email, not both", param_hint="--subject")
+    if email is not None:
+        subject = subject_of(email)
+    if subject is not None:
+        subject = subject.strip().lower()
+        if len(subject) != 64 or any(c not in "0123456789abcdef" for c in subject):
+            raise typer.BadParameter("a subject is 64 hexadecimal digits", param_hint="--subject")
+    token = _operator_token()
+    try:
+        entries = privacy.audit(_urls(registry, conferences, notifications), token, subject)
+    except privacy.ServicesFailed as failed:
+        raise _services_failed("no audit", failed) from failed
+    if as_json:
+        typer.echo(json.dumps(entries, indent=2))
+        return
+    table = Table(title=f"Privacy audit ({len(entries)})")
+    for column in ("at", "service", "action", "subject", "actor"):
+        table.add_column(column, overflow="fold")
+    for entry in entries:
+        table.add_row(
+            str(entry.get("at", ""))[:19],
+            entry["service"],
+            str(entry.get("action", "")),
+            str(entry.get("subject", "")),
+            str(entry.get("actor") or "(the system)"),
+        )
+    console.print(table)
