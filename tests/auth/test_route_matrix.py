@@ -385,6 +385,10 @@ async def discard(b: Bochum, http: Client, role: str, h: Headers) -> Answer:
     return await http.post("/dead-letters/no-such-letter/discard", headers=h, json=body)
 
 
+async def access_export(b: Bochum, http: Client, role: str, h: Headers) -> Answer:
+    return await http.post("/privacy/access", headers=h, json={"email": MEMBER_EMAIL})
+
+
 def every_service(service: str) -> dict[tuple[str, str, str], Decision]:
     return {
         (service, "GET", "/health"): Decision(PUBLIC, 200, plain_get("/health")),
@@ -435,6 +439,8 @@ MATRIX: dict[tuple[str, str, str], Decision] = {
     ("conferences", "GET", "/networks/{network_id}"): Decision(
         SIGNED_IN, 200, network, people_in_network
     ),
+    ("conferences", "POST", "/privacy/access"): Decision(DISTRICT, 200, access_export),
+    ("conferences", "GET", "/privacy/audit"): Decision(DISTRICT, 200, plain_get("/privacy/audit")),
     **every_service("conferences"),
     ("notifications", "GET", "/deliveries"): Decision(BOCHUM, 200, deliveries, bochums_deliveries),
     ("notifications", "GET", "/deliveries/{delivery_id}"): Decision(
@@ -445,6 +451,13 @@ MATRIX: dict[tuple[str, str, str], Decision] = {
     ),
     ("notifications", "GET", "/preferences/{email}"): Decision(STAFF, 200, preferences),
     ("notifications", "PUT", "/preferences/{email}"): Decision(BOCHUM, 200, switch),
+    ("notifications", "GET", "/district/report"): Decision(
+        DISTRICT, 200, plain_get("/district/report")
+    ),
+    ("notifications", "POST", "/privacy/access"): Decision(DISTRICT, 200, access_export),
+    ("notifications", "GET", "/privacy/audit"): Decision(
+        DISTRICT, 200, plain_get("/privacy/audit")
+    ),
     ("notifications", "GET", "/unsubscribe"): Decision(
         PUBLIC, 200, link_page("GET", "/unsubscribe"), link=True
     ),

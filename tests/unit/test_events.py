@@ -22,6 +22,7 @@ DOMAIN_CATALOGUE = {
         "committee-member-removed", "office-staff-assigned", "office-staff-removed",
         "field-of-action-proposed", "field-of-action-adopted", "field-of-action-updated",
         "field-of-action-closed", "district-coordination-changed", "district-bulletin-published",
+        "person-erased",
     },
     "conferences": {
         "conference-scheduled", "conference-rescheduled", "conference-cancelled",

@@ -23,6 +23,7 @@ from rbn_shared.errors import VersionConflict
 from rbn_shared.events import Envelope
 from rbn_shared.events.conferences import Response
 from rbn_shared.events.notifications import NotificationFailed
+from rbn_shared.events.registry import PersonErased
 from rbn_shared.outbox import KeyedLocks, OutboxRecord
 from tests.conferences.unit.test_conference import NOW, draft, network
 from tests.conferences.use_cases import CAUSE, DISTRICT, NO_PREVIEWS, answer, links
@@ -43,6 +44,7 @@ CONSUMED = {
         "field-of-action-adopted",
         "field-of-action-updated",
         "field-of-action-closed",
+        "person-erased",
     },
     "delivery-feedback": {"notification-failed"},
     "calendar-replies": {"calendar-reply-received"},
@@ -62,14 +64,15 @@ ROSTER = {
 def test_the_reaction_tables_cover_exactly_what_the_service_consumes_and_subscribe_to_it() -> None:
     settings = ConferencesSettings()
     wiring = build(settings)
-    tables = reactions(wiring.service)
+    tables = reactions(wiring.service, wiring.privacy)
 
     assert {name: set(t.event_types) for name, t in tables.items()} == CONSUMED
-    # The projection folds every registry event the consumer reacts to, and nothing more: the
-    # rebuild replays the same types.
-    assert set(tables["registry-projection"].table) == set(FOLDS)
+    # The projection folds every registry event the consumer reacts to but the erasure (which
+    # anonymises, folding nothing), and nothing more: the rebuild replays the same types.
+    assert set(tables["registry-projection"].table) == set(FOLDS) | {PersonErased}
     assert set(tables["delivery-feedback"].table) == {NotificationFailed}
     rows = dict(tables["registry-projection"].describe())
+    assert rows.pop("person-erased") == ["ConsumerHandlers.erase_person"]
     # Every row folds the event in first (alone, or together with following the roster).
     assert {t for t, hs in rows.items() if hs[0].rsplit(".", 1)[-1].startswith("project")} == set(
         rows

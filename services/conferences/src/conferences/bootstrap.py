@@ -15,7 +15,8 @@ from conferences.adapters.repositories import (
     ConferenceRepository,
     NetworkProjection,
 )
-from conferences.entrypoints import api, consumers, page
+from conferences.entrypoints import api, consumers, page, privacy
+from conferences.service_layer.privacy import PrivacyService
 from conferences.service_layer.services import ConferenceService
 from conferences.settings import ConferencesSettings
 from rbn_shared.auth import authenticator_from
@@ -27,6 +28,7 @@ from rbn_shared.http import (
     install_problem_handlers,
 )
 from rbn_shared.logging import get_logger
+from rbn_shared.privacy import ErasureLedger, PrivacyAudit
 from rbn_shared.runtime import Runtime
 
 log = get_logger(__name__)
@@ -38,6 +40,7 @@ SERVICE = "conferences"
 class Wiring:
     runtime: Runtime
     service: ConferenceService
+    privacy: PrivacyService
     app: FastAPI
 
 
@@ -65,10 +68,20 @@ def build(settings: ConferencesSettings) -> Wiring:
             timedelta(days=settings.link_valid_days_after_end),
         ),
     )
-    for name, reactions in consumers.reactions(service).items():
+    privacy_service = PrivacyService(
+        conferences,
+        networks,
+        ErasureLedger(runtime.db),
+        PrivacyAudit(runtime.db),
+        runtime.db,
+        clock=service.clock,
+        retention=timedelta(days=settings.personal_data_retention_days),
+    )
+    for name, reactions in consumers.reactions(service, privacy_service).items():
         runtime.react(name, reactions)
 
     runtime.every("reminders", settings.reminder_poll_seconds, service.send_due_reminders)
+    runtime.every("retention", settings.retention_poll_seconds, privacy_service.forget_ended)
 
     async def prepare() -> None:
         await conferences.create_indexes()
@@ -86,13 +99,16 @@ def build(settings: ConferencesSettings) -> Wiring:
     )
     app.state.authenticator = authenticator_from(settings, tokens=settings.auth_tokens)
     app.state.service = service
+    app.state.privacy = privacy_service
+    app.state.legal = settings.legal  # linked from the public response page
     install_problem_handlers(app)
     api.install_domain_error_handlers(app)
     app.include_router(api.router)
     app.include_router(page.router)
+    app.include_router(privacy.router)
     for router in runtime.routers():  # /health, /ready, /metrics
         app.include_router(router)
     app.add_middleware(CorrelationIdMiddleware)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     document_problems(app)
-    return Wiring(runtime, service, app)
+    return Wiring(runtime, service, privacy_service, app)

@@ -54,6 +54,13 @@ class ConferencesSettings(ServiceSettings):
         description="The notifications service's API; invitation previews are rendered there.",
     )
     reminder_poll_seconds: float = Field(default=30.0, gt=0)
+    personal_data_retention_days: int = Field(
+        default=730,
+        ge=1,
+        description="How many days after a published conference ended (held, concluded or "
+        "cancelled) its invitees' names and addresses are anonymised; answers and counts stay.",
+    )
+    retention_poll_seconds: float = Field(default=3600.0, gt=0)
     clock_shift_seconds: float = Field(
         default=0.0,
         description="Added to the wall clock; for tests and drills only (moves 'now' forward).",
@@ -68,6 +75,8 @@ class ConferencesSettings(ServiceSettings):
     def production_problems(self) -> list[SettingProblem]:
         return [
             *super().production_problems(),
+            # The response page is public: it must link the imprint and the privacy notice.
+            *self.legal_problems(),
             *self.required(
                 "public_base_url",
                 "Set it to where invitees reach this service from outside, e.g. "

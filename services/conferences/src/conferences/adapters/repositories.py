@@ -10,6 +10,7 @@ followed, a failure already noted.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
@@ -25,8 +26,9 @@ from conferences.adapters.documents import (
     view_to_document,
 )
 from conferences.domain.model import Conference
+from conferences.domain.privacy import scrubbed
 from conferences.domain.projection import NetworkView
-from rbn_shared.errors import VersionConflict
+from rbn_shared.errors import ConcurrentWrite, VersionConflict
 from rbn_shared.mongo import Document
 from rbn_shared.outbox import AggregateStore, KeyedLocks, OutboxRecord
 
@@ -92,6 +94,36 @@ class ConferenceRepository:
         doc = {**state, "event_count": stored.event_count + len(events)}
         return await self.store.save(doc, stored.version, events)
 
+    async def save_erased(self, stored: StoredConference, subjects: Sequence[str]) -> int:
+        """Store the conference with the subjects' copies anonymised, and its events not yet
+        relayed rewritten the same way, in one version-guarded write: no event published after
+        an erasure carries the person's data. Nothing changed: no write. Call under the
+        conference's lock (the relay reads and removes records under it too)."""
+        doc_id = stored.conference.conference_id
+        pending = await self.store.collection.find_one({"_id": doc_id}, {"outbox": 1})
+        outbox = list((pending or {}).get("outbox", []))
+        rewritten = [_erased_record(record, subjects) for record in outbox]
+        state = conference_to_document(stored.conference)
+        if state == stored.state_as_read and rewritten == outbox:
+            return stored.version
+        fields = {k: v for k, v in state.items() if k != "_id"}
+        update = {"$set": {**fields, "version": stored.version + 1, "outbox": rewritten}}
+        if not await self.store.update_at_version(doc_id, stored.version, update):
+            raise ConcurrentWrite(f"conferences/{doc_id} is no longer at version {stored.version}")
+        return stored.version + 1
+
+    async def ids(self) -> list[str]:
+        """Every conference's id, drafts too: what an erasure or an access export looks
+        through (an address is indexed nowhere, on purpose)."""
+        return [str(doc["_id"]) async for doc in self.store.collection.find({}, {"_id": 1})]
+
+    async def ids_ended_before(self, moment: datetime) -> list[str]:
+        """The published conferences (held, concluded or cancelled) that ended before `moment`."""
+        cursor = self.store.collection.find(
+            {"ends_at": {"$lt": moment}, "status": {"$ne": "draft"}}, {"_id": 1}
+        )
+        return [str(doc["_id"]) async for doc in cursor]
+
     async def delete(self, stored: StoredConference) -> None:
         """Remove a conference still at `stored.version` (a draft: it has no events to relay);
         VersionConflict if it changed since it was read."""
@@ -146,6 +178,16 @@ class ConferenceRepository:
             {"next_reminder_due_at": {"$lte": now}}, {"_id": 1}
         ).limit(limit)
         return [str(doc["_id"]) async for doc in cursor]
+
+
+def _erased_record(record: Document, subjects: Sequence[str]) -> Document:
+    """A pending outbox record with the subjects' contacts anonymised in its event; the
+    record itself if it names none of them (so a repeat compares equal and writes nothing)."""
+    envelope = json.loads(record["value"])
+    anonymised = scrubbed(envelope, subjects)
+    if anonymised == envelope:
+        return record
+    return {**record, "value": json.dumps(anonymised, ensure_ascii=False)}
 
 
 class NetworkProjection:

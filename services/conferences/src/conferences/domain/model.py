@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from conferences.domain.errors import InvalidInput, NotFound, Refused
 from conferences.domain.local_time import to_berlin
+from conferences.domain.privacy import anonymised, is_of
 from conferences.domain.projection import NetworkView
 from rbn_shared.addresses import address_key, same_address
 from rbn_shared.events.base import EventPayload, NetworkRef, Person
@@ -39,6 +40,7 @@ from rbn_shared.events.conferences import (
 )
 from rbn_shared.events.conferences import Conference as ConferenceFacts
 from rbn_shared.events.conferences import ConferenceStatus as PublishedStatus
+from rbn_shared.subjects import is_erased_address, mentions, subject_of
 
 
 class ConferenceStatus(StrEnum):
@@ -95,10 +97,34 @@ class Invitation:
             self.delivery_problem = None
         return moved
 
+    @property
+    def erased(self) -> bool:
+        """Its person was erased: they are mailed nothing any more."""
+        return is_erased_address(str(self.person.email))
+
+    def erase(self, subject: str) -> Person | None:
+        """Anonymise the invitation if it is the subject's; the person as it was, or None.
+        Answer, waiting-list place and a delivery problem stay (the counts with them); the
+        problem loses the address, and its reason if that quotes the person."""
+        if not is_of(str(self.person.email), subject):
+            return None
+        before = self.person
+        self.person = anonymised(subject)
+        problem = self.delivery_problem
+        if problem is not None:
+            quoted = mentions(problem.reason, [before.name, str(before.email)])
+            self.delivery_problem = DeliveryProblem(
+                ERASED_REASON if quoted else problem.reason, problem.failed_at, self.person.email
+            )
+        return before
+
     def as_invitee(self) -> Invitee:
         """The invitation as its events name it: the fields the two share (the service layer
         adds the personal response link)."""
         return Invitee.model_validate(self, from_attributes=True)
+
+
+ERASED_REASON = "(entfernt)"  # a delivery problem's reason that quoted an erased person
 
 
 ReminderState = Literal["pending", "sent", "skipped"]  # skipped: it will not be sent
@@ -528,14 +554,23 @@ class Conference:
                 events.append(
                     ParticipantInvited(**self._snapshot(), invitee=self._invitee(existing))
                 )
-            elif existing.readdress(person):
+            elif not existing.erased and existing.readdress(person):
+                # (An erased invitation keeps its placeholder: a view read before the erasure
+                # must not bring the person back.)
                 events.append(
                     ParticipantInvited(**self._snapshot(), invitee=self._invitee(existing))
                 )
         for source, invitation in by_source.items():
             if source not in wanted and not invitation.withdrawn:
                 events += self._withdraw(invitation, _withdrawal_reason(source, network))
-        return events
+        # An erased person the projection still seats (anonymised) is invited, never mailed.
+        return [
+            e
+            for e in events
+            if not (
+                isinstance(e, ParticipantInvited) and is_erased_address(str(e.invitee.person.email))
+            )
+        ]
 
     def withdraw_delegate(self, invitation_id: str, *, now: datetime) -> list[EventPayload]:
         """Take an external delegate off the conference. A draft's delegate simply goes (a
@@ -638,7 +673,7 @@ class Conference:
                         recipients=[
                             self._invitee(i)
                             for i in self._current()
-                            if i.response != Response.DECLINED
+                            if i.response != Response.DECLINED and not i.erased
                         ],
                     )
                 )
@@ -649,7 +684,29 @@ class Conference:
     # ================================================================== reading
 
     def invitees(self) -> list[Invitee]:
-        return [self._invitee(i) for i in self._current()]
+        """Whom a conference's mail goes to: its current invitees, an erased person not."""
+        return [self._invitee(i) for i in self._current() if not i.erased]
+
+    # ================================================================== privacy
+
+    def erase(self, subject: str) -> list[Person]:
+        """Anonymise every invitation of the subject (withdrawn ones too); the persons as they
+        were (what else may still quote them), none if the conference held no copy. Causes no
+        event: an update would mail the other invitees, and the person is mailed nothing."""
+        erased = [i.erase(subject) for i in self.invitations]
+        return [p for p in erased if p is not None]
+
+    def forget_invitees(self, now: datetime, retention: timedelta) -> int:
+        """Retention: a published conference that ended longer than `retention` ago keeps its
+        invitations, answers and counts, but no invitee's name or address. How many it
+        anonymised now (a repeat: none)."""
+        if self.status == ConferenceStatus.DRAFT or now - self.ends_at <= retention:
+            return 0
+        return sum(
+            i.erase(subject_of(str(i.person.email))) is not None
+            for i in self.invitations
+            if not i.erased
+        )
 
     def counts(self) -> ResponseCounts:
         current = self._current()

@@ -39,6 +39,7 @@ from rbn_shared.events.registry import (
     OfficeStaffAssigned,
     OfficeStaffRemoved,
 )
+from rbn_shared.subjects import ERASED_NAME, erased_address, subject_of
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,23 @@ class NetworkView:
 
     def staff_people(self) -> dict[str, Person]:
         return _people(self.staff)
+
+    # ------------------------------------------------------------------ privacy
+
+    def erase(self, subject: str) -> list[Person]:
+        """Anonymise the subject's committee seats and office posts (each stays, with its term
+        or employer); the persons as they were, none if the view held no copy."""
+        erased: list[Person] = []
+        for entries in (self.committee, self.staff):
+            for key, person in _people(entries).items():
+                if subject_of(str(person.email)) == subject:
+                    entries[key] = entries[key] | {
+                        "person": Person(
+                            name=ERASED_NAME, email=erased_address(subject)
+                        ).model_dump(mode="json")
+                    }
+                    erased.append(person)
+        return erased
 
     # ------------------------------------------------------------------ folding events
 

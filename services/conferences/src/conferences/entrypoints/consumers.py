@@ -9,6 +9,9 @@ the table by `runtime.react` (see bootstrap.py).
   folds are in domain/projection.py). Events that change who belongs to a network then bring the
   invitee lists of its planned conferences up to date, with the event as their cause; that runs
   on a repeat as well, since a crash may have come between projection and conferences.
+  `person-erased` (also on the registry topic) anonymises every copy of the person here
+  (service_layer/privacy.py) and keeps the erasure in the ledger, through which every later
+  fold passes: an older event naming the person is folded in anonymised.
 - `delivery-feedback` (notification events): a failed mail to an invitee marks the invitation
   undeliverable, so the office sees it and can correct the address.
 - `calendar-replies` (notification events): an invitee's calendar answered (iMIP REPLY received
@@ -19,6 +22,8 @@ the table by `runtime.react` (see bootstrap.py).
 
 from __future__ import annotations
 
+from conferences.domain.projection import NetworkView
+from conferences.service_layer.privacy import PrivacyService
 from conferences.service_layer.services import ConferenceService, project_registry_event
 from rbn_shared.changes import Cause
 from rbn_shared.events import Envelope
@@ -38,17 +43,19 @@ from rbn_shared.events.registry import (
     NetworkUpdated,
     OfficeStaffAssigned,
     OfficeStaffRemoved,
+    PersonErased,
 )
 from rbn_shared.logging import get_logger
 from rbn_shared.metrics import CALENDAR_REPLIES_REFUSED
+from rbn_shared.privacy import Erasure
 from rbn_shared.reactions import Reactions
 
 log = get_logger(__name__)
 
 
-def reactions(service: ConferenceService) -> dict[str, Reactions]:
+def reactions(service: ConferenceService, privacy: PrivacyService) -> dict[str, Reactions]:
     """Consumer name → its reaction table: payload class → the handlers, run in this order."""
-    handlers = ConsumerHandlers(service)
+    handlers = ConsumerHandlers(service, privacy)
     project, project_and_follow = handlers.project, handlers.project_and_follow_roster
     return {
         "registry-projection": Reactions(
@@ -66,6 +73,7 @@ def reactions(service: ConferenceService) -> dict[str, Reactions]:
                 FieldOfActionAdopted: [project],
                 FieldOfActionUpdated: [project],
                 FieldOfActionClosed: [project],
+                PersonErased: [handlers.erase_person],
             }
         ),
         "delivery-feedback": Reactions({NotificationFailed: [handlers.mark_undeliverable]}),
@@ -81,21 +89,39 @@ def cause_of(envelope: Envelope) -> Cause:
 class ConsumerHandlers:
     """Thin handlers: from the event to the use case."""
 
-    def __init__(self, service: ConferenceService) -> None:
+    def __init__(self, service: ConferenceService, privacy: PrivacyService) -> None:
         self.service = service
+        self.privacy = privacy
+
+    async def _fold(self, envelope: Envelope, payload: NetworkEvent) -> NetworkView | None:
+        erasures = self.privacy.erasures
+        return await project_registry_event(self.service.networks, envelope, payload, erasures)
 
     async def project(self, envelope: Envelope, payload: NetworkEvent) -> None:
         """Fold the registry event into the network projection."""
-        if await project_registry_event(self.service.networks, envelope, payload) is None:
+        if await self._fold(envelope, payload) is None:
             log.debug("registry event was stale or repeated; projection unchanged")
 
     async def project_and_follow_roster(self, envelope: Envelope, payload: NetworkEvent) -> None:
         """Fold the event in, then bring the invitee lists of the network's planned conferences
         up to date with the view just stored (on a repeat too: a crash may have come between)."""
-        view = await project_registry_event(self.service.networks, envelope, payload)
+        view = await self._fold(envelope, payload)
         invited = await self.service.follow_roster(payload.network.id, cause_of(envelope), view)
         if invited:
             log.info("invitee lists followed the registry", invited=invited)
+
+    async def erase_person(self, envelope: Envelope, payload: PersonErased) -> None:
+        """Anonymise the person's copies; the erasure's time is the event's (the ledger compares
+        other events' times with it), its actor the audit's. Logged with counts only."""
+        erasure = Erasure(payload.subject, payload.erasure_id, envelope.occurred_at)
+        done = await self.privacy.erase(erasure, actor=envelope.actor)
+        log.info(
+            "person erased",
+            erasure_id=payload.erasure_id,
+            conferences=done.conferences,
+            networks=done.networks,
+            dead_letters=done.dead_letters,
+        )
 
     async def mark_undeliverable(self, envelope: Envelope, payload: NotificationFailed) -> None:
         """Mark the invitation a mail failed for (a mail to no invitee: nothing to mark)."""

@@ -22,6 +22,7 @@ from rbn_shared.changes import Cause
 from rbn_shared.events.conferences import ConferenceKind
 from rbn_shared.events.conferences import Response as Answer
 from rbn_shared.http import correlation_id_of, problem_responses
+from rbn_shared.settings import LegalSettings
 
 router = APIRouter(tags=["response page"])
 
@@ -79,12 +80,18 @@ async def show(token: str, request: Request, saved: int = 0) -> Response:
     service: ConferenceService = request.app.state.service
     claims = _claims(service, token)
     if claims is None:
-        return _invalid()
+        return _invalid(request.app.state.legal)
     try:
         conference = await service.get(claims.conference_id)
-        return _page(service, conference.value, claims.invitation_id, saved=bool(saved))
+        return _page(
+            service,
+            conference.value,
+            claims.invitation_id,
+            saved=bool(saved),
+            legal=request.app.state.legal,
+        )
     except NotFound:
-        return _invalid()
+        return _invalid(request.app.state.legal)
 
 
 @router.post(
@@ -101,12 +108,12 @@ async def answer(
     service: ConferenceService = request.app.state.service
     claims = _claims(service, token)
     if claims is None:
-        return _invalid()
+        return _invalid(request.app.state.legal)
     reply = RecordResponse(invitation_id=claims.invitation_id, response=Answer(response))
     try:
         await service.answer_by_link(claims.conference_id, reply, Cause(correlation_id_of(request)))
     except NotFound:
-        return _invalid()
+        return _invalid(request.app.state.legal)
     except DomainError:  # a draft, or the conference has started, was cancelled or concluded
         conference = await service.get(claims.conference_id)
         draft = conference.value.status is ConferenceStatus.DRAFT
@@ -114,6 +121,7 @@ async def answer(
             service,
             conference.value,
             claims.invitation_id,
+            legal=request.app.state.legal,
             problem="Antworten sind noch nicht möglich."
             if draft
             else "Ihre Antwort kann nicht mehr geändert werden.",
@@ -130,8 +138,19 @@ def _claims(service: ConferenceService, token: str) -> LinkClaims | None:
         return None
 
 
-def _invalid() -> HTMLResponse:
-    html = templates.get_template("invalid_link.html").render()
+def _legal(legal: LegalSettings | None) -> dict[str, str | None]:
+    """The operator's legal notices every public page links (unset: not linked; production
+    refuses to start without them)."""
+    imprint = None if legal is None else legal.imprint_url
+    notice = None if legal is None else legal.privacy_notice_url
+    return {
+        "imprint_url": None if imprint is None else str(imprint),
+        "privacy_notice_url": None if notice is None else str(notice),
+    }
+
+
+def _invalid(legal: LegalSettings | None = None) -> HTMLResponse:
+    html = templates.get_template("invalid_link.html").render(**_legal(legal))
     return HTMLResponse(html, status_code=403, headers=PRIVATE_HEADERS)
 
 
@@ -143,9 +162,11 @@ def _page(
     saved: bool = False,
     problem: str | None = None,
     status_code: int = 200,
+    legal: LegalSettings | None = None,
 ) -> HTMLResponse:
     invitation = conference.invitation(invitation_id)
     html = templates.get_template("respond.html").render(
+        **_legal(legal),
         network_name=conference.network.name,
         title=conference.title,
         name=invitation.person.name,

@@ -4,7 +4,7 @@ The projection is a pure fold of the registry events (see domain/projection.py):
 replays the event types of `FOLDS` through the same `project_registry_event` as the consumer, so
 the rebuilt views equal the ones the running consumer built. Run it while the service is stopped
 (or accept that answers given meanwhile read a half-built projection); invitee lists are not
-touched.
+touched. Erased persons stay erased (see `rebuild_projection`).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from rbn_shared.events import Envelope, UnknownEvent, parse_payload
 from rbn_shared.logging import get_logger
 from rbn_shared.mongo import connect, database
 from rbn_shared.outbox import KeyedLocks
+from rbn_shared.privacy import ErasureLedger
 
 log = get_logger(__name__)
 
@@ -50,7 +51,11 @@ async def rebuild_projection(
     folded = {payload.event_type for payload in FOLDS}
     client = connect(settings)
     try:
-        projection = NetworkProjection(database(client, settings)[NETWORKS], KeyedLocks())
+        db = database(client, settings)
+        projection = NetworkProjection(db[NETWORKS], KeyedLocks())
+        # The ledger survives the rebuild: a replayed event naming a person erased since is
+        # folded in anonymised, as the consumer folds it.
+        erasures = ErasureLedger(db)
         removed = await projection.clear()
         log.info("projection emptied", networks_removed=removed)
         summary = RebuildSummary()
@@ -67,7 +72,7 @@ async def rebuild_projection(
                 # The live consumer dead-lettered these too; the projection never saw them.
                 log.warning("skipping an unreadable registry record", error=str(error)[:300])
                 continue
-            if await project_registry_event(projection, envelope, payload):
+            if await project_registry_event(projection, envelope, payload, erasures):
                 summary.applied += 1
         if progress is not None:
             progress(summary.events)

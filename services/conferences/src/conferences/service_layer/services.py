@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import KW_ONLY, dataclass
 from datetime import datetime
-from typing import assert_never
+from typing import TypeVar, assert_never
 
 from pydantic import AnyHttpUrl
 
@@ -33,6 +33,7 @@ from conferences.adapters.repositories import (
 )
 from conferences.domain.errors import InvalidInput, NotFound
 from conferences.domain.model import Conference, ConferenceDraft, ConferenceStatus, Delegate
+from conferences.domain.privacy import contact_addresses, scrubbed
 from conferences.domain.projection import EventFacts, NetworkView
 from conferences.service_layer import commands
 from rbn_shared.addresses import same_address
@@ -52,6 +53,7 @@ from rbn_shared.events.conferences import (
 from rbn_shared.events.notifications import CalendarReplyReceived
 from rbn_shared.logging import get_logger
 from rbn_shared.outbox import OutboxRecord
+from rbn_shared.privacy import ErasureLedger, subject_of
 from rbn_shared.writes import Versioned
 
 log = get_logger(__name__)
@@ -400,12 +402,16 @@ def _admit(stored: StoredConference, actor: Principal, expected_version: int) ->
 
 
 async def project_registry_event(
-    networks: NetworkProjection, envelope: Envelope, payload: EventPayload
+    networks: NetworkProjection,
+    envelope: Envelope,
+    payload: EventPayload,
+    erasures: ErasureLedger | None = None,
 ) -> NetworkView | None:
     """Fold one registry event into its network's view (with the domain's fold for its payload
     class, see domain/projection.py); the view as now stored, or None if the event was stale,
     repeated, or none the projection folds. The consumer and the rebuild command both fold
-    through here."""
+    through here. A person the event names who was erased after it occurred is folded in
+    anonymised (`erasures`: the ledger), so a late or replayed event never brings them back."""
     if not isinstance(payload, NetworkEvent):
         return None
     network_id = payload.network.id
@@ -416,8 +422,25 @@ async def project_registry_event(
         occurred_at=envelope.occurred_at,
     )
     async with networks.locked(network_id):
+        # Asked under the lock the erasure anonymises the view under: either it finds this
+        # fold's result, or this fold finds the erasure in the ledger.
+        if erasures is not None:
+            payload = await as_erased(erasures, envelope, payload)
         view = await networks.get(network_id) or NetworkView(network_id)
         if not view.apply(facts, payload):
             return None
         await networks.put(view)
         return view
+
+
+E = TypeVar("E", bound=NetworkEvent)
+
+
+async def as_erased(erasures: ErasureLedger, envelope: Envelope, payload: E) -> E:
+    """The payload with every person erased after the event occurred anonymised (one look at
+    the ledger for all the addresses it names); the payload itself if there is none."""
+    dumped = payload.model_dump(mode="json")
+    erased = await erasures.erased_after(contact_addresses(dumped), envelope.occurred_at)
+    if not erased:
+        return payload
+    return type(payload).model_validate(scrubbed(dumped, [subject_of(a) for a in erased]))

@@ -12,7 +12,7 @@ from rbn_shared.events.registry import (
     DistrictCoordinationChanged,
     ServiceUnit,
 )
-from rbn_shared.privacy import ERASED_NAME
+from rbn_shared.subjects import ERASED_NAME
 from registry.domain import commands
 from registry.domain.errors import RuleViolation
 from registry.domain.privacy import DataSubject

@@ -39,7 +39,7 @@ from rbn_shared.events.registry import (
     OfficeStaffAssigned,
     OfficeStaffRemoved,
 )
-from rbn_shared.privacy import is_erased_address
+from rbn_shared.subjects import is_erased_address
 from registry.domain.errors import Conflict, NotFound, RuleViolation
 from registry.domain.privacy import ERASED_REASON, DataSubject
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from rbn_shared.addresses import address_key
 from rbn_shared.events import EventPayload, Person
 from rbn_shared.events.registry import PersonErased
-from rbn_shared.privacy import ERASED_NAME, erased_address, subject_of
+from rbn_shared.subjects import ERASED_NAME, erased_address, subject_of
 
 ERASED_REASON = "Angabe entfernt"
 """What stands where the reason a person left stood: why someone left is about them."""
