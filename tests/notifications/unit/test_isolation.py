@@ -52,6 +52,7 @@ from rbn_shared.events.base import Person
 from rbn_shared.events.conferences import Invitee
 from rbn_shared.events.registry import CommitteeMemberUpdated
 from rbn_shared.outbox import AggregateStore, KeyedLocks, OutboxRecord
+from rbn_shared.privacy import ErasureLedger, PrivacyAudit
 from rbn_tools.mail_examples import Examples
 from tests.notifications.reacting import react
 
@@ -163,6 +164,16 @@ class MemoryResponses(ResponseRepository):
         self.added.append(response)
 
 
+class NoErasures(ErasureLedger):
+    """Nobody was erased."""
+
+    def __init__(self) -> None:
+        pass
+
+    async def erased_after(self, addresses: Any, occurred_at: datetime) -> set[str]:
+        return set()
+
+
 class BrokenFor(MailRenderer):
     """Renders like the real one, but writes a mail that cannot be composed for one address."""
 
@@ -196,6 +207,8 @@ def notifier(
         developments=MemoryDevelopments(),
         schedules=ScheduleRepository(_store("schedules")),
         responses=MemoryResponses(),
+        erasures=NoErasures(),
+        audit=cast(PrivacyAudit, None),  # no erasure or export here
     )
     handler = Notifier(
         repositories=repositories,

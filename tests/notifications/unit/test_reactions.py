@@ -49,7 +49,7 @@ def test_the_table_covers_the_rules_the_projection_and_the_report_exactly(
     wiring: Wiring,
 ) -> None:
     notifier = wiring.notifier
-    table = rows(reactions(notifier, wiring.digests))
+    table = rows(reactions(notifier, wiring.digests, wiring.erasures))
     assert projected_types() == {
         "network-registered",
         "network-updated",
@@ -60,7 +60,20 @@ def test_the_table_covers_the_rules_the_projection_and_the_report_exactly(
         "office-staff-removed",
         "district-coordination-changed",
     }
-    assert set(table) == handled_event_types() | projected_types() | REPORTED_EVENT_TYPES
+    erased = {"person-erased"}
+    assert set(table) == handled_event_types() | projected_types() | REPORTED_EVENT_TYPES | erased
+    assert table["person-erased"] == [wiring.erasures.person_erased]
+    again = wiring.erasures.erase_again
+    assert sorted(t for t, handlers in table.items() if again in handlers) == [
+        "committee-member-added",
+        "committee-member-removed",
+        "committee-member-updated",
+        "office-staff-assigned",
+        "office-staff-removed",
+    ], "every event that brings a person into the projection"
+    for handlers in table.values():
+        if again in handlers and notifier.send_mails in handlers:
+            assert handlers.index(again) < handlers.index(notifier.send_mails)
 
     mailed = {t for t, handlers in table.items() if notifier.send_mails in handlers}
     assert mailed == handled_event_types(), "the mail step for every event the rules name"
@@ -86,7 +99,7 @@ def test_the_table_covers_the_rules_the_projection_and_the_report_exactly(
 
 
 def test_the_consumers_subscribe_to_what_the_tables_name(wiring: Wiring) -> None:
-    tables = reactions(wiring.notifier, wiring.digests)
+    tables = reactions(wiring.notifier, wiring.digests, wiring.erasures)
     topics = wiring.settings.topics
     assert {name: t.topics(topics) for name, t in tables.items()} == {
         "registry": [topics.registry],

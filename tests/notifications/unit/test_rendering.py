@@ -24,7 +24,7 @@ from notifications.domain.report import build_report, development_of
 from notifications.domain.rules import RESPONSE_DIGEST_DUE, RULES, Addressing, plan
 from notifications.rendering.german import time_range
 from notifications.rendering.links import InvalidLink, UnsubscribeLinks
-from notifications.rendering.mails import MailRenderer, RenderedMail
+from notifications.rendering.mails import LegalLinks, MailRenderer, PageRenderer, RenderedMail
 from notifications.rendering.message import compose
 from notifications.service_layer.inbound import CounterAnswerDue
 from rbn_shared.calendar_addresses import conference_uid
@@ -408,3 +408,28 @@ def test_a_withdrawal_cancels_the_entry_of_that_invitee_only(reason: str, words:
     assert not isinstance(attendees, list), "only that attendee"
     assert str(attendees) == "mailto:max@schule.example.org"
     assert str(entry["STATUS"]) == "CANCELLED"
+
+
+def test_every_mail_and_page_links_the_legal_notices_when_they_are_set() -> None:
+    legal = LegalLinks("https://rbn.example/impressum?a=1&b=2", "https://rbn.example/datenschutz")
+    renderer = MailRenderer(LINKS, legal)
+    addressing = Addressing(DIRECTORY, [DIRECTORY], DISTRICT)
+    for event_type, payload, extra in one_of_each():
+        for planned in plan(event_type, payload, addressing):
+            mail = renderer.render(
+                planned.rule, planned.recipient, payload, stamp=STAMP, extra=extra
+            )
+            assert "Impressum: https://rbn.example/impressum?a=1&b=2" in mail.text, event_type
+            assert "Datenschutz: https://rbn.example/datenschutz" in mail.text, event_type
+            # Escaped in HTML like every other value: the autoescape stays on.
+            assert 'href="https://rbn.example/impressum?a=1&amp;b=2">Impressum</a>' in (
+                mail.html.replace(' style="color:#0b4f82;"', "")
+            ), event_type
+            assert ">Datenschutz</a>" in mail.html, event_type
+    page = PageRenderer(legal).render("invalid-link")
+    assert ">Impressum</a>" in page
+    assert ">Datenschutz</a>" in page
+    assert "Impressum" not in PageRenderer().render("invalid-link"), "none set: no link"
+    unset = next(iter(rendered_all()))[2]
+    assert "Impressum" not in unset.text
+    assert "Impressum" not in unset.html

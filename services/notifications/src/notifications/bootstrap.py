@@ -16,12 +16,14 @@ from notifications.entrypoints import api, previews
 from notifications.entrypoints.consumers import reactions
 from notifications.entrypoints.inbound_smtp import serve_inbound
 from notifications.rendering.links import UnsubscribeLinks
-from notifications.rendering.mails import MailRenderer, PageRenderer
+from notifications.rendering.mails import LegalLinks, MailRenderer, PageRenderer
 from notifications.service_layer.digests import ResponseDigests
 from notifications.service_layer.dispatch import Dispatcher, Sending
+from notifications.service_layer.erasure import Erasures
 from notifications.service_layer.inbound import INBOUND_MAILS, InboundReplies
 from notifications.service_layer.notifier import Notifier, Sender
 from notifications.service_layer.reports import ReportScheduler
+from notifications.service_layer.retention import Retention
 from notifications.settings import DEVELOPMENT_SIGNING_SECRET, NotificationsSettings
 from rbn_shared.auth import authenticator_from
 from rbn_shared.events import utc_now
@@ -51,6 +53,7 @@ class Wiring:
     app: FastAPI
     digests: ResponseDigests
     inbound: InboundReplies
+    erasures: Erasures
 
 
 def build(settings: NotificationsSettings) -> Wiring:
@@ -61,6 +64,7 @@ def build(settings: NotificationsSettings) -> Wiring:
     repositories = Repositories.over(runtime.db, runtime.locks, runtime.store(DELIVERIES))
 
     links = UnsubscribeLinks(settings.unsubscribe_secret.get_secret_value(), settings.base_url)
+    legal = LegalLinks.of(settings.legal)
     smtp = SmtpSender(
         SmtpConfig(
             host=settings.smtp_host,
@@ -94,7 +98,7 @@ def build(settings: NotificationsSettings) -> Wiring:
     )
     notifier = Notifier(
         repositories=repositories,
-        renderer=MailRenderer(links),
+        renderer=MailRenderer(links, legal),
         sender=Sender(str(settings.mail_from), settings.mail_from_name),
         clock=utc_now,
         on_new_deliveries=dispatcher.announce,
@@ -115,7 +119,8 @@ def build(settings: NotificationsSettings) -> Wiring:
     )
 
     # notifications.registry and notifications.conferences: types and topics from the tables.
-    for name, table in reactions(notifier, digests).items():
+    erasures = Erasures(repositories=repositories, db=runtime.db, clock=utc_now)
+    for name, table in reactions(notifier, digests, erasures).items():
         runtime.react(name, table)
 
     async def repair_queue() -> None:
@@ -126,6 +131,16 @@ def build(settings: NotificationsSettings) -> Wiring:
 
     async def check_digest() -> None:
         await digests.tick()
+
+    retention = Retention(
+        deliveries=repositories.deliveries,
+        clock=utc_now,
+        message_days=settings.message_retention_days,
+        delivery_days=settings.delivery_retention_days,
+    )
+
+    async def apply_retention() -> None:
+        await retention.tick()
 
     # Calendar replies by mail: their events go out through the outbox of `inbound_mails`.
     inbound = InboundReplies(
@@ -153,6 +168,7 @@ def build(settings: NotificationsSettings) -> Wiring:
     runtime.every("delivery-queue-repair", settings.queue_repair_seconds, repair_queue)
     runtime.every("district-report", settings.report_check_seconds, check_report)
     runtime.every("response-digest", settings.digest_check_seconds, check_digest)
+    runtime.every("retention", settings.retention_check_seconds, apply_retention)
 
     async def prepare() -> None:
         await repositories.deliveries.create_indexes()
@@ -187,13 +203,14 @@ def build(settings: NotificationsSettings) -> Wiring:
     app.state.services = api.ApiServices(
         repositories=repositories,
         links=links,
-        pages=PageRenderer(),
-        renderer=MailRenderer(links),
+        pages=PageRenderer(legal),
+        renderer=MailRenderer(links, legal),
         clock=utc_now,
+        report_calendar=settings.report_calendar,
     )
 
     for router in runtime.routers():  # /health, /ready, /metrics
         app.include_router(router)
     app.include_router(api.router)
     app.include_router(previews.router)
-    return Wiring(settings, runtime, notifier, dispatcher, reports, app, digests, inbound)
+    return Wiring(settings, runtime, notifier, dispatcher, reports, app, digests, inbound, erasures)

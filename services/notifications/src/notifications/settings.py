@@ -95,6 +95,15 @@ class NotificationsSettings(ServiceSettings):
     )
     report_check_seconds: Seconds = 60.0
 
+    # Retention (DSGVO Art. 5(1)(e)): counted from when a delivery settled
+    message_retention_days: int = Field(
+        30, ge=1, description="Days after which a settled delivery's rendered mail is deleted."
+    )
+    delivery_retention_days: int = Field(
+        365, ge=1, description="Days after which a settled delivery's recipient is anonymised."
+    )
+    retention_check_seconds: Seconds = 3600.0
+
     # The education office's overview of the answers (instead of one mail per answer)
     digest_time: time = Field(
         default=time(7, 30),
@@ -123,6 +132,7 @@ class NotificationsSettings(ServiceSettings):
         # production set-up too, but inside a container the default reaches nothing.
         return [
             *super().production_problems(),
+            *self.legal_problems(),  # the unsubscribe pages and every mail link them
             *self.required(
                 "smtp_host",
                 "Set it to the SMTP server (relay) the mails go out through.",

@@ -30,12 +30,14 @@ minutes): such a mail is late, never lost.
 from __future__ import annotations
 
 import contextlib
+import email
+import email.policy
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from pymongo import ASCENDING, DESCENDING
+from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -68,6 +70,7 @@ from notifications.domain.report import Development, ReportSchedule
 from rbn_shared.addresses import address_key
 from rbn_shared.mongo import Document, insert_new
 from rbn_shared.outbox import AggregateStore, KeyedLocks, OutboxRecord
+from rbn_shared.privacy import ErasureLedger, PrivacyAudit
 
 DELIVERIES = "deliveries"
 ATTEMPTS = "delivery_attempts"
@@ -125,6 +128,7 @@ class DeliveryRepository:
         await deliveries.create_index([("status", ASCENDING), ("next_attempt_at", ASCENDING)])
         await deliveries.create_index([("recipient", ASCENDING), ("created_at", DESCENDING)])
         await deliveries.create_index([("cause_event_id", ASCENDING)])
+        await deliveries.create_index([("settled_at", ASCENDING)])  # the retention's queries
         await self._queue.create_index([("next_attempt_at", ASCENDING)])
 
     async def add_all(
@@ -268,6 +272,112 @@ class DeliveryRepository:
                 pass  # queued meanwhile
         return missing
 
+    # ------------------------------------------------------------------ privacy
+
+    async def recipients(self) -> list[str]:
+        """Every address deliveries went or go to (from the recipient index; for an erasure,
+        which has only the subject's digest to go by)."""
+        return [str(a) for a in await self.store.collection.distinct("recipient")]
+
+    async def to_any_of(self, addresses: Sequence[str]) -> list[StoredDelivery]:
+        cursor = self.store.collection.find(
+            {"recipient": {"$in": list(addresses)}}, {"outbox": 0, "message": 0}
+        )
+        return [_stored(doc) async for doc in cursor]
+
+    async def mentioning(self, needles: Sequence[str]) -> list[StoredDelivery]:
+        """Deliveries to others whose subject line or error names the person (a scan: rare)."""
+        cursor = self.store.collection.find({}, {"outbox": 0, "message": 0})
+        found = [_stored(doc) async for doc in cursor]
+        return [s for s in found if s.delivery.mentions(list(needles))]
+
+    async def messages_mentioning(self, needles: Sequence[str]) -> list[str]:
+        """The ids of rendered messages whose text names the person (a scan: rare)."""
+        wanted = [n.casefold() for n in needles if n]
+        return [
+            str(doc["_id"])
+            async for doc in self._messages.find({}, {"text": 1})
+            if any(n in _readable(str(doc.get("text", ""))).casefold() for n in wanted)
+        ]
+
+    async def forget_messages(self, delivery_ids: Sequence[str]) -> int:
+        if not delivery_ids:
+            return 0
+        result = await self._messages.delete_many({"_id": {"$in": list(delivery_ids)}})
+        # A record from before the split may still carry its message.
+        await self.store.collection.update_many(
+            {"_id": {"$in": list(delivery_ids)}, "message": {"$exists": True}},
+            {"$unset": {"message": ""}},
+        )
+        return result.deleted_count
+
+    async def settled_before(self, cutoff: datetime, unless: str, limit: int) -> list[Delivery]:
+        """Deliveries settled by `cutoff` not yet marked `unless`, oldest first (one batch)."""
+        cursor = (
+            self.store.collection.find(
+                {"settled_at": {"$lte": cutoff}, unless: {"$ne": True}},
+                {"outbox": 0, "message": 0},
+            )
+            .sort("settled_at", ASCENDING)
+            .limit(limit)
+        )
+        return [delivery_from_document(doc) async for doc in cursor]
+
+    async def date_old_settlements(self, limit: int) -> int:
+        """Give settled records stored before there was a `settled_at` their settle time (when
+        sent or failed, else when created), so that retention finds them; one batch."""
+        final = [
+            DeliveryStatus.SENT.value,
+            DeliveryStatus.FAILED.value,
+            DeliveryStatus.SKIPPED.value,
+        ]
+        cursor = self.store.collection.find(
+            {"settled_at": None, "status": {"$in": final}},
+            {"sent_at": 1, "failed_at": 1, "created_at": 1},
+        ).limit(limit)
+        dated = [
+            UpdateOne(
+                {"_id": doc["_id"], "settled_at": None},
+                {
+                    "$set": {
+                        "settled_at": doc.get("sent_at")
+                        or doc.get("failed_at")
+                        or doc["created_at"]
+                    }
+                },
+            )
+            async for doc in cursor
+        ]
+        if dated:
+            await self.store.collection.bulk_write(dated, ordered=False)
+        return len(dated)
+
+    async def mark(self, delivery_ids: Sequence[str], flag: str) -> None:
+        await self.store.collection.update_many(
+            {"_id": {"$in": list(delivery_ids)}}, {"$set": {flag: True}}
+        )
+
+    async def anonymise_all(self, deliveries: Sequence[Delivery], flag: str) -> None:
+        """Store the anonymised recipients and subjects of a batch in one write, marked."""
+        if deliveries:
+            await self.store.collection.bulk_write(
+                [
+                    UpdateOne(
+                        {"_id": d.delivery_id},
+                        {
+                            "$set": {
+                                "recipient": d.recipient,
+                                "subject": d.subject,
+                                "last_error": d.last_error,
+                                flag: True,
+                            }
+                        },
+                    )
+                    for d in deliveries
+                ],
+                ordered=False,
+            )
+
     async def search(
         self, where: DeliveryFilter | None = None, *, limit: int = 100, offset: int = 0
     ) -> list[Delivery]:
@@ -305,6 +415,10 @@ class DeliveryRepository:
     async def _insert_claims(self, claims: list[Document]) -> list[bool]:
         refused = await insert_new(self._attempts, claims)
         return [i not in refused for i in range(len(claims))]
+
+    async def claimed_by(self, delivery_id: str, attempt: int) -> str | None:
+        doc = await self._attempts.find_one({"_id": f"{delivery_id}#{attempt}"})
+        return str(doc["instance"]) if doc else None
 
     async def claim_started_at(self, delivery_id: str, attempt: int) -> datetime | None:
         doc = await self._attempts.find_one({"_id": f"{delivery_id}#{attempt}"})
@@ -347,6 +461,13 @@ class PreferencesRepository:
     async def save(self, preferences: Preferences, version: int | None, now: datetime) -> None:
         await _write(self.store, preferences_to_document(preferences, now), version)
 
+    async def addresses(self) -> list[str]:
+        return [str(doc["_id"]) async for doc in self.store.collection.find({}, {"_id": 1})]
+
+    async def forget(self, addresses: Sequence[str]) -> int:
+        result = await self.store.collection.delete_many({"_id": {"$in": list(addresses)}})
+        return result.deleted_count
+
 
 class RecordsByTime(Generic[RecordT]):
     """Records a periodic mail is built from, one document per event, found by when they were
@@ -369,6 +490,13 @@ class RecordsByTime(Generic[RecordT]):
         """Record once per event; a repeated event keeps its first recording (and period)."""
         with contextlib.suppress(DuplicateKeyError):
             await self.collection.insert_one(self._to_document(record))
+
+    async def all(self) -> list[RecordT]:
+        """Every record (an erasure's scan: rare)."""
+        return [self._from_document(doc) async for doc in self.collection.find()]
+
+    async def replace(self, record_id: str, record: RecordT) -> None:
+        await self.collection.replace_one({"_id": record_id}, self._to_document(record))
 
     async def recorded_between(self, start: datetime, end: datetime) -> list[RecordT]:
         cursor = self.collection.find({"recorded_at": {"$gte": start, "$lt": end}})
@@ -410,6 +538,33 @@ class ScheduleRepository:
         await self.save_schedule(REPORT_SCHEDULE_ID, schedule, version)
 
 
+async def rewrite_outboxes(
+    collection: AsyncCollection[Document], rewrite: Callable[[Any], Any]
+) -> int:
+    """Rewrite the events still waiting in the outboxes of a collection (an erasure's: they
+    occurred before it and are published anonymised); returns how many documents changed.
+
+    Each write is conditional on the outbox as read: if the relay published and removed some
+    meanwhile, the document is read again, so no event is published twice."""
+    changed = 0
+    cursor = collection.find({"outbox.0": {"$exists": True}}, {"outbox": 1})
+    for doc in [d async for d in cursor]:
+        outbox = doc["outbox"]
+        while outbox:
+            new = [rewrite(record) for record in outbox]
+            if new == outbox:
+                break
+            result = await collection.update_one(
+                {"_id": doc["_id"], "outbox": outbox}, {"$set": {"outbox": new}}
+            )
+            if result.modified_count:
+                changed += 1
+                break
+            again = await collection.find_one({"_id": doc["_id"]}, {"outbox": 1})
+            outbox = (again or {}).get("outbox") or []
+    return changed
+
+
 def _versioned(
     doc: Document | None, read: Callable[[Document], RecordT]
 ) -> tuple[RecordT | None, int | None]:
@@ -436,6 +591,8 @@ class Repositories:
     developments: DevelopmentRepository
     schedules: ScheduleRepository
     responses: ResponseRepository
+    erasures: ErasureLedger
+    audit: PrivacyAudit
 
     @classmethod
     def over(
@@ -451,6 +608,8 @@ class Repositories:
             developments=DevelopmentRepository(db[DEVELOPMENTS]),
             schedules=ScheduleRepository(AggregateStore(db[SCHEDULES], locks)),
             responses=ResponseRepository(db[RESPONSES]),
+            erasures=ErasureLedger(db),
+            audit=PrivacyAudit(db),
         )
 
 
@@ -474,3 +633,17 @@ class DeliveryFilter:
         if self.network_id:
             query["network_id"] = self.network_id
         return query
+
+
+def _readable(raw: str) -> str:
+    """A stored MIME message as people read it: the raw text, its decoded headers and its
+    decoded parts (a name with umlauts is quoted-printable or base64 in the raw text)."""
+    message = email.message_from_string(raw, policy=email.policy.default)
+    texts = [raw, *(str(value) for value in message.values())]
+    for part in message.walk():
+        if part.is_multipart():
+            continue
+        payload = part.get_payload(decode=True)
+        if isinstance(payload, bytes):
+            texts.append(payload.decode(part.get_content_charset() or "utf-8", "replace"))
+    return "\n".join(texts)

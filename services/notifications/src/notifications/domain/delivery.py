@@ -4,6 +4,7 @@
        │  └─transient failure (4xx, no connection): stays pending, retried later with backoff
        ├─refused for good (5xx), or retries used up──▶ failed
     skipped: the recipient opted out of this kind of mail; never sent, never pending
+    pending ──the recipient was erased (Art. 17)──▶ cancelled: never sent, no event
     failed from the start: the address was refused, or the mail could not be composed; stored
       with its reason and its `notification-failed` event, so one bad value fails one delivery
 
@@ -21,6 +22,7 @@ it settles, none for a retry or for an outcome that comes after it settled.
 from __future__ import annotations
 
 import random
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -39,6 +41,7 @@ class DeliveryStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"
     SKIPPED = "skipped"
+    CANCELLED = "cancelled"  # withdrawn before sending: its recipient was erased
 
 
 DELIVERY_NAMESPACE = uuid.UUID("6f1d7a52-3c55-4b53-9a0c-1f6b2f5e8d11")
@@ -97,6 +100,10 @@ class Delivery:
     invitation_id: str | None = None  # for a mail to an invitee
     needs_smtputf8: bool = False  # the address's local part is not ASCII (RFC 6531/6532)
     consumer: str | None = None  # the consumer whose event caused it (for the metrics)
+    cancelled_at: datetime | None = None
+    settled_at: datetime | None = (
+        None  # sent, finally failed or cancelled: retention counts from it
+    )
 
     @property
     def next_attempt_number(self) -> int:
@@ -112,7 +119,7 @@ class Delivery:
             return []  # already settled (another attempt got there first)
         self.status = DeliveryStatus.SENT
         self.attempts = max(self.attempts, attempt)
-        self.sent_at = now
+        self.sent_at = self.settled_at = now
         self.next_attempt_at = None
         self.last_error = None
         return [NotificationSent(**self._event_fields(), sent_at=now)]
@@ -164,11 +171,35 @@ class Delivery:
         self.next_attempt_at = now
         return []
 
+    def cancel(self, now: datetime) -> list[EventPayload]:
+        """Withdraw a mail not sent yet, for good; no event (its recipient was erased, and
+        nobody is to learn of a mail that never went out)."""
+        if not self.is_open():
+            return []
+        self.status = DeliveryStatus.CANCELLED
+        self.cancelled_at = self.settled_at = now
+        self.next_attempt_at = None
+        self.last_error = "withdrawn: the recipient was erased"
+        return []
+
+    def anonymise(self, placeholder: str, name: str, needles: list[str]) -> None:
+        """Replace the recipient by `placeholder` and any of `needles` (the person's name and
+        address, casefolded) in the subject line and the error by `name`; status, times and
+        counts stay what they were."""
+        self.recipient = placeholder
+        self.subject = _replaced(self.subject, needles, name)
+        if self.last_error is not None:
+            self.last_error = _replaced(self.last_error, needles, name)
+
+    def mentions(self, needles: list[str]) -> bool:
+        texts = (self.recipient, self.subject, self.last_error or "")
+        return any(n.casefold() in t.casefold() for t in texts for n in needles if n)
+
     def _fail(self, reason: str, now: datetime, *, permanent: bool) -> list[EventPayload]:
         """Settle as failed (first: the state holds even if no event can carry the reason)."""
         self.status = DeliveryStatus.FAILED
         self.last_error = reason
-        self.failed_at = now
+        self.failed_at = self.settled_at = now
         self.next_attempt_at = None
         return [
             NotificationFailed(
@@ -189,6 +220,12 @@ class Delivery:
             "subject": self.subject[:SUBJECT_LIMIT],
             "attempts": max(self.attempts, 1),  # a mail failed before sending counts one
         }
+
+
+def _replaced(text: str, needles: list[str], by: str) -> str:
+    for needle in sorted((n for n in needles if n), key=len, reverse=True):
+        text = re.sub(re.escape(needle), by, text, flags=re.IGNORECASE)
+    return text
 
 
 @dataclass(frozen=True)

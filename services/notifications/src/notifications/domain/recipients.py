@@ -159,6 +159,30 @@ class NetworkDirectory:
         contacts = [(c.email, c.name) for c in self.committee.values()]
         return _usable(contacts, Role.COMMITTEE_MEMBER, self.network_id, self.name)
 
+    def names_at(self, addresses: set[str]) -> set[str]:
+        """The names the projection holds for any of these (canonical) addresses."""
+        return {c.name for c in self.contacts() if address_key(c.email) in addresses}
+
+    def anonymised(self, addresses: set[str], placeholder: str, name: str) -> NetworkDirectory:
+        """The person at these addresses replaced by `placeholder` and `name`: seats and posts
+        stay (who held one, from when, is the registry's); a failed welcome is forgotten."""
+
+        def scrub(c: Contact) -> Contact:
+            if address_key(c.email) not in addresses:
+                return c
+            return Contact(placeholder, name, c.version)
+
+        return replace(
+            self,
+            office=scrub(self.office) if self.office else None,
+            committee={k: scrub(c) for k, c in self.committee.items()},
+            staff={k: scrub(c) for k, c in self.staff.items()},
+        )
+
+    def contacts(self) -> list[Contact]:
+        office = [self.office] if self.office else []
+        return [*office, *self.committee.values(), *self.staff.values()]
+
     def knows_address(self, email: str) -> bool:
         wanted = address_key(email)
         contacts = [*self.committee.values(), *self.staff.values()]

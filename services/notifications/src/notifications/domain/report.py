@@ -7,6 +7,7 @@ appears in exactly one report, even when its event arrived late.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -175,3 +176,29 @@ class ReportSchedule:
         return replace(
             self, period_start=period_end, next_due_at=calendar.next_boundary(period_end)
         )
+
+
+def anonymised(development: Development, needles: list[str], name: str) -> Development:
+    """The development with any of `needles` (a person's name and address) in its title and
+    details replaced by `name`: the report still counts who joined or left."""
+    return replace(
+        development,
+        title=_replaced(development.title, needles, name),
+        details=_replaced(development.details, needles, name),
+    )
+
+
+def mentions_any(development: Development, needles: list[str]) -> bool:
+    return anonymised(development, needles, "\0") != development
+
+
+def _replaced(value: Any, needles: list[str], by: str) -> Any:
+    if isinstance(value, str):
+        for needle in sorted((n for n in needles if n), key=len, reverse=True):
+            value = re.sub(re.escape(needle), by, value, flags=re.IGNORECASE)
+        return value
+    if isinstance(value, dict):
+        return {k: _replaced(v, needles, by) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_replaced(v, needles, by) for v in value]
+    return value

@@ -1,4 +1,5 @@
-"""The HTTP API: deliveries (read), preferences (read and change), and the unsubscribe pages.
+"""The HTTP API: deliveries (read), preferences (read and change), the district report (read),
+and the unsubscribe pages.
 
 Same conventions as the other services: bearer tokens with roles (district, office:<network>,
 reader), problem details for errors, X-Correlation-ID. The unsubscribe pages need no token: the
@@ -7,9 +8,10 @@ signed link is the authorisation, and it allows switching off one kind of mail f
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -19,11 +21,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from notifications.adapters.repositories import DeliveryFilter, Repositories
 from notifications.domain.delivery import DeliveryStatus
 from notifications.domain.preferences import TOPIC_LABELS_DE, Preferences, Topic
+from notifications.domain.report import Development, DevelopmentKind, ReportSection
+from notifications.domain.report_calendar import BERLIN, ReportCalendar
 from notifications.rendering.links import InvalidLink, UnsubscribeLinks
 from notifications.rendering.mails import MailRenderer, PageRenderer
+from notifications.service_layer.access import access_export
 from notifications.service_layer.preferences import change_preferences
+from notifications.service_layer.reports import ReportWeek, WeekInFuture, report_of_week
 from rbn_shared.addresses import AddressRefused, canonical_address
-from rbn_shared.auth import DISTRICT, READER, Caller, Principal
+from rbn_shared.auth import DISTRICT, READER, Caller, Principal, district_caller
 from rbn_shared.changes import Clock
 from rbn_shared.http import Problem, field_error, found, problem_responses
 from rbn_shared.logging import get_logger
@@ -41,6 +47,7 @@ class ApiServices:
     pages: PageRenderer
     renderer: MailRenderer  # the mails, for previews
     clock: Clock
+    report_calendar: ReportCalendar = dataclasses.field(default_factory=ReportCalendar)
 
 
 def _services(request: Request) -> ApiServices:
@@ -306,6 +313,144 @@ async def subscribe_again(services: Services, token: LinkToken) -> HTMLResponse:
     return await _switch(services, token, subscribed=True)
 
 
+# --------------------------------------------------------------------------- district report
+
+
+class ReportItemView(BaseModel):
+    network_id: str
+    network_name: str
+    title: str = Field(description="The field of action, conference or member")
+    occurred_at: datetime
+    details: dict[str, Any] = Field(
+        description="Conferences: starts_at, ends_at (held: recommendations, summary); "
+        "committee members: role, side"
+    )
+
+    @classmethod
+    def of(cls, d: Development) -> ReportItemView:
+        return cls(
+            network_id=d.network_id,
+            network_name=d.network_name,
+            title=d.title,
+            occurred_at=d.occurred_at.astimezone(BERLIN),
+            details=d.details,
+        )
+
+
+class ReportSectionView(BaseModel):
+    kind: DevelopmentKind
+    title: str = Field(description="The section's German heading")
+    items: list[ReportItemView]
+
+    @classmethod
+    def of(cls, section: ReportSection) -> ReportSectionView:
+        return cls(
+            kind=section.kind,
+            title=section.title,
+            items=[ReportItemView.of(d) for d in section.items],
+        )
+
+
+class DistrictReportView(BaseModel):
+    period_start: datetime = Field(description="Europe/Berlin")
+    period_end: datetime = Field(description="Europe/Berlin; exclusive")
+    sections: list[ReportSectionView] = Field(
+        description="Only kinds that happened, in the mailed report's order"
+    )
+    previous_period_start: datetime
+    next_period_start: datetime | None = Field(description="None for the current period")
+
+    @classmethod
+    def of(cls, week: ReportWeek) -> DistrictReportView:
+        report = week.report
+        return cls(
+            period_start=report.period_start.astimezone(BERLIN),
+            period_end=report.period_end.astimezone(BERLIN),
+            sections=[ReportSectionView.of(s) for s in report.sections],
+            previous_period_start=week.previous_start.astimezone(BERLIN),
+            next_period_start=week.next_start.astimezone(BERLIN) if week.next_start else None,
+        )
+
+
+district = APIRouter(
+    prefix="/district", tags=["district report"], dependencies=[Depends(district_caller)]
+)
+
+
+@district.get(
+    "/report",
+    summary="What happened across the networks in one report period (district only)",
+    responses=problem_responses(401, 403, 422),
+)
+async def get_district_report(
+    services: Services,
+    week: Annotated[
+        date | None, Query(description="A day inside the period; default: the current one")
+    ] = None,
+) -> DistrictReportView:
+    try:
+        found_week = await report_of_week(
+            services.repositories.developments, services.report_calendar, services.clock(), week
+        )
+    except WeekInFuture as error:
+        raise Problem(
+            422,
+            "Invalid input",
+            "That period has not begun.",
+            errors=[field_error("query.week", "must not lie after the current period")],
+            kind="invalid-input",
+        ) from error
+    return DistrictReportView.of(found_week)
+
+
+# --------------------------------------------------------------------------- privacy
+
+privacy = APIRouter(prefix="/privacy", tags=["privacy"], dependencies=[Depends(district_caller)])
+
+
+class AccessRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(max_length=320, description="The person's address")
+
+
+class AccessExport(BaseModel):
+    service: str
+    subject: str = Field(description="SHA-256 of the canonical address (rbn_shared.privacy)")
+    generated_at: datetime
+    items: list[dict[str, Any]] = Field(
+        description="Each record once: its `kind` (delivery, preferences, committee-member, "
+        "office-staff, education-office, district-coordination) and its `id`"
+    )
+
+
+class AuditEntry(BaseModel):
+    action: str = Field(description="erasure or access-export")
+    subject: str
+    actor: str | None
+    at: datetime
+
+
+@privacy.post(
+    "/access",
+    summary="What this service holds about one address (Art. 15 DSGVO; district only)",
+    responses=problem_responses(400, 401, 403, 413, 422),
+)
+async def export_access(caller: Caller, services: Services, body: AccessRequest) -> AccessExport:
+    address = _address(body.email, "body.email")
+    export = await access_export(services.repositories, services.clock, address, caller.subject)
+    return AccessExport.model_validate(export)
+
+
+@privacy.get(
+    "/audit",
+    summary="The erasures applied and the access exports made (district only)",
+    responses=problem_responses(401, 403),
+)
+async def privacy_audit(services: Services) -> list[AuditEntry]:
+    return [AuditEntry.model_validate(e) for e in await services.repositories.audit.entries()]
+
+
 router = APIRouter()
-for resource in (deliveries, preferences, links):
+for resource in (deliveries, preferences, district, privacy, links):
     router.include_router(resource)

@@ -8,7 +8,10 @@ One row per payload class, its reactions in the order they run:
 - `mails`: the rules table's mails for the event (domain.rules), rendered and stored as pending;
 - `resend_welcome`: a failed committee welcome, again, for a corrected address;
 - `record_response`: an answer, kept for the education office's daily overview
-  (service_layer.digests).
+  (service_layer.digests);
+- `erase`: a person erased (Art. 17): every copy anonymised, unsent mail cancelled
+  (service_layer.erasure); `erase_again`: after an event about a person erased after it
+  occurred (read late), the copies it brought back are erased again.
 
 The consumers' event types and topics are derived from the tables (`runtime.react`); the shared
 consumer ignores every other event.
@@ -17,6 +20,7 @@ consumer ignores every other event.
 from __future__ import annotations
 
 from notifications.service_layer.digests import ResponseDigests
+from notifications.service_layer.erasure import Erasures
 from notifications.service_layer.notifier import Notifier
 from rbn_shared.events.conferences import (
     ConferenceCancelled,
@@ -41,29 +45,37 @@ from rbn_shared.events.registry import (
     NetworkUpdated,
     OfficeStaffAssigned,
     OfficeStaffRemoved,
+    PersonErased,
 )
 from rbn_shared.reactions import Reactions
 
 
-def reactions(notifier: Notifier, digests: ResponseDigests) -> dict[str, Reactions]:
+def reactions(
+    notifier: Notifier, digests: ResponseDigests, erasures: Erasures
+) -> dict[str, Reactions]:
     """The reaction tables by consumer name (`notifications.<name>`): registry and conferences."""
     projection = notifier.projection
     record_response = digests.record_response
     note, mails = notifier.note_development, notifier.send_mails
     resend_welcome = notifier.resend_unsent_welcome
+    erase, erase_again = erasures.person_erased, erasures.erase_again
     # fmt: off
     registry = Reactions({
         NetworkRegistered:           [projection.network_registered],
         NetworkUpdated:              [projection.network_updated],
-        CommitteeMemberAdded:        [projection.committee_member_added, note, mails],
-        CommitteeMemberUpdated:      [projection.committee_member_updated, note, resend_welcome],
-        CommitteeMemberRemoved:      [projection.committee_member_removed, note, mails],
-        OfficeStaffAssigned:         [projection.office_staff_assigned, mails],
-        OfficeStaffRemoved:          [projection.office_staff_removed],
+        CommitteeMemberAdded:        [projection.committee_member_added, note, erase_again,
+                                      mails],
+        CommitteeMemberUpdated:      [projection.committee_member_updated, note, erase_again,
+                                      resend_welcome],
+        CommitteeMemberRemoved:      [projection.committee_member_removed, note, erase_again,
+                                      mails],
+        OfficeStaffAssigned:         [projection.office_staff_assigned, erase_again, mails],
+        OfficeStaffRemoved:          [projection.office_staff_removed, erase_again],
         FieldOfActionAdopted:        [note, mails],
         FieldOfActionClosed:         [note],
         DistrictCoordinationChanged: [projection.district_coordination_changed],
         DistrictBulletinPublished:   [mails],
+        PersonErased:                [erase],
     })
     conferences = Reactions({
         ConferenceScheduled:   [note, mails],

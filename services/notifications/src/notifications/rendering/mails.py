@@ -25,6 +25,7 @@ from notifications.rendering import german
 from notifications.rendering.calendar import CalendarEntry, conference_calendar
 from notifications.rendering.links import UnsubscribeLinks
 from rbn_shared.addresses import address_key
+from rbn_shared.settings import LegalSettings
 
 DISTRICT_NAME = "Regionale Bildungsnetzwerke im Regierungsbezirk Arnsberg"
 DISTRICT_SHORT = "Bildungsnetzwerke Arnsberg"
@@ -113,10 +114,28 @@ def _environment() -> Environment:
     return env
 
 
+@dataclass(frozen=True)
+class LegalLinks:
+    """The operator's Impressum and Datenschutzerklärung, linked from every mail and page
+    (settings.legal; in production both are required)."""
+
+    imprint_url: str | None = None
+    privacy_notice_url: str | None = None
+
+    @classmethod
+    def of(cls, legal: LegalSettings) -> LegalLinks:
+        imprint, notice = legal.imprint_url, legal.privacy_notice_url
+        return cls(str(imprint) if imprint else None, str(notice) if notice else None)
+
+    def context(self) -> dict[str, str | None]:
+        return {"imprint_url": self.imprint_url, "privacy_notice_url": self.privacy_notice_url}
+
+
 class MailRenderer:
-    def __init__(self, links: UnsubscribeLinks) -> None:
+    def __init__(self, links: UnsubscribeLinks, legal: LegalLinks | None = None) -> None:
         self._env = _environment()
         self._links = links
+        self._legal = legal or LegalLinks()
 
     def render(
         self,
@@ -146,6 +165,7 @@ class MailRenderer:
             "opt_out_label": TOPIC_LABELS_DE[topic] if topic else None,
             "contact": contact,
             "subject": "",
+            **self._legal.context(),
         }
         if contact is not None:
             context["signature"] = single_line(contact.name)
@@ -204,10 +224,11 @@ def _contact_of(payload: Any) -> Any:
 class PageRenderer:
     """The small German web pages behind the unsubscribe link."""
 
-    def __init__(self) -> None:
+    def __init__(self, legal: LegalLinks | None = None) -> None:
         self._env = _environment()
+        self._legal = legal or LegalLinks()
 
     def render(self, name: str, **context: Any) -> str:
         return self._env.get_template(f"pages/{name}.html.j2").render(
-            district_name=DISTRICT_NAME, **context
+            district_name=DISTRICT_NAME, **self._legal.context(), **context
         )

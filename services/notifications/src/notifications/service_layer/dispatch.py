@@ -39,6 +39,7 @@ from rbn_shared.events.base import EventPayload
 from rbn_shared.logging import bound, get_logger
 from rbn_shared.metrics import DELIVERIES_FAILED, MAILS
 from rbn_shared.mongo import TRANSIENT_DB_ERRORS
+from rbn_shared.privacy import is_erased_address
 from rbn_shared.retrying import DATABASE_OUTAGE
 from rbn_shared.waiting import wait_at_most
 
@@ -83,6 +84,7 @@ class Outcome(StrEnum):
     PERMANENT_FAILURE = "permanent_failure"  # refused for good, or nothing to send
     TRANSIENT_FAILURE = "transient_failure"  # try again later, if attempts are left
     IN_DOUBT = "in_doubt"  # its sender vanished mid-attempt
+    CANCELLED = "cancelled"  # its recipient was erased: not attempted
 
 
 @dataclass(frozen=True)
@@ -248,6 +250,11 @@ class Dispatcher:
                 # Left by a crash between the record's write and the queue's: correct the queue.
                 await self._deliveries.sync_queue(delivery)
                 return
+            if is_erased_address(delivery.recipient):
+                # Erased while in flight, then retried: never to the placeholder, never again.
+                ended = AttemptEnded(Outcome.CANCELLED, delivery.next_attempt_number, self._clock())
+                await self._settle(delivery_id, ended, found)
+                return
             with bound(
                 delivery_id=delivery.delivery_id,
                 correlation_id=delivery.correlation_id,
@@ -324,6 +331,8 @@ class Dispatcher:
                 return delivery.transient_failure(ended.attempt, ended.reason, ended.at, retry)
             case Outcome.IN_DOUBT:
                 return delivery.in_doubt(ended.attempt, ended.at, self._sending.in_doubt)
+            case Outcome.CANCELLED:
+                return delivery.cancel(ended.at)
 
     async def _settle(
         self, delivery_id: str, ended: AttemptEnded, read: StoredDelivery | None = None

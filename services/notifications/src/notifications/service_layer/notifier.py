@@ -62,6 +62,7 @@ from rbn_shared.events.registry import CommitteeMemberUpdated
 from rbn_shared.events.topics import Topics
 from rbn_shared.logging import get_logger
 from rbn_shared.metrics import DELIVERIES_FAILED
+from rbn_shared.privacy import is_erased_address
 
 log = get_logger(__name__)
 
@@ -113,6 +114,7 @@ class Notifier:
         self._directory = repositories.directory
         self._preferences = repositories.preferences
         self._developments = repositories.developments
+        self._erasures = repositories.erasures
         self._renderer = renderer
         self._sender = sender
         self._clock = clock
@@ -212,6 +214,7 @@ class Notifier:
         extra: Mapping[str, Any] | None = None,
     ) -> int:
         """Write and store the planned deliveries; returns how many are new."""
+        planning = await self._without_erased(planning, payload, occasion.stamp)
         # No look-up before rendering whether a delivery exists: on a new event (the usual case)
         # none does, and the unique ids turn a repeated event's deliveries away when stored.
         outcomes = [self._refused(refused, occasion) for refused in planning.refused]
@@ -228,6 +231,27 @@ class Notifier:
             if outcome.stage is not None:
                 await self.remember_unsent_welcome(outcome.delivery)
         return len(created)
+
+    async def _without_erased(self, planning: Plan, payload: Any, occurred_at: datetime) -> Plan:
+        """The plan without the people erased (placeholders, and those erased after the event
+        occurred: an event read late must not bring them back), and none at all for an event
+        about an erased person (the office's notice would name them); one look-up per event."""
+        addresses = [m.recipient.email for m in planning.mails]
+        addresses += [r.recipient.address for r in planning.refused]
+        email = getattr(getattr(payload, "person", None), "email", None)
+        about = address_key(str(email)) if email else None
+        erased = await self._erasures.erased_after(
+            [*addresses, *([about] if about else [])], occurred_at
+        )
+        if about is not None and about in erased:
+            return Plan([], [])
+        erased |= {a for a in addresses if is_erased_address(a)}
+        if not erased:
+            return planning
+        return Plan(
+            [m for m in planning.mails if m.recipient.email not in erased],
+            [r for r in planning.refused if r.recipient.address not in erased],
+        )
 
     async def _store_deliveries(self, outcomes: Sequence[Written]) -> list[Delivery]:
         """Store the rendered messages, then the deliveries, each with its event if it failed, in
