@@ -113,6 +113,13 @@ def test_dates_in_german_and_berlin_time() -> None:
     assert german.day(None) == ""
 
 
+def test_a_report_week_is_named_by_its_days_in_berlin() -> None:
+    # Monday 07:00 to Monday 07:00 (winter time): the week is Monday to Sunday.
+    named = german.week("2026-11-23T07:00:00+01:00", "2026-11-30T06:00:00+00:00")
+    assert named == "Woche vom 23.11.2026 bis 29.11.2026"
+    assert german.berlin_day("2026-11-29T23:30:00+00:00") == date(2026, 11, 30)
+
+
 def test_production_refuses_the_development_session_secret_and_public_url(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -2,8 +2,9 @@
 width, into docs/portal/ (linked from the README).
 
 Needs the running system with its demo sign-ins (`./dev up`) and Debian's Chromium; signs in on
-Keycloak's page as Bochum's office (and as the district for the list of all networks), and uses
-the first conference of Bochum it finds (a draft if there is one, for the preview).
+Keycloak's page as Bochum's office (and as the district for the list of all networks, the
+Rundschreiben and the Wochenbericht), and uses the first conference of Bochum it finds (a draft
+if there is one, for the preview).
 
     uv run --frozen rbn-portal-pictures [--portal http://127.0.0.1:8004]
 """
@@ -62,6 +63,8 @@ async def _pictures(portal: str) -> list[Path]:
         await shoot(page, "02-alle-netzwerke")
         await page.goto(portal + "/bezirk/rundschreiben")
         await shoot(page, "02-rundschreiben")
+        await page.goto(portal + "/bezirk/wochenbericht")
+        await shoot(page, "02-wochenbericht")
 
         page = await (await browser.new_context(locale="de-DE")).new_page()
         await sign_in(page, "bochum.yilmaz")

@@ -3,7 +3,7 @@ the APIs' field errors in German. Pure functions, no I/O."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -61,6 +61,20 @@ def moment(value: datetime | str | None) -> str:
         return ""
     parsed = datetime.fromisoformat(value) if isinstance(value, str) else value
     return format_datetime(parsed.astimezone(BERLIN), "dd.MM.yyyy, HH:mm 'Uhr'", locale="de_DE")
+
+
+def berlin_day(value: datetime | str) -> date:
+    """The day a moment falls on in Europe/Berlin."""
+    parsed = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return parsed.astimezone(BERLIN).date()
+
+
+def week(start: datetime | str, end: datetime | str) -> str:
+    """`Woche vom 23.11.2026 bis 29.11.2026`: a report period named by its days. A period that
+    ends on Monday at 07:00 is the week before that Monday, so its last day is the one before."""
+    first = berlin_day(start)
+    last = max(first, berlin_day(end) - timedelta(days=1))
+    return f"Woche vom {day(first)} bis {day(last)}"
 
 
 # The reasons pydantic and the services give, as German sentences. The first match wins; the

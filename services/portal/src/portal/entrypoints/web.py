@@ -74,6 +74,9 @@ class Call:
     async def conferences(self, path: str, **params: Any) -> Answer:
         return await self.portal.apis.conferences.get(path, await self.token(), params or None)
 
+    async def notifications(self, path: str, **params: Any) -> Answer:
+        return await self.portal.apis.notifications.get(path, await self.token(), params or None)
+
     @property
     def apis(self) -> Apis:
         return self.portal.apis
