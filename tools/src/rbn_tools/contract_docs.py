@@ -10,6 +10,7 @@ service wires in its bootstrap. A developer's tool (it imports the services), no
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -117,6 +118,8 @@ def sample(node: dict[str, Any], root: dict[str, Any], name: str = "") -> Any:
     }
     if node.get("format") in formats:
         return formats[node["format"]]
+    if node.get("pattern") == "^[0-9a-f]{64}$":  # a subject digest (person-erased)
+        return hashlib.sha256(b"anna.schmidt@schulamt-hamm.example").hexdigest()
     last = name.rsplit("_", 1)[-1]
     return SAMPLE_TEXT.get(name, SAMPLE_TEXT.get(last, name.replace("_", " ") or "text"))
 

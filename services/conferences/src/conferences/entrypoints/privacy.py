@@ -6,17 +6,20 @@ for offices and readers, before a body is judged).
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Depends, Request
 
 from conferences.service_layer.privacy import PrivacyService
-from rbn_shared.addresses import Address
 from rbn_shared.auth import Principal, district_caller
-from rbn_shared.events.registry import SubjectDigest
 from rbn_shared.http import problem_responses
+from rbn_shared.privacy_api import (
+    AccessExport,
+    AccessItem,
+    AccessRequest,
+    AuditEntries,
+    SubjectFilter,
+)
 
 
 def get_privacy(request: Request) -> PrivacyService:
@@ -26,39 +29,6 @@ def get_privacy(request: Request) -> PrivacyService:
 
 Privacy = Annotated[PrivacyService, Depends(get_privacy)]
 District = Annotated[Principal, Depends(district_caller)]
-
-
-class AccessRequest(BaseModel):
-    email: Address = Field(description="The person's address")
-
-
-class AccessItem(BaseModel):
-    kind: str = Field(
-        description="invitation, delegate (of a draft), committee-seat or office-post"
-    )
-    id: str = Field(
-        description="The record's id: <conference id>/<invitation id>, a member or staff id"
-    )
-    network_id: str | None
-    data: dict[str, Any] = Field(description="What the record holds")
-
-
-class AccessExport(BaseModel):
-    service: str = "conferences"
-    subject: str = Field(description="SHA-256 of the person's canonical address")
-    generated_at: datetime
-    items: list[AccessItem] = Field(description="Every record about the person, each once")
-
-
-class AuditEntry(BaseModel):
-    action: str = Field(description="erasure or access-export")
-    subject: str
-    actor: str | None = Field(description="Who asked: the caller's pseudonymous subject")
-    at: datetime
-
-
-class AuditEntries(BaseModel):
-    items: list[AuditEntry] = Field(description="Oldest first")
 
 
 router = APIRouter(prefix="/privacy", tags=["privacy"], dependencies=[Depends(district_caller)])
@@ -73,6 +43,7 @@ async def access(body: AccessRequest, privacy: Privacy, caller: District) -> Acc
     # The actor is the caller's pseudonymous subject, as the service puts it on envelopes.
     export = await privacy.export(body.email, actor=caller.subject)
     return AccessExport(
+        service="conferences",
         subject=export.subject,
         generated_at=export.generated_at,
         items=[AccessItem.model_validate(item) for item in export.items],
@@ -84,9 +55,5 @@ async def access(body: AccessRequest, privacy: Privacy, caller: District) -> Acc
     summary="Who erased or exported whose data here, and when",
     responses=problem_responses(401, 403, 422),
 )
-async def audit(
-    privacy: Privacy,
-    subject: Annotated[SubjectDigest | None, Query(description="Only this subject's")] = None,
-) -> AuditEntries:
-    entries = await privacy.audit.entries(subject)
-    return AuditEntries(items=[AuditEntry.model_validate(e) for e in entries])
+async def audit(privacy: Privacy, subject: SubjectFilter = None) -> AuditEntries:
+    return AuditEntries.of(await privacy.audit.entries(subject))

@@ -34,6 +34,7 @@ from rbn_shared.changes import Clock
 from rbn_shared.http import Problem, field_error, found, problem_responses
 from rbn_shared.logging import get_logger
 from rbn_shared.paging import Limit, Offset, Page
+from rbn_shared.privacy_api import AccessExport, AccessRequest, AuditEntries, SubjectFilter
 
 log = get_logger(__name__)
 
@@ -408,36 +409,13 @@ async def get_district_report(
 privacy = APIRouter(prefix="/privacy", tags=["privacy"], dependencies=[Depends(district_caller)])
 
 
-class AccessRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    email: str = Field(max_length=320, description="The person's address")
-
-
-class AccessExport(BaseModel):
-    service: str
-    subject: str = Field(description="SHA-256 of the canonical address (rbn_shared.privacy)")
-    generated_at: datetime
-    items: list[dict[str, Any]] = Field(
-        description="Each record once: its `kind` (delivery, preferences, committee-member, "
-        "office-staff, education-office, district-coordination) and its `id`"
-    )
-
-
-class AuditEntry(BaseModel):
-    action: str = Field(description="erasure or access-export")
-    subject: str
-    actor: str | None
-    at: datetime
-
-
 @privacy.post(
     "/access",
     summary="What this service holds about one address (Art. 15 DSGVO; district only)",
     responses=problem_responses(400, 401, 403, 413, 422),
 )
 async def export_access(caller: Caller, services: Services, body: AccessRequest) -> AccessExport:
-    address = _address(body.email, "body.email")
+    address = body.email
     export = await access_export(services.repositories, services.clock, address, caller.subject)
     return AccessExport.model_validate(export)
 
@@ -445,10 +423,10 @@ async def export_access(caller: Caller, services: Services, body: AccessRequest)
 @privacy.get(
     "/audit",
     summary="The erasures applied and the access exports made (district only)",
-    responses=problem_responses(401, 403),
+    responses=problem_responses(401, 403, 422),
 )
-async def privacy_audit(services: Services) -> list[AuditEntry]:
-    return [AuditEntry.model_validate(e) for e in await services.repositories.audit.entries()]
+async def privacy_audit(services: Services, subject: SubjectFilter = None) -> AuditEntries:
+    return AuditEntries.of(await services.repositories.audit.entries(subject))
 
 
 router = APIRouter()

@@ -6,16 +6,22 @@ both. Every route is the district's only (403 for offices and readers, before a 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 from pydantic import BaseModel, Field
 
 from rbn_shared.auth import Principal, district_caller
 from rbn_shared.changes import Cause
-from rbn_shared.events.registry import SubjectDigest
 from rbn_shared.http import correlation_id_of, invalid_input, problem_responses
 from rbn_shared.privacy import PrivacyAudit
+from rbn_shared.privacy_api import (
+    AccessExport,
+    AccessItem,
+    AccessRequest,
+    AuditEntries,
+    SubjectFilter,
+)
 from registry.entrypoints import schemas
 from registry.service_layer.privacy import (
     ByAddress,
@@ -51,34 +57,6 @@ class ErasureAnswer(BaseModel):
     network_ids: list[str]
     member_ids: list[str] = Field(description="The committee seats anonymised (each stays)")
     staff_ids: list[str] = Field(description="The office posts anonymised")
-
-
-class AccessItem(BaseModel):
-    kind: str = Field(
-        description="committee-seat, office-post, district-coordinator, district-service-unit, "
-        "bulletin-author or change-log"
-    )
-    id: str = Field(description="The record's id (a member, staff or bulletin id; `district`)")
-    network_id: str | None
-    data: dict[str, Any] = Field(description="What the record holds")
-
-
-class AccessExport(BaseModel):
-    service: str = "registry"
-    subject: str
-    generated_at: datetime
-    items: list[AccessItem] = Field(description="Every record about the person, each once")
-
-
-class AuditEntry(BaseModel):
-    action: str = Field(description="erasure or access-export")
-    subject: str
-    actor: str | None = Field(description="Who asked: the caller's pseudonymous subject")
-    at: datetime
-
-
-class AuditEntries(BaseModel):
-    items: list[AuditEntry] = Field(description="Oldest first")
 
 
 router = APIRouter(prefix="/privacy", tags=["privacy"], dependencies=[Depends(district_caller)])
@@ -136,11 +114,10 @@ async def erase(
     summary="Everything the registry holds about an address (Art. 15 DSGVO)",
     responses=problem_responses(400, 401, 403, 413, 422),
 )
-async def access(
-    body: schemas.AccessRequest, privacy: Privacy, cause: RequestCause
-) -> AccessExport:
+async def access(body: AccessRequest, privacy: Privacy, cause: RequestCause) -> AccessExport:
     export = await privacy.export(body.email, actor=cause.actor)
     return AccessExport(
+        service="registry",
         subject=export.subject,
         generated_at=export.generated_at,
         items=[AccessItem.model_validate(item) for item in export.items],
@@ -152,10 +129,6 @@ async def access(
     summary="Who erased or exported whose data, and when",
     responses=problem_responses(401, 403, 422),
 )
-async def audit(
-    privacy: Privacy,
-    subject: Annotated[SubjectDigest | None, Query(description="Only this subject's")] = None,
-) -> AuditEntries:
+async def audit(privacy: Privacy, subject: SubjectFilter = None) -> AuditEntries:
     trail: PrivacyAudit = privacy.audit
-    entries = await trail.entries(subject)
-    return AuditEntries(items=[AuditEntry.model_validate(e) for e in entries])
+    return AuditEntries.of(await trail.entries(subject))

@@ -150,7 +150,3 @@ class ErasureRequest(Strict):
     network_id: Slug | None = None
     member_id: Key | None = Field(default=None, description="With network_id: a committee seat")
     staff_id: Key | None = Field(default=None, description="With network_id: an office post")
-
-
-class AccessRequest(Strict):
-    email: Address
