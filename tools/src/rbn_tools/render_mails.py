@@ -34,7 +34,7 @@ from notifications.domain.rules import (
     plan,
 )
 from notifications.rendering.links import UnsubscribeLinks
-from notifications.rendering.mails import MailRenderer, PageRenderer
+from notifications.rendering.mails import LegalLinks, MailRenderer, PageRenderer
 from notifications.service_layer.inbound import CounterAnswerDue
 from rbn_shared.events.base import Contact as EventContact
 from rbn_tools import page_examples
@@ -241,10 +241,17 @@ def render_pages(out: Path, screenshots: bool) -> list[page_examples.PageExample
     return shown
 
 
+# The operator's notices as production has them (RBN_IMPRINT_URL, RBN_PRIVACY_NOTICE_URL).
+EXAMPLE_LEGAL = LegalLinks(
+    "https://www.bezreg-arnsberg.example/impressum",
+    "https://www.bezreg-arnsberg.example/datenschutz-bildungsnetzwerke",
+)
+
+
 def render(out: Path, screenshots: bool) -> list[tuple[str, str]]:
     out.mkdir(parents=True, exist_ok=True)
     renderer = MailRenderer(
-        UnsubscribeLinks("example-secret", "https://bildungsnetzwerke.example.org")
+        UnsubscribeLinks("example-secret", "https://bildungsnetzwerke.example.org"), EXAMPLE_LEGAL
     )
     index: list[tuple[str, str]] = []
     for event_type, payload, extra, name in examples():
@@ -264,7 +271,7 @@ def render(out: Path, screenshots: bool) -> list[tuple[str, str]]:
             if screenshots:
                 screenshot(out / f"{template}.html", out / f"{template}.png")
             index.append((template, mail.subject))
-    page = PageRenderer().render(
+    page = PageRenderer(EXAMPLE_LEGAL).render(
         "unsubscribed",
         email="sabine.krueger@schule.example.org",
         label=TOPIC_LABELS_DE[Topic.REMINDERS],
@@ -280,7 +287,7 @@ def render(out: Path, screenshots: bool) -> list[tuple[str, str]]:
 
 def _render_unsubscribe_confirmation(out: Path, screenshots: bool) -> None:
     """What opening the link shows first: a question and a button; nothing is switched yet."""
-    page = PageRenderer().render(
+    page = PageRenderer(EXAMPLE_LEGAL).render(
         "unsubscribe-confirm",
         email="sabine.krueger@schule.example.org",
         label=TOPIC_LABELS_DE[Topic.REMINDERS],
