@@ -4,14 +4,18 @@ three answers together (`rbn privacy export`, `rbn privacy audit`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
-from fastapi import Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from rbn_shared.addresses import Address
+from rbn_shared.auth import Principal, district_caller
 from rbn_shared.events.registry import SubjectDigest
+from rbn_shared.http import problem_responses
+from rbn_shared.privacy import PrivacyAudit
 
 
 class AccessRequest(BaseModel):
@@ -55,3 +59,62 @@ class AuditEntries(BaseModel):
 
 
 SubjectFilter = Annotated[SubjectDigest | None, Query(description="Only this subject's entries")]
+
+
+class HeldAbout(Protocol):
+    """What a service's export use case gives: each record about the subject once."""
+
+    @property
+    def subject(self) -> str: ...
+    @property
+    def generated_at(self) -> datetime: ...
+    @property
+    def items(self) -> list[dict[str, Any]]: ...
+
+
+class SubjectRights(Protocol):
+    """A service's side of the data subjects' rights, as the shared routes call it."""
+
+    @property
+    def audit(self) -> PrivacyAudit: ...
+
+    async def export(self, address: str, *, actor: str | None) -> HeldAbout: ...
+
+
+def subject_rights_router(service: str, rights: Callable[[Request], SubjectRights]) -> APIRouter:
+    """`/privacy/access` and `/privacy/audit`, the district's only (403 for everyone else before
+    a body is judged); a service adds its own privacy routes to the router it returns."""
+    # Dependencies as defaults: the annotations are strings, resolved in this module's globals,
+    # where the `rights` of this call is not.
+    held_here = Depends(rights)
+    the_district = Depends(district_caller)
+    router = APIRouter(prefix="/privacy", tags=["privacy"], dependencies=[Depends(district_caller)])
+
+    @router.post(
+        "/access",
+        summary=f"Everything the {service} service holds about an address (Art. 15 DSGVO)",
+        responses=problem_responses(400, 401, 403, 413, 422),
+    )
+    async def access(
+        body: AccessRequest,
+        held: SubjectRights = held_here,
+        caller: Principal = the_district,
+    ) -> AccessExport:
+        # The actor is the caller's pseudonymous subject, as on the envelopes of their changes.
+        export = await held.export(body.email, actor=caller.subject)
+        return AccessExport(
+            service=service,
+            subject=export.subject,
+            generated_at=export.generated_at,
+            items=[AccessItem.model_validate(item) for item in export.items],
+        )
+
+    @router.get(
+        "/audit",
+        summary="Who erased or exported whose data here, and when",
+        responses=problem_responses(401, 403, 422),
+    )
+    async def audit(subject: SubjectFilter = None, held: SubjectRights = held_here) -> AuditEntries:
+        return AuditEntries.of(await held.audit.entries(subject))
+
+    return router

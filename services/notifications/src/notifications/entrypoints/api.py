@@ -25,7 +25,7 @@ from notifications.domain.report import Development, DevelopmentKind, ReportSect
 from notifications.domain.report_calendar import BERLIN, ReportCalendar
 from notifications.rendering.links import InvalidLink, UnsubscribeLinks
 from notifications.rendering.mails import MailRenderer, PageRenderer
-from notifications.service_layer.access import access_export
+from notifications.service_layer.access import SubjectRights
 from notifications.service_layer.preferences import change_preferences
 from notifications.service_layer.reports import ReportWeek, WeekInFuture, report_of_week
 from rbn_shared.addresses import AddressRefused, canonical_address
@@ -34,7 +34,7 @@ from rbn_shared.changes import Clock
 from rbn_shared.http import Problem, field_error, found, problem_responses
 from rbn_shared.logging import get_logger
 from rbn_shared.paging import Limit, Offset, Page
-from rbn_shared.privacy_api import AccessExport, AccessRequest, AuditEntries, SubjectFilter
+from rbn_shared.privacy_api import subject_rights_router
 
 log = get_logger(__name__)
 
@@ -406,27 +406,13 @@ async def get_district_report(
 
 # --------------------------------------------------------------------------- privacy
 
-privacy = APIRouter(prefix="/privacy", tags=["privacy"], dependencies=[Depends(district_caller)])
+
+def _subject_rights(request: Request) -> SubjectRights:
+    services: ApiServices = request.app.state.services
+    return SubjectRights(services.repositories, services.clock)
 
 
-@privacy.post(
-    "/access",
-    summary="What this service holds about one address (Art. 15 DSGVO; district only)",
-    responses=problem_responses(400, 401, 403, 413, 422),
-)
-async def export_access(caller: Caller, services: Services, body: AccessRequest) -> AccessExport:
-    address = body.email
-    export = await access_export(services.repositories, services.clock, address, caller.subject)
-    return AccessExport.model_validate(export)
-
-
-@privacy.get(
-    "/audit",
-    summary="The erasures applied and the access exports made (district only)",
-    responses=problem_responses(401, 403, 422),
-)
-async def privacy_audit(services: Services, subject: SubjectFilter = None) -> AuditEntries:
-    return AuditEntries.of(await services.repositories.audit.entries(subject))
+privacy = subject_rights_router("notifications", _subject_rights)
 
 
 router = APIRouter()

@@ -9,18 +9,42 @@ in the privacy audit, by subject only.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from notifications.adapters.repositories import Repositories
 from notifications.domain.recipients import DISTRICT_ID
 from rbn_shared.addresses import address_key
 from rbn_shared.changes import Clock
-from rbn_shared.privacy import subject_of
+from rbn_shared.privacy import PrivacyAudit, subject_of
+
+
+@dataclass(frozen=True)
+class HeldHere:
+    subject: str
+    generated_at: datetime
+    items: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class SubjectRights:
+    """This service's side of the shared privacy routes (rbn_shared.privacy_api)."""
+
+    repositories: Repositories
+    clock: Clock
+
+    @property
+    def audit(self) -> PrivacyAudit:
+        return self.repositories.audit
+
+    async def export(self, address: str, *, actor: str | None) -> HeldHere:
+        return await access_export(self.repositories, self.clock, address, actor)
 
 
 async def access_export(
     repositories: Repositories, clock: Clock, address: str, actor: str | None
-) -> dict[str, Any]:
+) -> HeldHere:
     key = address_key(address)
     items: dict[tuple[str, str], dict[str, Any]] = {}
 
@@ -74,9 +98,4 @@ async def access_export(
     now = clock()
     subject = subject_of(key)
     await repositories.audit.record("access-export", subject, actor, now)
-    return {
-        "service": "notifications",
-        "subject": subject,
-        "generated_at": now,
-        "items": list(items.values()),
-    }
+    return HeldHere(subject, now, list(items.values()))

@@ -8,20 +8,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import Depends, Request, Response, status
 from pydantic import BaseModel, Field
 
 from rbn_shared.auth import Principal, district_caller
 from rbn_shared.changes import Cause
 from rbn_shared.http import correlation_id_of, invalid_input, problem_responses
-from rbn_shared.privacy import PrivacyAudit
-from rbn_shared.privacy_api import (
-    AccessExport,
-    AccessItem,
-    AccessRequest,
-    AuditEntries,
-    SubjectFilter,
-)
+from rbn_shared.privacy_api import subject_rights_router
 from registry.entrypoints import schemas
 from registry.service_layer.privacy import (
     ByAddress,
@@ -59,7 +52,7 @@ class ErasureAnswer(BaseModel):
     staff_ids: list[str] = Field(description="The office posts anonymised")
 
 
-router = APIRouter(prefix="/privacy", tags=["privacy"], dependencies=[Depends(district_caller)])
+router = subject_rights_router("registry", get_privacy)  # + the erasure, the registry's own
 
 
 ONE_FORM = "give exactly one of: email; network_id with member_id; network_id with staff_id"
@@ -107,28 +100,3 @@ async def erase(
     if not erased.new:
         response.status_code = status.HTTP_200_OK
     return ErasureAnswer.model_validate(erased.erasure.model_dump())
-
-
-@router.post(
-    "/access",
-    summary="Everything the registry holds about an address (Art. 15 DSGVO)",
-    responses=problem_responses(400, 401, 403, 413, 422),
-)
-async def access(body: AccessRequest, privacy: Privacy, cause: RequestCause) -> AccessExport:
-    export = await privacy.export(body.email, actor=cause.actor)
-    return AccessExport(
-        service="registry",
-        subject=export.subject,
-        generated_at=export.generated_at,
-        items=[AccessItem.model_validate(item) for item in export.items],
-    )
-
-
-@router.get(
-    "/audit",
-    summary="Who erased or exported whose data, and when",
-    responses=problem_responses(401, 403, 422),
-)
-async def audit(privacy: Privacy, subject: SubjectFilter = None) -> AuditEntries:
-    trail: PrivacyAudit = privacy.audit
-    return AuditEntries.of(await trail.entries(subject))
