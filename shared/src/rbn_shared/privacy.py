@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -34,6 +35,16 @@ from rbn_shared.subjects import subject_of as subject_of
 
 ERASURES_COLLECTION = "erasures"
 PRIVACY_AUDIT_COLLECTION = "privacy_audit"
+
+
+@dataclass(frozen=True)
+class HeldAbout:
+    """What one service holds about a subject (its access export): each record once, as a
+    dict with its `kind` and `id` and what the record holds."""
+
+    subject: str
+    generated_at: datetime
+    items: list[dict[str, Any]]
 
 
 @dataclass(frozen=True)

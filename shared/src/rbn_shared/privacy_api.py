@@ -15,7 +15,7 @@ from rbn_shared.addresses import Address
 from rbn_shared.auth import Principal, district_caller
 from rbn_shared.events.registry import SubjectDigest
 from rbn_shared.http import problem_responses
-from rbn_shared.privacy import PrivacyAudit
+from rbn_shared.privacy import HeldAbout, PrivacyAudit
 
 
 class AccessRequest(BaseModel):
@@ -59,17 +59,6 @@ class AuditEntries(BaseModel):
 
 
 SubjectFilter = Annotated[SubjectDigest | None, Query(description="Only this subject's entries")]
-
-
-class HeldAbout(Protocol):
-    """What a service's export use case gives: each record about the subject once."""
-
-    @property
-    def subject(self) -> str: ...
-    @property
-    def generated_at(self) -> datetime: ...
-    @property
-    def items(self) -> list[dict[str, Any]]: ...
 
 
 class SubjectRights(Protocol):

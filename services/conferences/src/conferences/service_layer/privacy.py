@@ -27,19 +27,13 @@ from rbn_shared.mongo import Document
 from rbn_shared.privacy import (
     Erasure,
     ErasureLedger,
+    HeldAbout,
     PrivacyAudit,
     forget_dead_letters,
     subject_of,
 )
 
 log = get_logger(__name__)
-
-
-@dataclass(frozen=True)
-class AccessExport:
-    subject: str
-    generated_at: datetime
-    items: list[dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -111,7 +105,7 @@ class PrivacyService:
 
     # ------------------------------------------------------------------ access
 
-    async def export(self, address: str, *, actor: str | None) -> AccessExport:
+    async def export(self, address: str, *, actor: str | None) -> HeldAbout:
         """Every record of the address here, each once; the export is audited."""
         subject = subject_of(address)
         now = self.clock()
@@ -143,7 +137,7 @@ class PrivacyService:
                 {"kind": kind, "id": key, "network_id": view.network_id, "data": entries[key]}
             )
         await self.audit.record("access-export", subject, actor, now)
-        return AccessExport(subject, now, items)
+        return HeldAbout(subject, now, items)
 
     # ------------------------------------------------------------------ retention
 

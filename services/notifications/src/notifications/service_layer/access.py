@@ -10,21 +10,13 @@ in the privacy audit, by subject only.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from notifications.adapters.repositories import Repositories
 from notifications.domain.recipients import DISTRICT_ID
 from rbn_shared.addresses import address_key
 from rbn_shared.changes import Clock
-from rbn_shared.privacy import PrivacyAudit, subject_of
-
-
-@dataclass(frozen=True)
-class HeldHere:
-    subject: str
-    generated_at: datetime
-    items: list[dict[str, Any]]
+from rbn_shared.privacy import HeldAbout, PrivacyAudit, subject_of
 
 
 @dataclass(frozen=True)
@@ -38,13 +30,13 @@ class SubjectRights:
     def audit(self) -> PrivacyAudit:
         return self.repositories.audit
 
-    async def export(self, address: str, *, actor: str | None) -> HeldHere:
+    async def export(self, address: str, *, actor: str | None) -> HeldAbout:
         return await access_export(self.repositories, self.clock, address, actor)
 
 
 async def access_export(
     repositories: Repositories, clock: Clock, address: str, actor: str | None
-) -> HeldHere:
+) -> HeldAbout:
     key = address_key(address)
     items: dict[tuple[str, str], dict[str, Any]] = {}
 
@@ -98,4 +90,4 @@ async def access_export(
     now = clock()
     subject = subject_of(key)
     await repositories.audit.record("access-export", subject, actor, now)
-    return HeldHere(subject, now, list(items.values()))
+    return HeldAbout(subject, now, list(items.values()))

@@ -15,7 +15,7 @@ Logs name the subject, never a name or an address.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any, Literal, TypeVar
 
 from pymongo.asynchronous.database import AsyncDatabase
@@ -24,7 +24,13 @@ from rbn_shared.changes import Cause, Clock
 from rbn_shared.events.envelope import utc_now
 from rbn_shared.logging import get_logger
 from rbn_shared.mongo import Document
-from rbn_shared.privacy import ERASED_NAME, PrivacyAudit, forget_dead_letters, is_erased_address
+from rbn_shared.privacy import (
+    ERASED_NAME,
+    HeldAbout,
+    PrivacyAudit,
+    forget_dead_letters,
+    is_erased_address,
+)
 from rbn_shared.retrying import CONCURRENT_WRITE
 from registry.adapters.changes import ChangeLog
 from registry.adapters.repositories import PartRepository, Repositories
@@ -60,15 +66,6 @@ ErasureTarget = ByAddress | ByRecord
 class Erased:
     erasure: ErasureRecord
     new: bool  # False: an earlier erasure, nothing was left to anonymise
-
-
-@dataclass(frozen=True)
-class Export:
-    """What the registry holds about a person: each record once, with its kind and id."""
-
-    subject: str
-    generated_at: datetime
-    items: list[dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -198,7 +195,7 @@ class PrivacyService:
 
     # ------------------------------------------------------------------ access
 
-    async def export(self, email: str, *, actor: str | None) -> Export:
+    async def export(self, email: str, *, actor: str | None) -> HeldAbout:
         """Everything the registry holds about the address: its subject, when, the items."""
         person = DataSubject.of(email)
         items: list[dict[str, Any]] = []
@@ -226,7 +223,7 @@ class PrivacyService:
         now = self.clock()
         await self.audit.record(ACCESS_EXPORT, person.subject, actor, now)
         log.info("personal data exported", subject=person.subject, items=len(items))
-        return Export(person.subject, now, items)
+        return HeldAbout(person.subject, now, items)
 
     # ------------------------------------------------------------------ retention
 
