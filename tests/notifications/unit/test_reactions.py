@@ -70,7 +70,8 @@ def test_the_table_covers_the_rules_the_projection_and_the_report_exactly(
         "committee-member-updated",
         "office-staff-assigned",
         "office-staff-removed",
-    ], "every event that brings a person into the projection"
+        "participant-responded",
+    ], "every event that brings a person into the projection or the recorded answers"
     for handlers in table.values():
         if again in handlers and notifier.send_mails in handlers:
             assert handlers.index(again) < handlers.index(notifier.send_mails)

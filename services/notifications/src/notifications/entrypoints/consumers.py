@@ -84,7 +84,7 @@ def reactions(
         ConferenceCancelled:   [note, mails],
         ParticipantInvited:    [mails],
         ParticipantWithdrawn:  [mails],
-        ParticipantResponded:  [record_response, mails],
+        ParticipantResponded:  [record_response, erase_again, mails],
         ConferenceReminderDue: [mails],
         ConferenceConcluded:   [note, mails],
     })

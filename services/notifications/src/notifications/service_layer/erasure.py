@@ -95,7 +95,10 @@ class Erasures:
     async def erase_again(self, envelope: Envelope, payload: Any) -> None:
         """After the projection and the report took an event about a person erased after it
         occurred (read late): erase the copies it brought back. One look-up per event."""
-        person = getattr(payload, "person", None)
+        # A seat or post names its person; an answer its invitee's (recorded for the overview).
+        person = getattr(payload, "person", None) or getattr(
+            getattr(payload, "invitee", None), "person", None
+        )
         if person is None:
             return
         address = address_key(str(person.email))
@@ -104,12 +107,21 @@ class Erasures:
             return
         erasure = await ledger.get(subject_of(address))
         if erasure is not None:
-            await self._erase(erasure, None, first_time=False)
+            # The event names them where nothing else here does any more (a recorded answer).
+            known = ({address}, {str(person.name)})
+            await self._erase(erasure, None, first_time=False, known=known)
 
-    async def _erase(self, erasure: Erasure, actor: str | None, *, first_time: bool) -> None:
+    async def _erase(
+        self,
+        erasure: Erasure,
+        actor: str | None,
+        *,
+        first_time: bool,
+        known: tuple[set[str], set[str]] = (set(), set()),
+    ) -> None:
         subject = erasure.subject
-        addresses = await self._addresses_of(subject)
-        names = await self._names_at(addresses)
+        addresses = await self._addresses_of(subject) | known[0]
+        names = await self._names_at(addresses) | {n for n in known[1] if n != ERASED_NAME}
         needles = sorted({*addresses, *names})
         placeholder = erased_address(subject)
         cancelled = await self._erase_deliveries(addresses, needles, placeholder)
