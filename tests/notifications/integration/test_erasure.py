@@ -37,7 +37,9 @@ from notifications.domain.delivery import (
     RetryPolicy,
     delivery_id_for,
 )
+from notifications.domain.digest import RecordedResponse
 from notifications.domain.preferences import Preferences, Topic
+from notifications.domain.report import Development, DevelopmentKind
 from notifications.domain.report_calendar import ReportCalendar
 from notifications.domain.rules import Category
 from notifications.entrypoints import api
@@ -378,6 +380,45 @@ async def test_retention_deletes_bodies_after_30_days_and_anonymises_after_365(
     await retention.tick()
     leaks = [t for _, t in await every_string(db) if address.casefold() in t.casefold()]
     assert leaks == []
+
+
+async def test_retention_forgets_the_answers_after_30_days_and_the_report_entries_after_365(
+    isolated: dict[str, str], mongo: AsyncMongoClient[dict[str, Any]]
+) -> None:
+    db = mongo[isolated["RBN_MONGO_DATABASE"]]
+    locks = KeyedLocks()
+    repositories = Repositories.over(db, locks, AggregateStore(db[DELIVERIES], locks))
+    t0 = datetime(2027, 6, 1, 6, 0, tzinfo=UTC)
+    ex = Examples(tag=uuid.uuid4().hex[:8])
+    answer = ex.participant_responded(ex.invitee(1))
+    await repositories.responses.add(
+        RecordedResponse.of(
+            answer, event_id="r-1", conference_version=2, occurred_at=t0, recorded_at=t0
+        )
+    )
+    await repositories.developments.add(
+        Development("d-1", DevelopmentKind.FIELD_ADOPTED, "hagen", "Hagen", t0, t0, "Übergang")
+    )
+    clock = MovedClock(t0 + timedelta(days=29))
+    retention = Retention(
+        deliveries=repositories.deliveries,
+        clock=clock,
+        message_days=30,
+        delivery_days=365,
+        answers=repositories.responses,
+        developments=repositories.developments,
+    )
+    await retention.tick()
+    assert len(await repositories.responses.all()) == 1, "kept before 30 days"
+
+    clock.now = t0 + timedelta(days=31)
+    await retention.tick()
+    assert await repositories.responses.all() == []
+    assert len(await repositories.developments.all()) == 1, "the Wochenbericht keeps a year"
+
+    clock.now = t0 + timedelta(days=366)
+    await retention.tick()
+    assert await repositories.developments.all() == []
 
 
 async def test_retention_finds_records_stored_before_they_had_a_settle_time(

@@ -137,6 +137,8 @@ def build(settings: NotificationsSettings) -> Wiring:
         clock=utc_now,
         message_days=settings.message_retention_days,
         delivery_days=settings.delivery_retention_days,
+        answers=repositories.responses,
+        developments=repositories.developments,
     )
 
     async def apply_retention() -> None:

@@ -502,6 +502,11 @@ class RecordsByTime(Generic[RecordT]):
         cursor = self.collection.find({"recorded_at": {"$gte": start, "$lt": end}})
         return [self._from_document(doc) async for doc in cursor]
 
+    async def forget_recorded_before(self, cutoff: datetime) -> int:
+        """Delete what was recorded before `cutoff` (its mail went out long ago)."""
+        result = await self.collection.delete_many({"recorded_at": {"$lt": cutoff}})
+        return result.deleted_count
+
 
 class DevelopmentRepository(RecordsByTime[Development]):
     """The developments for the district report."""

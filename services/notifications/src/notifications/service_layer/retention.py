@@ -15,7 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from notifications.adapters.repositories import DeliveryRepository
+from notifications.adapters.repositories import (
+    DeliveryRepository,
+    DevelopmentRepository,
+    ResponseRepository,
+)
 from rbn_shared.changes import Clock
 from rbn_shared.logging import get_logger
 from rbn_shared.privacy import ERASED_NAME, erased_address, is_erased_address, subject_of
@@ -33,6 +37,11 @@ class Retention:
     clock: Clock
     message_days: int
     delivery_days: int
+    # What the periodic mails are built from names people too: the answers for an office's
+    # daily overview go with the mails' bodies, the district report's developments (the
+    # portal's Wochenbericht reads past weeks) with the delivery records.
+    answers: ResponseRepository | None = None
+    developments: DevelopmentRepository | None = None
 
     async def tick(self) -> tuple[int, int]:
         """One pass; returns how many messages were deleted and records anonymised."""
@@ -41,6 +50,10 @@ class Retention:
             pass  # records from before `settled_at`: once, after the upgrade
         messages = await self._delete_messages(now - timedelta(days=self.message_days))
         records = await self._anonymise(now - timedelta(days=self.delivery_days))
+        if self.answers is not None:
+            await self.answers.forget_recorded_before(now - timedelta(days=self.message_days))
+        if self.developments is not None:
+            await self.developments.forget_recorded_before(now - timedelta(days=self.delivery_days))
         if messages or records:
             log.info("retention applied", messages_deleted=messages, records_anonymised=records)
         return messages, records
