@@ -128,9 +128,16 @@ def test_production_refuses_the_development_session_secret_and_public_url(
     monkeypatch.setenv("RBN_OIDC_AUDIENCE", "rbn-api")
     with pytest.raises(ProductionSettingsError) as refused:
         PortalSettings().check_environment()
-    assert set(refused.value.variables) == {"PORTAL_PUBLIC_URL", "PORTAL_SESSION_SECRET"}
+    assert set(refused.value.variables) == {
+        "PORTAL_PUBLIC_URL",
+        "PORTAL_SESSION_SECRET",
+        "RBN_IMPRINT_URL",
+        "RBN_PRIVACY_NOTICE_URL",
+    }
     monkeypatch.setenv("PORTAL_PUBLIC_URL", "https://portal.example")
     monkeypatch.setenv("PORTAL_SESSION_SECRET", "s" * 48)
+    monkeypatch.setenv("RBN_IMPRINT_URL", "https://bezirk.example/impressum")
+    monkeypatch.setenv("RBN_PRIVACY_NOTICE_URL", "https://bezirk.example/datenschutz")
     PortalSettings().check_environment()
 
 
@@ -153,3 +160,22 @@ def test_production_refuses_the_development_session_secret_and_public_url(
 )
 def test_the_registrys_committee_rules_in_german(reason: str, shown: str) -> None:
     assert german.reason(reason) == shown
+
+
+def test_every_page_links_the_operators_impressum_and_datenschutz_when_set() -> None:
+    from fastapi.testclient import TestClient
+
+    from portal.bootstrap import build
+    from rbn_shared.settings import AuthSettings, LegalSettings
+
+    auth = AuthSettings(environment="development", oidc_issuer="http://127.0.0.1:8080/realms/rbn")
+    legal = LegalSettings(
+        imprint_url="https://bezirk.example/impressum",
+        privacy_notice_url="https://bezirk.example/datenschutz",
+    )
+    with TestClient(build(PortalSettings(auth=auth, legal=legal))) as portal:
+        page = portal.get("/abgemeldet").text
+    assert '<a href="https://bezirk.example/impressum">Impressum</a>' in page
+    assert '<a href="https://bezirk.example/datenschutz">Datenschutz</a>' in page
+    with TestClient(build(PortalSettings(auth=auth))) as portal:
+        assert "Impressum" not in portal.get("/abgemeldet").text

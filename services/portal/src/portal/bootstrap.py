@@ -41,10 +41,15 @@ def build(settings: PortalSettings) -> FastAPI:
         str(settings.notifications_url),
         settings.api_timeout_seconds,
     )
+    templates = Jinja2Templates(directory=HERE / "templates")
+    # The operator's Impressum and Datenschutzerklärung, in every page's footer.
+    legal = settings.legal
+    templates.env.globals["imprint_url"] = str(legal.imprint_url) if legal.imprint_url else None
+    templates.env.globals["privacy_notice_url"] = (
+        str(legal.privacy_notice_url) if legal.privacy_notice_url else None
+    )
     portal = Portal(
-        apis=apis,
-        sign_in=SignIn(settings, OidcAuthenticator(settings.auth)),
-        templates=Jinja2Templates(directory=HERE / "templates"),
+        apis=apis, sign_in=SignIn(settings, OidcAuthenticator(settings.auth)), templates=templates
     )
     app = FastAPI(
         title="RBN Portal",

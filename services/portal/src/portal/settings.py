@@ -59,6 +59,7 @@ class PortalSettings(ServiceSettings):
     def production_problems(self) -> list[SettingProblem]:
         return [
             *super().production_problems(),
+            *self.legal_problems(),
             *self.required(
                 "public_url",
                 "Set it to the portal's address as staff open it, e.g. "
