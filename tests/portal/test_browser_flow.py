@@ -157,18 +157,19 @@ async def test_an_office_plans_a_conference_and_sees_the_answers(
 
     await wait_until(answered, what="the member's answer on the office's page")
 
-    # A delegate invited later (through the API) answers by phone, and the office enters it:
-    # the one place is taken, so the confirmation says the waiting list.
-    token = keycloak.user_token(demo_users()["office-bochum"])
-    async with portal.system.conferences.client() as conferences:
-        read = await conferences.get(f"/conferences/{conference_id}", headers=bearer(token))
-        invited = await conferences.post(
-            f"/conferences/{conference_id}/invitations",
-            headers={**bearer(token), "If-Match": read.headers["ETag"]},
-            json={"name": f"Emil Hoffmann {UID}", "email": COLLEAGUE, "group": "youth_welfare"},
-        )
-        assert invited.status_code == 201, invited.text
-    await page.reload()
+    # A guest invited on the published conference's page (after a confirmation: it mails them)
+    # answers by phone, and the office enters it: the one place is taken, so the confirmation
+    # says the waiting list.
+    guest = page.get_by_role("region", name="Gast einladen")
+    await guest.get_by_label("Name").fill(f"Emil Hoffmann {UID}")
+    await guest.get_by_label("E-Mail-Adresse").fill(COLLEAGUE)
+    await guest.get_by_label("Einrichtung").fill("Jugendamt Bochum")
+    await guest.get_by_label("Spricht für").select_option("youth_welfare")
+    await guest.get_by_role("button", name="Weiter zur Einladung").click()
+    await expect(page.locator(".confirm")).to_contain_text(COLLEAGUE)
+    await axe.check(page)
+    await page.get_by_role("button", name="Ja, Gast einladen").click()
+    await expect(page.locator(".notice, [role=status]").first).to_contain_text("ist eingeladen")
     delegate_row = page.get_by_role("row", name=re.compile(re.escape(COLLEAGUE)))
     await delegate_row.get_by_role("combobox").select_option("accepted")
     await delegate_row.get_by_role("button", name=re.compile("Antwort eintragen")).click()

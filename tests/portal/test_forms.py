@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from portal.domain import german
+from portal.domain import forms, german
 from portal.domain.forms import Problems, conference_body, member_body
 from portal.settings import PortalSettings
 from rbn_shared.settings import ProductionSettingsError
@@ -179,3 +179,34 @@ def test_every_page_links_the_operators_impressum_and_datenschutz_when_set() -> 
     assert '<a href="https://bezirk.example/datenschutz">Datenschutz</a>' in page
     with TestClient(build(PortalSettings(auth=auth))) as portal:
         assert "Impressum" not in portal.get("/abgemeldet").text
+
+
+def test_a_guest_needs_a_name_an_address_and_whom_they_speak_for() -> None:
+    problems = forms.guest_problems({"name": " ", "email": "", "group": "steering_committee"})
+    assert set(problems.fields) == {"name", "email", "group"}
+    posted = {
+        "name": " Emil Hoffmann ",
+        "email": "e.hoffmann@jugendamt.example",
+        "institution": "",
+        "group": "youth_welfare",
+    }
+    assert not forms.guest_problems(posted)
+    assert forms.guest_body(posted) == {
+        "name": "Emil Hoffmann",
+        "email": "e.hoffmann@jugendamt.example",
+        "group": "youth_welfare",
+    }
+
+
+def test_an_address_already_invited_is_said_beside_the_address() -> None:
+    already = {
+        "type": "urn:rbn-arnsberg:problem:already-invited",
+        "title": "Already invited",
+        "status": 409,
+        "detail": "e.hoffmann@jugendamt.example is already invited.",
+    }
+    assert forms.guest_refused(409, already).fields == {
+        "email": "Diese Adresse ist bereits eingeladen."
+    }
+    invalid = {"status": 422, "errors": [{"field": "email", "reason": "value is not valid"}]}
+    assert "email" in forms.guest_refused(422, invalid).fields

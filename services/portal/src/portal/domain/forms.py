@@ -296,6 +296,7 @@ def registry_problems(status: int, body: Any, known: set[str]) -> Problems:
 ANSWERS = {"accepted": "Zusage", "declined": "Absage", "tentative": "Unter Vorbehalt"}
 RESCHEDULE_FIELDS = {"day", "start", "end", "venue.name", "venue.address", "online_url"}
 CANCEL_FIELDS = {"reason"}
+GUEST_FIELDS = {"name", "email", "institution", "group"}
 RECOMMENDATION = "recommendation."  # + the field of action's id: one text per adopted field
 
 
@@ -381,6 +382,37 @@ def cancel_problems(form: Form) -> Problems:
     if _paragraphs(form, "reason") is None:
         problems.fields["reason"] = "Bitte den Grund angeben; er steht in der Absage an alle."
     return problems
+
+
+def guest_body(form: Form) -> dict[str, Any]:
+    """POST /conferences/{id}/invitations: an external delegate (a guest)."""
+    return _without_none(
+        {
+            "name": _text(form, "name"),
+            "email": _text(form, "email"),
+            "institution": _text(form, "institution"),
+            "group": _text(form, "group"),
+        }
+    )
+
+
+def guest_problems(form: Form) -> Problems:
+    problems = Problems()
+    if _text(form, "name") is None:
+        problems.fields["name"] = "Bitte den Namen angeben; er steht in der Einladung."
+    if _text(form, "email") is None:
+        problems.fields["email"] = "Bitte die E-Mail-Adresse angeben; dorthin geht die Einladung."
+    if _text(form, "group") not in german.GUEST_GROUP:
+        problems.fields["group"] = "Bitte wählen, für wen der Gast spricht."
+    return problems
+
+
+def guest_refused(status: int, body: Any) -> Problems:
+    """The API's answer to a guest, an address already invited beside the address."""
+    document = body if isinstance(body, Mapping) else {}
+    if str(document.get("type", "")).endswith(":already-invited"):
+        return Problems(fields={"email": "Diese Adresse ist bereits eingeladen."})
+    return conference_problems(status, body, GUEST_FIELDS)
 
 
 def recommendations_of(form: Form, field_ids: list[str]) -> list[dict[str, str]]:

@@ -24,6 +24,23 @@ CONFERENCE_STATUS = {
 FIELD_STATUS = {"proposed": "vorgeschlagen", "adopted": "beschlossen", "closed": "abgeschlossen"}
 AGREEMENT_STATUS = {"active": "in Kraft", "terminated": "beendet"}
 MUNICIPALITY_KIND = {"city": "kreisfreie Stadt", "district": "Kreis"}
+# Whom an invitee speaks for; a guest (an external delegate) is one of the last seven.
+STAKEHOLDER_GROUP = {
+    "steering_committee": "Lenkungskreis",
+    "education_office": "Bildungsbüro",
+    "school": "Schule",
+    "school_board": "Schulträger",
+    "school_supervision": "Schulaufsicht",
+    "youth_welfare": "Jugendhilfe",
+    "further_education": "Weiterbildung",
+    "business": "Wirtschaft",
+    "other": "Sonstige",
+}
+GUEST_GROUP = {
+    k: v
+    for k, v in STAKEHOLDER_GROUP.items()
+    if k not in ("steering_committee", "education_office")
+}
 
 
 def answer(invitation: dict[str, Any]) -> str:

@@ -16,15 +16,7 @@ from fpdf.fonts import FontFace
 
 from portal.domain import german
 
-GROUP = {
-    "steering_committee": "Lenkungskreis",
-    "education_office": "Bildungsbüro",
-    "school": "Schule",
-    "school_board": "Schulträger",
-    "school_supervision": "Schulaufsicht",
-    "youth_welfare": "Jugendhilfe",
-    "further_education": "Weiterbildung",
-}
+GROUP = german.STAKEHOLDER_GROUP
 
 CSV_HEADER = ("Name", "E-Mail", "Einrichtung", "Gruppe", "Antwort")
 

@@ -3,6 +3,7 @@ confirmation: the invitations go out) and the answers."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -81,7 +82,7 @@ async def _conference_page(
     form: dict[str, str] | None = None,
     status_code: int | None = None,
 ) -> HTMLResponse:
-    """The conference; with `confirm` ("answer", "reschedule", "cancel", "conclude") the
+    """The conference; with `confirm` ("answer", "reschedule", "cancel", "conclude", "guest") the
     confirmation of that change at the top, with `problems` those of the form `action`."""
     answer = await call.conferences(f"/conferences/{conference_id}")
     if not answer.ok:
@@ -155,6 +156,7 @@ def _what_may_be_done(
         "reschedule": writer and scheduled and now < starts,
         "cancel": writer and scheduled and now < ends,
         "conclude": writer and scheduled and now >= ends,
+        "guest": writer and (conference["status"] == "draft" or (scheduled and now < starts)),
         "fields": bool(fields_of_action),
     }
 
@@ -246,60 +248,104 @@ async def record_answer(
     return see_other(f"/konferenzen/{conference_id}")
 
 
-@router.post("/konferenzen/{conference_id}/verlegen", response_model=None)
-async def reschedule(request: Request, conference_id: str, call: Calls, form: Posted) -> Response:
-    """A new time (and place); everyone invited gets an update with a calendar entry."""
-    problems = forms.reschedule_problems(form)
-    if problems:
-        return await _refused_change(
-            request, call, conference_id, "reschedule", form, problems, 422
-        )
+async def _confirmed_change(
+    request: Request,
+    call: Calls,
+    conference_id: str,
+    action: str,
+    form: dict[str, str],
+    *,
+    checked: Problems,
+    path: str,
+    body: dict[str, Any],
+    refusal: Callable[[int, Any], Problems],
+    notice: Callable[[dict[str, Any]], str],
+) -> Response:
+    """A change that mails the invitees: the form's own problems, else a confirmation, else the
+    API's answer (beside the fields), else back to the conference with what happened."""
+    if checked:
+        return await _refused_change(request, call, conference_id, action, form, checked, 422)
     if form.get("confirmed") != "yes":
-        return await _conference_page(request, call, conference_id, confirm="reschedule", form=form)
+        return await _conference_page(request, call, conference_id, confirm=action, form=form)
     answer = await call.change(
         call.apis.conferences,
         "POST",
-        f"/conferences/{conference_id}/reschedule",
-        forms.reschedule_body(form),
+        f"/conferences/{conference_id}{path}",
+        body,
         version=forms.version_read(form),
     )
     if not answer.ok:
-        problems = forms.conference_problems(answer.status, answer.body, forms.RESCHEDULE_FIELDS)
+        problems = refusal(answer.status, answer.body)
         return await _refused_change(
-            request, call, conference_id, "reschedule", form, problems, answer.status
+            request, call, conference_id, action, form, problems, answer.status
         )
-    call.person.notice = (
-        f"Die Konferenz ist verlegt auf {answer.body['when']}. Alle Eingeladenen erhalten "
-        "die Änderung mit neuem Kalendereintrag per E-Mail."
-    )
+    call.person.notice = notice(answer.body)
     return see_other(f"/konferenzen/{conference_id}")
+
+
+@router.post("/konferenzen/{conference_id}/verlegen", response_model=None)
+async def reschedule(request: Request, conference_id: str, call: Calls, form: Posted) -> Response:
+    """A new time (and place); everyone invited gets an update with a calendar entry."""
+    return await _confirmed_change(
+        request,
+        call,
+        conference_id,
+        "reschedule",
+        form,
+        checked=forms.reschedule_problems(form),
+        path="/reschedule",
+        body=forms.reschedule_body(form),
+        refusal=lambda status, body: forms.conference_problems(
+            status, body, forms.RESCHEDULE_FIELDS
+        ),
+        notice=lambda moved: (
+            f"Die Konferenz ist verlegt auf {moved['when']}. Alle Eingeladenen erhalten "
+            "die Änderung mit neuem Kalendereintrag per E-Mail."
+        ),
+    )
 
 
 @router.post("/konferenzen/{conference_id}/absagen", response_model=None)
 async def cancel(request: Request, conference_id: str, call: Calls, form: Posted) -> Response:
     """Cancelled for good; everyone invited is told why."""
-    problems = forms.cancel_problems(form)
-    if problems:
-        return await _refused_change(request, call, conference_id, "cancel", form, problems, 422)
-    if form.get("confirmed") != "yes":
-        return await _conference_page(request, call, conference_id, confirm="cancel", form=form)
-    answer = await call.change(
-        call.apis.conferences,
-        "POST",
-        f"/conferences/{conference_id}/cancel",
-        forms.cancel_body(form),
-        version=forms.version_read(form),
+    return await _confirmed_change(
+        request,
+        call,
+        conference_id,
+        "cancel",
+        form,
+        checked=forms.cancel_problems(form),
+        path="/cancel",
+        body=forms.cancel_body(form),
+        refusal=lambda status, body: forms.conference_problems(status, body, forms.CANCEL_FIELDS),
+        notice=lambda _: (
+            "Die Konferenz ist abgesagt. Alle Eingeladenen erhalten die Absage mit dem Grund "
+            "per E-Mail; der Termin verschwindet aus ihren Kalendern."
+        ),
     )
-    if not answer.ok:
-        problems = forms.conference_problems(answer.status, answer.body, forms.CANCEL_FIELDS)
-        return await _refused_change(
-            request, call, conference_id, "cancel", form, problems, answer.status
-        )
-    call.person.notice = (
-        "Die Konferenz ist abgesagt. Alle Eingeladenen erhalten die Absage mit dem Grund "
-        "per E-Mail; der Termin verschwindet aus ihren Kalendern."
+
+
+@router.post("/konferenzen/{conference_id}/gast", response_model=None)
+async def invite_guest(request: Request, conference_id: str, call: Calls, form: Posted) -> Response:
+    """A guest (an external delegate): in a draft added silently (the form says so, confirmed),
+    once published invited at once with a calendar entry, after a confirmation."""
+    name = form.get("name", "").strip()
+    return await _confirmed_change(
+        request,
+        call,
+        conference_id,
+        "guest",
+        form,
+        checked=forms.guest_problems(form),
+        path="/invitations",
+        body=forms.guest_body(form),
+        refusal=forms.guest_refused,
+        notice=lambda conference: (
+            f"{name} ist eingeladen."
+            if conference.get("status") != "draft"
+            else f"{name} steht auf der Liste; die Einladung geht mit der Veröffentlichung hinaus."
+        ),
     )
-    return see_other(f"/konferenzen/{conference_id}")
 
 
 @router.post("/konferenzen/{conference_id}/abschliessen", response_model=None)
