@@ -44,13 +44,14 @@ def test_erasure_anonymises_the_invitation_and_keeps_answer_and_counts() -> None
     assert conference.erase(ANNA) == []
 
 
-def test_following_an_anonymised_roster_invites_without_mailing() -> None:
+def test_a_conference_planned_after_the_erasure_invites_nobody_to_the_anonymised_seat() -> None:
     view = network()
     assert [p.name for p in view.erase(ANNA)] == ["Anna Schulte"]
     assert view.erase(ANNA) == []
     assert view.committee["m1"]["role"] == "chair"  # the seat stays
     conference, events = Conference.schedule("c1", draft(), view, [], now=NOW, reminder_offsets=[])
     assert "Anna" not in events[0].model_dump_json()
+    assert not [i for i in conference.invitations if i.erased], "nobody invited, nobody counted"
     assert not [e for e in conference.sync_roster(view) if isinstance(e, ParticipantInvited)]
 
 

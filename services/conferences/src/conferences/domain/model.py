@@ -540,6 +540,8 @@ class Conference:
         by_source = {i.source: i for i in self.invitations if i.source != EXTERNAL_SOURCE}
         for source, (person, group) in wanted.items():
             existing = by_source.get(source)
+            if existing is None and is_erased_address(str(person.email)):
+                continue  # a seat whose person was erased: a new conference invites nobody
             if existing is None:
                 invitation = self._add_invitation(source, person, group)
                 events.append(

@@ -156,7 +156,9 @@ def _what_may_be_done(
         "reschedule": writer and scheduled and now < starts,
         "cancel": writer and scheduled and now < ends,
         "conclude": writer and scheduled and now >= ends,
-        "guest": writer and (conference["status"] == "draft" or (scheduled and now < starts)),
+        # A draft's guests are its delegates, edited with the draft; the API invites one only
+        # to a published conference (and mails them at once).
+        "guest": writer and scheduled and now < starts,
         "fields": bool(fields_of_action),
     }
 
@@ -327,8 +329,8 @@ async def cancel(request: Request, conference_id: str, call: Calls, form: Posted
 
 @router.post("/konferenzen/{conference_id}/gast", response_model=None)
 async def invite_guest(request: Request, conference_id: str, call: Calls, form: Posted) -> Response:
-    """A guest (an external delegate): in a draft added silently (the form says so, confirmed),
-    once published invited at once with a calendar entry, after a confirmation."""
+    """A guest (an external delegate) of a published conference: invited at once with a
+    calendar entry and a response link, after a confirmation."""
     name = form.get("name", "").strip()
     return await _confirmed_change(
         request,
@@ -340,11 +342,7 @@ async def invite_guest(request: Request, conference_id: str, call: Calls, form: 
         path="/invitations",
         body=forms.guest_body(form),
         refusal=forms.guest_refused,
-        notice=lambda conference: (
-            f"{name} ist eingeladen."
-            if conference.get("status") != "draft"
-            else f"{name} steht auf der Liste; die Einladung geht mit der Veröffentlichung hinaus."
-        ),
+        notice=lambda _: f"{name} ist eingeladen; die Einladung ist unterwegs.",
     )
 
 
