@@ -3,6 +3,7 @@ Keycloak's sign-in page, Kafka, FerretDB and Mailpit; Debian's Chromium driven b
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 from collections.abc import AsyncIterator
@@ -32,6 +33,25 @@ class Portal:
         return self.process.url
 
 
+@contextlib.asynccontextmanager
+async def portal_in_front(system: System, logs: Path) -> AsyncIterator[Portal]:
+    """The portal as a process on the system's three APIs; stopped afterwards."""
+    process = ServiceProcess(
+        "portal",
+        {},
+        logs,
+        REGISTRY_URL=system.registry.url,
+        CONFERENCES_URL=system.conferences.url,
+        NOTIFICATIONS_URL=system.notifications.url,
+    )
+    process.settings["PUBLIC_URL"] = process.url
+    process.start()
+    try:
+        yield Portal(system, process)
+    finally:
+        process.stop()
+
+
 @pytest.fixture(scope="module")
 async def portal(
     infra: Infra, keycloak: Keycloak, tmp_path_factory: pytest.TempPathFactory
@@ -40,21 +60,11 @@ async def portal(
     logs = tmp_path_factory.mktemp("portal-system")
     with pytest.MonkeyPatch.context() as env:
         env.setenv("RBN_OIDC_ISSUER", keycloak.issuer)  # the processes inherit it
-        async with started_on_shared_mailpit(infra, logs) as system:
-            process = ServiceProcess(
-                "portal",
-                {},
-                logs,
-                REGISTRY_URL=system.registry.url,
-                CONFERENCES_URL=system.conferences.url,
-                NOTIFICATIONS_URL=system.notifications.url,
-            )
-            process.settings["PUBLIC_URL"] = process.url
-            process.start()
-            try:
-                yield Portal(system, process)
-            finally:
-                process.stop()
+        async with (
+            started_on_shared_mailpit(infra, logs) as system,
+            portal_in_front(system, logs) as portal,
+        ):
+            yield portal
 
 
 @pytest.fixture(scope="module")

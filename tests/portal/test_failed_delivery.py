@@ -16,11 +16,10 @@ from playwright.async_api import BrowserContext, expect
 from tests.auth.conftest import bearer
 from tests.e2e.conftest import started_system
 from tests.notifications.integration.support import Mailpit
-from tests.portal.conftest import Accessibility, Portal, sign_in
+from tests.portal.conftest import Accessibility, Portal, portal_in_front, sign_in
 from tests.support.infra import Infra
 from tests.support.keycloak import Keycloak, demo_users
 from tests.support.mailpit import strict_mailpit
-from tests.support.services import ServiceProcess
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
@@ -40,23 +39,17 @@ async def strict_portal(
         strict_mailpit(infra, r"\.example$", work) as sink,
     ):
         env.setenv("RBN_OIDC_ISSUER", keycloak.issuer)
-        async with started_system(
-            infra, work, smtp_host=sink.smtp_host, smtp_port=sink.smtp_port, mailpit_api=sink.api
-        ) as system:
-            process = ServiceProcess(
-                "portal",
-                {},
+        async with (
+            started_system(
+                infra,
                 work,
-                REGISTRY_URL=system.registry.url,
-                CONFERENCES_URL=system.conferences.url,
-                NOTIFICATIONS_URL=system.notifications.url,
-            )
-            process.settings["PUBLIC_URL"] = process.url
-            process.start()
-            try:
-                yield Portal(system, process), Mailpit(sink.api)
-            finally:
-                process.stop()
+                smtp_host=sink.smtp_host,
+                smtp_port=sink.smtp_port,
+                mailpit_api=sink.api,
+            ) as system,
+            portal_in_front(system, work) as portal,
+        ):
+            yield portal, Mailpit(sink.api)
 
 
 async def test_a_refused_mail_is_shown_first_corrected_there_and_sent_once(
