@@ -34,19 +34,24 @@ def member_body(form: Form) -> dict[str, Any]:
     """POST /networks/{id}/committee/members."""
     return _without_none(
         {
-            "person": _without_none(
-                {
-                    "name": _text(form, "person.name"),
-                    "email": _text(form, "person.email"),
-                    "organisation": _text(form, "person.organisation"),
-                    "function": _text(form, "person.function"),
-                }
-            ),
+            "person": _person(form),
             "side": _text(form, "side"),
             "role": _text(form, "role"),
             "supervision": _text(form, "supervision"),
             "term_start": _text(form, "term_start"),
             "term_end": _text(form, "term_end"),
+        }
+    )
+
+
+def _person(form: Form) -> dict[str, Any]:
+    """The `person.*` fields that committee members and office staff both have."""
+    return _without_none(
+        {
+            "name": _text(form, "person.name"),
+            "email": _text(form, "person.email"),
+            "organisation": _text(form, "person.organisation"),
+            "function": _text(form, "person.function"),
         }
     )
 
@@ -168,14 +173,7 @@ def staff_body(form: Form) -> dict[str, Any]:
     share = _text(form, "hours_share")
     return _without_none(
         {
-            "person": _without_none(
-                {
-                    "name": _text(form, "person.name"),
-                    "email": _text(form, "person.email"),
-                    "organisation": _text(form, "person.organisation"),
-                    "function": _text(form, "person.function"),
-                }
-            ),
+            "person": _person(form),
             "employer": _text(form, "employer"),
             "released_from_school": _text(form, "released_from_school"),
             "hours_share": percent(share) if share else None,

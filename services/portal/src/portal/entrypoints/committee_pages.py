@@ -3,14 +3,8 @@ and removing one (the member is told)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
-
 from portal.domain import forms
 from portal.entrypoints.people import Entry, People
-from portal.entrypoints.web import Calls, Posted
-
-router = APIRouter()
 
 
 def _members(entries: list[Entry]) -> dict[str, list[Entry]]:
@@ -46,18 +40,4 @@ COMMITTEE = People(
 )
 
 
-@router.get("/netzwerke/{network_id}/lenkungskreis")
-async def committee(request: Request, network_id: str, call: Calls) -> HTMLResponse:
-    return await COMMITTEE.list_page(request, call, network_id)
-
-
-@router.post("/netzwerke/{network_id}/lenkungskreis", response_model=None)
-async def add_member(request: Request, network_id: str, call: Calls, form: Posted) -> Response:
-    return await COMMITTEE.add(request, call, network_id, form)
-
-
-@router.post("/netzwerke/{network_id}/lenkungskreis/{member_id}/entfernen", response_model=None)
-async def remove_member(
-    request: Request, network_id: str, member_id: str, call: Calls, form: Posted
-) -> Response:
-    return await COMMITTEE.remove(request, call, network_id, member_id, form)
+router = COMMITTEE.router()

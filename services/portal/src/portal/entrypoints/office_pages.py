@@ -4,15 +4,9 @@ leaving."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
-
 from portal.domain import forms
 from portal.domain.forms import STAFF_FIELDS, STAFF_REMOVAL_FIELDS
 from portal.entrypoints.people import Entry, People
-from portal.entrypoints.web import Calls, Posted
-
-router = APIRouter()
 
 
 def _by_employer(entries: list[Entry]) -> dict[str, list[Entry]]:
@@ -43,18 +37,4 @@ OFFICE = People(
 )
 
 
-@router.get("/netzwerke/{network_id}/bildungsbuero")
-async def office(request: Request, network_id: str, call: Calls) -> HTMLResponse:
-    return await OFFICE.list_page(request, call, network_id)
-
-
-@router.post("/netzwerke/{network_id}/bildungsbuero", response_model=None)
-async def assign_staff(request: Request, network_id: str, call: Calls, form: Posted) -> Response:
-    return await OFFICE.add(request, call, network_id, form)
-
-
-@router.post("/netzwerke/{network_id}/bildungsbuero/{staff_id}/entfernen", response_model=None)
-async def remove_staff(
-    request: Request, network_id: str, staff_id: str, call: Calls, form: Posted
-) -> Response:
-    return await OFFICE.remove(request, call, network_id, staff_id, form)
+router = OFFICE.router()

@@ -13,12 +13,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from portal.adapters.apis import Answer
 from portal.domain.forms import Form, Problems, version_read
-from portal.entrypoints.web import Call, page, refused, see_other
+from portal.entrypoints.web import Call, Calls, Posted, page, refused, see_other
 
 Entry = dict[str, Any]
 
@@ -56,6 +56,27 @@ class People:
 
     def path(self, network_id: str) -> str:
         return f"/netzwerke/{network_id}/{self.section}"
+
+    def router(self) -> APIRouter:
+        """The area's pages: the list, adding someone and removing someone."""
+        router = APIRouter()
+        at = "/netzwerke/{network_id}/" + self.section
+
+        @router.get(at)
+        async def listed(request: Request, network_id: str, call: Calls) -> HTMLResponse:
+            return await self.list_page(request, call, network_id)
+
+        @router.post(at, response_model=None)
+        async def added(request: Request, network_id: str, call: Calls, form: Posted) -> Response:
+            return await self.add(request, call, network_id, form)
+
+        @router.post(at + "/{entry_id}/entfernen", response_model=None)
+        async def removed(
+            request: Request, network_id: str, entry_id: str, call: Calls, form: Posted
+        ) -> Response:
+            return await self.remove(request, call, network_id, entry_id, form)
+
+        return router
 
     def current(self, network: Mapping[str, Any] | None) -> list[Entry]:
         """Who belongs now (those removed are kept by the registry, not shown here)."""
