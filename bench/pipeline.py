@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import dataclasses
 import json
@@ -23,7 +24,7 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import aiosmtplib
@@ -295,47 +296,128 @@ async def smtp_limit(results: Results, database: str, count: int) -> None:
     console.print(f"  SMTP server alone: {results.smtp_limit:,.0f} mails/s")
 
 
+# The API load: members join and leave, each committee between 15 and 30 members (a Lenkungskreis).
+COMMITTEE_START = 22  # members each network's committee gets before the timed rows
+
+
+@dataclass
+class Committees:
+    """The benchmark's members of each committee, oldest first, with the ETag a removal sends;
+    `size` counts the changes already asked for, so joins and leaves stay in balance while
+    calls are still under way."""
+
+    held: dict[str, asyncio.Queue[tuple[str, str]]] = field(
+        default_factory=lambda: {network: asyncio.Queue() for network in NETWORKS}
+    )
+    planned: collections.Counter[str] = field(default_factory=collections.Counter)
+
+    def size(self, network: str) -> int:
+        return self.planned[network]
+
+    async def oldest(self, network: str) -> tuple[str, str]:
+        """The longest-serving member whose join has been answered (waits for one)."""
+        return await self.held[network].get()
+
+
+async def join(
+    client: httpx.AsyncClient, committees: Committees, network: str, email: str, name: str
+) -> httpx.Response:
+    committees.planned[network] += 1
+    answer = await client.post(
+        f"/networks/{network}/committee/members",
+        headers=DISTRICT,
+        json={
+            "person": {"name": name, "email": email},
+            "side": "municipality",
+            "role": "member",
+            "term_start": date.today().isoformat(),
+        },
+    )
+    if answer.status_code == 201:
+        committees.held[network].put_nowait((answer.json()["id"], answer.headers["ETag"]))
+    else:
+        committees.planned[network] -= 1
+    return answer
+
+
+async def leave(client: httpx.AsyncClient, committees: Committees, network: str) -> httpx.Response:
+    committees.planned[network] -= 1
+    member_id, version = await committees.oldest(network)
+    return await client.post(
+        f"/networks/{network}/committee/members/{member_id}/removal",
+        headers={**DISTRICT, "If-Match": version},
+        json={"removed_on": date.today().isoformat(), "reason": "Wechsel an eine andere Schule"},
+    )
+
+
+async def fill_committees(registry: ServiceProcess, committees: Committees, run: str) -> None:
+    """Bring every committee to COMMITTEE_START members before the timed rows (not measured),
+    and wait for their welcome mails, so that the first row does not wait behind them."""
+    addresses: set[str] = set()
+    async with httpx.AsyncClient(base_url=registry.url, timeout=30) as client:
+        with progress() as bar:
+            task = bar.add_task("committees filled", total=COMMITTEE_START * len(NETWORKS))
+            for n in range(COMMITTEE_START):
+                emails = {
+                    network: f"start.{n}.{network}.{run}@bench.example" for network in NETWORKS
+                }
+                answers = await asyncio.gather(
+                    *(join(client, committees, network, email, f"Mitglied {n}")
+                      for network, email in emails.items())
+                )  # fmt: skip
+                refused = [a for a in answers if a.status_code != 201]
+                if refused:
+                    raise RuntimeError(f"filling the committees: {refused[0].text}")
+                addresses |= set(emails.values())
+                bar.advance(task, len(answers))
+    arrived = await accepted_times(addresses, timeout=180)
+    console.print(f"  committees filled: {len(arrived)}/{len(addresses)} welcome mails arrived")
+
+
 async def latency_at(
     results: Results,
     registry: ServiceProcess,
     services: list[ServiceProcess],
+    committees: Committees,
     rate: int,
     seconds: float,
     run: str,
     wait: float = 120.0,
 ) -> None:
+    """Committee changes offered at `rate` per second, members joining and leaving in turn in
+    each network; the latency is from a join's API call to its welcome mail at the SMTP server."""
     sent_at: dict[str, float] = {}
     failed: list[str] = []
+    refused: collections.Counter[int] = collections.Counter()
     count = int(rate * seconds)
     async with httpx.AsyncClient(
         base_url=registry.url, timeout=30, limits=httpx.Limits(max_connections=64)
     ) as client:
 
-        async def add(n: int) -> None:
-            email = f"lat{rate}.{n}.{run}@bench.example"
-            sent_at[email] = time.time()
+        async def change(n: int) -> None:
             network = NETWORKS[n % 12]
+            email = f"lat{rate}.{n}.{run}@bench.example"
             try:
-                await client.post(
-                    f"/networks/{network}/committee/members",
-                    headers=DISTRICT,
-                    json={
-                        "person": {"name": f"Latenz {n}", "email": email},
-                        "side": "municipality",
-                        "role": "member",
-                        "term_start": "2027-01-01",
-                    },
-                )
+                # Alternate per network, so that each committee stays near its size.
+                if committees.size(network) > COMMITTEE_START:
+                    answer = await leave(client, committees, network)
+                else:
+                    sent_at[email] = time.time()
+                    answer = await join(client, committees, network, email, f"Latenz {n}")
             except httpx.HTTPError:
+                failed.append(email)
+                return
+            if answer.status_code >= 300:
+                refused[answer.status_code] += 1
                 failed.append(email)
 
         with progress() as bar:
-            task = bar.add_task(f"latency at {rate}/s", total=count)
+            task = bar.add_task(f"committee changes at {rate}/s", total=count)
             started = time.perf_counter()
             pending = set()
             for n in range(count):
                 await asyncio.sleep(max(0.0, started + n / rate - time.perf_counter()))
-                t = asyncio.create_task(add(n))
+                t = asyncio.create_task(change(n))
                 pending.add(t)
                 t.add_done_callback(pending.discard)
                 t.add_done_callback(lambda _: bar.advance(task))
@@ -343,23 +425,23 @@ async def latency_at(
                     sample_memory(services, results.memory_mib)
             await asyncio.gather(*pending)
             achieved = count / (time.perf_counter() - started)
-    console.print(f"  {rate}/s: {count - len(failed)} accepted by the API, {len(failed)} failed")
-    accepted = await accepted_times(set(sent_at) - set(failed), timeout=wait)
+    console.print(
+        f"  {rate}/s: {count - len(failed)} accepted by the API, {len(failed)} failed"
+        + (f" (answers {dict(refused)})" if refused else "")
+    )
+    joins = set(sent_at) - set(failed)
+    accepted = await accepted_times(joins, timeout=wait)
     delays = sorted((accepted[e] - sent_at[e]) * 1000 for e in accepted)
+    sizes = [committees.size(network) for network in NETWORKS]
+    measured = {"achieved": achieved, "delivered": len(delays), "sent": len(joins),
+                "calls": count, "failed": len(failed),
+                "committee_min": min(sizes), "committee_max": max(sizes)}  # fmt: skip
     if len(delays) < 2:  # overloaded: (almost) nothing arrived within the wait
-        results.latencies[rate] = {"achieved": achieved, "p50": float("nan"),
-                                   "p95": float("nan"), "p99": float("nan"),
-                                   "delivered": len(delays), "sent": count}  # fmt: skip
+        nan = float("nan")
+        results.latencies[rate] = {**measured, "p50": nan, "p95": nan, "p99": nan}
         return
     q = statistics.quantiles(delays, n=100)
-    results.latencies[rate] = {
-        "achieved": achieved,
-        "p50": q[49],
-        "p95": q[94],
-        "p99": q[98],
-        "delivered": len(delays),
-        "sent": count,
-    }
+    results.latencies[rate] = {**measured, "p50": q[49], "p95": q[94], "p99": q[98]}
 
 
 async def accepted_times(addresses: set[str], timeout: float) -> dict[str, float]:
@@ -390,6 +472,56 @@ async def accepted_times(addresses: set[str], timeout: float) -> dict[str, float
     return found
 
 
+@dataclass(frozen=True)
+class Target:
+    name: str
+    goal: float
+    higher_is_better: bool
+    unit: str
+
+    def share(self, measured: float) -> float:
+        """How far the measured value is along to the goal: 1 or more is met."""
+        if measured != measured or measured <= 0:  # NaN or nothing: nothing reached
+            return 0.0
+        return measured / self.goal if self.higher_is_better else self.goal / measured
+
+
+def target_rows(results: Results) -> list[tuple[Target, float]]:
+    """Issue 19's targets beside what this run measured."""
+    smtp = results.smtp_limit or float("nan")
+    at_100 = results.latencies.get(100, {})
+    at_200 = results.latencies.get(200, {})
+    return [
+        (Target("invitations through the pipeline ÷ the SMTP server alone", 0.5, True, "×"),
+         results.mail_rates.get("invitations", 0.0) / smtp),
+        (Target("committee changes through the API at 200/s offered", 200, True, "/s"),
+         at_200.get("achieved", 0.0) * at_200.get("delivered", 0) / max(at_200.get("sent", 1), 1)),
+        (Target("p99, API call to SMTP acceptance, at 100/s offered", 250, False, "ms"),
+         at_100.get("p99", float("nan"))),
+        (Target("conferences projection", 2000, True, "events/s"), results.projection_rate),
+        (Target("largest service RSS under load", 150, False, "MB"),
+         max(results.memory_mib.values(), default=float("nan")) * 2**20 / 1e6),
+    ]  # fmt: skip
+
+
+def targets(results: Results) -> list[str]:
+    lines = [
+        "Targets (issue 19) beside this run; `reached` is the measured value as a share of the "
+        "target (1.00 or more: met). The API rate counts only calls whose welcome mails all "
+        "arrived in time.",
+        "",
+        "| target | goal | measured | reached |",
+        "|---|---|---|---|",
+    ]
+    for target, measured in target_rows(results):
+        sign = "≥" if target.higher_is_better else "≤"
+        lines.append(
+            f"| {target.name} | {sign} {target.goal:,.4g} {target.unit} | {measured:,.3g} "
+            f"{target.unit} | {target.share(measured):.2f} |"
+        )
+    return [*lines, ""]
+
+
 def report(results: Results, args: argparse.Namespace) -> str:
     members = results.mail_rates.get("members", 0.0)
     invitations = results.mail_rates.get("invitations", 0.0)
@@ -402,6 +534,7 @@ def report(results: Results, args: argparse.Namespace) -> str:
         "v1.24.2 (SQLite, with the project's patches), Mailpit as the SMTP server, all on this "
         "machine.",
         "",
+        *targets(results),
         "| measure | value |",
         "|---|---|",
         f"| message size (a committee-member-added event) | {results.message_bytes} bytes |",
@@ -439,13 +572,15 @@ def report(results: Results, args: argparse.Namespace) -> str:
         )
     lines += [
         "",
-        "Latency from the registry API call to the SMTP server's acceptance (a new committee "
-        "member's welcome mail; two mails per call). `delivered` counts welcome mails that "
-        "arrived within the benchmark's wait; fewer than sent means the pipeline was "
-        "overloaded at that rate and its latency grows without bound:",
+        f"Committee changes through the registry API, offered at a fixed rate: members join and "
+        f"leave in turn (every committee starts at {COMMITTEE_START} members and stays between "
+        "15 and 30). Latency from a join's API call to the SMTP server's acceptance of the new "
+        "member's welcome mail. `delivered` counts joins whose welcome mail arrived within the "
+        "benchmark's wait; fewer than joined means the pipeline was overloaded at that rate and "
+        "its latency grows without bound:",
         "",
-        "| target rate | achieved | delivered | p50 | p95 | p99 |",
-        "|---|---|---|---|---|---|",
+        "| offered | achieved | failed calls | committees | delivered | p50 | p95 | p99 |",
+        "|---|---|---|---|---|---|---|---|",
     ]
 
     def ms(value: float) -> str:
@@ -453,7 +588,9 @@ def report(results: Results, args: argparse.Namespace) -> str:
 
     for rate, lat in sorted(results.latencies.items()):
         lines.append(
-            f"| {rate}/s | {lat['achieved']:.0f}/s | {lat['delivered']:.0f}/{lat['sent']:.0f} "
+            f"| {rate}/s | {lat['achieved']:.0f}/s | {lat.get('failed', 0):.0f}/"
+            f"{lat.get('calls', lat['sent']):.0f} | {lat.get('committee_min', 0):.0f}–"
+            f"{lat.get('committee_max', 0):.0f} | {lat['delivered']:.0f}/{lat['sent']:.0f} "
             f"| {ms(lat['p50'])} | {ms(lat['p95'])} | {ms(lat['p99'])} |"
         )
     lines += ["", "Peak resident memory under load:", "", "| service | RSS |", "|---|---|"]
@@ -519,7 +656,7 @@ async def main(args: argparse.Namespace) -> None:
     raw_count, projection_count, mail_events, conferences_count, smtp_count = (
         (5_000, 1_000, 600, 15, 2_000) if args.quick else (50_000, 5_000, 1_500, 40, 5_000)
     )
-    rates, seconds = ([5, 50, 200], 5.0) if args.quick else ([5, 50, 200, 500], 10.0)
+    rates, seconds = ([5, 50, 100, 200], 5.0) if args.quick else ([5, 50, 100, 200, 500], 10.0)
     await ensure_topics(KAFKA, ServiceSettings(topic_prefix=prefix).topics.all(), partitions=6)
     console.print(f"[bold]Benchmark run {run}[/] (topics {prefix}*)")
     console.print(f"Mailpit emptied for counting ({await clear_mailpit()} messages deleted)")
@@ -598,9 +735,18 @@ async def main(args: argparse.Namespace) -> None:
         )
         await seed.wait()
         await asyncio.sleep(3)
+        committees = Committees()
+        await fill_committees(registry, committees, run)
         for rate in rates:
             await latency_at(
-                results, registry, services, rate, seconds, run, wait=60.0 if args.quick else 120.0
+                results,
+                registry,
+                services,
+                committees,
+                rate,
+                seconds,
+                run,
+                wait=60.0 if args.quick else 120.0,
             )
     finally:
         for service in services:
