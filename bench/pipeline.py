@@ -350,7 +350,9 @@ async def leave(client: httpx.AsyncClient, committees: Committees, network: str)
     )
 
 
-async def fill_committees(registry: ServiceProcess, committees: Committees, run: str) -> None:
+async def fill_committees(
+    registry: ServiceProcess, committees: Committees, run: str, *, wait_for_mails: bool = True
+) -> None:
     """Bring every committee to COMMITTEE_START members before the timed rows (not measured),
     and wait for their welcome mails, so that the first row does not wait behind them."""
     addresses: set[str] = set()
@@ -370,6 +372,8 @@ async def fill_committees(registry: ServiceProcess, committees: Committees, run:
                     raise RuntimeError(f"filling the committees: {refused[0].text}")
                 addresses |= set(emails.values())
                 bar.advance(task, len(answers))
+    if not wait_for_mails:
+        return
     arrived = await accepted_times(addresses, timeout=180)
     console.print(f"  committees filled: {len(arrived)}/{len(addresses)} welcome mails arrived")
 
