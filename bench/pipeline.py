@@ -350,6 +350,23 @@ async def leave(client: httpx.AsyncClient, committees: Committees, network: str)
     )
 
 
+async def seed_registry(isolated: dict[str, str]) -> None:
+    """The twelve networks of the seed file, in the registry's isolated database."""
+    seed = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "registry.entrypoints.main",
+        "seed",
+        env={
+            **os.environ,
+            "RBN_ENVIRONMENT": "development",  # as the services: token tables, no provider
+            **service_env("REGISTRY_", isolated),
+        },
+        stdout=asyncio.subprocess.DEVNULL,
+    )
+    await seed.wait()
+
+
 async def fill_committees(
     registry: ServiceProcess, committees: Committees, run: str, *, wait_for_mails: bool = True
 ) -> None:
@@ -725,19 +742,7 @@ async def main(args: argparse.Namespace) -> None:
         )
         await smtp_limit(results, f"bench_{run}_notifications", smtp_count)
         registry.start()
-        seed = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "registry.entrypoints.main",
-            "seed",
-            env={
-                **os.environ,
-                "RBN_ENVIRONMENT": "development",  # as the services: token tables, no provider
-                **service_env("REGISTRY_", env("registry")),
-            },
-            stdout=asyncio.subprocess.DEVNULL,
-        )
-        await seed.wait()
+        await seed_registry(env("registry"))
         await asyncio.sleep(3)
         committees = Committees()
         await fill_committees(registry, committees, run)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 import time
 import uuid
@@ -32,11 +31,11 @@ from pipeline import (  # the benchmark's own load and servers
     fill_committees,
     join,
     leave,
+    seed_registry,
 )
 
 from rbn_shared.kafka import ensure_topics
 from rbn_shared.settings import ServiceSettings
-from tests.support.env import service_env
 from tests.support.measure import commands_per_mail, database_commands
 from tests.support.services import ServiceProcess
 
@@ -57,19 +56,7 @@ async def main(args: argparse.Namespace) -> None:
     )
     registry.start()
     try:
-        seed = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "registry.entrypoints.main",
-            "seed",
-            env={
-                **os.environ,
-                "RBN_ENVIRONMENT": "development",
-                **service_env("REGISTRY_", isolated),
-            },
-            stdout=asyncio.subprocess.DEVNULL,
-        )
-        await seed.wait()
+        await seed_registry(isolated)
         committees = Committees()
         await fill_committees(registry, committees, run, wait_for_mails=False)
         changes = refused = 0
