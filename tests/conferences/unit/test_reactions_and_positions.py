@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
+from datetime import timedelta
 
 from conferences.adapters.repositories import (
     ConferenceRepository,
@@ -25,7 +26,7 @@ from rbn_shared.events.conferences import Response
 from rbn_shared.events.notifications import NotificationFailed
 from rbn_shared.events.registry import PersonErased
 from rbn_shared.outbox import KeyedLocks, OutboxRecord
-from tests.conferences.unit.test_conference import NOW, draft, network
+from tests.conferences.unit.test_conference import NOW, START, draft, network
 from tests.conferences.use_cases import CAUSE, DISTRICT, NO_PREVIEWS, answer, links
 
 # What the service consumes, spelled out once more: a row lost from a table fails here.
@@ -112,8 +113,11 @@ class MemoryConferences(ConferenceRepository):
         self.records += events
 
     async def save(self, stored: StoredConference, events: Sequence[OutboxRecord]) -> int:
-        if self.rows[stored.conference.conference_id].version != stored.version:
+        held = self.rows[stored.conference.conference_id]
+        if held.version != stored.version:
             raise VersionConflict("changed meanwhile")
+        if not events and stored.conference == held.conference:
+            return stored.version  # nothing changed: no write
         version = stored.version + 1
         count = stored.event_count + len(events)
         self.rows[stored.conference.conference_id] = StoredConference(
@@ -177,3 +181,54 @@ async def test_two_events_of_one_change_get_consecutive_aggregate_versions() -> 
     assert {e.key for e in envelopes} == {"hamm"}
     assert version == 4  # the document's version (the ETag) counts writes, not events
     assert conferences.rows[conference.conference_id].event_count == 5
+
+
+# ---------------------------------------------------------------------------- a member joining
+
+
+class ChangingNetwork(NetworkProjection):
+    """The network's view as the registry changes it: `join` is called after the first read,
+    as if the projection stored a new member between a scheduling's read and its write."""
+
+    def __init__(self, view: NetworkView, join: NetworkView) -> None:
+        self.views = [view, join]
+
+    async def get(self, network_id: str) -> NetworkView | None:
+        return self.views.pop(0) if len(self.views) > 1 else self.views[0]
+
+
+async def test_a_member_who_joins_while_a_conference_is_scheduled_is_invited() -> None:
+    """The projection's roster follow-up looked for planned conferences before this one was
+    stored, and the scheduling read the view before the member was in it: the scheduling's
+    second look after its write invites them (a race once seen in CI)."""
+    before = network()
+    after = network()
+    erik = {"name": "Erik Brandt", "email": "erik@example.org"}
+    after.committee["m2"] = {"person": erik, "side": "municipality", "role": "member"}
+    conferences = MemoryConferences()
+    service = ConferenceService(
+        conferences,
+        ChangingNetwork(before, after),
+        links(),
+        topic="test.conferences.events",
+        clock=lambda: NOW,
+        reminder_offsets=[],
+        previews=NO_PREVIEWS,
+    )
+    command = ScheduleConference(actor=DISTRICT, cause=CAUSE, network_id="hamm", draft=draft())
+
+    scheduled = await service.schedule(command)
+
+    invited = {str(i.person.email) for i in scheduled.value.invitations}
+    assert {"erik@example.org", "anna@example.org"} <= invited
+    assert scheduled.version == 2  # the scheduling's write and the catch-up's
+    envelopes = [Envelope.from_wire(r["value"].encode()) for r in conferences.records]
+    assert [e.type for e in envelopes] == ["conference-scheduled", "participant-invited"]
+    assert [e.aggregate_version for e in envelopes] == [1, 2]
+
+    # Nothing moved since: a second look changes nothing.
+    later = draft(starts_at=START + timedelta(days=7), ends_at=START + timedelta(days=7, hours=3))
+    again = await service.schedule(
+        ScheduleConference(actor=DISTRICT, cause=CAUSE, network_id="hamm", draft=later)
+    )
+    assert again.version == 1

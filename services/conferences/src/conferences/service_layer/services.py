@@ -54,6 +54,7 @@ from rbn_shared.events.notifications import CalendarReplyReceived
 from rbn_shared.logging import get_logger
 from rbn_shared.outbox import OutboxRecord
 from rbn_shared.privacy import ErasureLedger, subject_of
+from rbn_shared.retrying import CONCURRENT_WRITE
 from rbn_shared.writes import Versioned
 
 log = get_logger(__name__)
@@ -146,7 +147,7 @@ class ConferenceService:
             records = self._records(conference, 0, events, command.cause)
             await self.conferences.add(conference, records)
         log.info("conference scheduled", conference_id=conference_id, network_id=network_id)
-        return Versioned(conference, 1)
+        return await self._roster_caught_up(conference_id, Versioned(conference, 1), command.cause)
 
     async def discard(self, conference_id: str, *, actor: Principal, expected_version: int) -> None:
         """Throw a draft away (a published conference is cancelled instead)."""
@@ -163,7 +164,10 @@ class ConferenceService:
             _admit(stored, command.actor, command.expected_version)
             async with self._overlap_lock(command.change, stored.conference.network.id):
                 events = await self._decide(stored.conference, command.change)
-                return await self._save(stored, events, command.cause)
+                saved = await self._save(stored, events, command.cause)
+        if isinstance(command.change, commands.Publish):
+            return await self._roster_caught_up(command.conference_id, saved, command.cause)
+        return saved
 
     async def answer_by_link(
         self, conference_id: str, answer: commands.RecordResponse, cause: Cause
@@ -314,17 +318,37 @@ class ConferenceService:
         invited = 0
         now = self.clock()
         for planned in await self._planned_of(network_id):
-            if not planned.open_for_answers(now):
-                continue
-            async with self._held(planned.conference_id) as stored:
-                if stored.conference.status != ConferenceStatus.SCHEDULED:
-                    continue
-                events = stored.conference.sync_roster(network)
-                await self._save(stored, events, cause)
-            invited += sum(isinstance(e, ParticipantInvited) for e in events)
+            if planned.open_for_answers(now):
+                events, _ = await self._sync_roster(planned.conference_id, network, cause)
+                invited += sum(isinstance(e, ParticipantInvited) for e in events)
         return invited
 
     # ------------------------------------------------------------------ internals
+
+    async def _sync_roster(
+        self, conference_id: str, network: NetworkView, cause: Cause
+    ) -> tuple[list[EventPayload], Versioned[Conference] | None]:
+        """One conference's invitee list brought in line with `network` if it is still open
+        for answers: the events that caused and the conference as stored (None if closed)."""
+        async with self._held(conference_id) as stored:
+            if not stored.conference.open_for_answers(self.clock()):
+                return [], None
+            events = stored.conference.sync_roster(network)
+            return events, await self._save(stored, events, cause)
+
+    async def _roster_caught_up(
+        self, conference_id: str, published: Versioned[Conference], cause: Cause
+    ) -> Versioned[Conference]:
+        """A just published conference, its invitees brought in line with its network's view
+        as it is now. The registry may have changed the committee between this change's read of
+        the view and its write, and the projection's `follow_roster`, looking for planned
+        conferences before the write, did not find this one: one more look after the write
+        closes that gap (in every instance: it does not rest on a lock)."""
+        network = await self.networks.get(published.value.network.id)
+        if network is None:
+            return published
+        _, synced = await CONCURRENT_WRITE.call(self._sync_roster, conference_id, network, cause)
+        return synced or published
 
     async def _load(self, conference_id: str) -> StoredConference:
         stored = await self.conferences.get(conference_id)
