@@ -13,6 +13,7 @@ gets complete values and a null can clear an optional member.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
@@ -96,8 +97,16 @@ class NetworkChange:
     def expected_version(self) -> int:
         return self.write.expected_version
 
-    async def run(self, command: commands.PartCommand[EntityT]) -> EntityT:
-        return self.write.answer(await self.service.handle(command, cause=self.write.cause))
+    async def of(
+        self,
+        command: Callable[..., commands.EntityChange[EntityT]],
+        entity_id: str,
+        *details: object,
+    ) -> EntityT:
+        """Run a change of one existing entity: `command` for this network, that entity and the
+        version the caller read (If-Match), with the change's `details` from the body."""
+        change = command(self.network_id, entity_id, self.expected_version, *details)
+        return self.write.answer(await self.service.handle(change, cause=self.write.cause))
 
     async def add(self, command: commands.PartCommand[EntityT], collection: APIRouter) -> EntityT:
         """Run a command that adds an entity; the answer carries its Location in `collection`."""
@@ -231,11 +240,7 @@ async def terminate_agreement(
     agreement_id: str, body: schemas.AgreementTermination, change: ChangesNetwork
 ) -> model.Agreement:
     ending = (body.terminated_on, body.reason)
-    return await change.run(
-        commands.TerminateAgreement(
-            change.network_id, agreement_id, change.expected_version, *ending
-        )
-    )
+    return await change.of(commands.TerminateAgreement, agreement_id, *ending)
 
 
 # ---------------------------------------------------------------------------- steering committee
@@ -288,20 +293,14 @@ async def update_member(
 ) -> model.CommitteeMember:
     member = (await change.service.part(model.Committee, change.network_id)).member(member_id)
     body = merged(schemas.MemberCreate, member, change.expected_version, patch)
-    membership = body.to(model.Membership)
-    return await change.run(
-        commands.UpdateMember(change.network_id, member_id, change.expected_version, membership)
-    )
+    return await change.of(commands.UpdateMember, member_id, body.to(model.Membership))
 
 
 @members.post("/{member_id}/removal", summary="Remove a member, with the reason", responses=CHANGE)
 async def remove_member(
     member_id: str, body: schemas.MemberRemoval, change: ChangesNetwork
 ) -> model.CommitteeMember:
-    removal = (body.removed_on, body.reason)
-    return await change.run(
-        commands.RemoveMember(change.network_id, member_id, change.expected_version, *removal)
-    )
+    return await change.of(commands.RemoveMember, member_id, body.removed_on, body.reason)
 
 
 # ---------------------------------------------------------------------------- education office
@@ -343,10 +342,7 @@ async def get_staff(
 async def remove_staff(
     staff_id: str, body: schemas.StaffRemoval, change: ChangesNetwork
 ) -> model.OfficeStaff:
-    leaving = (body.end_date, body.reason)
-    return await change.run(
-        commands.RemoveStaff(change.network_id, staff_id, change.expected_version, *leaving)
-    )
+    return await change.of(commands.RemoveStaff, staff_id, body.end_date, body.reason)
 
 
 # ---------------------------------------------------------------------------- fields of action
@@ -391,30 +387,21 @@ async def update_field(
 ) -> model.FieldOfAction:
     field = (await change.service.part(model.FieldsOfAction, change.network_id)).field(field_id)
     body = merged(schemas.FieldCreate, field, change.expected_version, patch)
-    description = body.to(model.FieldDescription)
-    return await change.run(
-        commands.UpdateField(change.network_id, field_id, change.expected_version, description)
-    )
+    return await change.of(commands.UpdateField, field_id, body.to(model.FieldDescription))
 
 
 @fields.post("/{field_id}/adoption", summary="The steering committee adopted it", responses=CHANGE)
 async def adopt_field(
     field_id: str, body: schemas.FieldAdoption, change: ChangesNetwork
 ) -> model.FieldOfAction:
-    adopted_on = body.adopted_on
-    return await change.run(
-        commands.AdoptField(change.network_id, field_id, change.expected_version, adopted_on)
-    )
+    return await change.of(commands.AdoptField, field_id, body.adopted_on)
 
 
 @fields.post("/{field_id}/closure", summary="Close an adopted field of action", responses=CHANGE)
 async def close_field(
     field_id: str, body: schemas.FieldClosure, change: ChangesNetwork
 ) -> model.FieldOfAction:
-    closed_on = body.closed_on
-    return await change.run(
-        commands.CloseField(change.network_id, field_id, change.expected_version, closed_on)
-    )
+    return await change.of(commands.CloseField, field_id, body.closed_on)
 
 
 # ---------------------------------------------------------------------------- district
