@@ -46,26 +46,16 @@ def member_body(form: Form) -> dict[str, Any]:
 
 def _person(form: Form) -> dict[str, Any]:
     """The `person.*` fields that committee members and office staff both have."""
-    return _without_none(
-        {
-            "name": _text(form, "person.name"),
-            "email": _text(form, "person.email"),
-            "organisation": _text(form, "person.organisation"),
-            "function": _text(form, "person.function"),
-        }
-    )
+    return _texts(form, "name", "email", "organisation", "function", prefix="person.")
 
 
 def removal_body(form: Form) -> dict[str, Any]:
     """POST .../members/{id}/removal."""
-    return _without_none({"removed_on": _text(form, "removed_on"), "reason": _text(form, "reason")})
+    return _texts(form, "removed_on", "reason")
 
 
 def conference_body(form: Form, network_id: str) -> dict[str, Any]:
     """POST /conferences as a draft: nothing is sent before it is published."""
-    day = _text(form, "day")
-    starts, ends = _text(form, "start"), _text(form, "end")
-    venue_name, venue_address = _text(form, "venue.name"), _text(form, "venue.address")
     capacity = _text(form, "capacity")
     return _without_none(
         {
@@ -74,20 +64,36 @@ def conference_body(form: Form, network_id: str) -> dict[str, Any]:
             "title": _text(form, "title"),
             "kind": _text(form, "kind") or "plenary",
             "topic": _text(form, "topic"),
-            "starts_at": f"{day}T{starts}" if day and starts else None,
-            "ends_at": f"{day}T{ends}" if day and ends else None,
-            # A place needs both: an empty half goes along, for the API to name it.
-            "venue": {"name": venue_name or "", "address": venue_address or ""}
-            if venue_name or venue_address
-            else None,
-            "online_url": _text(form, "online_url"),
+            **_time_and_place(form),
             "capacity": int(capacity) if capacity and capacity.isdigit() else capacity,
         }
     )
 
 
+def _time_and_place(form: Form) -> dict[str, Any]:
+    """`starts_at` and `ends_at` in local time from the day and the two times, the venue and the
+    online access; None for what is not given."""
+    day = _text(form, "day")
+    starts, ends = _text(form, "start"), _text(form, "end")
+    venue_name, venue_address = _text(form, "venue.name"), _text(form, "venue.address")
+    return {
+        "starts_at": f"{day}T{starts}" if day and starts else None,
+        "ends_at": f"{day}T{ends}" if day and ends else None,
+        # A place needs both: an empty half goes along, for the API to name it.
+        "venue": {"name": venue_name or "", "address": venue_address or ""}
+        if venue_name or venue_address
+        else None,
+        "online_url": _text(form, "online_url"),
+    }
+
+
 def _without_none(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
+
+
+def _texts(form: Form, *names: str, prefix: str = "") -> dict[str, Any]:
+    """Each field `prefix` + name as `_text` reads it, by its name; the empty ones left out."""
+    return _without_none({name: _text(form, prefix + name) for name in names})
 
 
 # API field → the form field its message is shown at.
@@ -217,7 +223,7 @@ def staff_problems(form: Form) -> Problems:
 
 def staff_removal_body(form: Form) -> dict[str, Any]:
     """POST .../office/staff/{id}/removal."""
-    return _without_none({"end_date": _text(form, "end_date"), "reason": _text(form, "reason")})
+    return _texts(form, "end_date", "reason")
 
 
 # ---------------------------------------------------------------------------- fields of action
@@ -242,12 +248,12 @@ def field_body(form: Form) -> dict[str, Any]:
 
 def adoption_body(form: Form) -> dict[str, Any]:
     """POST .../fields-of-action/{id}/adoption."""
-    return _without_none({"adopted_on": _text(form, "adopted_on")})
+    return _texts(form, "adopted_on")
 
 
 def closure_body(form: Form) -> dict[str, Any]:
     """POST .../fields-of-action/{id}/closure."""
-    return _without_none({"closed_on": _text(form, "closed_on")})
+    return _texts(form, "closed_on")
 
 
 # What the registry says about the office and the fields in its own words, as German sentences.
@@ -300,7 +306,7 @@ RECOMMENDATION = "recommendation."  # + the field of action's id: one text per a
 
 def response_body(form: Form) -> dict[str, Any]:
     """PUT /conferences/{id}/invitations/{invitation_id}/response: an answer given by phone."""
-    return _without_none({"response": _text(form, "response")})
+    return _texts(form, "response")
 
 
 def response_problems(form: Form) -> Problems:
@@ -313,19 +319,7 @@ def response_problems(form: Form) -> Problems:
 def reschedule_body(form: Form) -> dict[str, Any]:
     """POST /conferences/{id}/reschedule: the new day and times in local time; a place or an
     online access only when given (the API keeps the ones it has otherwise)."""
-    day = _text(form, "day")
-    starts, ends = _text(form, "start"), _text(form, "end")
-    venue_name, venue_address = _text(form, "venue.name"), _text(form, "venue.address")
-    return _without_none(
-        {
-            "starts_at": f"{day}T{starts}" if day and starts else None,
-            "ends_at": f"{day}T{ends}" if day and ends else None,
-            "venue": {"name": venue_name or "", "address": venue_address or ""}
-            if venue_name or venue_address
-            else None,
-            "online_url": _text(form, "online_url"),
-        }
-    )
+    return _without_none(_time_and_place(form))
 
 
 def reschedule_problems(form: Form) -> Problems:
@@ -384,14 +378,7 @@ def cancel_problems(form: Form) -> Problems:
 
 def guest_body(form: Form) -> dict[str, Any]:
     """POST /conferences/{id}/invitations: an external delegate (a guest)."""
-    return _without_none(
-        {
-            "name": _text(form, "name"),
-            "email": _text(form, "email"),
-            "institution": _text(form, "institution"),
-            "group": _text(form, "group"),
-        }
-    )
+    return _texts(form, "name", "email", "institution", "group")
 
 
 def guest_problems(form: Form) -> Problems:
@@ -550,12 +537,6 @@ def bulletin_body(form: Form) -> dict[str, Any]:
         {
             "title": _text(form, "title"),
             "body": form.get("body", "").strip() or None,  # paragraphs kept
-            "author": _without_none(
-                {
-                    "name": _text(form, "author.name"),
-                    "email": _text(form, "author.email"),
-                    "function": _text(form, "author.function"),
-                }
-            ),
+            "author": _texts(form, "name", "email", "function", prefix="author."),
         }
     )

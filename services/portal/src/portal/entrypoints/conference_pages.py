@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from portal.domain import forms, german
 from portal.domain.forms import Problems
-from portal.entrypoints.web import Calls, Posted, page, refused, see_other
+from portal.entrypoints.web import Calls, Posted, form_page, page, refused, see_other
 
 router = APIRouter()
 
@@ -42,15 +42,14 @@ async def _conferences_page(
     if not network.ok:
         return refused(request, call.person, network)
     listed = await call.conferences("/conferences", network_id=network_id, limit=100)
-    return page(
+    return form_page(
         request,
         "conferences.html",
         call.person,
-        status_code=422 if problems else 200,
+        form=form or {"kind": "plenary"},
+        problems=problems,
         network=network.body,
         conferences=listed.body["items"] if listed.ok else [],
-        form=form or {"kind": "plenary"},
-        problems=problems or Problems(),
     )
 
 
@@ -216,40 +215,6 @@ async def _refused_change(
     )
 
 
-@router.post("/konferenzen/{conference_id}/antwort/{invitation_id}", response_model=None)
-async def record_answer(
-    request: Request, conference_id: str, invitation_id: str, call: Calls, form: Posted
-) -> Response:
-    """An answer given by phone; the invitee gets a confirmation mail: ask first."""
-    form = {**form, "invitation": invitation_id}
-    problems = forms.response_problems(form)
-    if problems:
-        return await _refused_change(request, call, conference_id, "answer", form, problems, 422)
-    if form.get("confirmed") != "yes":
-        return await _conference_page(request, call, conference_id, confirm="answer", form=form)
-    answer = await call.change(
-        call.apis.conferences,
-        "PUT",
-        f"/conferences/{conference_id}/invitations/{invitation_id}/response",
-        forms.response_body(form),
-        version=forms.version_read(form),
-    )
-    if not answer.ok:
-        problems = forms.conference_problems(answer.status, answer.body, set())
-        return await _refused_change(
-            request, call, conference_id, "answer", form, problems, answer.status
-        )
-    invited = next(
-        (i for i in answer.body["invitations"] or [] if i["invitation_id"] == invitation_id), None
-    )
-    name = invited["name"] if invited else "Die eingeladene Person"
-    call.person.notice = (
-        f"Die Antwort von {name} ist eingetragen ({german.answer(invited or {})}); "
-        "die Bestätigung per E-Mail ist unterwegs."
-    )
-    return see_other(f"/konferenzen/{conference_id}")
-
-
 async def _confirmed_change(
     request: Request,
     call: Calls,
@@ -258,20 +223,22 @@ async def _confirmed_change(
     form: dict[str, str],
     *,
     checked: Problems,
+    method: str = "POST",
     path: str,
     body: dict[str, Any],
     refusal: Callable[[int, Any], Problems],
     notice: Callable[[dict[str, Any]], str],
 ) -> Response:
-    """A change that mails the invitees: the form's own problems, else a confirmation, else the
-    API's answer (beside the fields), else back to the conference with what happened."""
+    """A change that sends mail (`method` to `path` below the conference): the form's own
+    problems, else a confirmation, else the API's answer (beside the fields), else back to the
+    conference with what happened."""
     if checked:
         return await _refused_change(request, call, conference_id, action, form, checked, 422)
     if form.get("confirmed") != "yes":
         return await _conference_page(request, call, conference_id, confirm=action, form=form)
     answer = await call.change(
         call.apis.conferences,
-        "POST",
+        method,
         f"/conferences/{conference_id}{path}",
         body,
         version=forms.version_read(form),
@@ -283,6 +250,39 @@ async def _confirmed_change(
         )
     call.person.notice = notice(answer.body)
     return see_other(f"/konferenzen/{conference_id}")
+
+
+@router.post("/konferenzen/{conference_id}/antwort/{invitation_id}", response_model=None)
+async def record_answer(
+    request: Request, conference_id: str, invitation_id: str, call: Calls, form: Posted
+) -> Response:
+    """An answer given by phone; the invitee gets a confirmation mail: ask first."""
+    form = {**form, "invitation": invitation_id}
+
+    def notice(conference: dict[str, Any]) -> str:
+        invited = next(
+            (i for i in conference["invitations"] or [] if i["invitation_id"] == invitation_id),
+            None,
+        )
+        name = invited["name"] if invited else "Die eingeladene Person"
+        return (
+            f"Die Antwort von {name} ist eingetragen ({german.answer(invited or {})}); "
+            "die Bestätigung per E-Mail ist unterwegs."
+        )
+
+    return await _confirmed_change(
+        request,
+        call,
+        conference_id,
+        "answer",
+        form,
+        checked=forms.response_problems(form),
+        method="PUT",
+        path=f"/invitations/{invitation_id}/response",
+        body=forms.response_body(form),
+        refusal=lambda status, body: forms.conference_problems(status, body, set()),
+        notice=notice,
+    )
 
 
 @router.post("/konferenzen/{conference_id}/verlegen", response_model=None)
@@ -354,27 +354,20 @@ async def conclude(request: Request, conference_id: str, call: Calls, form: Post
         return refused(request, call.person, found)
     network = await call.registry(f"/networks/{found.body['network_id']}")
     field_ids = [f["id"] for f in _adopted(network.body)] if network.ok else []
-    problems = forms.conclude_problems(form, field_ids)
-    if problems:
-        return await _refused_change(request, call, conference_id, "conclude", form, problems, 422)
-    if form.get("confirmed") != "yes":
-        return await _conference_page(request, call, conference_id, confirm="conclude", form=form)
     sent = [r["field_of_action_id"] for r in forms.recommendations_of(form, field_ids)]
-    answer = await call.change(
-        call.apis.conferences,
-        "POST",
-        f"/conferences/{conference_id}/conclude",
-        forms.conclude_body(form, field_ids),
-        version=forms.version_read(form),
+    known = {"summary", *(forms.RECOMMENDATION + i for i in field_ids)}
+    return await _confirmed_change(
+        request,
+        call,
+        conference_id,
+        "conclude",
+        form,
+        checked=forms.conclude_problems(form, field_ids),
+        path="/conclude",
+        body=forms.conclude_body(form, field_ids),
+        refusal=lambda status, body: forms.conference_problems(status, body, known, sent),
+        notice=lambda _: (
+            "Die Ergebnisse sind festgehalten. Der Lenkungskreis und die Bezirkskoordination "
+            "erhalten die Zusammenfassung und die Empfehlungen per E-Mail."
+        ),
     )
-    if not answer.ok:
-        known = {"summary", *(forms.RECOMMENDATION + i for i in field_ids)}
-        problems = forms.conference_problems(answer.status, answer.body, known, sent)
-        return await _refused_change(
-            request, call, conference_id, "conclude", form, problems, answer.status
-        )
-    call.person.notice = (
-        "Die Ergebnisse sind festgehalten. Der Lenkungskreis und die Bezirkskoordination "
-        "erhalten die Zusammenfassung und die Empfehlungen per E-Mail."
-    )
-    return see_other(f"/konferenzen/{conference_id}")

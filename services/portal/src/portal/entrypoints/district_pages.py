@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from portal.domain import forms, german
 from portal.domain.forms import Form, Problems
-from portal.entrypoints.web import Call, Calls, Posted, page, refused, see_other
+from portal.entrypoints.web import Call, Calls, Posted, form_page, page, refused, see_other
 
 router = APIRouter()
 
@@ -34,14 +34,13 @@ async def _bulletins_page(
     if not listed.ok:
         return refused(request, call.person, listed)
     person = call.person
-    return page(
+    return form_page(
         request,
         "bulletins.html",
         person,
-        status_code=422 if problems else 200,
-        bulletins=listed.body["items"],
         form=dict(form or {"author.name": person.name, "author.email": person.email or ""}),
-        problems=problems or Problems(),
+        problems=problems,
+        bulletins=listed.body["items"],
         confirm=confirm,
     )
 

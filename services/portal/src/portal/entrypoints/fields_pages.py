@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from portal.domain import forms
 from portal.domain.forms import FIELD_FIELDS, Problems
-from portal.entrypoints.web import Calls, Posted, page, refused, see_other
+from portal.entrypoints.web import Calls, Posted, form_page, refused, see_other
 
 router = APIRouter()
 
@@ -34,21 +34,59 @@ async def _fields_page(
     if not network.ok:
         return refused(request, call.person, network)
     fields: list[dict[str, Any]] = network.body.get("fields_of_action") or []
-    return page(
+    return form_page(
         request,
         "fields.html",
         call.person,
-        status_code=422 if problems else 200,
+        form=form or {},
+        problems=problems,
         network=network.body,
         all_fields=sorted(
             fields, key=lambda f: (_ORDER.get(f["status"], 3), f["title"].casefold())
         ),
-        form=form or {},
-        problems=problems or Problems(),
         field_id=field_id,
         confirm=confirm,
         asked=next((f for f in fields if f["id"] == field_id), None),
     )
+
+
+async def _change(
+    request: Request,
+    call: Calls,
+    network_id: str,
+    form: dict[str, str],
+    *,
+    path: str,
+    body: dict[str, Any],
+    known: set[str],
+    notice: str,
+    version: int | None = None,
+    field_id: str | None = None,
+    confirm: str | None = None,
+) -> Response:
+    """A change of the network's fields at `path` (below its fields of action): the registry's
+    refusal on the page (at the field `field_id`, if one), else back to the list, told the
+    `notice` with the field's {title}."""
+    answer = await call.change(
+        call.apis.registry,
+        "POST",
+        f"/networks/{network_id}/fields-of-action{path}",
+        body,
+        version=version,
+    )
+    if not answer.ok:
+        problems = forms.registry_problems(answer.status, answer.body, known)
+        return await _fields_page(
+            request,
+            call,
+            network_id,
+            form=form,
+            problems=problems,
+            field_id=field_id,
+            confirm=confirm,
+        )
+    call.person.notice = notice.format(title=answer.body["title"])
+    return see_other(f"/netzwerke/{network_id}/handlungsfelder")
 
 
 @router.get("/netzwerke/{network_id}/handlungsfelder")
@@ -58,20 +96,17 @@ async def fields_of_action(request: Request, network_id: str, call: Calls) -> HT
 
 @router.post("/netzwerke/{network_id}/handlungsfelder", response_model=None)
 async def propose(request: Request, network_id: str, call: Calls, form: Posted) -> Response:
-    answer = await call.change(
-        call.apis.registry,
-        "POST",
-        f"/networks/{network_id}/fields-of-action",
-        forms.field_body(form),
+    return await _change(
+        request,
+        call,
+        network_id,
+        form,
+        path="",
+        body=forms.field_body(form),
+        known=FIELD_FIELDS,
+        notice="Das Handlungsfeld „{title}“ ist vorgeschlagen. Sobald der Lenkungskreis es "
+        "beschlossen hat, tragen Sie den Beschluss hier ein.",
     )
-    if not answer.ok:
-        problems = forms.registry_problems(answer.status, answer.body, FIELD_FIELDS)
-        return await _fields_page(request, call, network_id, form=form, problems=problems)
-    call.person.notice = (
-        f"Das Handlungsfeld „{answer.body['title']}“ ist vorgeschlagen. Sobald der Lenkungskreis "
-        "es beschlossen hat, tragen Sie den Beschluss hier ein."
-    )
-    return see_other(f"/netzwerke/{network_id}/handlungsfelder")
 
 
 @router.post("/netzwerke/{network_id}/handlungsfelder/{field_id}/beschliessen", response_model=None)
@@ -82,46 +117,35 @@ async def adopt(
         return await _fields_page(
             request, call, network_id, form=form, field_id=field_id, confirm="adopt"
         )
-    answer = await call.change(
-        call.apis.registry,
-        "POST",
-        f"/networks/{network_id}/fields-of-action/{field_id}/adoption",
-        forms.adoption_body(form),
+    return await _change(
+        request,
+        call,
+        network_id,
+        form,
+        path=f"/{field_id}/adoption",
+        body=forms.adoption_body(form),
         version=forms.version_read(form),
+        known={"adopted_on"},
+        notice="Das Handlungsfeld „{title}“ ist beschlossen; der Lenkungskreis und das "
+        "Bildungsbüro werden per E-Mail informiert.",
+        field_id=field_id,
+        confirm="adopt",
     )
-    if not answer.ok:
-        problems = forms.registry_problems(answer.status, answer.body, {"adopted_on"})
-        return await _fields_page(
-            request,
-            call,
-            network_id,
-            form=form,
-            problems=problems,
-            field_id=field_id,
-            confirm="adopt",
-        )
-    call.person.notice = (
-        f"Das Handlungsfeld „{answer.body['title']}“ ist beschlossen; der Lenkungskreis und das "
-        "Bildungsbüro werden per E-Mail informiert."
-    )
-    return see_other(f"/netzwerke/{network_id}/handlungsfelder")
 
 
 @router.post("/netzwerke/{network_id}/handlungsfelder/{field_id}/abschliessen", response_model=None)
 async def close(
     request: Request, network_id: str, field_id: str, call: Calls, form: Posted
 ) -> Response:
-    answer = await call.change(
-        call.apis.registry,
-        "POST",
-        f"/networks/{network_id}/fields-of-action/{field_id}/closure",
-        forms.closure_body(form),
+    return await _change(
+        request,
+        call,
+        network_id,
+        form,
+        path=f"/{field_id}/closure",
+        body=forms.closure_body(form),
         version=forms.version_read(form),
+        known={"closed_on"},
+        notice="Das Handlungsfeld „{title}“ ist abgeschlossen.",
+        field_id=field_id,
     )
-    if not answer.ok:
-        problems = forms.registry_problems(answer.status, answer.body, {"closed_on"})
-        return await _fields_page(
-            request, call, network_id, form=form, problems=problems, field_id=field_id
-        )
-    call.person.notice = f"Das Handlungsfeld „{answer.body['title']}“ ist abgeschlossen."
-    return see_other(f"/netzwerke/{network_id}/handlungsfelder")

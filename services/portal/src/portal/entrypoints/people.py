@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from portal.adapters.apis import Answer
 from portal.domain.forms import Form, Problems, version_read
-from portal.entrypoints.web import Call, Calls, Posted, page, refused, see_other
+from portal.entrypoints.web import Call, Calls, Posted, form_page, page, refused, see_other
 
 Entry = dict[str, Any]
 
@@ -99,14 +99,13 @@ class People:
         network = await call.registry(f"/networks/{network_id}")
         if not network.ok:
             return refused(request, call.person, network)
-        return page(
+        return form_page(
             request,
             self.list_template,
             call.person,
-            status_code=422 if problems else 200,
-            network=network.body,
             form=dict(form or {}),
-            problems=problems or Problems(),
+            problems=problems,
+            network=network.body,
             confirm=confirm,
             **self.listed(self.current(network.body)),
             **self.form_values(form or {}),

@@ -127,6 +127,27 @@ def page(
     )
 
 
+def form_page(
+    request: Request,
+    template: str,
+    person: SignedIn,
+    *,
+    form: dict[str, str],
+    problems: forms.Problems | None,
+    **values: Any,
+) -> HTMLResponse:
+    """A page with a form, its `problems` beside the fields: a 422 when there are some."""
+    return page(
+        request,
+        template,
+        person,
+        status_code=422 if problems else 200,
+        form=form,
+        problems=problems or forms.Problems(),
+        **values,
+    )
+
+
 def see_other(path: str) -> RedirectResponse:
     return RedirectResponse(path, status_code=303)
 
