@@ -8,6 +8,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from babel.dates import format_date
 
+from rbn_shared.german import CONFERENCE_KIND as CONFERENCE_KIND
+from rbn_shared.german import ROLE as ROLE
+from rbn_shared.german import SIDE as SIDE
+from rbn_shared.german import SUPERVISION as SUPERVISION
+
 BERLIN = ZoneInfo("Europe/Berlin")
 
 
@@ -29,11 +34,7 @@ def zone_named(name: str) -> ZoneInfo:
         return BERLIN
 
 
-ROLE = {"chair": "Vorsitz", "deputy": "stellvertretender Vorsitz", "member": "Mitglied"}
-SIDE = {"state": "Land NRW", "municipality": "Kommune"}
-SUPERVISION = {"upper": "Obere Schulaufsicht", "lower": "Untere Schulaufsicht"}
 EMPLOYER = {"state": "Land NRW", "municipality": "Kommune"}
-CONFERENCE_KIND = {"plenary": "Vollversammlung", "partial": "Teilversammlung"}
 RESPONSE = {
     "accepted": "zugesagt",
     "declined": "abgesagt",

@@ -9,12 +9,13 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
 
+from rbn_shared.german import CONFERENCE_KIND as CONFERENCE_KIND
+from rbn_shared.german import ROLE as ROLE
+from rbn_shared.german import SIDE as SIDE
+from rbn_shared.german import SUPERVISION as SUPERVISION
+
 BERLIN = ZoneInfo("Europe/Berlin")
 
-SIDE = {"state": "Land NRW", "municipality": "Kommune"}
-ROLE = {"chair": "Vorsitz", "deputy": "stellvertretender Vorsitz", "member": "Mitglied"}
-SUPERVISION = {"upper": "Obere Schulaufsicht", "lower": "Untere Schulaufsicht"}
-CONFERENCE_KIND = {"plenary": "Vollversammlung", "partial": "Teilversammlung"}
 CONFERENCE_STATUS = {
     "draft": "Entwurf",
     "scheduled": "geplant, Einladungen versandt",
