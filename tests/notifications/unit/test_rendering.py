@@ -21,7 +21,9 @@ from notifications.domain.recipients import (
     Role,
 )
 from notifications.domain.report import build_report, development_of
-from notifications.domain.rules import RESPONSE_DIGEST_DUE, RULES, Addressing, plan
+from notifications.domain.rules import RESPONSE_DIGEST_DUE, RULES, Addressing, CalendarMethod, plan
+from notifications.rendering import calendar as calendar_module
+from notifications.rendering.calendar import ConferenceCalendar
 from notifications.rendering.german import time_range
 from notifications.rendering.links import InvalidLink, UnsubscribeLinks
 from notifications.rendering.mails import LegalLinks, MailRenderer, PageRenderer, RenderedMail
@@ -182,6 +184,62 @@ def test_calendar_request_and_cancel_parse_back() -> None:
     assert first.decoded("DTSTART").hour == 14
     assert list(first.walk("VALARM"))
     assert [str(c["TZID"]) for c in request.walk("VTIMEZONE")] == ["Europe/Berlin"]
+
+
+@pytest.mark.parametrize("method", list(CalendarMethod))
+def test_one_calendar_per_event_gives_each_attendee_the_calendar_built_for_them_alone(
+    method: CalendarMethod,
+) -> None:
+    """The .ics is built once per event and each attendee's lines are put in: byte for byte
+    what building the whole calendar for that attendee gives, for names long enough to fold,
+    with umlauts, and with and without a reply address as ORGANIZER."""
+    payload = EX.conference_scheduled([EX.invitee(1)])
+    common = ConferenceCalendar.of(payload, method, STAMP)
+    attendees = [
+        ("anna.schmidt@schule.example.org", "Dr. Anna Schmidt", None),
+        ("jürgen@bücher.example.org", "Jürgen Müller-Lüdenscheidt " * 4, None),
+        ("max@schule.example.org", "Max", "antwort+eyJhbGciOi.x-" + "y" * 90 + "@antwort.example"),
+    ]
+    for email_address, name, reply in attendees:
+        organizer = payload.organizer
+        whole = calendar_module._calendar(
+            payload,
+            method,
+            STAMP,
+            calendar_module._address(reply or organizer.email, organizer.name),
+            calendar_module.attendee_address(email_address, name),
+        )
+        assert common.for_attendee(email_address, name, reply) == whole.to_ical()
+    entry = Calendar.from_ical(common.for_attendee(*attendees[1]))
+    event = next(iter(entry.walk("VEVENT")))
+    assert event["ATTENDEE"].params["CN"] == attendees[1][1].strip()
+    assert "slot.invalid" not in entry.to_ical().decode()
+
+
+def test_a_renderer_builds_one_calendar_for_all_of_an_events_invitees(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    invitees = [EX.invitee(n, local=f"p{n}") for n in range(1, 6)]
+    payload = EX.conference_scheduled(invitees)
+    renderer = MailRenderer(LINKS)
+    planned = [p for p in plan("conference-scheduled", payload, Addressing()) if p.rule.calendar]
+    built: list[object] = []
+    original = ConferenceCalendar.of
+
+    def counting(*args: Any) -> ConferenceCalendar:
+        built.append(args)
+        return original(*args)
+
+    monkeypatch.setattr(ConferenceCalendar, "of", counting)
+    mails = [renderer.render(p.rule, p.recipient, payload, stamp=STAMP) for p in planned]
+    assert len(planned) == 5
+    assert len(built) == 1
+    attendees = [
+        str(next(iter(Calendar.from_ical(m.calendar.ics).walk("VEVENT")))["ATTENDEE"])
+        for m in mails
+        if m.calendar
+    ]
+    assert attendees == [f"mailto:{i.person.email}" for i in invitees]
 
 
 def compose_for(payload: Any, event_type: str = "conference-scheduled") -> tuple[str, EmailMessage]:

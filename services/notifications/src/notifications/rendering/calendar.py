@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Self
 
 from icalendar import (
     Alarm,
@@ -25,6 +26,7 @@ from notifications.domain.rules import CalendarMethod
 from notifications.rendering.german import zone_named
 from rbn_shared.addresses import AddressRefused, sendable
 from rbn_shared.calendar_addresses import conference_uid
+from rbn_shared.events import Person
 from rbn_shared.events.conferences import Conference, ParticipantWithdrawn
 
 PRODUCT_ID = "-//Bezirksregierung Arnsberg//Regionale Bildungsnetzwerke//DE"
@@ -76,19 +78,69 @@ def _address(email: str, name: str) -> vCalAddress:
     return address
 
 
-def conference_calendar(
+# Where the one attendee's ORGANIZER and ATTENDEE lines go in a conference's serialised .ics.
+_ORGANIZER_SLOT = vCalAddress("mailto:organizer@slot.invalid")
+_ATTENDEE_SLOT = vCalAddress("mailto:attendee@slot.invalid")
+
+
+def _line(name: str, value: vCalAddress) -> bytes:
+    """One property as its (folded) content line, between the line breaks around it."""
+    return b"\r\n" + bytes(Event().content_line(name, value).to_ical()) + b"\r\n"
+
+
+@dataclass(frozen=True)
+class ConferenceCalendar:
+    """A conference's .ics as one event describes it, serialised once for all its attendees:
+    what differs between them is only the ORGANIZER (the invitee's reply address) and the
+    ATTENDEE line, which `for_attendee` puts in. An invitation to 80 people builds one
+    calendar, not 80."""
+
+    ics: bytes  # with the two slots' lines
+    organizer: Person
+
+    @classmethod
+    def of(cls, conference: Conference, method: CalendarMethod, stamp: datetime) -> Self:
+        calendar = _calendar(conference, method, stamp, _ORGANIZER_SLOT, _ATTENDEE_SLOT)
+        ics = bytes(calendar.to_ical())
+        for name, slot in (("ORGANIZER", _ORGANIZER_SLOT), ("ATTENDEE", _ATTENDEE_SLOT)):
+            if ics.count(_line(name, slot)) != 1:  # never a calendar without its attendee
+                raise ValueError(f"the calendar's {name} line is not where it was put")
+        return cls(ics, conference.organizer)
+
+    def for_attendee(self, email: str, name: str, reply_address: str | None = None) -> bytes:
+        """The .ics for one attendee. `reply_address` (the invitee's signed `antwort+…`
+        address, if the conferences service issues them) is the ORGANIZER, under the office's
+        name: the calendar's Accept/Decline then reaches the inbound listener. Without it the
+        ORGANIZER is the office's own address."""
+        organizer = _address(reply_address or self.organizer.email, self.organizer.name)
+        lines = {
+            _line("ORGANIZER", _ORGANIZER_SLOT): _line("ORGANIZER", organizer),
+            _line("ATTENDEE", _ATTENDEE_SLOT): _line("ATTENDEE", attendee_address(email, name)),
+        }
+        ics = self.ics
+        for slot, line in lines.items():
+            ics = ics.replace(slot, line, 1)
+        return ics
+
+
+def attendee_address(email: str, name: str) -> vCalAddress:
+    """The invitee as their calendar expects them: a person asked to answer."""
+    attendee = _address(email, name)
+    attendee.params["ROLE"] = vText("REQ-PARTICIPANT")
+    attendee.params["PARTSTAT"] = vText("NEEDS-ACTION")
+    attendee.params["RSVP"] = vText("TRUE")
+    attendee.params["CUTYPE"] = vText("INDIVIDUAL")
+    return attendee
+
+
+def _calendar(
     conference: Conference,
     method: CalendarMethod,
-    attendee_email: str,
-    attendee_name: str,
     stamp: datetime,
-    reply_address: str | None = None,
-) -> bytes:
-    """The .ics for one attendee of a conference, as the event describes it.
-
-    `reply_address` (the invitee's signed `antwort+…` address, if the conferences service
-    issues them) is the ORGANIZER, under the office's name: the calendar's Accept/Decline then
-    reaches the inbound listener. Without it the ORGANIZER is the office's own address."""
+    organizer: vCalAddress,
+    attendee: vCalAddress,
+) -> Calendar:
+    """The whole calendar for one organizer and attendee line (see `ConferenceCalendar`)."""
     c = conference
     zone = zone_named(c.timezone)
     cancelled = method is CalendarMethod.CANCEL
@@ -126,13 +178,7 @@ def conference_calendar(
     event.add("description", description if agenda else c.title)
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     event.add("transp", "OPAQUE")
-    organizer = c.organizer
-    event.add("organizer", _address(reply_address or organizer.email, organizer.name))
-    attendee = _address(attendee_email, attendee_name)
-    attendee.params["ROLE"] = vText("REQ-PARTICIPANT")
-    attendee.params["PARTSTAT"] = vText("NEEDS-ACTION")
-    attendee.params["RSVP"] = vText("TRUE")
-    attendee.params["CUTYPE"] = vText("INDIVIDUAL")
+    event.add("organizer", organizer)
     event.add("attendee", attendee)
     if not cancelled:
         alarm = Alarm()
@@ -144,4 +190,4 @@ def conference_calendar(
         calendar.add_component(berlin_timezone())
     calendar.add_component(event)
     calendar.add_missing_timezones()  # any other zone a conference may name
-    return bytes(calendar.to_ical())
+    return calendar

@@ -20,9 +20,9 @@ from markupsafe import Markup, escape
 
 from notifications.domain.preferences import TOPIC_LABELS_DE
 from notifications.domain.recipients import Recipient, Role, single_line
-from notifications.domain.rules import Rule
+from notifications.domain.rules import CalendarMethod, Rule
 from notifications.rendering import german
-from notifications.rendering.calendar import CalendarEntry, conference_calendar
+from notifications.rendering.calendar import CalendarEntry, ConferenceCalendar
 from notifications.rendering.links import UnsubscribeLinks
 from rbn_shared.addresses import address_key
 from rbn_shared.settings import LegalSettings
@@ -59,6 +59,7 @@ def network_names(name: str | None) -> dict[str, str]:
 
 
 SUBJECT_LIMIT = 200
+CALENDARS_KEPT = 16  # events whose calendar a renderer keeps (lanes render side by side)
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,21 @@ class MailRenderer:
         self._env = _environment()
         self._links = links
         self._legal = legal or LegalLinks()
+        # The calendars of the events rendered lately, by event (each kept with its event, so
+        # its id is not taken by another meanwhile): one built per event, not per recipient.
+        self._calendars: dict[int, tuple[Any, CalendarMethod, datetime, ConferenceCalendar]] = {}
+
+    def _calendar_of(
+        self, payload: Any, method: CalendarMethod, stamp: datetime
+    ) -> ConferenceCalendar:
+        held = self._calendars.get(id(payload))
+        if held is not None and held[0] is payload and held[1] is method and held[2] == stamp:
+            return held[3]
+        built = ConferenceCalendar.of(payload, method, stamp)
+        self._calendars[id(payload)] = (payload, method, stamp, built)
+        while len(self._calendars) > CALENDARS_KEPT:
+            del self._calendars[next(iter(self._calendars))]  # the oldest
+        return built
 
     def render(
         self,
@@ -178,9 +194,8 @@ class MailRenderer:
         calendar = None
         if rule.calendar is not None:
             reply_address = getattr(invitee, "reply_address", None)
-            ics = conference_calendar(
-                payload, rule.calendar, recipient.email, recipient.name, stamp, reply_address
-            )
+            common = self._calendar_of(payload, rule.calendar, stamp)
+            ics = common.for_attendee(recipient.email, recipient.name, reply_address)
             calendar = CalendarEntry(ics, rule.calendar)
         return RenderedMail(
             subject=subject[:SUBJECT_LIMIT],
