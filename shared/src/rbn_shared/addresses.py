@@ -17,6 +17,7 @@ Event payloads carry the canonical form; readers should not assume ASCII.
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from dataclasses import dataclass
 from typing import Annotated
@@ -39,6 +40,18 @@ def canonical_address(raw: str) -> str:
     """The canonical form of an address typed by a person, or AddressRefused with the reason."""
     if not isinstance(raw, str):
         raise AddressRefused("an address must be text")
+    return _canonical_text(raw)
+
+
+# Validating an address costs more than composing the rest of a mail's headers, and one mail
+# asks for the same address several times (recipient, calendar, SMTP envelope): the answers for
+# the addresses seen last are kept, in this process's memory only (never stored or logged).
+# A refused address is not kept: it raises each time.
+ADDRESSES_KEPT = 1024
+
+
+@functools.lru_cache(maxsize=ADDRESSES_KEPT)
+def _canonical_text(raw: str) -> str:
     text = unicodedata.normalize("NFC", raw).strip()
     if "<" in text or ">" in text:
         raise AddressRefused(
@@ -69,6 +82,13 @@ class Sendable:
 
 def sendable(address: str) -> Sendable:
     """The form of a (canonical or not) address that SMTP takes; AddressRefused if none."""
+    if not isinstance(address, str):
+        raise AddressRefused("an address must be text")
+    return _sendable(address)
+
+
+@functools.lru_cache(maxsize=ADDRESSES_KEPT)
+def _sendable(address: str) -> Sendable:
     canonical = canonical_address(address)
     checked = validate_email(
         canonical, check_deliverability=False, allow_smtputf8=True, allow_display_name=False
