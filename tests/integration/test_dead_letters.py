@@ -24,7 +24,7 @@ from fastapi import FastAPI
 from pymongo import AsyncMongoClient
 
 from rbn_shared.auth import TokenTable
-from rbn_shared.consumer import EventConsumer, Incoming, Outcome
+from rbn_shared.consumer import EventConsumer, Incoming, Outcome, Together
 from rbn_shared.events import Envelope
 from rbn_shared.events.registry import NetworkRegistered
 from rbn_shared.http import PROBLEM_JSON, install_problem_handlers
@@ -422,3 +422,92 @@ async def test_a_replay_of_an_event_processed_meanwhile_resolves_its_dead_letter
     assert await consumer.process(replay) == Outcome.DUPLICATE
     assert await consumer.dead_letter_log.unresolved_by_consumer() == {}
     assert flaky.processed == [str(event.event_id)], "processed once, not again on the replay"
+
+
+# ---------------------------------------------------------------------------- handled together
+
+
+@dataclass
+class Folding:
+    """Handlers one by one and together, noting what each got; `together` fails if set."""
+
+    failing: bool = False
+    one_by_one: list[str] = field(default_factory=list)
+    runs: list[list[str]] = field(default_factory=list)
+
+    async def one(self, envelope: Envelope, payload: NetworkRegistered) -> None:
+        self.one_by_one.append(payload.network.id)
+
+    async def together(self, events: list[tuple[Envelope, NetworkRegistered]]) -> None:
+        self.runs.append([payload.network.id for _, payload in events])
+        if self.failing:
+            raise RuntimeError("one of them cannot be folded")
+
+
+def _consumer_with(db: Any, folding: Folding, name: str) -> EventConsumer:
+    return EventConsumer(
+        name=name,
+        service="test",
+        db=db,
+        handlers={"network-registered": folding.one},
+        dead_letters=RecordingSink(),
+        max_attempts=1,
+        together=Together(frozenset({"network-registered"}), folding.together),
+    )
+
+
+def _lane(*events: Envelope | bytes) -> list[Incoming]:
+    """Records of one lane (one partition and key), at consecutive offsets."""
+    return [
+        Incoming(
+            "t",
+            0,
+            offset,
+            b"lane",
+            e if isinstance(e, bytes) else e.to_wire(),
+            {} if isinstance(e, bytes) else e.kafka_headers(),
+        )
+        for offset, e in enumerate(events)
+    ]
+
+
+async def test_runs_of_a_lane_are_handled_together_and_the_rest_one_by_one(
+    isolated: dict[str, str], mongo: Mongo
+) -> None:
+    db = mongo[isolated["RBN_MONGO_DATABASE"]]
+    folding = Folding()
+    consumer = _consumer_with(db, folding, "test.folding")
+    a, b, c, d = (_network_registered(n) for n in ("arnsberg", "brilon", "calle", "dorsten"))
+
+    outcomes = await consumer.process_batch(_lane(a, b, b"not an event", c, d, d))
+
+    # The undecodable record breaks the run; the repeat of d in the same run goes alone.
+    assert folding.runs == [["arnsberg", "brilon"], ["calle", "dorsten"]]
+    assert folding.one_by_one == []
+    assert outcomes == [
+        Outcome.PROCESSED,
+        Outcome.PROCESSED,
+        Outcome.DEAD_LETTERED,
+        Outcome.PROCESSED,
+        Outcome.PROCESSED,
+        Outcome.DUPLICATE,
+    ]
+    # Each event noted as processed: delivered again, nothing is handled a second time.
+    assert await consumer.process_batch(_lane(a, b, c, d)) == [Outcome.DUPLICATE] * 4
+    assert len(folding.runs) == 2
+    assert folding.one_by_one == []
+
+
+async def test_a_run_that_fails_together_is_handled_one_by_one(
+    isolated: dict[str, str], mongo: Mongo
+) -> None:
+    db = mongo[isolated["RBN_MONGO_DATABASE"]]
+    folding = Folding(failing=True)
+    consumer = _consumer_with(db, folding, "test.folding-fails")
+    events = [_network_registered(n) for n in ("hagen", "herne", "hamm")]
+
+    outcomes = await consumer.process_batch(_lane(*events))
+
+    assert folding.runs == [["hagen", "herne", "hamm"]]
+    assert folding.one_by_one == ["hagen", "herne", "hamm"], "each alone, in order"
+    assert outcomes == [Outcome.PROCESSED] * 3

@@ -44,6 +44,19 @@ log = get_logger(__name__)
 
 Handler = Callable[[Envelope, Any], Awaitable[None]]
 
+
+@dataclass(frozen=True)
+class Together:
+    """A handler for a run of one lane's consecutive events of `types` at once: it must do
+    what their handlers do one by one, in their order, only with fewer database round trips
+    (a projection folding forty events into one read and one write). Should it fail, the run's
+    events go through their handlers one by one, so a bad one is retried and dead-lettered
+    alone."""
+
+    types: frozenset[str]
+    handler: Callable[[list[tuple[Envelope, Any]]], Awaitable[None]]
+
+
 PROCESSED_COLLECTION = "processed_events"
 DEAD_LETTERS_COLLECTION = "dead_letters"
 REPLAYED_HEADER = "dlq-replayed-at"  # set by `rbn dlq replay` on every record it sends back
@@ -152,6 +165,7 @@ class EventConsumer:
         retry_base_seconds: float = 0.2,
         retry_max_seconds: float = 10.0,
         concurrency: int = 16,
+        together: Together | None = None,
     ) -> None:
         unknown = set(handlers) - set(CATALOGUE)
         if unknown:
@@ -162,6 +176,9 @@ class EventConsumer:
         self._processed = db[PROCESSED_COLLECTION]
         self.dead_letter_log = DeadLetterLog(db)
         self._handlers = dict(handlers)
+        if together is not None and not together.types <= set(handlers):
+            raise ValueError("events handled together must have their handlers one by one too")
+        self._together = together
         self._dead_letters = dead_letters
         waits = {
             "wait_initial": retry_base_seconds,
@@ -208,15 +225,7 @@ class EventConsumer:
         started = time.perf_counter()
         outcome = await self._process(record, markers, known)
         event_type = record.headers.get("event_type", "unknown")
-        self.counts[outcome] += 1
-        EVENTS_CONSUMED.labels(self.service, self.name, event_type, outcome.value).inc()
-        HANDLER_SECONDS.labels(self.service, self.name, event_type).observe(
-            time.perf_counter() - started
-        )
-        if record.highwater is not None:
-            self.lag[(record.topic, record.partition)] = max(
-                0, record.highwater - record.offset - 1
-            )
+        self._count(record, event_type, outcome, time.perf_counter() - started)
         return outcome
 
     async def process_batch(self, records: Sequence[Incoming]) -> list[Outcome]:
@@ -236,11 +245,92 @@ class EventConsumer:
 
         async def run_lane(lane: list[Incoming]) -> list[Outcome]:
             async with self._lanes:
+                if self._together is not None:
+                    return await self._process_together(self._together, lane, markers, known)
                 return [await self._process_one(record, markers, known) for record in lane]
 
         done = await asyncio.gather(*(run_lane(lane) for lane in lanes.values()))
         await self._retrying_db(self._insert_markers, markers)
         return [outcome for lane_outcomes in done for outcome in lane_outcomes]
+
+    async def _process_together(
+        self,
+        together: Together,
+        lane: list[Incoming],
+        markers: list[Document],
+        known: dict[str, bool],
+    ) -> list[Outcome]:
+        """A lane whose runs of events of `together.types` go to that handler at once; every
+        other record (undecodable, another type, processed before, replayed) one by one, in
+        its place in the lane's order."""
+        outcomes: list[Outcome] = []
+        run: list[tuple[Incoming, Envelope, Any]] = []
+        for record in lane:
+            item = self._joins_run(together, record, known, {str(e.event_id) for _, e, _ in run})
+            if item is not None:
+                run.append((record, *item))
+                continue
+            outcomes += await self._process_run(together, run, markers, known)
+            run = []
+            outcomes.append(await self._process_one(record, markers, known))
+        outcomes += await self._process_run(together, run, markers, known)
+        return outcomes
+
+    def _joins_run(
+        self, together: Together, record: Incoming, known: dict[str, bool], in_run: set[str]
+    ) -> tuple[Envelope, Any] | None:
+        """The record's event and payload if it can be handled with the others of its run."""
+        if REPLAYED_HEADER in record.headers:
+            return None
+        try:
+            envelope = Envelope.from_wire(record.value)
+            if envelope.type not in together.types:
+                return None
+            payload = parse_payload(envelope)
+        except (ValidationError, ValueError, UnknownEvent):
+            return None  # dead-lettered one by one, with its reason
+        marker = f"{self.name}:{envelope.event_id}"
+        if known.get(marker, True) or str(envelope.event_id) in in_run:
+            return None  # processed before, not looked up with the batch, or twice in the run
+        return envelope, payload
+
+    async def _process_run(
+        self,
+        together: Together,
+        run: list[tuple[Incoming, Envelope, Any]],
+        markers: list[Document],
+        known: dict[str, bool],
+    ) -> list[Outcome]:
+        if len(run) < 2:
+            return [await self._process_one(record, markers, known) for record, _, _ in run]
+        started = time.perf_counter()
+        try:
+            await self._retrying_db(together.handler, [(e, p) for _, e, p in run])
+        except Exception as error:
+            log.warning(
+                "events handled together failed, handling them one by one",
+                consumer=self.name,
+                events=len(run),
+                error=_short(error),
+            )
+            return [await self._process_one(record, markers, known) for record, _, _ in run]
+        seconds = (time.perf_counter() - started) / len(run)
+        for record, envelope, _ in run:
+            marker = f"{self.name}:{envelope.event_id}"
+            markers.append({"_id": marker, "type": envelope.type, "processed_at": utc_now()})
+            known[marker] = True
+            self._count(record, envelope.type, Outcome.PROCESSED, seconds)
+        log.info("events processed together", consumer=self.name, events=len(run))
+        return [Outcome.PROCESSED] * len(run)
+
+    def _count(self, record: Incoming, event_type: str, outcome: Outcome, seconds: float) -> None:
+        self.counts[outcome] += 1
+        EVENTS_CONSUMED.labels(self.service, self.name, event_type, outcome.value).inc()
+        HANDLER_SECONDS.labels(self.service, self.name, event_type).observe(seconds)
+        if record.highwater is not None:
+            self.lag[(record.topic, record.partition)] = max(
+                0, record.highwater - record.offset - 1
+            )
 
     @property
     def total_lag(self) -> int:

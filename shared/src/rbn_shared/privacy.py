@@ -85,13 +85,21 @@ class ErasureLedger:
     async def erased_after(self, addresses: Iterable[str], occurred_at: datetime) -> set[str]:
         """Those of the addresses whose person was erased after `occurred_at`: an event of that
         time must not bring them back. One query, however many addresses."""
-        by_subject = {subject_of(a): a for a in addresses}
+        erased = await self.erased_at(addresses)
+        return {address for address, at in erased.items() if at > occurred_at}
+
+    async def erased_at(self, addresses: Iterable[str]) -> dict[str, datetime]:
+        """When the persons of those addresses were erased, for those that were (one query,
+        however many addresses: several events' addresses asked at once)."""
+        by_subject: dict[str, list[str]] = {}
+        for address in addresses:
+            by_subject.setdefault(subject_of(address), []).append(address)
         if not by_subject:
-            return set()
-        found = self._collection.find(
-            {"_id": {"$in": list(by_subject)}, "erased_at": {"$gt": occurred_at}}, {"_id": 1}
-        )
-        return {by_subject[doc["_id"]] async for doc in found}
+            return {}
+        found = self._collection.find({"_id": {"$in": list(by_subject)}}, {"erased_at": 1})
+        return {
+            address: doc["erased_at"] async for doc in found for address in by_subject[doc["_id"]]
+        }
 
 
 class PrivacyAudit:

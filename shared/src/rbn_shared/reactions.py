@@ -17,23 +17,36 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-from rbn_shared.consumer import Handler
+from rbn_shared.consumer import Handler, Together
 from rbn_shared.events.base import EventPayload
 from rbn_shared.events.catalogue import CATALOGUE
 from rbn_shared.events.envelope import Envelope
 from rbn_shared.events.topics import Topics
 
 Reaction = Callable[[Envelope, Any], Awaitable[None]]
+ManyReaction = Callable[[list[tuple[Envelope, Any]]], Awaitable[None]]
 
 
 class Reactions:
     """Payload class → the handlers that react to it, run in the order given."""
 
-    def __init__(self, table: Mapping[type[EventPayload], Sequence[Reaction]]) -> None:
+    def __init__(
+        self,
+        table: Mapping[type[EventPayload], Sequence[Reaction]],
+        *,
+        together: tuple[ManyReaction, Sequence[type[EventPayload]]] | None = None,
+    ) -> None:
+        """`together`: a handler for a run of events of those payload classes at once, doing
+        what their reactions in the table do one by one (see `rbn_shared.consumer.Together`)."""
         unknown = [c.__name__ for c in table if CATALOGUE.get(c.event_type, None) is None]
         if unknown:
             raise ValueError(f"reactions to payloads not in the catalogue: {unknown}")
         self.table = {payload: list(handlers) for payload, handlers in table.items()}
+        self.together: Together | None = None
+        if together is not None:
+            handler, payloads = together
+            types = frozenset(payload.event_type for payload in payloads)
+            self.together = Together(types, handler)
 
     @property
     def event_types(self) -> list[str]:

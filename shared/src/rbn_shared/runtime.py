@@ -20,7 +20,7 @@ from fastapi import APIRouter, Depends, FastAPI, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from rbn_shared.auth import district_caller
-from rbn_shared.consumer import DeadLetterLog, EventConsumer, Handler
+from rbn_shared.consumer import DeadLetterLog, EventConsumer, Handler, Together
 from rbn_shared.events.catalogue import CATALOGUE
 from rbn_shared.events.schemas import typed_envelope
 from rbn_shared.http import Problem, health_router, problem_responses
@@ -113,7 +113,11 @@ class Runtime:
         return store
 
     def consume(
-        self, name: str, topics: Sequence[str], handlers: dict[str, Handler]
+        self,
+        name: str,
+        topics: Sequence[str],
+        handlers: dict[str, Handler],
+        together: Together | None = None,
     ) -> EventConsumer:
         """Consume `topics` in consumer group `<topic prefix><service>.<name>`, idempotently."""
         consumer = EventConsumer(
@@ -123,6 +127,7 @@ class Runtime:
             handlers=handlers,
             dead_letters=BrokerDeadLetters(self.broker),
             max_attempts=self.settings.consumer_max_attempts,
+            together=together,
         )
         # The group id carries the topic prefix, so stacks that share a Kafka (test runs, a
         # benchmark beside a development stack) never rebalance each other's consumers.
@@ -133,7 +138,8 @@ class Runtime:
 
     def react(self, name: str, reactions: Reactions) -> EventConsumer:
         """Consume the events of a reaction table, from the topics its payloads arrive on."""
-        return self.consume(name, reactions.topics(self.settings.topics), reactions.handlers())
+        topics = reactions.topics(self.settings.topics)
+        return self.consume(name, topics, reactions.handlers(), reactions.together)
 
     def background(self, name: str, job: BackgroundJob) -> None:
         """A coroutine that runs as long as the service does (a scheduler, say)."""

@@ -7,6 +7,7 @@ import copy
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
+from typing import cast
 
 from conferences.adapters.repositories import (
     ConferenceRepository,
@@ -18,16 +19,22 @@ from conferences.domain.model import Conference
 from conferences.domain.projection import FOLDS, NetworkView
 from conferences.entrypoints.consumers import reactions
 from conferences.service_layer.commands import ScheduleConference
-from conferences.service_layer.services import ConferenceService
+from conferences.service_layer.services import (
+    ConferenceService,
+    project_registry_event,
+    project_registry_events,
+)
 from conferences.settings import ConferencesSettings
 from rbn_shared.errors import VersionConflict
-from rbn_shared.events import Envelope
+from rbn_shared.events import Envelope, parse_payload
+from rbn_shared.events.base import NetworkEvent
 from rbn_shared.events.conferences import Response
 from rbn_shared.events.notifications import NotificationFailed
-from rbn_shared.events.registry import PersonErased
+from rbn_shared.events.registry import CommitteeMemberAdded, CommitteeMemberUpdated, PersonErased
 from rbn_shared.outbox import KeyedLocks, OutboxRecord
 from tests.conferences.unit.test_conference import NOW, START, draft, network
 from tests.conferences.use_cases import CAUSE, DISTRICT, NO_PREVIEWS, answer, links
+from tests.support.load import member_event
 
 # What the service consumes, spelled out once more: a row lost from a table fails here.
 CONSUMED = {
@@ -81,6 +88,11 @@ def test_the_reaction_tables_cover_exactly_what_the_service_consumes_and_subscri
     assert {t for t, handlers in rows.items() if any("follow_roster" in h for h in handlers)} == (
         ROSTER
     )
+
+    # Every row that only folds (or folds and follows the roster) is folded together in runs.
+    together = tables["registry-projection"].together
+    assert together is not None
+    assert together.types == CONSUMED["registry-projection"] - {"person-erased"}
 
     # The consumers bootstrap started subscribe to exactly the tables' types and topics.
     consumers = {c.name: c for c in wiring.runtime.consumers}
@@ -232,3 +244,50 @@ async def test_a_member_who_joins_while_a_conference_is_scheduled_is_invited() -
         ScheduleConference(actor=DISTRICT, cause=CAUSE, network_id="hamm", draft=later)
     )
     assert again.version == 1
+
+
+# ---------------------------------------------------------------------------- folded together
+
+
+class MemoryNetworks(NetworkProjection):
+    """The projection's contract in memory, counting its reads and writes."""
+
+    def __init__(self) -> None:
+        self.views: dict[str, NetworkView] = {}
+        self.reads = self.writes = 0
+        self._locks = KeyedLocks()
+
+    def locked(self, network_id: str) -> AbstractAsyncContextManager[None]:
+        return self._locks.hold(network_id)
+
+    async def get(self, network_id: str) -> NetworkView | None:
+        self.reads += 1
+        return copy.deepcopy(self.views.get(network_id))
+
+    async def put(self, view: NetworkView) -> None:
+        self.writes += 1
+        self.views[view.network_id] = copy.deepcopy(view)
+
+
+async def test_events_folded_together_give_the_view_they_give_one_by_one() -> None:
+    events = [
+        member_event("hamm", n, "fold", version, model, seat=n % 4)
+        for n, (version, model) in enumerate(
+            [(v, CommitteeMemberAdded if v < 5 else CommitteeMemberUpdated) for v in range(1, 11)]
+        )
+    ]
+    events.append(events[3])  # a repeat, and a stale one
+    pairs = [(e, cast(NetworkEvent, parse_payload(e))) for e in events]
+    one_by_one, together = MemoryNetworks(), MemoryNetworks()
+    for envelope, payload in pairs:
+        await project_registry_event(one_by_one, envelope, payload)
+
+    stored = await project_registry_events(together, "hamm", pairs)
+
+    assert stored == one_by_one.views["hamm"] == together.views["hamm"]
+    assert len(together.views["hamm"].committee) == 4
+    assert (together.reads, together.writes) == (1, 1)
+    assert (one_by_one.reads, one_by_one.writes) == (11, 10)
+    # All of them seen before: nothing written, nothing returned.
+    assert await project_registry_events(together, "hamm", pairs) is None
+    assert together.writes == 1

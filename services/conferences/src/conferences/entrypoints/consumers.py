@@ -24,9 +24,13 @@ from __future__ import annotations
 
 from conferences.domain.projection import NetworkView
 from conferences.service_layer.privacy import PrivacyService
-from conferences.service_layer.services import ConferenceService, project_registry_event
+from conferences.service_layer.services import (
+    ConferenceService,
+    project_registry_event,
+    project_registry_events,
+)
 from rbn_shared.changes import Cause
-from rbn_shared.events import Envelope
+from rbn_shared.events import Envelope, EventPayload
 from rbn_shared.events.base import NetworkEvent
 from rbn_shared.events.notifications import CalendarReplyReceived, NotificationFailed
 from rbn_shared.events.registry import (
@@ -48,7 +52,7 @@ from rbn_shared.events.registry import (
 from rbn_shared.logging import get_logger
 from rbn_shared.metrics import CALENDAR_REPLIES_REFUSED
 from rbn_shared.privacy import Erasure
-from rbn_shared.reactions import Reactions
+from rbn_shared.reactions import Reaction, Reactions
 
 log = get_logger(__name__)
 
@@ -57,24 +61,29 @@ def reactions(service: ConferenceService, privacy: PrivacyService) -> dict[str, 
     """Consumer name → its reaction table: payload class → the handlers, run in this order."""
     handlers = ConsumerHandlers(service, privacy)
     project, project_and_follow = handlers.project, handlers.project_and_follow_roster
+    registry_events: dict[type[EventPayload], list[Reaction]] = {
+        NetworkRegistered: [project_and_follow],
+        NetworkUpdated: [project_and_follow],
+        CooperationAgreementSigned: [project],
+        CooperationAgreementTerminated: [project],
+        CommitteeMemberAdded: [project_and_follow],
+        CommitteeMemberUpdated: [project_and_follow],
+        CommitteeMemberRemoved: [project_and_follow],
+        OfficeStaffAssigned: [project_and_follow],
+        OfficeStaffRemoved: [project_and_follow],
+        FieldOfActionProposed: [project],
+        FieldOfActionAdopted: [project],
+        FieldOfActionUpdated: [project],
+        FieldOfActionClosed: [project],
+        PersonErased: [handlers.erase_person],
+    }
+    # A run of one network's registry events is folded at once: one read of the view, one
+    # write, the roster followed once if a row of them follows it (what the rows do one by one).
+    folded = [p for p, rs in registry_events.items() if rs in ([project], [project_and_follow])]
+    handlers.roster_events = {p for p, rs in registry_events.items() if rs == [project_and_follow]}
     return {
         "registry-projection": Reactions(
-            {
-                NetworkRegistered: [project_and_follow],
-                NetworkUpdated: [project_and_follow],
-                CooperationAgreementSigned: [project],
-                CooperationAgreementTerminated: [project],
-                CommitteeMemberAdded: [project_and_follow],
-                CommitteeMemberUpdated: [project_and_follow],
-                CommitteeMemberRemoved: [project_and_follow],
-                OfficeStaffAssigned: [project_and_follow],
-                OfficeStaffRemoved: [project_and_follow],
-                FieldOfActionProposed: [project],
-                FieldOfActionAdopted: [project],
-                FieldOfActionUpdated: [project],
-                FieldOfActionClosed: [project],
-                PersonErased: [handlers.erase_person],
-            }
+            registry_events, together=(handlers.project_together, folded)
         ),
         "delivery-feedback": Reactions({NotificationFailed: [handlers.mark_undeliverable]}),
         "calendar-replies": Reactions({CalendarReplyReceived: [handlers.answer_by_calendar]}),
@@ -92,6 +101,7 @@ class ConsumerHandlers:
     def __init__(self, service: ConferenceService, privacy: PrivacyService) -> None:
         self.service = service
         self.privacy = privacy
+        self.roster_events: set[type[EventPayload]] = set()  # set with the reaction table
 
     async def _fold(self, envelope: Envelope, payload: NetworkEvent) -> NetworkView | None:
         erasures = self.privacy.erasures
@@ -109,6 +119,23 @@ class ConsumerHandlers:
         invited = await self.service.follow_roster(payload.network.id, cause_of(envelope), view)
         if invited:
             log.info("invitee lists followed the registry", invited=invited)
+
+    async def project_together(self, events: list[tuple[Envelope, NetworkEvent]]) -> None:
+        """A run of registry events (a lane: one network, in order) folded in at once, then
+        the roster followed once if any of them concerns it, as their rows do one by one."""
+        by_network: dict[str, list[tuple[Envelope, NetworkEvent]]] = {}
+        for envelope, payload in events:
+            by_network.setdefault(payload.network.id, []).append((envelope, payload))
+        erasures = self.privacy.erasures
+        for network_id, folded in by_network.items():
+            view = await project_registry_events(
+                self.service.networks, network_id, folded, erasures
+            )
+            roster = [e for e, p in folded if type(p) in self.roster_events]
+            if roster:
+                invited = await self.service.follow_roster(network_id, cause_of(roster[-1]), view)
+                if invited:
+                    log.info("invitee lists followed the registry", invited=invited)
 
     async def erase_person(self, envelope: Envelope, payload: PersonErased) -> None:
         """Anonymise the person's copies; the erasure's time is the event's (the ledger compares

@@ -431,40 +431,67 @@ async def project_registry_event(
     payload: EventPayload,
     erasures: ErasureLedger | None = None,
 ) -> NetworkView | None:
-    """Fold one registry event into its network's view (with the domain's fold for its payload
-    class, see domain/projection.py); the view as now stored, or None if the event was stale,
-    repeated, or none the projection folds. The consumer and the rebuild command both fold
-    through here. A person the event names who was erased after it occurred is folded in
-    anonymised (`erasures`: the ledger), so a late or replayed event never brings them back."""
+    """Fold one registry event into its network's view (see `project_registry_events`); the
+    view as now stored, or None if the event was stale, repeated, or none the projection
+    folds. The rebuild command folds through here."""
     if not isinstance(payload, NetworkEvent):
         return None
-    network_id = payload.network.id
-    facts = EventFacts(
-        type=envelope.type,
-        aggregate_id=envelope.aggregate_id,
-        aggregate_version=envelope.aggregate_version,
-        occurred_at=envelope.occurred_at,
-    )
+    one = [(envelope, payload)]
+    return await project_registry_events(networks, payload.network.id, one, erasures)
+
+
+async def project_registry_events(
+    networks: NetworkProjection,
+    network_id: str,
+    events: Sequence[tuple[Envelope, NetworkEvent]],
+    erasures: ErasureLedger | None = None,
+) -> NetworkView | None:
+    """Fold registry events of one network, in their order, into its view (with the domain's
+    fold for each payload class, see domain/projection.py): one read of the view, one look at
+    the erasure ledger and one write for all of them. The view as now stored, or None if every
+    event was stale, repeated, or none the projection folds. A person an event names who was
+    erased after it occurred is folded in anonymised (`erasures`: the ledger), so a late or
+    replayed event never brings them back."""
     async with networks.locked(network_id):
         # Asked under the lock the erasure anonymises the view under: either it finds this
         # fold's result, or this fold finds the erasure in the ledger.
         if erasures is not None:
-            payload = await as_erased(erasures, envelope, payload)
+            events = await as_erased(erasures, events)
         view = await networks.get(network_id) or NetworkView(network_id)
-        if not view.apply(facts, payload):
+        folded = [view.apply(_facts(envelope), payload) for envelope, payload in events]
+        if not any(folded):
             return None
         await networks.put(view)
         return view
 
 
+def _facts(envelope: Envelope) -> EventFacts:
+    return EventFacts(
+        type=envelope.type,
+        aggregate_id=envelope.aggregate_id,
+        aggregate_version=envelope.aggregate_version,
+        occurred_at=envelope.occurred_at,
+    )
+
+
 E = TypeVar("E", bound=NetworkEvent)
 
 
-async def as_erased(erasures: ErasureLedger, envelope: Envelope, payload: E) -> E:
-    """The payload with every person erased after the event occurred anonymised (one look at
-    the ledger for all the addresses it names); the payload itself if there is none."""
-    dumped = payload.model_dump(mode="json")
-    erased = await erasures.erased_after(contact_addresses(dumped), envelope.occurred_at)
-    if not erased:
-        return payload
-    return type(payload).model_validate(scrubbed(dumped, [subject_of(a) for a in erased]))
+async def as_erased(
+    erasures: ErasureLedger, events: Sequence[tuple[Envelope, E]]
+) -> list[tuple[Envelope, E]]:
+    """The events with every person erased after the event occurred anonymised (one look at
+    the ledger for all the addresses they name); each event as it is if it names none."""
+    dumped = [payload.model_dump(mode="json") for _, payload in events]
+    erased_at = await erasures.erased_at({a for d in dumped for a in contact_addresses(d)})
+    scrubbed_events = []
+    for (envelope, payload), fields in zip(events, dumped, strict=True):
+        erased = [
+            subject_of(a)
+            for a in contact_addresses(fields)
+            if a in erased_at and erased_at[a] > envelope.occurred_at
+        ]
+        if erased:
+            payload = type(payload).model_validate(scrubbed(fields, erased))
+        scrubbed_events.append((envelope, payload))
+    return scrubbed_events
