@@ -82,14 +82,11 @@ class Sendable:
 
 def sendable(address: str) -> Sendable:
     """The form of a (canonical or not) address that SMTP takes; AddressRefused if none."""
-    if not isinstance(address, str):
-        raise AddressRefused("an address must be text")
-    return _sendable(address)
+    return _sendable(canonical_address(address))
 
 
 @functools.lru_cache(maxsize=ADDRESSES_KEPT)
-def _sendable(address: str) -> Sendable:
-    canonical = canonical_address(address)
+def _sendable(canonical: str) -> Sendable:
     checked = validate_email(
         canonical, check_deliverability=False, allow_smtputf8=True, allow_display_name=False
     )

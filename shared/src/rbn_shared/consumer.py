@@ -265,13 +265,15 @@ class EventConsumer:
         its place in the lane's order."""
         outcomes: list[Outcome] = []
         run: list[tuple[Incoming, Envelope, Any]] = []
+        in_run: set[str] = set()  # the run's event ids
         for record in lane:
-            item = self._joins_run(together, record, known, {str(e.event_id) for _, e, _ in run})
+            item = self._joins_run(together, record, known, in_run)
             if item is not None:
                 run.append((record, *item))
+                in_run.add(str(item[0].event_id))
                 continue
             outcomes += await self._process_run(together, run, markers, known)
-            run = []
+            run, in_run = [], set()
             outcomes.append(await self._process_one(record, markers, known))
         outcomes += await self._process_run(together, run, markers, known)
         return outcomes
@@ -316,12 +318,19 @@ class EventConsumer:
             return [await self._process_one(record, markers, known) for record, _, _ in run]
         seconds = (time.perf_counter() - started) / len(run)
         for record, envelope, _ in run:
-            marker = f"{self.name}:{envelope.event_id}"
-            markers.append({"_id": marker, "type": envelope.type, "processed_at": utc_now()})
-            known[marker] = True
+            self._note_processed(envelope, markers, known)
             self._count(record, envelope.type, Outcome.PROCESSED, seconds)
         log.info("events processed together", consumer=self.name, events=len(run))
         return [Outcome.PROCESSED] * len(run)
+
+    def _note_processed(
+        self, envelope: Envelope, markers: list[Document], known: dict[str, bool]
+    ) -> None:
+        """The event's marker, written with the batch's; a repeat later in the same batch is a
+        duplicate."""
+        marker = f"{self.name}:{envelope.event_id}"
+        markers.append({"_id": marker, "type": envelope.type, "processed_at": utc_now()})
+        known[marker] = True
 
     def _count(self, record: Incoming, event_type: str, outcome: Outcome, seconds: float) -> None:
         self.counts[outcome] += 1
@@ -365,8 +374,7 @@ class EventConsumer:
             failure = await self._run_handler(handler, envelope, payload)
             if failure is not None:
                 return await self._dead_letter(record, "handler-failed", failure, envelope)
-            markers.append({"_id": marker, "type": envelope.type, "processed_at": utc_now()})
-            known[marker] = True  # a repeat later in the same batch is a duplicate
+            self._note_processed(envelope, markers, known)
             log.info("event processed", consumer=self.name)
             await self._resolve_if_replayed(record, envelope)
             return Outcome.PROCESSED

@@ -116,9 +116,7 @@ class ConsumerHandlers:
         """Fold the event in, then bring the invitee lists of the network's planned conferences
         up to date with the view just stored (on a repeat too: a crash may have come between)."""
         view = await self._fold(envelope, payload)
-        invited = await self.service.follow_roster(payload.network.id, cause_of(envelope), view)
-        if invited:
-            log.info("invitee lists followed the registry", invited=invited)
+        await self._follow_roster(payload.network.id, envelope, view)
 
     async def project_together(self, events: list[tuple[Envelope, NetworkEvent]]) -> None:
         """A run of registry events (a lane: one network, in order) folded in at once, then
@@ -133,9 +131,14 @@ class ConsumerHandlers:
             )
             roster = [e for e, p in folded if type(p) in self.roster_events]
             if roster:
-                invited = await self.service.follow_roster(network_id, cause_of(roster[-1]), view)
-                if invited:
-                    log.info("invitee lists followed the registry", invited=invited)
+                await self._follow_roster(network_id, roster[-1], view)
+
+    async def _follow_roster(
+        self, network_id: str, cause: Envelope, view: NetworkView | None
+    ) -> None:
+        invited = await self.service.follow_roster(network_id, cause_of(cause), view)
+        if invited:
+            log.info("invitee lists followed the registry", invited=invited)
 
     async def erase_person(self, envelope: Envelope, payload: PersonErased) -> None:
         """Anonymise the person's copies; the erasure's time is the event's (the ledger compares

@@ -88,6 +88,10 @@ def _line(name: str, value: vCalAddress) -> bytes:
     return b"\r\n" + bytes(Event().content_line(name, value).to_ical()) + b"\r\n"
 
 
+_ORGANIZER_LINE = _line("ORGANIZER", _ORGANIZER_SLOT)
+_ATTENDEE_LINE = _line("ATTENDEE", _ATTENDEE_SLOT)
+
+
 @dataclass(frozen=True)
 class ConferenceCalendar:
     """A conference's .ics as one event describes it, serialised once for all its attendees:
@@ -102,8 +106,8 @@ class ConferenceCalendar:
     def of(cls, conference: Conference, method: CalendarMethod, stamp: datetime) -> Self:
         calendar = _calendar(conference, method, stamp, _ORGANIZER_SLOT, _ATTENDEE_SLOT)
         ics = bytes(calendar.to_ical())
-        for name, slot in (("ORGANIZER", _ORGANIZER_SLOT), ("ATTENDEE", _ATTENDEE_SLOT)):
-            if ics.count(_line(name, slot)) != 1:  # never a calendar without its attendee
+        for name, slot in (("ORGANIZER", _ORGANIZER_LINE), ("ATTENDEE", _ATTENDEE_LINE)):
+            if ics.count(slot) != 1:  # never a calendar without its attendee
                 raise ValueError(f"the calendar's {name} line is not where it was put")
         return cls(ics, conference.organizer)
 
@@ -113,14 +117,8 @@ class ConferenceCalendar:
         name: the calendar's Accept/Decline then reaches the inbound listener. Without it the
         ORGANIZER is the office's own address."""
         organizer = _address(reply_address or self.organizer.email, self.organizer.name)
-        lines = {
-            _line("ORGANIZER", _ORGANIZER_SLOT): _line("ORGANIZER", organizer),
-            _line("ATTENDEE", _ATTENDEE_SLOT): _line("ATTENDEE", attendee_address(email, name)),
-        }
-        ics = self.ics
-        for slot, line in lines.items():
-            ics = ics.replace(slot, line, 1)
-        return ics
+        ics = self.ics.replace(_ORGANIZER_LINE, _line("ORGANIZER", organizer), 1)
+        return ics.replace(_ATTENDEE_LINE, _line("ATTENDEE", attendee_address(email, name)), 1)
 
 
 def attendee_address(email: str, name: str) -> vCalAddress:
