@@ -48,11 +48,11 @@ def build(settings: ConferencesSettings) -> Wiring:
     runtime = Runtime(settings, SERVICE)
     conferences = ConferenceRepository(runtime.store(CONFERENCES))
     networks = NetworkProjection(runtime.db[NETWORKS], runtime.locks)
-    links = ResponseLinks(
-        settings.link_secret.get_secret_value(),
-        settings.public_base_url,
-        timedelta(days=settings.link_valid_days_after_end),
-    )
+    # The response links and the reply addresses are signed with the same secret (each under a
+    # salt of its own, see adapters/links.py) and stop working the same time after the end.
+    secret = settings.link_secret.get_secret_value()
+    valid_after_end = timedelta(days=settings.link_valid_days_after_end)
+    links = ResponseLinks(secret, settings.public_base_url, valid_after_end)
     service = ConferenceService(
         conferences,
         networks,
@@ -61,12 +61,7 @@ def build(settings: ConferencesSettings) -> Wiring:
         clock=shifted_clock(settings.clock_shift_seconds),
         reminder_offsets=settings.reminder_offsets_seconds,
         previews=NotificationsPreviews(settings.notifications_url),
-        # Signed with the link secret, under a salt of their own (see adapters/links.py).
-        replies=ReplyAddresses(
-            settings.link_secret.get_secret_value(),
-            settings.reply_domain,
-            timedelta(days=settings.link_valid_days_after_end),
-        ),
+        replies=ReplyAddresses(secret, settings.reply_domain, valid_after_end),
     )
     privacy_service = PrivacyService(
         conferences,
