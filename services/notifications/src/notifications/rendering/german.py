@@ -34,7 +34,8 @@ def zone_named(name: str) -> ZoneInfo:
         return BERLIN
 
 
-EMPLOYER = {"state": "Land NRW", "municipality": "Kommune"}
+# The invitee's own answer as a mail's sentence says it ("Sie haben unter Vorbehalt zugesagt");
+# the office's overview and the portal's pages say it shorter, so this table is the mails' own.
 RESPONSE = {
     "accepted": "zugesagt",
     "declined": "abgesagt",

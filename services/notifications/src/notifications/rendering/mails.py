@@ -105,7 +105,6 @@ def _environment() -> Environment:
         role_de=lambda v: german.ROLE.get(str(v), str(v)),
         side_de=lambda v: german.SIDE.get(str(v), str(v)),
         supervision_de=lambda v: german.SUPERVISION.get(str(v), str(v)),
-        employer_de=lambda v: german.EMPLOYER.get(str(v), str(v)),
         kind_de=lambda v: german.CONFERENCE_KIND.get(str(v), str(v)),
         response_de=lambda v: german.RESPONSE.get(str(v), str(v)),
         waitlist_de=german.waiting_list_place,
