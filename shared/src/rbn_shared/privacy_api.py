@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from rbn_shared.addresses import Address
-from rbn_shared.auth import Principal, district_caller
+from rbn_shared.auth import Principal, district_caller, district_router
 from rbn_shared.events.registry import SubjectDigest
 from rbn_shared.http import problem_responses
 from rbn_shared.privacy import HeldAbout, PrivacyAudit
@@ -77,7 +77,7 @@ def subject_rights_router(service: str, rights: Callable[[Request], SubjectRight
     # where the `rights` of this call is not.
     held_here = Depends(rights)
     the_district = Depends(district_caller)
-    router = APIRouter(prefix="/privacy", tags=["privacy"], dependencies=[Depends(district_caller)])
+    router = district_router("/privacy", "privacy")
 
     @router.post(
         "/access",

@@ -16,10 +16,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Union
 
-from fastapi import APIRouter, Depends, FastAPI, Query
+from fastapi import APIRouter, FastAPI, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from rbn_shared.auth import district_caller
+from rbn_shared.auth import district_router
 from rbn_shared.consumer import DeadLetterLog, EventConsumer, Handler, Together
 from rbn_shared.events.catalogue import CATALOGUE
 from rbn_shared.events.schemas import typed_envelope
@@ -354,10 +354,7 @@ class DiscardRequest(BaseModel):
 
 def dead_letters_router(log: DeadLetterLog) -> APIRouter:
     """The operator's view of the service's dead letters; district role only."""
-    # The role is checked once for every route, before a request body is judged.
-    router = APIRouter(
-        prefix="/dead-letters", tags=["dead letters"], dependencies=[Depends(district_caller)]
-    )
+    router = district_router("/dead-letters", "dead letters")
 
     # 401 without a valid token, 403 for any role but the district, 422 for a bad page.
     @router.get(

@@ -29,7 +29,7 @@ from notifications.service_layer.access import SubjectRights
 from notifications.service_layer.preferences import change_preferences
 from notifications.service_layer.reports import ReportWeek, WeekInFuture, report_of_week
 from rbn_shared.addresses import AddressRefused, canonical_address
-from rbn_shared.auth import DISTRICT, READER, Caller, Principal, district_caller
+from rbn_shared.auth import DISTRICT, READER, Caller, Principal, district_router
 from rbn_shared.changes import Clock
 from rbn_shared.http import Problem, field_error, found, problem_responses
 from rbn_shared.logging import get_logger
@@ -373,9 +373,7 @@ class DistrictReportView(BaseModel):
         )
 
 
-district = APIRouter(
-    prefix="/district", tags=["district report"], dependencies=[Depends(district_caller)]
-)
+district = district_router("/district", "district report")
 
 
 @district.get(
