@@ -29,6 +29,13 @@ MAKE_A_SECRET = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'  
 REFUSED_TO_START = 2
 """The exit code of a service that refuses to start because of its settings."""
 
+# The kinds of number the settings of every service take; none may be zero or negative.
+Seconds = Annotated[float, Field(gt=0)]
+"""A period or timeout, in seconds."""
+Days = Annotated[int, Field(ge=1)]
+"""A period in whole days (how long something is kept)."""
+Port = Annotated[int, Field(ge=1, le=65535)]
+
 ASYMMETRIC_ALGORITHMS = (
     "RS256",
     "RS384",
@@ -94,8 +101,8 @@ class AuthSettings(BaseSettings):
     oidc_leeway_seconds: float = Field(
         default=10.0, ge=0, le=300, description="Clock skew allowed for exp, nbf and iat."
     )
-    oidc_jwks_cache_seconds: float = Field(
-        default=300.0, gt=0, description="How long fetched signing keys are used unrefreshed."
+    oidc_jwks_cache_seconds: Seconds = Field(
+        default=300.0, description="How long fetched signing keys are used unrefreshed."
     )
     oidc_jwks_refresh_cooldown_seconds: float = Field(
         default=5.0,
@@ -103,8 +110,8 @@ class AuthSettings(BaseSettings):
         description="At least this long between two fetches of the keys: a token with an "
         "unknown key id triggers one only after it.",
     )
-    oidc_http_timeout_seconds: float = Field(
-        default=5.0, gt=0, description="Timeout of each request to the provider."
+    oidc_http_timeout_seconds: Seconds = Field(
+        default=5.0, description="Timeout of each request to the provider."
     )
 
     @field_validator("oidc_issuer")
@@ -199,15 +206,14 @@ class ServiceSettings(BaseSettings):
     mongo_database: str = "rbn"
 
     http_host: str = "127.0.0.1"
-    http_port: int = Field(default=8000, ge=1, le=65535)
+    http_port: Port = 8000
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
 
-    outbox_poll_seconds: float = Field(default=1.0, gt=0)
-    outbox_sweep_seconds: float = Field(
+    outbox_poll_seconds: Seconds = 1.0
+    outbox_sweep_seconds: Seconds = Field(
         default=10.0,
-        gt=0,
         description="How often the relay scans every store for events a crash or another "
         "instance left unpublished (also at start-up and after an outage).",
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from rbn_shared.settings import ServiceSettings, SettingProblem
+from rbn_shared.settings import Days, Port, Seconds, ServiceSettings, SettingProblem
 
 DAY = 24 * 60 * 60
 
@@ -17,7 +17,7 @@ DEVELOPMENT_PUBLIC_BASE_URL = "http://127.0.0.1:8002"
 class ConferencesSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="CONFERENCES_", extra="ignore", frozen=True)
 
-    http_port: int = Field(default=8002, ge=1, le=65535)
+    http_port: Port = 8002
     mongo_database: str = "conferences"
 
     auth_tokens: dict[str, str] = Field(
@@ -53,14 +53,13 @@ class ConferencesSettings(ServiceSettings):
         default="http://127.0.0.1:8003",
         description="The notifications service's API; invitation previews are rendered there.",
     )
-    reminder_poll_seconds: float = Field(default=30.0, gt=0)
-    personal_data_retention_days: int = Field(
+    reminder_poll_seconds: Seconds = 30.0
+    personal_data_retention_days: Days = Field(
         default=730,
-        ge=1,
         description="How many days after a published conference ended (held, concluded or "
         "cancelled) its invitees' names and addresses are anonymised; answers and counts stay.",
     )
-    retention_poll_seconds: float = Field(default=3600.0, gt=0)
+    retention_poll_seconds: Seconds = 3600.0
     clock_shift_seconds: float = Field(
         default=0.0,
         description="Added to the wall clock; for tests and drills only (moves 'now' forward).",

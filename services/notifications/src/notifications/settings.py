@@ -3,32 +3,29 @@
 from __future__ import annotations
 
 from datetime import time, timedelta
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import AnyHttpUrl, EmailStr, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from notifications.domain.report_calendar import ReportCalendar, Weekday
-from rbn_shared.settings import ServiceSettings, SettingProblem
+from rbn_shared.settings import Days, Port, Seconds, ServiceSettings, SettingProblem
 
 # Development defaults: RBN_ENVIRONMENT=production refuses to start with them (production_problems).
 DEVELOPMENT_SIGNING_SECRET = "development-only-unsubscribe-secret"  # noqa: S105
 DEVELOPMENT_PUBLIC_BASE_URL = "http://127.0.0.1:8003"
 DEVELOPMENT_SMTP_HOST = "127.0.0.1"
 
-# Every timing setting here is a period in seconds, and none may be zero or negative.
-Seconds = Annotated[float, Field(gt=0)]
-
 
 class NotificationsSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="NOTIFICATIONS_", extra="ignore", frozen=True)
 
-    http_port: int = Field(default=8003, ge=1, le=65535)
+    http_port: Port = 8003
     mongo_database: str = "notifications"
 
     # SMTP
     smtp_host: str = DEVELOPMENT_SMTP_HOST
-    smtp_port: int = Field(default=1025, ge=1, le=65535)
+    smtp_port: Port = 1025
     smtp_starttls: bool = Field(default=False, description="Upgrade the connection with STARTTLS.")
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
@@ -96,11 +93,11 @@ class NotificationsSettings(ServiceSettings):
     report_check_seconds: Seconds = 60.0
 
     # Retention (DSGVO Art. 5(1)(e)): counted from when a delivery settled
-    message_retention_days: int = Field(
-        30, ge=1, description="Days after which a settled delivery's rendered mail is deleted."
+    message_retention_days: Days = Field(
+        30, description="Days after which a settled delivery's rendered mail is deleted."
     )
-    delivery_retention_days: int = Field(
-        365, ge=1, description="Days after which a settled delivery's recipient is anonymised."
+    delivery_retention_days: Days = Field(
+        365, description="Days after which a settled delivery's recipient is anonymised."
     )
     retention_check_seconds: Seconds = 3600.0
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import AnyHttpUrl, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from rbn_shared.settings import ServiceSettings, SettingProblem
+from rbn_shared.settings import Port, Seconds, ServiceSettings, SettingProblem
 
 DEVELOPMENT_SESSION_SECRET = "development-only-portal-session-secret"  # noqa: S105
 DEVELOPMENT_PUBLIC_URL = "http://127.0.0.1:8004"
@@ -17,7 +17,7 @@ class PortalSettings(ServiceSettings):
 
     model_config = SettingsConfigDict(env_prefix="PORTAL_", extra="ignore", frozen=True)
 
-    http_port: int = 8004
+    http_port: Port = 8004
     public_url: AnyHttpUrl = Field(
         default=AnyHttpUrl(DEVELOPMENT_PUBLIC_URL),
         description="Where staff open the portal; the sign-in provider sends them back there.",
@@ -40,7 +40,7 @@ class PortalSettings(ServiceSettings):
     session_hours: float = Field(
         default=8.0, gt=0, le=24, description="A sign-in lasts at most this long."
     )
-    api_timeout_seconds: float = Field(default=10.0, gt=0)
+    api_timeout_seconds: Seconds = 10.0
 
     @property
     def discovery_url(self) -> str:
