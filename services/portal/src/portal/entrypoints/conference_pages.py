@@ -4,14 +4,16 @@ confirmation: the invitations go out) and the answers."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from portal.domain import forms, german
-from portal.domain.forms import Problems
+from portal.domain.forms import Form, Problems
 from portal.entrypoints.web import Calls, Posted, form_page, page, refused, see_other
 
 router = APIRouter()
@@ -215,41 +217,97 @@ async def _refused_change(
     )
 
 
+@dataclass(frozen=True)
+class _Confirmed:
+    """A change of the conference that sends mail, so it is confirmed first."""
+
+    action: str  # the form on the conference page, and the confirmation asked: "reschedule"
+    path: str  # the API's, below the conference: "/reschedule"
+    problems: Callable[[Form], Problems]  # what the form can tell itself
+    body: Callable[[Form], dict[str, Any]]
+    refusal: Callable[[int, Any], Problems]  # the API's answer, beside the fields
+    notice: Callable[[Form, Any], str]  # what happened: the form and the API's answer
+    method: str = "POST"
+
+
 async def _confirmed_change(
-    request: Request,
-    call: Calls,
-    conference_id: str,
-    action: str,
-    form: dict[str, str],
-    *,
-    checked: Problems,
-    method: str = "POST",
-    path: str,
-    body: dict[str, Any],
-    refusal: Callable[[int, Any], Problems],
-    notice: Callable[[dict[str, Any]], str],
+    request: Request, call: Calls, conference_id: str, form: dict[str, str], change: _Confirmed
 ) -> Response:
-    """A change that sends mail (`method` to `path` below the conference): the form's own
-    problems, else a confirmation, else the API's answer (beside the fields), else back to the
-    conference with what happened."""
+    """The form's own problems, else a confirmation, else the API's answer (beside the fields),
+    else back to the conference with what happened."""
+    action = change.action
+    checked = change.problems(form)
     if checked:
         return await _refused_change(request, call, conference_id, action, form, checked, 422)
     if form.get("confirmed") != "yes":
         return await _conference_page(request, call, conference_id, confirm=action, form=form)
     answer = await call.change(
         call.apis.conferences,
-        method,
-        f"/conferences/{conference_id}{path}",
-        body,
+        change.method,
+        f"/conferences/{conference_id}{change.path}",
+        change.body(form),
         version=forms.version_read(form),
     )
     if not answer.ok:
-        problems = refusal(answer.status, answer.body)
+        problems = change.refusal(answer.status, answer.body)
         return await _refused_change(
             request, call, conference_id, action, form, problems, answer.status
         )
-    call.person.notice = notice(answer.body)
+    call.person.notice = change.notice(form, answer.body)
     return see_other(f"/konferenzen/{conference_id}")
+
+
+# The changes that need nothing but their form, by the portal's path below the conference.
+_CONFIRMED = {
+    # A new time (and place); everyone invited gets an update with a calendar entry.
+    "verlegen": _Confirmed(
+        "reschedule",
+        "/reschedule",
+        forms.reschedule_problems,
+        forms.reschedule_body,
+        partial(forms.conference_problems, known=forms.RESCHEDULE_FIELDS),
+        lambda _, moved: (
+            f"Die Konferenz ist verlegt auf {moved['when']}. Alle Eingeladenen erhalten "
+            "die Änderung mit neuem Kalendereintrag per E-Mail."
+        ),
+    ),
+    # Cancelled for good; everyone invited is told why.
+    "absagen": _Confirmed(
+        "cancel",
+        "/cancel",
+        forms.cancel_problems,
+        forms.cancel_body,
+        partial(forms.conference_problems, known=forms.CANCEL_FIELDS),
+        lambda _, __: (
+            "Die Konferenz ist abgesagt. Alle Eingeladenen erhalten die Absage mit dem Grund "
+            "per E-Mail; der Termin verschwindet aus ihren Kalendern."
+        ),
+    ),
+    # A guest (an external delegate) of a published conference: invited at once with a
+    # calendar entry and a response link.
+    "gast": _Confirmed(
+        "guest",
+        "/invitations",
+        forms.guest_problems,
+        forms.guest_body,
+        forms.guest_refused,
+        lambda form, _: (
+            f"{form.get('name', '').strip()} ist eingeladen; die Einladung ist unterwegs."
+        ),
+    ),
+}
+
+
+def _confirmed_route(segment: str, change: _Confirmed) -> None:
+    @router.post(f"/konferenzen/{{conference_id}}/{segment}", response_model=None)
+    async def confirmed(
+        request: Request, conference_id: str, call: Calls, form: Posted
+    ) -> Response:
+        return await _confirmed_change(request, call, conference_id, form, change)
+
+
+for _segment, _change in _CONFIRMED.items():
+    _confirmed_route(_segment, _change)
 
 
 @router.post("/konferenzen/{conference_id}/antwort/{invitation_id}", response_model=None)
@@ -257,92 +315,28 @@ async def record_answer(
     request: Request, conference_id: str, invitation_id: str, call: Calls, form: Posted
 ) -> Response:
     """An answer given by phone; the invitee gets a confirmation mail: ask first."""
-    form = {**form, "invitation": invitation_id}
-
-    def notice(conference: dict[str, Any]) -> str:
-        invited = next(
-            (i for i in conference["invitations"] or [] if i["invitation_id"] == invitation_id),
-            None,
-        )
-        name = invited["name"] if invited else "Die eingeladene Person"
-        return (
-            f"Die Antwort von {name} ist eingetragen ({german.answer(invited or {})}); "
-            "die Bestätigung per E-Mail ist unterwegs."
-        )
-
-    return await _confirmed_change(
-        request,
-        call,
-        conference_id,
+    answer = _Confirmed(
         "answer",
-        form,
-        checked=forms.response_problems(form),
+        f"/invitations/{invitation_id}/response",
+        forms.response_problems,
+        forms.response_body,
+        partial(forms.conference_problems, known=set()),
+        _answer_recorded,
         method="PUT",
-        path=f"/invitations/{invitation_id}/response",
-        body=forms.response_body(form),
-        refusal=lambda status, body: forms.conference_problems(status, body, set()),
-        notice=notice,
     )
+    form = {**form, "invitation": invitation_id}
+    return await _confirmed_change(request, call, conference_id, form, answer)
 
 
-@router.post("/konferenzen/{conference_id}/verlegen", response_model=None)
-async def reschedule(request: Request, conference_id: str, call: Calls, form: Posted) -> Response:
-    """A new time (and place); everyone invited gets an update with a calendar entry."""
-    return await _confirmed_change(
-        request,
-        call,
-        conference_id,
-        "reschedule",
-        form,
-        checked=forms.reschedule_problems(form),
-        path="/reschedule",
-        body=forms.reschedule_body(form),
-        refusal=lambda status, body: forms.conference_problems(
-            status, body, forms.RESCHEDULE_FIELDS
-        ),
-        notice=lambda moved: (
-            f"Die Konferenz ist verlegt auf {moved['when']}. Alle Eingeladenen erhalten "
-            "die Änderung mit neuem Kalendereintrag per E-Mail."
-        ),
+def _answer_recorded(form: Form, conference: dict[str, Any]) -> str:
+    invited = next(
+        (i for i in conference["invitations"] or [] if i["invitation_id"] == form["invitation"]),
+        None,
     )
-
-
-@router.post("/konferenzen/{conference_id}/absagen", response_model=None)
-async def cancel(request: Request, conference_id: str, call: Calls, form: Posted) -> Response:
-    """Cancelled for good; everyone invited is told why."""
-    return await _confirmed_change(
-        request,
-        call,
-        conference_id,
-        "cancel",
-        form,
-        checked=forms.cancel_problems(form),
-        path="/cancel",
-        body=forms.cancel_body(form),
-        refusal=lambda status, body: forms.conference_problems(status, body, forms.CANCEL_FIELDS),
-        notice=lambda _: (
-            "Die Konferenz ist abgesagt. Alle Eingeladenen erhalten die Absage mit dem Grund "
-            "per E-Mail; der Termin verschwindet aus ihren Kalendern."
-        ),
-    )
-
-
-@router.post("/konferenzen/{conference_id}/gast", response_model=None)
-async def invite_guest(request: Request, conference_id: str, call: Calls, form: Posted) -> Response:
-    """A guest (an external delegate) of a published conference: invited at once with a
-    calendar entry and a response link, after a confirmation."""
-    name = form.get("name", "").strip()
-    return await _confirmed_change(
-        request,
-        call,
-        conference_id,
-        "guest",
-        form,
-        checked=forms.guest_problems(form),
-        path="/invitations",
-        body=forms.guest_body(form),
-        refusal=forms.guest_refused,
-        notice=lambda _: f"{name} ist eingeladen; die Einladung ist unterwegs.",
+    name = invited["name"] if invited else "Die eingeladene Person"
+    return (
+        f"Die Antwort von {name} ist eingetragen ({german.answer(invited or {})}); "
+        "die Bestätigung per E-Mail ist unterwegs."
     )
 
 
@@ -356,18 +350,15 @@ async def conclude(request: Request, conference_id: str, call: Calls, form: Post
     field_ids = [f["id"] for f in _adopted(network.body)] if network.ok else []
     sent = [r["field_of_action_id"] for r in forms.recommendations_of(form, field_ids)]
     known = {"summary", *(forms.RECOMMENDATION + i for i in field_ids)}
-    return await _confirmed_change(
-        request,
-        call,
-        conference_id,
+    conclusion = _Confirmed(
         "conclude",
-        form,
-        checked=forms.conclude_problems(form, field_ids),
-        path="/conclude",
-        body=forms.conclude_body(form, field_ids),
-        refusal=lambda status, body: forms.conference_problems(status, body, known, sent),
-        notice=lambda _: (
+        "/conclude",
+        partial(forms.conclude_problems, field_ids=field_ids),
+        partial(forms.conclude_body, field_ids=field_ids),
+        partial(forms.conference_problems, known=known, field_ids=sent),
+        lambda _, __: (
             "Die Ergebnisse sind festgehalten. Der Lenkungskreis und die Bezirkskoordination "
             "erhalten die Zusammenfassung und die Empfehlungen per E-Mail."
         ),
     )
+    return await _confirmed_change(request, call, conference_id, form, conclusion)

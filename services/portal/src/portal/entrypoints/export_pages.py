@@ -28,44 +28,38 @@ def filename(conference_id: str, extension: str) -> str:
     return f"teilnehmerliste-{safe}.{extension}" if safe else f"teilnehmerliste.{extension}"
 
 
-async def _download(
-    request: Request,
-    call: Calls,
-    conference_id: str,
-    extension: str,
-    media_type: str,
-    render: Callable[[dict[str, Any]], bytes],
-) -> Response:
-    answer = await call.conferences(f"/conferences/{conference_id}")
-    if not answer.ok:
-        return refused(request, call.person, answer)
-    conference = answer.body
-    if not isinstance(conference, dict) or conference.get("invitations") is None:
-        return refused(request, call.person, NOT_FOR_YOU)
-    return Response(
-        render(conference),
-        media_type=media_type,
-        headers={
-            "Content-Disposition": f'attachment; filename="{filename(conference_id, extension)}"',
-            "Cache-Control": "no-store",  # names and addresses of people
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+Render = Callable[[dict[str, Any]], bytes]
+
+# The downloads by their ending: the media type and how the file is made of the conference.
+FORMATS: dict[str, tuple[str, Render]] = {
+    "csv": ("text/csv; charset=utf-8", participants.csv_bytes),  # the invitees, for Excel
+    "pdf": ("application/pdf", participants.sign_in_sheet_pdf),  # the sign-in sheet
+}
 
 
-@router.get("/konferenzen/{conference_id}/teilnehmerliste.csv", response_model=None)
-async def participants_csv(
-    request: Request, conference_id: str, call: Calls
-) -> Response | HTMLResponse:
-    return await _download(
-        request, call, conference_id, "csv", "text/csv; charset=utf-8", participants.csv_bytes
-    )
+def _download_route(extension: str, media_type: str, render: Render) -> None:
+    @router.get(f"/konferenzen/{{conference_id}}/teilnehmerliste.{extension}", response_model=None)
+    async def download(
+        request: Request, conference_id: str, call: Calls
+    ) -> Response | HTMLResponse:
+        answer = await call.conferences(f"/conferences/{conference_id}")
+        if not answer.ok:
+            return refused(request, call.person, answer)
+        conference = answer.body
+        if not isinstance(conference, dict) or conference.get("invitations") is None:
+            return refused(request, call.person, NOT_FOR_YOU)
+        return Response(
+            render(conference),
+            media_type=media_type,
+            headers={
+                "Content-Disposition": (
+                    f'attachment; filename="{filename(conference_id, extension)}"'
+                ),
+                "Cache-Control": "no-store",  # names and addresses of people
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
 
 
-@router.get("/konferenzen/{conference_id}/teilnehmerliste.pdf", response_model=None)
-async def participants_pdf(
-    request: Request, conference_id: str, call: Calls
-) -> Response | HTMLResponse:
-    return await _download(
-        request, call, conference_id, "pdf", "application/pdf", participants.sign_in_sheet_pdf
-    )
+for _extension, (_media_type, _render) in FORMATS.items():
+    _download_route(_extension, _media_type, _render)

@@ -4,13 +4,15 @@ adopted one."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from portal.domain import forms
-from portal.domain.forms import FIELD_FIELDS, Problems
+from portal.domain.forms import FIELD_FIELDS, Form, Problems
 from portal.entrypoints.web import Calls, Posted, form_page, refused, see_other
 
 router = APIRouter()
@@ -109,43 +111,65 @@ async def propose(request: Request, network_id: str, call: Calls, form: Posted) 
     )
 
 
-@router.post("/netzwerke/{network_id}/handlungsfelder/{field_id}/beschliessen", response_model=None)
-async def adopt(
-    request: Request, network_id: str, field_id: str, call: Calls, form: Posted
-) -> Response:
-    if form.get("confirmed") != "yes":  # the committee and the office are mailed: ask first
-        return await _fields_page(
-            request, call, network_id, form=form, field_id=field_id, confirm="adopt"
-        )
-    return await _change(
-        request,
-        call,
-        network_id,
-        form,
-        path=f"/{field_id}/adoption",
-        body=forms.adoption_body(form),
-        version=forms.version_read(form),
-        known={"adopted_on"},
-        notice="Das Handlungsfeld „{title}“ ist beschlossen; der Lenkungskreis und das "
+@dataclass(frozen=True)
+class _Step:
+    """What becomes of one field of action: the registry's path below it, its body, the form's
+    fields and the notice (with the field's {title}); `confirm` names the confirmation asked
+    first, where people are mailed."""
+
+    path: str
+    body: Callable[[Form], dict[str, Any]]
+    known: set[str]
+    notice: str
+    confirm: str | None = None
+
+
+# A field's steps by the portal's path below it.
+_STEPS = {
+    # The steering committee's adoption: the committee and the office are mailed.
+    "beschliessen": _Step(
+        "adoption",
+        forms.adoption_body,
+        {"adopted_on"},
+        "Das Handlungsfeld „{title}“ ist beschlossen; der Lenkungskreis und das "
         "Bildungsbüro werden per E-Mail informiert.",
-        field_id=field_id,
         confirm="adopt",
-    )
+    ),
+    # An adopted field's closure.
+    "abschliessen": _Step(
+        "closure",
+        forms.closure_body,
+        {"closed_on"},
+        "Das Handlungsfeld „{title}“ ist abgeschlossen.",
+    ),
+}
 
 
-@router.post("/netzwerke/{network_id}/handlungsfelder/{field_id}/abschliessen", response_model=None)
-async def close(
-    request: Request, network_id: str, field_id: str, call: Calls, form: Posted
-) -> Response:
-    return await _change(
-        request,
-        call,
-        network_id,
-        form,
-        path=f"/{field_id}/closure",
-        body=forms.closure_body(form),
-        version=forms.version_read(form),
-        known={"closed_on"},
-        notice="Das Handlungsfeld „{title}“ ist abgeschlossen.",
-        field_id=field_id,
+def _step_route(segment: str, step: _Step) -> None:
+    @router.post(
+        f"/netzwerke/{{network_id}}/handlungsfelder/{{field_id}}/{segment}", response_model=None
     )
+    async def stepped(
+        request: Request, network_id: str, field_id: str, call: Calls, form: Posted
+    ) -> Response:
+        if step.confirm and form.get("confirmed") != "yes":  # people are mailed: ask first
+            return await _fields_page(
+                request, call, network_id, form=form, field_id=field_id, confirm=step.confirm
+            )
+        return await _change(
+            request,
+            call,
+            network_id,
+            form,
+            path=f"/{field_id}/{step.path}",
+            body=step.body(form),
+            version=forms.version_read(form),
+            known=step.known,
+            notice=step.notice,
+            field_id=field_id,
+            confirm=step.confirm,
+        )
+
+
+for _segment, _step in _STEPS.items():
+    _step_route(_segment, _step)
