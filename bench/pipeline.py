@@ -645,7 +645,16 @@ def plot(results: Results) -> None:
         results.mail_rates.get("invitations", 0.0),
     ]
     left.bar(names, values, color=["#888", "#888", "#888", "#2a7", "#27a", "#27a"])
-    left.axhline(1000, color="#c33", linestyle="--", linewidth=1, label="target: 1,000 mails/s")
+    # Issue 19's targets: invitations at half the SMTP server's own limit of this run, and the
+    # projection's events per second.
+    left.axhline(
+        0.5 * results.smtp_limit,
+        color="#c33",
+        linestyle="--",
+        linewidth=1,
+        label="invitations: 0.5 × SMTP limit",
+    )
+    left.axhline(2000, color="#e90", linestyle=":", linewidth=1, label="projection: 2,000/s")
     left.legend(loc="upper right", fontsize=8)
     left.set_yscale("log")
     left.set_ylabel("per second (log)")
