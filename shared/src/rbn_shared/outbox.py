@@ -26,10 +26,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 from weakref import WeakValueDictionary
 
+from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 
 from rbn_shared.errors import ConcurrentWrite
@@ -83,6 +86,20 @@ class KeyedLocks:
             self._locks[key] = lock
         async with lock:
             yield
+
+
+# Set by `save_all` to tell, after a partial match, which of its changes were written.
+WRITE_MARK = "write_mark"
+
+
+@dataclass(frozen=True)
+class Saved:
+    """One change for `AggregateStore.save_all`: a document's new state, the version it was read
+    at, and the events that go into its outbox with it."""
+
+    doc: Document
+    expected_version: int
+    events: Sequence[OutboxRecord] = ()
 
 
 class AggregateStore:
@@ -140,16 +157,56 @@ class AggregateStore:
         self, doc: Document, expected_version: int, events: Sequence[OutboxRecord] = ()
     ) -> int:
         """Replace the state of a document read at `expected_version`; returns the new version."""
-        state = {k: v for k, v in doc.items() if k not in ("_id", "version", "outbox")}
-        update: Document = {"$set": {**state, "version": expected_version + 1}}
-        if events:
-            update["$push"] = {"outbox": {"$each": list(events)}}
+        update = self._update(Saved(doc, expected_version, events))
         if not await self.update_at_version(doc["_id"], expected_version, update):
             raise ConcurrentWrite(
                 f"{self.collection.name}/{doc['_id']} is no longer at version {expected_version}"
             )
         self._written(doc["_id"], events)
         return expected_version + 1
+
+    async def save_all(self, changes: Sequence[Saved]) -> list[bool]:
+        """Several `save`s in one write; per change, whether it was written (False: the document
+        was no longer at the version it was read at, and nothing of that change was stored).
+
+        The database answers only how many matched. When that is all of them, each was written;
+        otherwise each change's own write mark (a fresh token in the document) tells which. A
+        change that was written and then overwritten by another instance at once looks unwritten:
+        its caller decides again on what is there, and its events, in the outbox, go out with the
+        relay's next sweep.
+        """
+        if not changes:
+            return []
+        marks = [uuid.uuid4().hex for _ in changes]
+        writes = [
+            UpdateOne(
+                {"_id": change.doc["_id"], "version": change.expected_version},
+                self._update(change, write_mark=mark),
+            )
+            for change, mark in zip(changes, marks, strict=True)
+        ]
+        result = await self.collection.bulk_write(writes, ordered=False)
+        if result.matched_count == len(changes):
+            written = [True] * len(changes)
+        else:
+            ids = list({change.doc["_id"] for change in changes})
+            found = self.collection.find({"_id": {"$in": ids}}, {WRITE_MARK: 1})
+            stored_marks = {doc.get(WRITE_MARK) async for doc in found}
+            written = [mark in stored_marks for mark in marks]
+        for change, ok in zip(changes, written, strict=True):
+            if ok:
+                self._written(change.doc["_id"], change.events)
+        return written
+
+    @staticmethod
+    def _update(change: Saved, *, write_mark: str | None = None) -> Document:
+        state = {k: v for k, v in change.doc.items() if k not in ("_id", "version", "outbox")}
+        if write_mark is not None:
+            state[WRITE_MARK] = write_mark
+        update: Document = {"$set": {**state, "version": change.expected_version + 1}}
+        if change.events:
+            update["$push"] = {"outbox": {"$each": list(change.events)}}
+        return update
 
     async def update_at_version(self, doc_id: object, version: int, update: Document) -> bool:
         """Apply `update` if the document is still at `version`; False if it is not."""

@@ -68,8 +68,9 @@ from notifications.domain.preferences import Preferences
 from notifications.domain.recipients import DISTRICT_ID, DistrictCoordination, NetworkDirectory
 from notifications.domain.report import Development, ReportSchedule
 from rbn_shared.addresses import address_key
+from rbn_shared.errors import ConcurrentWrite
 from rbn_shared.mongo import Document, insert_new
-from rbn_shared.outbox import AggregateStore, KeyedLocks, OutboxRecord
+from rbn_shared.outbox import AggregateStore, KeyedLocks, OutboxRecord, Saved
 from rbn_shared.privacy import ErasureLedger, PrivacyAudit
 
 DELIVERIES = "deliveries"
@@ -122,6 +123,8 @@ class DeliveryRepository:
         self._messages = db[MESSAGES]
         self._claims: Batcher[Document, bool] = Batcher(self._insert_claims)
         self._message_reads: Batcher[str, RenderedMessage | None] = Batcher(self._read_messages)
+        # The outcomes of attempts that end at the same moment are written together.
+        self._saves: Batcher[Saved, bool] = Batcher(store.save_all)
 
     async def create_indexes(self) -> None:
         deliveries = self.store.collection
@@ -177,12 +180,16 @@ class DeliveryRepository:
     async def save(self, stored: StoredDelivery, events: Sequence[OutboxRecord] = ()) -> int:
         """The new state of a delivery (status, attempts, times, errors) with its events (the
         ones after `stored.event_count`), if the record is still at `stored.version`; returns
-        the new version, or raises VersionConflict."""
+        the new version, or raises VersionConflict. Saves at the same moment go in one write."""
         doc = {
             **delivery_to_document(stored.delivery),
             "event_count": stored.event_count + len(events),
         }
-        return await self.store.save(doc, stored.version, events)
+        if not await self._saves.submit(Saved(doc, stored.version, events)):
+            raise ConcurrentWrite(
+                f"delivery {stored.delivery.delivery_id} is no longer at version {stored.version}"
+            )
+        return stored.version + 1
 
     async def message(self, delivery_id: str) -> RenderedMessage | None:
         """The delivery's rendered message, read by `_id` (reads at the same moment together)."""

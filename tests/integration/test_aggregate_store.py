@@ -1,0 +1,65 @@
+"""The aggregate store's batched save against the real FerretDB: several guarded updates in one
+write, each written only if its document is still at the version it was read at, and told apart
+afterwards although the server answers only how many matched."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pymongo import AsyncMongoClient
+
+from rbn_shared.outbox import AggregateStore, KeyedLocks, OutboxRecord, Saved
+
+pytestmark = pytest.mark.integration
+
+Mongo = AsyncMongoClient[dict[str, Any]]
+
+
+def _record(event_id: str) -> OutboxRecord:
+    return OutboxRecord({"event_id": event_id, "topic": "t", "key": "k", "value": "{}"})
+
+
+async def test_saved_together_each_change_is_written_at_its_version_or_not_at_all(
+    isolated: dict[str, str], mongo: Mongo
+) -> None:
+    store = AggregateStore(mongo[isolated["RBN_MONGO_DATABASE"]].items, KeyedLocks())
+    for name in ("a", "b", "c"):
+        await store.insert({"_id": name, "state": "open"})
+    announced: list[tuple[object, list[str]]] = []
+    store.on_write(
+        lambda _s, doc_id, events: announced.append((doc_id, [e["event_id"] for e in events]))
+    )
+    await store.save({"_id": "b", "state": "moved on"}, 1)  # b is at version 2 now
+
+    written = await store.save_all(
+        [
+            Saved({"_id": "a", "state": "sent"}, 1, [_record("e-a")]),
+            Saved({"_id": "b", "state": "sent"}, 1, [_record("e-b")]),  # read before the move
+            Saved({"_id": "c", "state": "sent"}, 1, [_record("e-c")]),
+        ]
+    )
+
+    assert written == [True, False, True]
+    docs = {doc["_id"]: doc async for doc in store.collection.find({})}
+    assert (docs["a"]["state"], docs["a"]["version"]) == ("sent", 2)
+    assert (docs["b"]["state"], docs["b"]["version"]) == ("moved on", 2)
+    assert (docs["c"]["state"], docs["c"]["version"]) == ("sent", 2)
+    assert [r["event_id"] for r in docs["a"]["outbox"]] == ["e-a"]
+    assert docs["b"]["outbox"] == []  # nothing of the refused change was stored
+    assert announced == [("a", ["e-a"]), ("c", ["e-c"])]  # the relay hears of the written ones
+
+
+async def test_saved_together_all_at_their_versions_are_all_written(
+    isolated: dict[str, str], mongo: Mongo
+) -> None:
+    store = AggregateStore(mongo[isolated["RBN_MONGO_DATABASE"]].items, KeyedLocks())
+    for i in range(20):
+        await store.insert({"_id": f"d-{i}", "n": 0})
+
+    written = await store.save_all([Saved({"_id": f"d-{i}", "n": i}, 1) for i in range(20)])
+
+    assert written == [True] * 20
+    stored = {doc["_id"]: (doc["n"], doc["version"]) async for doc in store.collection.find({})}
+    assert stored == {f"d-{i}": (i, 2) for i in range(20)}
+    assert await store.save_all([]) == []
