@@ -23,8 +23,9 @@ class ChangeLog:
     async def create_indexes(self) -> None:
         await self._changes.create_index([("network_id", ASCENDING), ("occurred_at", DESCENDING)])
 
-    async def record(self, envelope: Envelope) -> None:
-        # Keyed by the event's id: a repeated delivery of the event records nothing new.
+    async def record(self, envelopes: Sequence[Envelope]) -> None:
+        """One entry per event, in one write. Keyed by the event's id: a repeated delivery of
+        an event records nothing new."""
         await insert_new(
             self._changes,
             [
@@ -38,6 +39,7 @@ class ChangeLog:
                     "actor": envelope.actor,
                     "correlation_id": envelope.correlation_id,
                 }
+                for envelope in envelopes
             ],
         )
 

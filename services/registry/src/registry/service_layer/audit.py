@@ -18,15 +18,16 @@ AUDITED_PRODUCERS = ("registry", "conferences")  # notifications only report on 
 
 
 def audit_trail(changes: ChangeLog) -> Reactions:
-    """The reaction table of the audit trail: every event of the audited producers is recorded."""
+    """The reaction table of the audit trail: every event of the audited producers is recorded;
+    a run of one network's events in one write."""
 
     async def record_change(envelope: Envelope, _payload: Any) -> None:
-        await changes.record(envelope)
+        await changes.record([envelope])
 
+    async def record_changes(events: list[tuple[Envelope, Any]]) -> None:
+        await changes.record([envelope for envelope, _ in events])
+
+    audited = [spec.model for spec in CATALOGUE.values() if spec.producer in AUDITED_PRODUCERS]
     return Reactions(
-        {
-            spec.model: [record_change]
-            for spec in CATALOGUE.values()
-            if spec.producer in AUDITED_PRODUCERS
-        }
+        {model: [record_change] for model in audited}, together=(record_changes, audited)
     )
