@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import Iterator, Mapping, MutableMapping
+import time
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from typing import Any, TextIO
 
@@ -60,6 +61,41 @@ class _CurrentStandardError(logging.StreamHandler[TextIO]):
         pass
 
 
+class RepeatsHeldBack(logging.Filter):
+    """Lets through one record of a library's repeating complaint per `window` seconds: with
+    the broker down, aiokafka says "Unable to update metadata" about two thousand times a
+    second. The first is logged at once; the next one after the window says how many were
+    held back in between. Records of the service's own loggers always pass."""
+
+    def __init__(
+        self,
+        libraries: tuple[str, ...] = ("aiokafka", "kafka"),
+        window: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__()
+        self._libraries = libraries
+        self._window = window
+        self._clock = clock
+        self._seen: dict[tuple[str, int, object], tuple[float, int]] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.split(".")[0] not in self._libraries:
+            return True
+        key = (record.name, record.levelno, record.msg)
+        now = self._clock()
+        last = self._seen.get(key)
+        if last is not None and now - last[0] < self._window:
+            self._seen[key] = (last[0], last[1] + 1)
+            return False
+        held_back = last[1] if last is not None else 0
+        self._seen[key] = (now, 0)
+        if held_back:
+            record.msg = f"{record.getMessage()} (and {held_back} more like it, held back)"
+            record.args = None
+        return True
+
+
 def configure_logging(service: str, level: str = "INFO", fmt: str = "json") -> None:
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
@@ -82,6 +118,7 @@ def configure_logging(service: str, level: str = "INFO", fmt: str = "json") -> N
         cache_logger_on_first_use=True,
     )
     handler = _CurrentStandardError()
+    handler.addFilter(RepeatsHeldBack())
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,
