@@ -251,6 +251,8 @@ async def test_an_office_moves_a_conference_invites_a_guest_and_calls_it_off(
     )
     await expect(page.locator(".lead .status")).to_have_text("abgesagt")
     await expect(page.get_by_role("region", name="Abgesagt")).to_contain_text(REASON)
+    # Who had answered what stays on record, as it stood when the conference was called off.
+    await expect(page.get_by_role("heading", name="Antworten bis zur Absage")).to_be_visible()
     for gone in ("Verlegen", "Gast einladen", "Absagen"):  # nothing more to change
         await expect(page.get_by_role("region", name=gone, exact=True)).to_have_count(0)
     await axe.check(page)
