@@ -32,7 +32,7 @@ from __future__ import annotations
 import contextlib
 import email
 import email.policy
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -112,6 +112,15 @@ class QueueEntry:
     next_attempt_at: datetime
 
 
+@dataclass(frozen=True)
+class _Addition:
+    """One caller's new deliveries, their rendered messages and their events by delivery id."""
+
+    deliveries: Sequence[Delivery]
+    messages: Sequence[RenderedMessage]
+    events: Mapping[str, Sequence[OutboxRecord]]
+
+
 class DeliveryRepository:
     """The deliveries (`store`, whose outbox the relay publishes) and, in the same database,
     their attempts' claims, their queue and their rendered messages."""
@@ -125,6 +134,7 @@ class DeliveryRepository:
         self._message_reads: Batcher[str, RenderedMessage | None] = Batcher(self._read_messages)
         # The outcomes of attempts that end at the same moment are written together.
         self._saves: Batcher[Saved, bool] = Batcher(store.save_all)
+        self._additions: Batcher[_Addition, set[str]] = Batcher(self._add_together)
 
     async def create_indexes(self) -> None:
         deliveries = self.store.collection
@@ -142,9 +152,19 @@ class DeliveryRepository:
     ) -> set[str]:
         """Store the rendered messages in one write, then the new deliveries in one more (each
         with its events, by delivery id), then queue the pending ones; returns the ids that were
-        new (the others existed, and so did their messages: a repeat keeps the first one)."""
+        new (the others existed, and so did their messages: a repeat keeps the first one).
+
+        Additions at the same moment (the lanes of a consumer's batch, one network each) go
+        in the same three writes, in that order."""
+        return await self._additions.submit(_Addition(deliveries, messages, events or {}))
+
+    async def _add_together(self, additions: list[_Addition]) -> list[set[str]]:
+        messages = [m for a in additions for m in a.messages]
         await insert_new(self._messages, [message_to_document(m) for m in messages])
-        by_id: dict[object, Sequence[OutboxRecord]] = dict((events or {}).items())
+        by_id: dict[object, Sequence[OutboxRecord]] = {
+            delivery_id: records for a in additions for delivery_id, records in a.events.items()
+        }
+        deliveries = [d for a in additions for d in a.deliveries]
         docs = [
             {**delivery_to_document(d), "event_count": len(by_id.get(d.delivery_id, ()))}
             for d in deliveries
@@ -156,7 +176,7 @@ class DeliveryRepository:
             if d.delivery_id in new and d.is_open()
         ]
         await insert_new(self._queue, entries)  # the repair step may have been quicker for some
-        return new
+        return [{d.delivery_id for d in a.deliveries} & new for a in additions]
 
     async def mailed_about(
         self, recipient: str, conference_id: str, invitation_id: str
@@ -489,14 +509,19 @@ class RecordsByTime(Generic[RecordT]):
         self.collection = collection
         self._to_document = to_document
         self._from_document = from_document
+        self._additions: Batcher[Document, None] = Batcher(self._add_together)
 
     async def create_indexes(self) -> None:
         await self.collection.create_index([("recorded_at", ASCENDING)])
 
     async def add(self, record: RecordT) -> None:
-        """Record once per event; a repeated event keeps its first recording (and period)."""
-        with contextlib.suppress(DuplicateKeyError):
-            await self.collection.insert_one(self._to_document(record))
+        """Record once per event; a repeated event keeps its first recording (and period).
+        Records added at the same moment go in one write."""
+        await self._additions.submit(self._to_document(record))
+
+    async def _add_together(self, docs: list[Document]) -> list[None]:
+        await insert_new(self.collection, docs)
+        return [None] * len(docs)
 
     async def all(self) -> list[RecordT]:
         """Every record (an erasure's scan: rare)."""
@@ -593,6 +618,23 @@ async def _write(store: AggregateStore, doc: Document, version: int | None) -> N
         await store.save(doc, version)
 
 
+class ErasureLedgerReadTogether(ErasureLedger):
+    """The erasure ledger, its look-ups at the same moment (the lanes of a consumer's batch,
+    each checking its event's people) answered by one query."""
+
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        super().__init__(db)
+        self._reads: Batcher[list[str], dict[str, datetime]] = Batcher(self._read_together)
+
+    async def erased_at(self, addresses: Iterable[str]) -> dict[str, datetime]:
+        wanted = list(addresses)
+        return await self._reads.submit(wanted) if wanted else {}
+
+    async def _read_together(self, asked: list[list[str]]) -> list[dict[str, datetime]]:
+        erased = await super().erased_at({a for addresses in asked for a in addresses})
+        return [{a: erased[a] for a in addresses if a in erased} for addresses in asked]
+
+
 @dataclass(frozen=True)
 class Repositories:
     """The service's storage, in one database: what the use cases and the routes are handed."""
@@ -620,7 +662,7 @@ class Repositories:
             developments=DevelopmentRepository(db[DEVELOPMENTS]),
             schedules=ScheduleRepository(AggregateStore(db[SCHEDULES], locks)),
             responses=ResponseRepository(db[RESPONSES]),
-            erasures=ErasureLedger(db),
+            erasures=ErasureLedgerReadTogether(db),
             audit=PrivacyAudit(db),
         )
 
