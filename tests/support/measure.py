@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
+from pymongo import monitoring
 
 MAILPIT_API = "http://127.0.0.1:8025/api/v1"
 
@@ -71,3 +74,20 @@ def commands_per_mail(before: Commands, after: Commands, mails: int) -> list[str
                 f"{1000 * seconds / count:6.2f} ms each"
             )
     return lines
+
+
+class CommandCounter(monitoring.CommandListener):
+    """Counts the database commands a client sends, by (command, collection): give it to an
+    `AsyncMongoClient(..., event_listeners=[counter])`."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[tuple[str, str]] = Counter()
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        self.counts[(event.command_name, str(event.command.get(event.command_name)))] += 1
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from prometheus_client import REGISTRY
-from pymongo import AsyncMongoClient, monitoring
+from pymongo import AsyncMongoClient
 
 from notifications.adapters.documents import (
     delivery_from_document,
@@ -49,6 +48,7 @@ from rbn_shared.events import Envelope, new_event
 from rbn_shared.outbox import AggregateStore, KeyedLocks
 from rbn_tools.mail_examples import Examples
 from tests.notifications.reacting import react
+from tests.support.measure import CommandCounter
 
 pytestmark = pytest.mark.integration
 
@@ -419,30 +419,13 @@ async def test_a_delivery_stored_with_its_message_inside_is_still_sent(
     assert await status_of(deliveries, old.delivery_id) is DeliveryStatus.SENT
 
 
-class InsertCounter(monitoring.CommandListener):
-    """Counts the insert commands the client sends, by collection."""
-
-    def __init__(self) -> None:
-        self.inserts: Counter[str] = Counter()
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if event.command_name == "insert":
-            self.inserts[str(event.command["insert"])] += 1
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
-
-
 async def test_deliveries_added_at_the_same_moment_go_in_one_write_each_told_its_own(
     isolated: dict[str, str],
 ) -> None:
     """The lanes of a consumer's batch (one network each) add their deliveries side by side:
     the messages, the deliveries and the queue entries of all of them take one insert each,
     and each caller learns which of its own were new (a repeat among them: none)."""
-    counter = InsertCounter()
+    counter = CommandCounter()
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
         isolated["RBN_MONGO_URL"], event_listeners=[counter], tz_aware=True
     )
@@ -450,14 +433,15 @@ async def test_deliveries_added_at_the_same_moment_go_in_one_write_each_told_its
         deliveries = repository(client[isolated["RBN_MONGO_DATABASE"]])
         first = pending("first.lane@example.org")
         await deliveries.add_all([first], [message_of(first)])
-        counter.inserts.clear()
+        counter.counts.clear()
         lanes = [[pending(f"lane{i}.{n}@example.org") for n in range(3)] for i in range(4)]
         told = await asyncio.gather(
             *(deliveries.add_all(lane, [message_of(d) for d in lane]) for lane in lanes),
             deliveries.add_all([first], [message_of(first)]),  # redelivered: nothing new
         )
         assert told == [{d.delivery_id for d in lane} for lane in lanes] + [set()]
-        assert counter.inserts == {MESSAGES: 1, DELIVERIES: 1, QUEUE: 1}
+        inserts = {c: n for (command, c), n in counter.counts.items() if command == "insert"}
+        assert inserts == {MESSAGES: 1, DELIVERIES: 1, QUEUE: 1}
         for lane in lanes:
             for delivery in lane:
                 assert await status_of(deliveries, delivery.delivery_id) is DeliveryStatus.PENDING

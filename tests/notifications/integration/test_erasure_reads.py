@@ -9,36 +9,22 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from pymongo import AsyncMongoClient, monitoring
+from pymongo import AsyncMongoClient
 
 from notifications.adapters.repositories import ErasureLedgerReadTogether
 from rbn_shared.privacy import ERASURES_COLLECTION, Erasure
 from rbn_shared.subjects import subject_of
+from tests.support.measure import CommandCounter
 
 pytestmark = pytest.mark.integration
 
 ERASED_AT = datetime(2027, 2, 1, 9, 0, tzinfo=UTC)
 
 
-class FindCounter(monitoring.CommandListener):
-    def __init__(self) -> None:
-        self.finds = 0
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if event.command_name == "find" and event.command["find"] == ERASURES_COLLECTION:
-            self.finds += 1
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
-
-
 async def test_look_ups_at_the_same_moment_take_one_query_each_answered_its_own(
     isolated: dict[str, str],
 ) -> None:
-    counter = FindCounter()
+    counter = CommandCounter()
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
         isolated["RBN_MONGO_URL"], event_listeners=[counter], tz_aware=True
     )
@@ -46,7 +32,7 @@ async def test_look_ups_at_the_same_moment_take_one_query_each_answered_its_own(
         ledger = ErasureLedgerReadTogether(client[isolated["RBN_MONGO_DATABASE"]])
         gone = "erased.person@example.org"
         assert await ledger.remember(Erasure(subject_of(gone), "era-1", ERASED_AT))
-        counter.finds = 0
+        counter.counts.clear()
 
         answers = await asyncio.gather(
             ledger.erased_at(["kept.one@example.org", gone]),
@@ -57,6 +43,6 @@ async def test_look_ups_at_the_same_moment_take_one_query_each_answered_its_own(
         )
 
         assert list(answers) == [{gone: ERASED_AT}, {}, {gone}, set(), {}]
-        assert counter.finds == 1
+        assert counter.counts[("find", ERASURES_COLLECTION)] == 1
     finally:
         await client.close()
