@@ -4,12 +4,15 @@ afterwards although the server answers only how many matched."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 from pymongo import AsyncMongoClient
 
-from rbn_shared.outbox import AggregateStore, KeyedLocks, OutboxRecord, Saved
+from rbn_shared.errors import ConcurrentWrite
+from rbn_shared.outbox import WRITE_MARK, AggregateStore, KeyedLocks, OutboxRecord, Saved
+from tests.support.measure import CommandCounter
 
 pytestmark = pytest.mark.integration
 
@@ -63,3 +66,47 @@ async def test_saved_together_all_at_their_versions_are_all_written(
     stored = {doc["_id"]: (doc["n"], doc["version"]) async for doc in store.collection.find({})}
     assert stored == {f"d-{i}": (i, 2) for i in range(20)}
     assert await store.save_all([]) == []
+
+
+async def test_one_save_alone_is_told_by_its_match_and_a_stale_one_is_refused(
+    isolated: dict[str, str], mongo: Mongo
+) -> None:
+    store = AggregateStore(mongo[isolated["RBN_MONGO_DATABASE"]].items, KeyedLocks())
+    await store.insert({"_id": "x", "n": 0})
+
+    assert await store.save_all([Saved({"_id": "x", "n": 1}, 5)]) == [False]  # never at 5
+    assert await store.save_together({"_id": "x", "n": 1}, 1) == 2
+    with pytest.raises(ConcurrentWrite):
+        await store.save_together({"_id": "x", "n": 2}, 1)  # read before the save above
+
+    loaded = await store.load("x")
+    assert loaded is not None
+    assert (loaded["n"], loaded["version"]) == (1, 2)
+    assert WRITE_MARK not in loaded  # the mark stays the store's own
+
+
+async def test_saves_at_the_same_moment_go_in_one_write(
+    isolated: dict[str, str], mongo: Mongo
+) -> None:
+    counter = CommandCounter()
+    client: Mongo = AsyncMongoClient(
+        isolated["RBN_MONGO_URL"], event_listeners=[counter], tz_aware=True
+    )
+    try:
+        store = AggregateStore(client[isolated["RBN_MONGO_DATABASE"]].items, KeyedLocks())
+        for i in range(5):
+            await store.insert({"_id": f"s-{i}", "n": 0})
+        counter.counts.clear()
+        versions = await asyncio.gather(
+            *(store.save_together({"_id": f"s-{i}", "n": i}, 1) for i in range(5)),
+            store.save_together({"_id": "s-0", "n": 99}, 1),  # the same version, read twice
+            return_exceptions=True,
+        )
+        assert versions[:5] == [2] * 5
+        assert isinstance(versions[5], ConcurrentWrite)
+        assert counter.counts[("update", "items")] == 1
+        loaded = await store.load("s-0")
+        assert loaded is not None
+        assert loaded["n"] == 0  # the first of the two won, not the 99
+    finally:
+        await client.close()

@@ -35,6 +35,7 @@ from weakref import WeakValueDictionary
 from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 
+from rbn_shared.batching import Batcher
 from rbn_shared.errors import ConcurrentWrite
 from rbn_shared.events.envelope import Envelope
 from rbn_shared.logging import get_logger
@@ -115,6 +116,7 @@ class AggregateStore:
         self._on_write: Callable[[AggregateStore, object, Sequence[OutboxRecord]], None] | None = (
             None
         )
+        self._saves: Batcher[Saved, bool] = Batcher(self.save_all)
 
     def locked(self, doc_id: object) -> contextlib.AbstractAsyncContextManager[None]:
         return self._locks.hold((self.collection.name, doc_id))
@@ -126,7 +128,7 @@ class AggregateStore:
         self._on_write = callback
 
     async def load(self, doc_id: object) -> Document | None:
-        return await self.collection.find_one({"_id": doc_id}, {"outbox": 0})
+        return await self.collection.find_one({"_id": doc_id}, {"outbox": 0, WRITE_MARK: 0})
 
     async def insert(self, doc: Document, events: Sequence[OutboxRecord] = ()) -> None:
         """Store a new document at version 1; DuplicateKeyError if its id or a unique key exists."""
@@ -165,6 +167,17 @@ class AggregateStore:
         self._written(doc["_id"], events)
         return expected_version + 1
 
+    async def save_together(
+        self, doc: Document, expected_version: int, events: Sequence[OutboxRecord] = ()
+    ) -> int:
+        """`save`, where the saves of this store at the same moment (concurrent requests, the
+        lanes of a consumer's batch) go in one write (`save_all`)."""
+        if not await self._saves.submit(Saved(doc, expected_version, events)):
+            raise ConcurrentWrite(
+                f"{self.collection.name}/{doc['_id']} is no longer at version {expected_version}"
+            )
+        return expected_version + 1
+
     async def save_all(self, changes: Sequence[Saved]) -> list[bool]:
         """Several `save`s in one write; per change, whether it was written (False: the document
         was no longer at the version it was read at, and nothing of that change was stored).
@@ -177,7 +190,8 @@ class AggregateStore:
         """
         if not changes:
             return []
-        marks = [uuid.uuid4().hex for _ in changes]
+        # One change alone needs no mark: its match count tells.
+        marks = [uuid.uuid4().hex if len(changes) > 1 else None for _ in changes]
         writes = [
             UpdateOne(
                 {"_id": change.doc["_id"], "version": change.expected_version},
@@ -188,6 +202,8 @@ class AggregateStore:
         result = await self.collection.bulk_write(writes, ordered=False)
         if result.matched_count == len(changes):
             written = [True] * len(changes)
+        elif len(changes) == 1:
+            written = [False]
         else:
             ids = list({change.doc["_id"] for change in changes})
             found = self.collection.find({"_id": {"$in": ids}}, {WRITE_MARK: 1})

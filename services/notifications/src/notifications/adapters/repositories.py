@@ -42,7 +42,6 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from notifications.adapters.batching import Batcher
 from notifications.adapters.documents import (
     delivery_event_count,
     delivery_from_document,
@@ -68,9 +67,9 @@ from notifications.domain.preferences import Preferences
 from notifications.domain.recipients import DISTRICT_ID, DistrictCoordination, NetworkDirectory
 from notifications.domain.report import Development, ReportSchedule
 from rbn_shared.addresses import address_key
-from rbn_shared.errors import ConcurrentWrite
+from rbn_shared.batching import Batcher
 from rbn_shared.mongo import Document, insert_new
-from rbn_shared.outbox import AggregateStore, KeyedLocks, OutboxRecord, Saved
+from rbn_shared.outbox import AggregateStore, KeyedLocks, OutboxRecord
 from rbn_shared.privacy import ErasureLedger, PrivacyAudit
 
 DELIVERIES = "deliveries"
@@ -132,8 +131,6 @@ class DeliveryRepository:
         self._messages = db[MESSAGES]
         self._claims: Batcher[Document, bool] = Batcher(self._insert_claims)
         self._message_reads: Batcher[str, RenderedMessage | None] = Batcher(self._read_messages)
-        # The outcomes of attempts that end at the same moment are written together.
-        self._saves: Batcher[Saved, bool] = Batcher(store.save_all)
         self._additions: Batcher[_Addition, set[str]] = Batcher(self._add_together)
 
     async def create_indexes(self) -> None:
@@ -205,11 +202,7 @@ class DeliveryRepository:
             **delivery_to_document(stored.delivery),
             "event_count": stored.event_count + len(events),
         }
-        if not await self._saves.submit(Saved(doc, stored.version, events)):
-            raise ConcurrentWrite(
-                f"delivery {stored.delivery.delivery_id} is no longer at version {stored.version}"
-            )
-        return stored.version + 1
+        return await self.store.save_together(doc, stored.version, events)
 
     async def message(self, delivery_id: str) -> RenderedMessage | None:
         """The delivery's rendered message, read by `_id` (reads at the same moment together)."""

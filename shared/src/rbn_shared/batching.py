@@ -1,4 +1,5 @@
-"""One database write for what many concurrent tasks ask for at the same moment."""
+"""One database command for what many concurrent tasks ask for at the same moment (the
+services' repositories: claims, reads and writes of concurrent requests or consumer lanes)."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from notifications.adapters.batching import Batcher
+from rbn_shared.batching import Batcher
 
 
 async def test_concurrent_submissions_are_written_together_and_answered_each() -> None:
