@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from pymongo import AsyncMongoClient
+from pymongo.errors import DuplicateKeyError
 
 from rbn_shared.errors import ConcurrentWrite
 from rbn_shared.outbox import WRITE_MARK, AggregateStore, KeyedLocks, OutboxRecord, Saved
@@ -110,3 +111,28 @@ async def test_saves_at_the_same_moment_go_in_one_write(
         assert loaded["n"] == 0  # the first of the two won, not the 99
     finally:
         await client.close()
+
+
+async def test_a_change_the_database_refuses_fails_alone(
+    isolated: dict[str, str], mongo: Mongo
+) -> None:
+    """A rename to a name in use (a unique index) is refused as that change's own error; the
+    other changes of the same write are stored."""
+    store = AggregateStore(mongo[isolated["RBN_MONGO_DATABASE"]].items, KeyedLocks())
+    await store.collection.create_index("name", unique=True)
+    for name in ("a", "b", "c"):
+        await store.insert({"_id": name, "name": name.upper()})
+
+    outcomes = await store.save_all(
+        [
+            Saved({"_id": "a", "name": "B"}, 1),  # B is b's
+            Saved({"_id": "c", "name": "C2"}, 1),
+        ]
+    )
+
+    assert isinstance(outcomes[0], DuplicateKeyError)
+    assert outcomes[1] is True
+    names = {doc["_id"]: doc["name"] async for doc in store.collection.find({})}
+    assert names == {"a": "A", "b": "B", "c": "C2"}
+    with pytest.raises(DuplicateKeyError):
+        await store.save_together({"_id": "a", "name": "C2"}, 1)

@@ -13,6 +13,7 @@ from pymongo.errors import (
     BulkWriteError,
     ConnectionFailure,
     NetworkTimeout,
+    OperationFailure,
     ServerSelectionTimeoutError,
 )
 
@@ -22,6 +23,14 @@ from rbn_shared.settings import ServiceSettings
 Document = dict[str, Any]
 
 DUPLICATE_KEY = 11000  # the server's error code for a unique index refusing a write
+
+
+def refused_as_duplicate(error: OperationFailure) -> bool:
+    """A unique index refused the write. MongoDB says so with its code; FerretDB on SQLite
+    answers an *update* that breaks a unique index with an internal error naming SQLite's
+    constraint instead (its inserts carry the code)."""
+    return error.code == DUPLICATE_KEY or "UNIQUE constraint failed" in str(error)
+
 
 # Errors that mean "the database is not reachable right now": retry, never dead-letter.
 TRANSIENT_DB_ERRORS: tuple[type[Exception], ...] = (

@@ -34,13 +34,14 @@ from weakref import WeakValueDictionary
 
 from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
 from rbn_shared.batching import Batcher
 from rbn_shared.errors import ConcurrentWrite
 from rbn_shared.events.envelope import Envelope
 from rbn_shared.logging import get_logger
 from rbn_shared.metrics import EVENTS_PUBLISHED
-from rbn_shared.mongo import Document, insert_new
+from rbn_shared.mongo import DUPLICATE_KEY, Document, insert_new, refused_as_duplicate
 from rbn_shared.retrying import RELAY_OUTAGE
 from rbn_shared.waiting import wait_at_most
 
@@ -103,6 +104,14 @@ class Saved:
     events: Sequence[OutboxRecord] = ()
 
 
+def _refusals_all_duplicates(error: OperationFailure) -> bool:
+    """A bulk write whose refused changes were all refused by a unique index."""
+    if not isinstance(error, BulkWriteError) or error.details.get("writeConcernErrors"):
+        return False
+    failures = error.details.get("writeErrors", [])
+    return bool(failures) and all(f.get("code") == DUPLICATE_KEY for f in failures)
+
+
 class AggregateStore:
     """Versioned documents with an outbox, in one collection.
 
@@ -116,7 +125,7 @@ class AggregateStore:
         self._on_write: Callable[[AggregateStore, object, Sequence[OutboxRecord]], None] | None = (
             None
         )
-        self._saves: Batcher[Saved, bool] = Batcher(self.save_all)
+        self._saves: Batcher[Saved, bool | DuplicateKeyError] = Batcher(self.save_all)
 
     def locked(self, doc_id: object) -> contextlib.AbstractAsyncContextManager[None]:
         return self._locks.hold((self.collection.name, doc_id))
@@ -172,26 +181,32 @@ class AggregateStore:
     ) -> int:
         """`save`, where the saves of this store at the same moment (concurrent requests, the
         lanes of a consumer's batch) go in one write (`save_all`)."""
-        if not await self._saves.submit(Saved(doc, expected_version, events)):
+        outcome = await self._saves.submit(Saved(doc, expected_version, events))
+        if isinstance(outcome, DuplicateKeyError):
+            raise outcome  # refused by a unique index: this change's alone
+        if not outcome:
             raise ConcurrentWrite(
                 f"{self.collection.name}/{doc['_id']} is no longer at version {expected_version}"
             )
         return expected_version + 1
 
-    async def save_all(self, changes: Sequence[Saved]) -> list[bool]:
+    async def save_all(self, changes: Sequence[Saved]) -> list[bool | DuplicateKeyError]:
         """Several `save`s in one write; per change, whether it was written (False: the document
-        was no longer at the version it was read at, and nothing of that change was stored).
+        was no longer at the version it was read at, and nothing of that change was stored), or
+        the refusal of a unique index (that change's alone: the others are written all the
+        same).
 
         The database answers only how many matched. When that is all of them, each was written;
         otherwise each change's own write mark (a fresh token in the document) tells which. A
         change that was written and then overwritten by another instance at once looks unwritten:
         its caller decides again on what is there, and its events, in the outbox, go out with the
-        relay's next sweep.
+        relay's next sweep. FerretDB fails the whole command when one change breaks a unique
+        index; then the changes not written go again one by one, so that the refusal is only
+        the offending change's.
         """
-        if not changes:
-            return []
-        # One change alone needs no mark: its match count tells.
-        marks = [uuid.uuid4().hex if len(changes) > 1 else None for _ in changes]
+        if len(changes) <= 1:
+            return [await self._save_alone(change) for change in changes]
+        marks = [uuid.uuid4().hex for _ in changes]
         writes = [
             UpdateOne(
                 {"_id": change.doc["_id"], "version": change.expected_version},
@@ -199,19 +214,43 @@ class AggregateStore:
             )
             for change, mark in zip(changes, marks, strict=True)
         ]
-        result = await self.collection.bulk_write(writes, ordered=False)
-        if result.matched_count == len(changes):
-            written = [True] * len(changes)
-        elif len(changes) == 1:
-            written = [False]
+        try:
+            matched: int | None = (
+                await self.collection.bulk_write(writes, ordered=False)
+            ).matched_count
+        except OperationFailure as error:  # a BulkWriteError on MongoDB, a failure on FerretDB
+            if not refused_as_duplicate(error) and not _refusals_all_duplicates(error):
+                raise
+            matched = None
+        outcomes: list[bool | DuplicateKeyError] = []
+        if matched == len(changes):
+            outcomes = [True] * len(changes)
         else:
             ids = list({change.doc["_id"] for change in changes})
             found = self.collection.find({"_id": {"$in": ids}}, {WRITE_MARK: 1})
             stored_marks = {doc.get(WRITE_MARK) async for doc in found}
-            written = [mark in stored_marks for mark in marks]
-        for change, ok in zip(changes, written, strict=True):
-            if ok:
+            for change, mark in zip(changes, marks, strict=True):
+                if mark in stored_marks:
+                    outcomes.append(True)
+                elif matched is not None:
+                    outcomes.append(False)  # not matched: read at an older version
+                else:
+                    outcomes.append(await self._save_alone(change, announce=False))
+        for change, outcome in zip(changes, outcomes, strict=True):
+            if outcome is True:
                 self._written(change.doc["_id"], change.events)
+        return outcomes
+
+    async def _save_alone(
+        self, change: Saved, *, announce: bool = True
+    ) -> bool | DuplicateKeyError:
+        doc_id, version = change.doc["_id"], change.expected_version
+        try:
+            written = await self.update_at_version(doc_id, version, self._update(change))
+        except DuplicateKeyError as refusal:
+            return refusal
+        if written and announce:
+            self._written(doc_id, change.events)
         return written
 
     @staticmethod
@@ -225,8 +264,14 @@ class AggregateStore:
         return update
 
     async def update_at_version(self, doc_id: object, version: int, update: Document) -> bool:
-        """Apply `update` if the document is still at `version`; False if it is not."""
-        result = await self.collection.update_one({"_id": doc_id, "version": version}, update)
+        """Apply `update` if the document is still at `version`; False if it is not;
+        DuplicateKeyError if a unique index refuses it (on FerretDB too)."""
+        try:
+            result = await self.collection.update_one({"_id": doc_id, "version": version}, update)
+        except OperationFailure as error:
+            if isinstance(error, DuplicateKeyError) or not refused_as_duplicate(error):
+                raise
+            raise DuplicateKeyError(str(error), DUPLICATE_KEY, error.details) from error
         return result.matched_count == 1
 
     def _written(self, doc_id: object, events: Sequence[OutboxRecord]) -> None:

@@ -320,3 +320,31 @@ async def test_a_write_without_if_match_is_refused(registry: RegistryUnderTest) 
     )
     assert response.status_code == 428
     assert "If-Match" in response.json()["detail"]
+
+
+async def test_a_network_renamed_to_anothers_name_is_refused_naming_the_field(
+    registry: RegistryUnderTest,
+) -> None:
+    """The unique name: 409 beside `name`, nothing changed (FerretDB reports the unique index's
+    refusal of an update as an internal error; the store says what it is)."""
+    herne = await registry.http.get("/networks/herne", headers=auth("district-token"))
+    hagen = await registry.http.get("/networks/hagen", headers=auth("district-token"))
+    c = cid()
+    response = await registry.http.patch(
+        "/networks/herne",
+        json={"name": hagen.json()["name"]},
+        headers=headers("district-token", c, herne.headers["ETag"]),
+    )
+    assert response.status_code == 409, response.text
+    problem = response.json()
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "name" in [e["field"] for e in problem["errors"]], problem
+    after = await registry.http.get("/networks/herne", headers=auth("district-token"))
+    assert after.headers["ETag"] == herne.headers["ETag"]
+    assert after.json() == herne.json()
+    assert (
+        await events_with_correlation(
+            registry.bootstrap, registry.topic, c, expected=1, timeout=1.5
+        )
+        == []
+    )

@@ -32,11 +32,12 @@ from pydantic import BaseModel
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
+from rbn_shared.batching import Batcher
 from rbn_shared.changes import Aggregate, Cause, outbox_records
 from rbn_shared.errors import ConcurrentWrite
 from rbn_shared.events import EventPayload, NetworkRef
 from rbn_shared.mongo import Document
-from rbn_shared.outbox import AggregateStore
+from rbn_shared.outbox import WRITE_MARK, AggregateStore
 from rbn_shared.privacy import ERASURES_COLLECTION, erased_address
 from registry.domain.district import DISTRICT_ID, Bulletin, DistrictCoordination
 from registry.domain.errors import Conflict, NotFound
@@ -50,7 +51,7 @@ from registry.domain.model import (
 )
 from registry.domain.privacy import ErasureRecord
 
-_STORE_FIELDS = ("_id", "version", "outbox", "event_count")
+_STORE_FIELDS = ("_id", "version", "outbox", "event_count", WRITE_MARK)
 
 AggregateT = TypeVar("AggregateT")
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -103,7 +104,8 @@ class _Writer:
         if loaded.version == 0:
             await self.store.insert(doc, records)
             return 1
-        return await self.store.save(doc, loaded.version, records)
+        # Concurrent requests' changes of this kind of aggregate go in one write.
+        return await self.store.save_together(doc, loaded.version, records)
 
     async def rewrite(self, doc_id: str, state: Document, loaded: Loaded[Any]) -> int:
         """Store a changed state that publishes no event of its own (an anonymised person:
@@ -118,6 +120,7 @@ class NetworkRepository:
     def __init__(self, store: AggregateStore, topic: str) -> None:
         self._store = store
         self._writer = _Writer(store, topic)
+        self._refs: Batcher[str, Document | None] = Batcher(self._read_refs)
 
     def locked(self, network_id: str) -> contextlib.AbstractAsyncContextManager[None]:
         return self._store.locked(network_id)
@@ -132,13 +135,19 @@ class NetworkRepository:
         return Loaded(_with_id(Network, doc), int(doc["version"]), int(doc.get("event_count", 0)))
 
     async def ref(self, network_id: str) -> NetworkRef:
-        """How the parts' events name the network: as it is now."""
-        doc = await self._store.collection.find_one(
-            {"_id": network_id}, {"name": 1, "office.email": 1}
-        )
+        """How the parts' events name the network: as it is now (the look-ups of concurrent
+        requests in one query)."""
+        doc = await self._refs.submit(network_id)
         if doc is None:
             raise NotFound(f"no network {network_id!r}")
         return NetworkRef(id=network_id, name=doc["name"], office_email=doc["office"]["email"])
+
+    async def _read_refs(self, network_ids: list[str]) -> list[Document | None]:
+        cursor = self._store.collection.find(
+            {"_id": {"$in": list(set(network_ids))}}, {"name": 1, "office.email": 1}
+        )
+        found = {doc["_id"]: doc async for doc in cursor}
+        return [found.get(network_id) for network_id in network_ids]
 
     async def save(
         self, loaded: Loaded[Network], events: Sequence[EventPayload], cause: Cause
@@ -189,6 +198,7 @@ class PartRepository(Generic[PartT]):
         self._writer = _Writer(store, topic)
         self.kind = kind
         self._suffix = suffix
+        self._reads: Batcher[str, Document | None] = Batcher(self._read_together)
 
     def aggregate_id(self, network_id: str) -> str:
         return f"{network_id}:{self._suffix}"
@@ -197,11 +207,19 @@ class PartRepository(Generic[PartT]):
         return self._store.locked(self.aggregate_id(network_id))
 
     async def get(self, network_id: str) -> Loaded[PartT]:
-        """The network's part; empty (version 0) if it was never changed."""
-        doc = await self._store.load(self.aggregate_id(network_id))
+        """The network's part; empty (version 0) if it was never changed (the reads of concurrent
+        requests in one query)."""
+        doc = await self._reads.submit(self.aggregate_id(network_id))
         if doc is None:
             return Loaded(self.kind(network_id=network_id), 0, 0)
         return Loaded(self._validate(doc), int(doc["version"]), int(doc.get("event_count", 0)))
+
+    async def _read_together(self, doc_ids: list[str]) -> list[Document | None]:
+        cursor = self._store.collection.find(
+            {"_id": {"$in": list(set(doc_ids))}}, {"outbox": 0, WRITE_MARK: 0}
+        )
+        found = {doc["_id"]: doc async for doc in cursor}
+        return [found.get(doc_id) for doc_id in doc_ids]
 
     async def of_networks(self, network_ids: Sequence[str]) -> dict[str, PartT]:
         """The parts of these networks, by network id (empty ones included), in one query."""
