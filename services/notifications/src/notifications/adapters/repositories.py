@@ -35,7 +35,7 @@ import email.policy
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
@@ -111,8 +111,7 @@ class QueueEntry:
     next_attempt_at: datetime
 
 
-@dataclass(frozen=True)
-class _Addition:
+class _Addition(NamedTuple):
     """One caller's new deliveries, their rendered messages and their events by delivery id."""
 
     deliveries: Sequence[Delivery]
