@@ -339,6 +339,7 @@ async def test_a_network_renamed_to_anothers_name_is_refused_naming_the_field(
     problem = response.json()
     assert response.headers["content-type"] == "application/problem+json"
     assert "name" in [e["field"] for e in problem["errors"]], problem
+    assert problem["detail"] == f"another network is named {hagen.json()['name']!r}"
     after = await registry.http.get("/networks/herne", headers=auth("district-token"))
     assert after.headers["ETag"] == herne.headers["ETag"]
     assert after.json() == herne.json()

@@ -158,9 +158,12 @@ class NetworkRepository:
         try:
             return await self._writer.write(network.id, network.id, state, loaded, events, cause)
         except DuplicateKeyError as error:
-            raise Conflict(
-                f"a network with id {network.id!r} or name {network.name!r} exists", "name"
-            ) from error
+            taken = (
+                f"a network with id {network.id!r} or name {network.name!r} exists"
+                if loaded.version == 0
+                else f"another network is named {network.name!r}"
+            )
+            raise Conflict(taken, "name") from error
 
     async def search(
         self, *, kind: str | None, name_contains: str | None, limit: int, offset: int
