@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pymongo import AsyncMongoClient, monitoring
@@ -92,6 +92,18 @@ async def ping(db: AsyncDatabase[Document]) -> bool:
     except TRANSIENT_DB_ERRORS:
         return False
     return True
+
+
+async def find_by_ids(
+    collection: AsyncCollection[Document],
+    ids: Sequence[object],
+    projection: Mapping[str, int] | None = None,
+) -> list[Document | None]:
+    """The documents with these ids in one query (`$in`, which FerretDB finds by index), in
+    the order asked, None for a missing one; an id asked twice is read once."""
+    cursor = collection.find({"_id": {"$in": list(dict.fromkeys(ids))}}, projection)
+    found = {doc["_id"]: doc async for doc in cursor}
+    return [found.get(doc_id) for doc_id in ids]
 
 
 async def insert_new(collection: AsyncCollection[Document], docs: Sequence[Document]) -> set[int]:

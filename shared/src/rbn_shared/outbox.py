@@ -41,7 +41,13 @@ from rbn_shared.errors import ConcurrentWrite
 from rbn_shared.events.envelope import Envelope
 from rbn_shared.logging import get_logger
 from rbn_shared.metrics import EVENTS_PUBLISHED
-from rbn_shared.mongo import DUPLICATE_KEY, Document, insert_new, refused_as_duplicate
+from rbn_shared.mongo import (
+    DUPLICATE_KEY,
+    Document,
+    find_by_ids,
+    insert_new,
+    refused_as_duplicate,
+)
 from rbn_shared.retrying import RELAY_OUTAGE
 from rbn_shared.waiting import wait_at_most
 
@@ -92,6 +98,8 @@ class KeyedLocks:
 
 # Set by `save_all` to tell, after a partial match, which of its changes were written.
 WRITE_MARK = "write_mark"
+# A stored document's state as it is read: without the outbox and the write mark.
+STATE_ONLY = {"outbox": 0, WRITE_MARK: 0}
 
 
 @dataclass(frozen=True)
@@ -137,7 +145,7 @@ class AggregateStore:
         self._on_write = callback
 
     async def load(self, doc_id: object) -> Document | None:
-        return await self.collection.find_one({"_id": doc_id}, {"outbox": 0, WRITE_MARK: 0})
+        return await self.collection.find_one({"_id": doc_id}, STATE_ONLY)
 
     async def insert(self, doc: Document, events: Sequence[OutboxRecord] = ()) -> None:
         """Store a new document at version 1; DuplicateKeyError if its id or a unique key exists."""
@@ -168,27 +176,16 @@ class AggregateStore:
         self, doc: Document, expected_version: int, events: Sequence[OutboxRecord] = ()
     ) -> int:
         """Replace the state of a document read at `expected_version`; returns the new version."""
-        update = self._update(Saved(doc, expected_version, events))
-        if not await self.update_at_version(doc["_id"], expected_version, update):
-            raise ConcurrentWrite(
-                f"{self.collection.name}/{doc['_id']} is no longer at version {expected_version}"
-            )
-        self._written(doc["_id"], events)
-        return expected_version + 1
+        change = Saved(doc, expected_version, events)
+        return self._version_after(await self._save_alone(change), change)
 
     async def save_together(
         self, doc: Document, expected_version: int, events: Sequence[OutboxRecord] = ()
     ) -> int:
         """`save`, where the saves of this store at the same moment (concurrent requests, the
         lanes of a consumer's batch) go in one write (`save_all`)."""
-        outcome = await self._saves.submit(Saved(doc, expected_version, events))
-        if isinstance(outcome, DuplicateKeyError):
-            raise outcome  # refused by a unique index: this change's alone
-        if not outcome:
-            raise ConcurrentWrite(
-                f"{self.collection.name}/{doc['_id']} is no longer at version {expected_version}"
-            )
-        return expected_version + 1
+        change = Saved(doc, expected_version, events)
+        return self._version_after(await self._saves.submit(change), change)
 
     async def save_all(self, changes: Sequence[Saved]) -> list[bool | DuplicateKeyError]:
         """Several `save`s in one write; per change, whether it was written (False: the document
@@ -226,9 +223,9 @@ class AggregateStore:
         if matched == len(changes):
             outcomes = [True] * len(changes)
         else:
-            ids = list({change.doc["_id"] for change in changes})
-            found = self.collection.find({"_id": {"$in": ids}}, {WRITE_MARK: 1})
-            stored_marks = {doc.get(WRITE_MARK) async for doc in found}
+            ids = [change.doc["_id"] for change in changes]
+            found = await find_by_ids(self.collection, ids, {WRITE_MARK: 1})
+            stored_marks = {doc.get(WRITE_MARK) for doc in found if doc is not None}
             for change, mark in zip(changes, marks, strict=True):
                 if mark in stored_marks:
                     outcomes.append(True)
@@ -252,6 +249,17 @@ class AggregateStore:
         if written and announce:
             self._written(doc_id, change.events)
         return written
+
+    def _version_after(self, outcome: bool | DuplicateKeyError, change: Saved) -> int:
+        """The document's version after a change that was written; else the refusal."""
+        if isinstance(outcome, DuplicateKeyError):
+            raise outcome  # refused by a unique index: this change's alone
+        if not outcome:
+            raise ConcurrentWrite(
+                f"{self.collection.name}/{change.doc['_id']} is no longer at version "
+                f"{change.expected_version}"
+            )
+        return change.expected_version + 1
 
     @staticmethod
     def _update(change: Saved, *, write_mark: str | None = None) -> Document:

@@ -22,6 +22,7 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
+from rbn_shared.batching import Batcher
 from rbn_shared.consumer import DEAD_LETTERS_COLLECTION
 from rbn_shared.mongo import Document
 
@@ -61,6 +62,8 @@ class ErasureLedger:
 
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self._collection: AsyncCollection[Document] = db[ERASURES_COLLECTION]
+        # Look-ups at the same moment (the lanes of a consumer's batch) go in one query.
+        self._reads: Batcher[list[str], dict[str, datetime]] = Batcher(self._read_together)
 
     async def remember(self, erasure: Erasure) -> bool:
         """Record an erasure; False if this erasure (by id) was recorded before."""
@@ -90,16 +93,19 @@ class ErasureLedger:
 
     async def erased_at(self, addresses: Iterable[str]) -> dict[str, datetime]:
         """When the persons of those addresses were erased, for those that were (one query,
-        however many addresses: several events' addresses asked at once)."""
-        by_subject: dict[str, list[str]] = {}
-        for address in addresses:
-            by_subject.setdefault(subject_of(address), []).append(address)
-        if not by_subject:
-            return {}
+        however many addresses, and for every look-up at the same moment)."""
+        wanted = list(addresses)
+        return await self._reads.submit(wanted) if wanted else {}
+
+    async def _read_together(self, asked: list[list[str]]) -> list[dict[str, datetime]]:
+        by_subject: dict[str, set[str]] = {}
+        for address in (a for addresses in asked for a in addresses):
+            by_subject.setdefault(subject_of(address), set()).add(address)
         found = self._collection.find({"_id": {"$in": list(by_subject)}}, {"erased_at": 1})
-        return {
+        erased = {
             address: doc["erased_at"] async for doc in found for address in by_subject[doc["_id"]]
         }
+        return [{a: erased[a] for a in addresses if a in erased} for addresses in asked]
 
 
 class PrivacyAudit:

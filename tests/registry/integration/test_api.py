@@ -6,6 +6,7 @@ import uuid
 from collections import Counter
 from typing import Any
 
+import httpx
 import pytest
 
 from registry.seed.seeding import default_seed_file, load_seed, seed
@@ -282,6 +283,21 @@ BAD_INPUT: list[tuple[str, str, dict[str, Any], int, str]] = [
 ]
 
 
+async def assert_nothing_changed(
+    registry: RegistryUnderTest, before: httpx.Response, correlation_id: str
+) -> None:
+    """Herne is as it was read before the refused request, and that request published nothing."""
+    after = await registry.http.get("/networks/herne", headers=auth("district-token"))
+    assert after.headers["ETag"] == before.headers["ETag"]
+    assert after.json() == before.json()
+    assert (
+        await events_with_correlation(
+            registry.bootstrap, registry.topic, correlation_id, expected=1, timeout=1.5
+        )
+        == []
+    )
+
+
 @pytest.mark.parametrize(
     ("case", "path", "body", "status", "field"), BAD_INPUT, ids=[c[0] for c in BAD_INPUT]
 )
@@ -303,15 +319,7 @@ async def test_bad_input_is_refused_naming_the_field_and_changes_nothing(
     assert problem["title"]
     if field:
         assert field in [e["field"] for e in problem["errors"]], problem
-    after = await registry.http.get("/networks/herne", headers=auth("district-token"))
-    assert after.headers["ETag"] == before.headers["ETag"]
-    assert after.json() == before.json()
-    assert (
-        await events_with_correlation(
-            registry.bootstrap, registry.topic, c, expected=1, timeout=1.5
-        )
-        == []
-    )
+    await assert_nothing_changed(registry, before, c)
 
 
 async def test_a_write_without_if_match_is_refused(registry: RegistryUnderTest) -> None:
@@ -340,12 +348,4 @@ async def test_a_network_renamed_to_anothers_name_is_refused_naming_the_field(
     assert response.headers["content-type"] == "application/problem+json"
     assert "name" in [e["field"] for e in problem["errors"]], problem
     assert problem["detail"] == f"another network is named {hagen.json()['name']!r}"
-    after = await registry.http.get("/networks/herne", headers=auth("district-token"))
-    assert after.headers["ETag"] == herne.headers["ETag"]
-    assert after.json() == herne.json()
-    assert (
-        await events_with_correlation(
-            registry.bootstrap, registry.topic, c, expected=1, timeout=1.5
-        )
-        == []
-    )
+    await assert_nothing_changed(registry, herne, c)

@@ -32,7 +32,7 @@ from __future__ import annotations
 import contextlib
 import email
 import email.policy
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, NamedTuple, TypeVar
@@ -68,7 +68,7 @@ from notifications.domain.recipients import DISTRICT_ID, DistrictCoordination, N
 from notifications.domain.report import Development, ReportSchedule
 from rbn_shared.addresses import address_key
 from rbn_shared.batching import Batcher
-from rbn_shared.mongo import Document, insert_new
+from rbn_shared.mongo import Document, find_by_ids, insert_new
 from rbn_shared.outbox import AggregateStore, KeyedLocks, OutboxRecord
 from rbn_shared.privacy import ErasureLedger, PrivacyAudit
 
@@ -211,7 +211,8 @@ class DeliveryRepository:
         wanted = list(dict.fromkeys(delivery_ids))
         found = {
             str(doc["_id"]): message_from_document(doc)
-            async for doc in self._messages.find({"_id": {"$in": wanted}})
+            for doc in await find_by_ids(self._messages, wanted)
+            if doc is not None
         }
         missing = [i for i in wanted if i not in found]
         if missing:  # deliveries stored before the split carry their message in the record
@@ -610,23 +611,6 @@ async def _write(store: AggregateStore, doc: Document, version: int | None) -> N
         await store.save(doc, version)
 
 
-class ErasureLedgerReadTogether(ErasureLedger):
-    """The erasure ledger, its look-ups at the same moment (the lanes of a consumer's batch,
-    each checking its event's people) answered by one query."""
-
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
-        super().__init__(db)
-        self._reads: Batcher[list[str], dict[str, datetime]] = Batcher(self._read_together)
-
-    async def erased_at(self, addresses: Iterable[str]) -> dict[str, datetime]:
-        wanted = list(addresses)
-        return await self._reads.submit(wanted) if wanted else {}
-
-    async def _read_together(self, asked: list[list[str]]) -> list[dict[str, datetime]]:
-        erased = await super().erased_at({a for addresses in asked for a in addresses})
-        return [{a: erased[a] for a in addresses if a in erased} for addresses in asked]
-
-
 @dataclass(frozen=True)
 class Repositories:
     """The service's storage, in one database: what the use cases and the routes are handed."""
@@ -654,7 +638,7 @@ class Repositories:
             developments=DevelopmentRepository(db[DEVELOPMENTS]),
             schedules=ScheduleRepository(AggregateStore(db[SCHEDULES], locks)),
             responses=ResponseRepository(db[RESPONSES]),
-            erasures=ErasureLedgerReadTogether(db),
+            erasures=ErasureLedger(db),
             audit=PrivacyAudit(db),
         )
 

@@ -36,8 +36,8 @@ from rbn_shared.batching import Batcher
 from rbn_shared.changes import Aggregate, Cause, outbox_records
 from rbn_shared.errors import ConcurrentWrite
 from rbn_shared.events import EventPayload, NetworkRef
-from rbn_shared.mongo import Document
-from rbn_shared.outbox import WRITE_MARK, AggregateStore
+from rbn_shared.mongo import Document, find_by_ids
+from rbn_shared.outbox import STATE_ONLY, WRITE_MARK, AggregateStore
 from rbn_shared.privacy import ERASURES_COLLECTION, erased_address
 from registry.domain.district import DISTRICT_ID, Bulletin, DistrictCoordination
 from registry.domain.errors import Conflict, NotFound
@@ -52,6 +52,7 @@ from registry.domain.model import (
 from registry.domain.privacy import ErasureRecord
 
 _STORE_FIELDS = ("_id", "version", "outbox", "event_count", WRITE_MARK)
+REF_FIELDS = {"name": 1, "office.email": 1}  # what a NetworkRef needs of a network
 
 AggregateT = TypeVar("AggregateT")
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -120,6 +121,7 @@ class NetworkRepository:
     def __init__(self, store: AggregateStore, topic: str) -> None:
         self._store = store
         self._writer = _Writer(store, topic)
+        # The network look-ups and the part reads of concurrent requests go in one query each.
         self._refs: Batcher[str, Document | None] = Batcher(self._read_refs)
 
     def locked(self, network_id: str) -> contextlib.AbstractAsyncContextManager[None]:
@@ -135,19 +137,14 @@ class NetworkRepository:
         return Loaded(_with_id(Network, doc), int(doc["version"]), int(doc.get("event_count", 0)))
 
     async def ref(self, network_id: str) -> NetworkRef:
-        """How the parts' events name the network: as it is now (the look-ups of concurrent
-        requests in one query)."""
+        """How the parts' events name the network: as it is now."""
         doc = await self._refs.submit(network_id)
         if doc is None:
             raise NotFound(f"no network {network_id!r}")
         return NetworkRef(id=network_id, name=doc["name"], office_email=doc["office"]["email"])
 
     async def _read_refs(self, network_ids: list[str]) -> list[Document | None]:
-        cursor = self._store.collection.find(
-            {"_id": {"$in": list(set(network_ids))}}, {"name": 1, "office.email": 1}
-        )
-        found = {doc["_id"]: doc async for doc in cursor}
-        return [found.get(network_id) for network_id in network_ids]
+        return await find_by_ids(self._store.collection, network_ids, REF_FIELDS)
 
     async def save(
         self, loaded: Loaded[Network], events: Sequence[EventPayload], cause: Cause
@@ -210,19 +207,14 @@ class PartRepository(Generic[PartT]):
         return self._store.locked(self.aggregate_id(network_id))
 
     async def get(self, network_id: str) -> Loaded[PartT]:
-        """The network's part; empty (version 0) if it was never changed (the reads of concurrent
-        requests in one query)."""
+        """The network's part; empty (version 0) if it was never changed."""
         doc = await self._reads.submit(self.aggregate_id(network_id))
         if doc is None:
             return Loaded(self.kind(network_id=network_id), 0, 0)
         return Loaded(self._validate(doc), int(doc["version"]), int(doc.get("event_count", 0)))
 
     async def _read_together(self, doc_ids: list[str]) -> list[Document | None]:
-        cursor = self._store.collection.find(
-            {"_id": {"$in": list(set(doc_ids))}}, {"outbox": 0, WRITE_MARK: 0}
-        )
-        found = {doc["_id"]: doc async for doc in cursor}
-        return [found.get(doc_id) for doc_id in doc_ids]
+        return await find_by_ids(self._store.collection, doc_ids, STATE_ONLY)
 
     async def of_networks(self, network_ids: Sequence[str]) -> dict[str, PartT]:
         """The parts of these networks, by network id (empty ones included), in one query."""

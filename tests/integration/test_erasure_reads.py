@@ -1,4 +1,4 @@
-"""The notifications service's erasure ledger against the real FerretDB: look-ups at the same
+"""The erasure ledger against the real FerretDB: look-ups at the same
 moment (the lanes of a consumer's batch, each checking its event's people) take one query, and
 each caller is answered about its own addresses only."""
 
@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 
-from notifications.adapters.repositories import ErasureLedgerReadTogether
-from rbn_shared.privacy import ERASURES_COLLECTION, Erasure
+from rbn_shared.privacy import ERASURES_COLLECTION, Erasure, ErasureLedger
 from rbn_shared.subjects import subject_of
 from tests.support.measure import CommandCounter
 
@@ -29,7 +28,7 @@ async def test_look_ups_at_the_same_moment_take_one_query_each_answered_its_own(
         isolated["RBN_MONGO_URL"], event_listeners=[counter], tz_aware=True
     )
     try:
-        ledger = ErasureLedgerReadTogether(client[isolated["RBN_MONGO_DATABASE"]])
+        ledger = ErasureLedger(client[isolated["RBN_MONGO_DATABASE"]])
         gone = "erased.person@example.org"
         assert await ledger.remember(Erasure(subject_of(gone), "era-1", ERASED_AT))
         counter.counts.clear()
