@@ -98,6 +98,24 @@ async def test_committee_member_lifecycle_with_etags_and_events(
         headers=headers("bochum-token", removed_cid, '"2"'),
     )
     assert response.status_code == 200, response.text
+    gone = await registry.http.get(url, headers=auth("bochum-token"))
+    assert (gone.status_code, gone.headers["ETag"]) == (200, '"3"')
+    assert gone.json()["removed_on"] == "2026-09-30"  # kept from-to, found by its id
+    listing = "/networks/bochum/committee/members?limit=100"
+    now = (await registry.http.get(listing, headers=auth("bochum-token"))).json()
+    ever = await registry.http.get(listing + "&include_removed=true", headers=auth("bochum-token"))
+    assert member["id"] not in {m["id"] for m in now["items"]}
+    assert [m["removed_on"] for m in ever.json()["items"] if m["id"] == member["id"]] == [
+        "2026-09-30"
+    ]
+    network = (await registry.http.get("/networks/bochum", headers=auth("bochum-token"))).json()
+    assert member["id"] not in {m["id"] for m in network["committee"]}  # the committee now
+    again = await registry.http.post(
+        url + "/removal",
+        json={"removed_on": "2026-10-01", "reason": "noch einmal"},
+        headers=headers("bochum-token", cid(), '"3"'),
+    )
+    assert again.status_code == 404, again.text  # removed once
 
     [added] = await events_with_correlation(
         registry.bootstrap, registry.topic, added_cid, expected=1

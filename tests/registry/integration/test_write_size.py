@@ -1,4 +1,5 @@
-"""What one committee change writes to the database: the committee's document, nothing else.
+"""What one committee change writes to the database: the committee's document as it is now,
+nothing else (not the network's other parts, not those who left).
 
 A network of 20 members, 5 office staff and 5 fields of action gets one member more. A command
 listener sees every update sent and sizes it as BSON; the figure for the old shape (the whole
@@ -23,7 +24,13 @@ from rbn_shared.events.registry import CommitteeRole, Employer, Municipality, Of
 from rbn_shared.outbox import AggregateStore, KeyedLocks
 from registry.adapters.repositories import Repositories
 from registry.domain import commands
-from registry.domain.model import Employment, FieldDescription, Membership, NetworkDetails
+from registry.domain.model import (
+    Committee,
+    Employment,
+    FieldDescription,
+    Membership,
+    NetworkDetails,
+)
 from registry.service_layer.services import RegistryService
 
 pytestmark = pytest.mark.integration
@@ -129,3 +136,92 @@ async def test_a_committee_change_writes_only_the_committee(
     before = len(bson.encode({"$set": old_state, "$push": update["$push"]}))
     print(f"\nbytes written per committee-member change: before {before}, after {after}")
     assert after < before
+
+
+async def register(service: RegistryService) -> None:
+    details = NetworkDetails(
+        name="Regionales Bildungsnetzwerk Probe",
+        municipality=Municipality(name="Probe", kind=MunicipalityKind.CITY),
+        office=OfficeContact(name="Bildungsbüro Probe", email="buero@probe.example"),
+    )
+    await service.register_network(commands.RegisterNetwork(NETWORK, details), cause=CAUSE)
+
+
+async def remove_member(service: RegistryService, member_id: str, version: int) -> None:
+    removal = commands.RemoveMember(NETWORK, member_id, version, date(2026, 6, 30), "Wechsel")
+    await service.handle(removal, cause=CAUSE)
+
+
+async def test_those_who_left_do_not_grow_what_a_change_writes(
+    probed: tuple[RegistryService, Updates],
+) -> None:
+    """Forty members come and go: a change still writes the committee as it is now, and those
+    who left are kept, one document each, listed with the former ones."""
+    service, updates = probed
+    await register(service)
+    for i in range(5):
+        await add_member(service, i)
+    updates.sent.clear()
+    await add_member(service, 5)
+    [(_, first)] = updates.sent
+    for i in range(6, 46):
+        await add_member(service, i)
+        [newest] = (await service.part(Committee, NETWORK)).members[-1:]
+        await remove_member(service, newest.id, newest.version)
+    updates.sent.clear()
+
+    await add_member(service, 46)
+
+    [(collection, update)] = updates.sent
+    assert collection == "committees"
+    assert len(update["$set"]["members"]) == 7
+    print(f"\nbytes written per change, 6 members: {len(bson.encode(first))}, "
+          f"7 members after 40 left: {len(bson.encode(update))}")  # fmt: skip
+    assert len(bson.encode(update)) < 2 * len(bson.encode(first))
+    committee = await service.part(Committee, NETWORK, with_former=True)
+    assert len(committee.members) == 7
+    assert len(committee.former) == 40
+    assert {m.removed_on for m in committee.former} == {date(2026, 6, 30)}
+    gone = committee.former[0]
+    assert await service.person(Committee, NETWORK, gone.id) == gone  # found by id, as it left
+    assert (await service.network(NETWORK)).value.committee_size == 7
+
+
+async def test_a_committee_stored_with_removed_members_moves_them_out_on_its_next_change(
+    probed: tuple[RegistryService, Updates], isolated: dict[str, str]
+) -> None:
+    """A committee document written before former members were kept apart lists them inside;
+    its next change stores them apart, and a seat both current and former reads as current
+    (a crash between the two writes of a removal)."""
+    service, _ = probed
+    await register(service)
+    await add_member(service, 0)
+    await add_member(service, 1)
+    [kept, left] = (await service.part(Committee, NETWORK)).members
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(isolated["RBN_MONGO_URL"])
+    try:
+        db = client[isolated["RBN_MONGO_DATABASE"]]
+        removed = {**left.model_dump(mode="json"), "removed_on": "2025-12-31", "version": 2}
+        old_shape = [kept.model_dump(mode="json"), removed]  # the removed member inside
+        await db["committees"].update_one(
+            {"_id": f"{NETWORK}:committee"}, {"$set": {"members": old_shape}}
+        )
+        current = {**kept.model_dump(mode="json"), "_id": kept.id, "network_id": NETWORK}
+        await db["former_members"].insert_one({**current, "removed_on": "2026-01-31"})
+        before = await service.part(Committee, NETWORK, with_former=True)
+        assert [m.id for m in before.members] == [kept.id]  # current wins over the stray copy
+        assert [(m.id, m.removed_on) for m in before.former] == [(left.id, date(2025, 12, 31))]
+
+        await add_member(service, 2)
+
+        stored = await db["committees"].find_one({"_id": f"{NETWORK}:committee"})
+        assert stored is not None
+        assert [m["id"] for m in stored["members"]] == [kept.id, stored["members"][1]["id"]]
+        assert all(m["removed_on"] is None for m in stored["members"])
+        moved = await db["former_members"].find_one({"_id": left.id})
+        assert moved is not None
+        assert (moved["network_id"], moved["removed_on"]) == (NETWORK, "2025-12-31")
+        after = await service.part(Committee, NETWORK, with_former=True)
+        assert [m.id for m in after.former] == [left.id]
+    finally:
+        await client.close()

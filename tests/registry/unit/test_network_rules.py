@@ -213,7 +213,21 @@ def test_removal_records_the_reason_and_the_person_may_join_again_later() -> Non
     with pytest.raises(NotFound, match="was removed"):
         update(n, "mem-1", 2, role=CommitteeRole.CHAIR)
     add(n, "mem-2", role=CommitteeRole.DEPUTY, term_start=D(2027, 1, 1))
-    assert [m.active for m in n.members] == [False, True]
+    assert [m.id for m in n.members] == ["mem-2"]  # those who left are former, stored apart
+    assert [(m.id, m.removed_on) for m in n.former] == [("mem-1", D(2026, 6, 30))]
+    assert "former" not in n.model_dump()
+
+
+def test_a_committee_stored_with_removed_members_holds_them_as_former() -> None:
+    """A committee document from before former members were stored apart still lists them."""
+    stored = {"network_id": HAMM_ID, "members": [
+        {**membership().model_dump(), "id": "mem-1", "removed_on": D(2026, 6, 30)},
+        {**membership(person=person("neu@stadt.example")).model_dump(), "id": "mem-2"},
+    ]}  # fmt: skip
+    n = model.Committee.model_validate(stored)
+    assert [m.id for m in n.members] == ["mem-2"]
+    assert [m.id for m in n.former] == ["mem-1"]
+    assert n.member("mem-1").removed_on == D(2026, 6, 30)
 
 
 def test_the_lands_staff_are_released_teachers_with_a_share_of_hours() -> None:

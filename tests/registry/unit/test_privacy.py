@@ -70,8 +70,9 @@ def committee() -> model.Committee:
 
 def test_every_seat_of_the_address_is_anonymised_in_place_and_kept() -> None:
     part = committee()
-    assert part.erase(PERSON) == ["mem-1", "mem-2"]
-    removed, current, other = part.members
+    assert sorted(part.erase(PERSON)) == ["mem-1", "mem-2"]
+    removed, current, other = (part.member(i) for i in ("mem-1", "mem-2", "mem-3"))
+    assert part.former == [removed]  # who left is former (stored apart), anonymised as well
     for member in (removed, current):
         assert member.person == Person(name=ERASED_NAME, email=erased_address(PERSON.subject))
         assert (member.side, member.role, member.term_start) == (
@@ -85,8 +86,9 @@ def test_every_seat_of_the_address_is_anonymised_in_place_and_kept() -> None:
     assert current.active
     assert current.removal_reason is None
     assert other.person == BEN
-    assert not mentions(part.model_dump(mode="json"), [ANNA.name, ANNA.email])
-    assert [m.id for m in part.seats_of(PERSON)] == ["mem-1", "mem-2"]  # still found as theirs
+    everyone = [m.model_dump(mode="json") for m in (*part.members, *part.former)]
+    assert not mentions(everyone, [ANNA.name, ANNA.email])
+    assert sorted(m.id for m in part.seats_of(PERSON)) == ["mem-1", "mem-2"]  # still theirs
 
 
 def test_erasing_again_changes_nothing() -> None:
@@ -102,7 +104,8 @@ def test_an_office_post_loses_the_school_and_keeps_its_dates_and_its_end() -> No
         network_id="hamm", staff=[post("stf-1", ANNA, ended=D(2025, 7, 31)), post("stf-2", BEN)]
     )
     assert office.erase(PERSON) == ["stf-1"]
-    ended = office.staff[0]
+    ended = office.member("stf-1")
+    assert office.former == [ended]
     assert ended.person.name == ERASED_NAME
     assert ended.released_from_school is None
     assert (ended.start_date, ended.end_date, ended.hours_share) == (
@@ -111,7 +114,7 @@ def test_an_office_post_loses_the_school_and_keeps_its_dates_and_its_end() -> No
         0.5,
     )
     assert not ended.active  # it ended, and stays ended
-    assert office.staff[1].released_from_school == "Gymnasium Hamm"
+    assert office.member("stf-2").released_from_school == "Gymnasium Hamm"
 
 
 def test_the_district_coordination_and_a_bulletin_author_are_anonymised() -> None:

@@ -4,8 +4,10 @@
 |---|---|---|
 | `networks` | `<network id>` | the network itself |
 | `agreements` | `<network id>:agreements` | its cooperation agreements |
-| `committees` | `<network id>:committee` | its steering committee |
-| `offices` | `<network id>:office` | its education office staff |
+| `committees` | `<network id>:committee` | its steering committee (the members now) |
+| `former_members` | `<member id>` | a seat that ended (no outbox: the committee had its events) |
+| `offices` | `<network id>:office` | its education office staff (who works there now) |
+| `former_staff` | `<staff id>` | a post that ended (likewise) |
 | `fields_of_action` | `<network id>:fields` | its fields of action |
 | `district`, `bulletins` | `district`, `<bulletin id>` | the district coordination, each bulletin |
 | `erasures` | `<subject>` | the last erasure of a person (registry.domain.privacy) |
@@ -16,8 +18,14 @@ document id and its `aggregate_version` its position in that count (rbn_shared.c
 consumers can drop stale or repeated events. Events about a network are keyed by its id.
 
 A part's document is written first by its first change; until then the part is empty. Every
-lookup is by `_id` (FerretDB finds those by index), and every write runs under the document's
-lock from its store (FerretDB checks a version guard and writes in two steps).
+lookup of a change is by `_id` (FerretDB finds those by index), and every write runs under the
+document's lock from its store (FerretDB checks a version guard and writes in two steps).
+
+Someone who leaves is written to the former ones *before* the part's document: a crash in
+between leaves them current and former at once, and current wins when the two are read together
+(the change is repeated or not; either way nothing is lost). Reading the former ones of a
+network is a query by `network_id`, which FerretDB answers by reading the whole collection: only
+histories (the list with the former, privacy, retention) do that, never a change.
 """
 
 from __future__ import annotations
@@ -29,7 +37,8 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
-from pymongo import ASCENDING
+from pymongo import ASCENDING, ReplaceOne
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from rbn_shared.batching import Batcher
@@ -44,10 +53,14 @@ from registry.domain.errors import Conflict, NotFound
 from registry.domain.model import (
     Agreements,
     Committee,
+    CommitteeMember,
+    Entity,
     FieldsOfAction,
     Network,
     Office,
+    OfficeStaff,
     Part,
+    People,
 )
 from registry.domain.privacy import ErasureRecord
 
@@ -55,6 +68,7 @@ _STORE_FIELDS = ("_id", "version", "outbox", "event_count", WRITE_MARK)
 REF_FIELDS = {"name": 1, "office.email": 1}  # what a NetworkRef needs of a network
 
 AggregateT = TypeVar("AggregateT")
+EntityT = TypeVar("EntityT", bound=Entity)
 ModelT = TypeVar("ModelT", bound=BaseModel)
 PartT = TypeVar("PartT", bound=Part)
 
@@ -185,6 +199,46 @@ class NetworkRepository:
         return [str(d["_id"]) async for d in self._store.collection.find({}, {"_id": 1})]
 
 
+class FormerRepository(Generic[EntityT]):
+    """Those who left one kind of part (seats, posts), one document each: `_id` the entity's id,
+    its network's id beside its values."""
+
+    def __init__(self, collection: AsyncCollection[Document], kind: type[EntityT]) -> None:
+        self._collection = collection
+        self.kind = kind
+
+    async def put(self, network_id: str, entities: Sequence[EntityT]) -> None:
+        """Store them as they are now (in place of what was stored of them)."""
+        if not entities:
+            return
+        await self._collection.bulk_write(
+            [ReplaceOne({"_id": e.id}, self._doc(network_id, e), upsert=True) for e in entities],
+            ordered=False,
+        )
+
+    async def of_network(self, network_id: str) -> list[EntityT]:
+        cursor = self._collection.find({"network_id": network_id}).sort("_id", ASCENDING)
+        return [self._entity(doc) async for doc in cursor]
+
+    async def one(self, network_id: str, entity_id: str) -> EntityT | None:
+        doc = await self._collection.find_one({"_id": entity_id, "network_id": network_id})
+        return None if doc is None else self._entity(doc)
+
+    async def by_network(self) -> dict[str, list[EntityT]]:
+        """Everyone who left, by network (one read of the whole collection)."""
+        found: dict[str, list[EntityT]] = {}
+        async for doc in self._collection.find({}).sort("_id", ASCENDING):
+            found.setdefault(str(doc["network_id"]), []).append(self._entity(doc))
+        return found
+
+    def _doc(self, network_id: str, entity: EntityT) -> Document:
+        return {"_id": entity.id, "network_id": network_id, **entity.model_dump(mode="json")}
+
+    def _entity(self, doc: Document) -> EntityT:
+        values = {k: v for k, v in doc.items() if k not in ("_id", "network_id")}
+        return self.kind.model_validate({**values, "id": doc["_id"]})
+
+
 class PartRepository(Generic[PartT]):
     """One kind of a network's parts, each network's in its own document `<network id>:<suffix>`.
 
@@ -193,11 +247,19 @@ class PartRepository(Generic[PartT]):
     deep copies a cache of validated parts needed took five times as long.
     """
 
-    def __init__(self, store: AggregateStore, topic: str, kind: type[PartT], suffix: str) -> None:
+    def __init__(
+        self,
+        store: AggregateStore,
+        topic: str,
+        kind: type[PartT],
+        suffix: str,
+        former: FormerRepository[Any] | None = None,
+    ) -> None:
         self._store = store
         self._writer = _Writer(store, topic)
         self.kind = kind
         self._suffix = suffix
+        self._former = former  # where those who left are kept, for People parts
         self._reads: Batcher[str, Document | None] = Batcher(self._read_together)
 
     def aggregate_id(self, network_id: str) -> str:
@@ -206,12 +268,31 @@ class PartRepository(Generic[PartT]):
     def locked(self, network_id: str) -> contextlib.AbstractAsyncContextManager[None]:
         return self._store.locked(self.aggregate_id(network_id))
 
-    async def get(self, network_id: str) -> Loaded[PartT]:
-        """The network's part; empty (version 0) if it was never changed."""
+    async def get(self, network_id: str, *, with_former: bool = False) -> Loaded[PartT]:
+        """The network's part; empty (version 0) if it was never changed. `with_former`: with
+        those who left it (see People), for a history."""
         doc = await self._reads.submit(self.aggregate_id(network_id))
         if doc is None:
-            return Loaded(self.kind(network_id=network_id), 0, 0)
-        return Loaded(self._validate(doc), int(doc["version"]), int(doc.get("event_count", 0)))
+            loaded = Loaded(self.kind(network_id=network_id), 0, 0)
+        else:
+            version, event_count = int(doc["version"]), int(doc.get("event_count", 0))
+            loaded = Loaded(self._validate(doc), version, event_count)
+        if with_former:
+            await self._add_former(loaded.aggregate)
+        return loaded
+
+    async def _add_former(self, part: PartT, stored: Sequence[Entity] | None = None) -> None:
+        """Add those who left the part (`stored`: as read already) to its `former`."""
+        if self._former is None or not isinstance(part, People):
+            return
+        if stored is None:
+            stored = await self._former.of_network(part.network_id)
+        known = {e.id for e in part.current} | {e.id for e in part.former}
+        part.former.extend(e for e in stored if e.id not in known)  # current wins
+
+    async def one_former(self, network_id: str, entity_id: str) -> Any:
+        """Someone who left the network's part, or None."""
+        return None if self._former is None else await self._former.one(network_id, entity_id)
 
     async def _read_together(self, doc_ids: list[str]) -> list[Document | None]:
         return await find_by_ids(self._store.collection, doc_ids, STATE_ONLY)
@@ -227,16 +308,30 @@ class PartRepository(Generic[PartT]):
         return {n: found.get(n) or self.kind(network_id=n) for n in network_ids}
 
     async def every(self) -> list[Loaded[PartT]]:
-        """Every network's stored part (an erasure looks for a person in all of them)."""
+        """Every network's part with those who left it (an erasure looks for a person in all
+        of them), empty ones left out."""
         cursor = self._store.collection.find({}, {"outbox": 0})
-        return [
+        stored = [
             Loaded(self._validate(doc), int(doc["version"]), int(doc.get("event_count", 0)))
             async for doc in cursor
         ]
+        if self._former is None:
+            return stored
+        former = await self._former.by_network()
+        have = {loaded.aggregate.network_id for loaded in stored}
+        stored += [Loaded(self.kind(network_id=n), 0, 0) for n in sorted(former) if n not in have]
+        for loaded in stored:
+            await self._add_former(loaded.aggregate, former.get(loaded.aggregate.network_id, []))
+        return stored
 
-    async def rewrite(self, loaded: Loaded[PartT]) -> int:
-        """Store the part without an event (see _Writer.rewrite); returns its new version."""
+    async def rewrite(self, loaded: Loaded[PartT], changed: Sequence[str]) -> int:
+        """Store the part, whose entities `changed` were changed, without an event (see
+        _Writer.rewrite); returns its document's new version."""
         part = loaded.aggregate
+        if isinstance(part, People) and self._former is not None:
+            await self._former.put(part.network_id, [e for e in part.former if e.id in changed])
+            if loaded.version == 0:  # no document: only former ones were changed
+                return 0
         doc_id = self.aggregate_id(part.network_id)
         return await self._writer.rewrite(doc_id, part.model_dump(mode="json"), loaded)
 
@@ -246,8 +341,11 @@ class PartRepository(Generic[PartT]):
     async def save(
         self, loaded: Loaded[PartT], events: Sequence[EventPayload], cause: Cause
     ) -> int:
-        """Store the part's change and its events; returns the document's new version."""
+        """Store the part's change and its events; returns the document's new version. Whoever
+        left in the change is stored as former first (see the module's notes)."""
         part = loaded.aggregate
+        if events and isinstance(part, People) and self._former is not None:
+            await self._former.put(part.network_id, part.former)
         doc_id = self.aggregate_id(part.network_id)
         state = part.model_dump(mode="json")
         try:
@@ -385,11 +483,16 @@ class Repositories:
 
     @classmethod
     def on(cls, store: Callable[[str], AggregateStore], topic: str) -> Repositories:
+        def former(collection: str, kind: type[EntityT]) -> FormerRepository[EntityT]:
+            return FormerRepository(store(collection).collection, kind)
+
+        members = former("former_members", CommitteeMember)
+        staff = former("former_staff", OfficeStaff)
         return cls(
             networks=NetworkRepository(store("networks"), topic),
             agreements=PartRepository(store("agreements"), topic, Agreements, "agreements"),
-            committees=PartRepository(store("committees"), topic, Committee, "committee"),
-            offices=PartRepository(store("offices"), topic, Office, "office"),
+            committees=PartRepository(store("committees"), topic, Committee, "committee", members),
+            offices=PartRepository(store("offices"), topic, Office, "office", staff),
             fields=PartRepository(store("fields_of_action"), topic, FieldsOfAction, "fields"),
             district=DistrictRepository(store("district"), store("bulletins"), topic),
             erasures=ErasureRepository(store(ERASURES_COLLECTION), topic),

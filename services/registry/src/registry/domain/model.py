@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import date
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from rbn_shared.errors import VersionConflict
 from rbn_shared.events import EventPayload, NetworkRef, Person
@@ -161,6 +161,40 @@ class Part(BaseModel):
     network_id: str
 
 
+class People(Part, Generic[EntityT]):
+    """A part whose people join and leave: the steering committee, the education office.
+
+    Its own list holds the current ones; those who left are `former`, stored apart, one
+    document each, so the part's document (read and rewritten by every change) stays the size
+    of the committee or office now, however many have left over the years. A command's load
+    leaves the former ones out (no rule of it needs them): `former` then holds only those who
+    leave in this change. A history's load (the list with the former, privacy) takes them in.
+    """
+
+    what: ClassVar[str]  # what one of them is called: "committee member"
+    former: list[EntityT] = Field(default_factory=list, exclude=True)
+
+    @property
+    def current(self) -> list[EntityT]:
+        raise NotImplementedError
+
+    def member(self, entity_id: str) -> EntityT:
+        """One of them, current or (as far as loaded) former."""
+        return _find(self._everyone(), entity_id, self.what)
+
+    def _leave(self, entity: EntityT) -> None:
+        self.current.remove(entity)
+        self.former.append(entity)
+
+    def _everyone(self) -> list[EntityT]:
+        return [*self.current, *self.former]
+
+    def _departed_stay_former(self, ended: Collection[EntityT]) -> None:
+        """Whoever left is former, not current (a part stored before kept them in its list)."""
+        for entity in ended:
+            self._leave(entity)
+
+
 # ---------------------------------------------------------------------------- agreements
 
 
@@ -254,10 +288,20 @@ class CommitteeMember(Membership, Entity):
         return self.removed_on is None
 
 
-class Committee(Part):
+class Committee(People[CommitteeMember]):
     """A network's steering committee (Lenkungskreis): a person is an active member once."""
 
+    what = "committee member"
     members: list[CommitteeMember] = Field(default_factory=list)
+
+    @property
+    def current(self) -> list[CommitteeMember]:
+        return self.members
+
+    @model_validator(mode="after")
+    def _removed_are_former(self) -> Committee:
+        self._departed_stay_former([m for m in self.members if not m.active])
+        return self
 
     def add_member(
         self, network: NetworkRef, member_id: str, command: commands.AddMember
@@ -289,6 +333,7 @@ class Committee(Part):
         member.check_version(command.expected_version)
         _check_order(member.term_start, command.removed_on, "removed_on", "the removal")
         _revise(member, removed_on=command.removed_on, removal_reason=command.reason)
+        self._leave(member)
         return [
             CommitteeMemberRemoved(
                 network=network,
@@ -298,14 +343,11 @@ class Committee(Part):
             )
         ]
 
-    def member(self, member_id: str) -> CommitteeMember:
-        return _find(self.members, member_id, "committee member")
-
     def erase(self, person: DataSubject, only: Collection[str] | None = None) -> list[str]:
         """Anonymise the seats that still name the person (of `only` these, if given), current
         and removed: each stays, held from-to by the placeholder. The ids of those changed."""
         changed = []
-        for member in self.members:
+        for member in self._everyone():
             if person.named(member.person.email) and (only is None or member.id in only):
                 reason = None if member.removal_reason is None else ERASED_REASON
                 _revise(member, person=person.placeholder, removal_reason=reason)
@@ -314,7 +356,7 @@ class Committee(Part):
 
     def seats_of(self, person: DataSubject) -> list[CommitteeMember]:
         """The seats the person holds or held, anonymised or not."""
-        return [m for m in self.members if person.holds(m.person.email)]
+        return [m for m in self._everyone() if person.holds(m.person.email)]
 
     def active_member(self, member_id: str) -> CommitteeMember:
         member = self.member(member_id)
@@ -328,7 +370,7 @@ class Committee(Part):
         """The rules of a membership, and no other active member is the same person (`but`,
         the member being updated, may be)."""
         person = membership.person
-        if any(m.active and m is not but and _same_person(m.person, person) for m in self.members):
+        if any(m is not but and _same_person(m.person, person) for m in self.members):
             raise Conflict(
                 f"{person.email} is already a member of the steering committee of {network.name}",
                 "person.email",
@@ -377,16 +419,26 @@ def _check_state_staff(employment: Employment) -> None:
         raise RuleViolation("only the Land's staff are released from a school", field)
 
 
-class Office(Part):
+class Office(People[OfficeStaff]):
     """A network's education office (Bildungsbüro) staff: a person works in it once."""
 
+    what = "office staff member"
     staff: list[OfficeStaff] = Field(default_factory=list)
+
+    @property
+    def current(self) -> list[OfficeStaff]:
+        return self.staff
+
+    @model_validator(mode="after")
+    def _who_left_is_former(self) -> Office:
+        self._departed_stay_former([s for s in self.staff if not s.active])
+        return self
 
     def assign_staff(
         self, network: NetworkRef, staff_id: str, command: commands.AssignStaff
     ) -> list[EventPayload]:
         employment = command.employment
-        if any(s.active and _same_person(s.person, employment.person) for s in self.staff):
+        if any(_same_person(s.person, employment.person) for s in self.staff):
             raise Conflict(
                 f"{employment.person.email} already works in the education office of "
                 f"{network.name}",
@@ -407,20 +459,18 @@ class Office(Part):
         staff.check_version(command.expected_version)
         _check_order(staff.start_date, command.end_date, "end_date", "the end date")
         _revise(staff, end_date=command.end_date, removal_reason=command.reason)
+        self._leave(staff)
         return [
             OfficeStaffRemoved(
                 network=network, reason=command.reason, **_snapshot(staff, "staff_id", Employment)
             )
         ]
 
-    def member(self, staff_id: str) -> OfficeStaff:
-        return _find(self.staff, staff_id, "office staff member")
-
     def erase(self, person: DataSubject, only: Collection[str] | None = None) -> list[str]:
         """Anonymise the posts that still name the person (of `only` these, if given), with
         the school they came from; dates, employer and share stay. The ids of those changed."""
         changed = []
-        for staff in self.staff:
+        for staff in self._everyone():
             if person.named(staff.person.email) and (only is None or staff.id in only):
                 # A post that ended keeps a reason (it marks the post as ended), not theirs.
                 reason = None if staff.removal_reason is None else ERASED_REASON
@@ -435,17 +485,17 @@ class Office(Part):
 
     def posts_of(self, person: DataSubject) -> list[OfficeStaff]:
         """The posts the person holds or held, anonymised or not."""
-        return [s for s in self.staff if person.holds(s.person.email)]
+        return [s for s in self._everyone() if person.holds(s.person.email)]
 
 
 def past_their_retention(
     committee: Committee, office: Office, ended_before: date
 ) -> tuple[list[CommitteeMember], list[OfficeStaff]]:
-    """The removed seats and ended posts of a network that ended before `ended_before` and
-    still name someone who holds no current seat or post in the network (whoever still works
-    with it keeps their history there)."""
-    current = {m.person.email.casefold() for m in committee.members if m.active} | {
-        s.person.email.casefold() for s in office.staff if s.active
+    """The removed seats and ended posts of a network (loaded with the former ones) that ended
+    before `ended_before` and still name someone who holds no current seat or post in the
+    network (whoever still works with it keeps their history there)."""
+    current = {m.person.email.casefold() for m in committee.members} | {
+        s.person.email.casefold() for s in office.staff
     }
 
     def due(email: str, ended: date | None) -> bool:
@@ -453,8 +503,8 @@ def past_their_retention(
             return False
         return ended is not None and ended < ended_before
 
-    seats = [m for m in committee.members if not m.active and due(m.person.email, m.removed_on)]
-    posts = [s for s in office.staff if not s.active and due(s.person.email, s.end_date)]
+    seats = [m for m in committee.former if due(m.person.email, m.removed_on)]
+    posts = [s for s in office.former if due(s.person.email, s.end_date)]
     return seats, posts
 
 
@@ -559,11 +609,13 @@ class WholeNetwork(BaseModel):
     committee_size: int = Field(description="Members of the Lenkungskreis now")
     staff_size: int = Field(description="People working in the education office now")
     committee: list[CommitteeMember] | None = Field(
-        description="The Lenkungskreis, former members included; null for those who may not "
-        "see people (readers, other networks' offices)"
+        description="The Lenkungskreis now (former members: `/committee/members"
+        "?include_removed=true`); null for those who may not see people (readers, other "
+        "networks' offices)"
     )
     staff: list[OfficeStaff] | None = Field(
-        description="The education office's staff, former included; null like `committee`"
+        description="The education office's staff now (former: `/office/staff"
+        "?include_former=true`); null like `committee`"
     )
     fields_of_action: list[FieldOfAction]
 
@@ -579,8 +631,8 @@ class WholeNetwork(BaseModel):
         return cls(
             **dict(network),
             agreements=agreements.agreements,
-            committee_size=sum(1 for m in committee.members if m.active),
-            staff_size=sum(1 for s in office.staff if s.active),
+            committee_size=len(committee.members),
+            staff_size=len(office.staff),
             committee=committee.members,
             staff=office.staff,
             fields_of_action=fields.fields,

@@ -258,10 +258,11 @@ async def list_members(
     include_removed: bool = False,
 ) -> Page[model.CommitteeMember]:
     caller.require_personal_data(network_id)
+    committee = await service.part(model.Committee, network_id, with_former=include_removed)
     found = [
         m
-        for m in (await service.part(model.Committee, network_id)).members
-        if (include_removed or m.active) and side in (None, m.side) and role in (None, m.role)
+        for m in [*committee.members, *committee.former]
+        if side in (None, m.side) and role in (None, m.role)
     ]
     return page(found, limit, offset)
 
@@ -278,7 +279,7 @@ async def get_member(
     network_id: str, member_id: str, service: Service, read: Reads
 ) -> model.CommitteeMember:
     read.caller.require_personal_data(network_id)
-    member = (await service.part(model.Committee, network_id)).member(member_id)
+    member = await service.person(model.Committee, network_id, member_id)
     return read.answer(Versioned(member, member.version))
 
 
@@ -316,8 +317,8 @@ async def list_staff(
     include_former: bool = False,
 ) -> Page[model.OfficeStaff]:
     caller.require_personal_data(network_id)
-    found = (await service.part(model.Office, network_id)).staff
-    return page([s for s in found if include_former or s.active], limit, offset)
+    office = await service.part(model.Office, network_id, with_former=include_former)
+    return page([*office.staff, *office.former], limit, offset)
 
 
 @staff.post(
@@ -334,7 +335,7 @@ async def get_staff(
     network_id: str, staff_id: str, service: Service, read: Reads
 ) -> model.OfficeStaff:
     read.caller.require_personal_data(network_id)
-    found = (await service.part(model.Office, network_id)).member(staff_id)
+    found = await service.person(model.Office, network_id, staff_id)
     return read.answer(Versioned(found, found.version))
 
 

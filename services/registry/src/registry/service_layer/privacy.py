@@ -116,12 +116,9 @@ class PrivacyService:
         if isinstance(target, ByAddress):
             return target.email
         await self.storage.networks.ref(target.network_id)  # NotFound for no such network
-        if target.kind == "member":
-            committee = (await self.storage.committees.get(target.network_id)).aggregate
-            address = committee.member(target.record_id).person.email
-        else:
-            office = (await self.storage.offices.get(target.network_id)).aggregate
-            address = office.member(target.record_id).person.email
+        parts = self.storage.committees if target.kind == "member" else self.storage.offices
+        part = (await parts.get(target.network_id, with_former=True)).aggregate
+        address = part.member(target.record_id).person.email
         if is_erased_address(address):
             earlier = await self.storage.erasures.with_placeholder(address)
             if earlier is None:  # anonymised by retention: its address is not known any more
@@ -250,8 +247,8 @@ class PrivacyService:
         committees, offices = self.storage.committees, self.storage.offices
         needles: list[str] = []
         async with committees.locked(network_id), offices.locked(network_id):
-            committee = await committees.get(network_id)
-            office = await offices.get(network_id)
+            committee = await committees.get(network_id, with_former=True)
+            office = await offices.get(network_id, with_former=True)
             seats, posts = past_their_retention(committee.aggregate, office.aggregate, ended_before)
             for who in [s.person for s in seats] + [p.person for p in posts]:
                 needles += [who.email, who.name]
@@ -266,9 +263,9 @@ class PrivacyService:
                 for i in office.aggregate.erase(DataSubject.of(post.person.email), {post.id})
             ]
             if member_ids:
-                await committees.rewrite(committee)
+                await committees.rewrite(committee, member_ids)
             if staff_ids:
-                await offices.rewrite(office)
+                await offices.rewrite(office, staff_ids)
         if needles:  # only this network's trail: the person may still work in another
             await self.changes.forget(needles, network_id=network_id)
         return Retained(member_ids, staff_ids)
@@ -283,9 +280,10 @@ async def _anonymise_in(parts: PartRepository[PeopleT], person: DataSubject) -> 
     for stored in await parts.every():
         network_id = stored.aggregate.network_id
         async with parts.locked(network_id):
-            loaded = await parts.get(network_id)  # as it is now, under the lock
-            if loaded.aggregate.erase(person):
-                await parts.rewrite(loaded)
+            loaded = await parts.get(network_id, with_former=True)  # as it is now, under the lock
+            erased = loaded.aggregate.erase(person)
+            if erased:
+                await parts.rewrite(loaded, erased)
                 changed = True
     return changed
 

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Final, Generic, TypeVar
+from typing import Any, Final, Generic, TypeVar, cast
 
 from rbn_shared.changes import Cause
 from rbn_shared.errors import VersionConflict
@@ -34,6 +34,7 @@ from registry.domain.model import (
     Network,
     Office,
     Part,
+    People,
     WholeNetwork,
 )
 
@@ -125,10 +126,21 @@ class RegistryService:
             await parts.save(loaded, events, cause)
         return Versioned(entity, entity.version)
 
-    async def part(self, kind: type[PartT], network_id: str) -> PartT:
-        """A network's part as it is now; NotFound if there is no such network."""
+    async def part(self, kind: type[PartT], network_id: str, *, with_former: bool = False) -> PartT:
+        """A network's part as it is now (`with_former`: with those who left it, a history);
+        NotFound if there is no such network."""
         await self.storage.networks.ref(network_id)
-        return (await self.storage.parts(kind).get(network_id)).aggregate
+        return (await self.storage.parts(kind).get(network_id, with_former=with_former)).aggregate
+
+    async def person(self, kind: type[People[EntityT]], network_id: str, entity_id: str) -> EntityT:
+        """Someone of a network's committee or office, current or former (looked up by id)."""
+        part = await self.part(kind, network_id)
+        found = next((e for e in part.current if e.id == entity_id), None)
+        if found is None:
+            found = await self.storage.parts(kind).one_former(network_id, entity_id)
+        if found is None:
+            raise NotFound(f"no {kind.what} {entity_id}")
+        return cast(EntityT, found)
 
     # ------------------------------------------------------------------ the network itself
 
