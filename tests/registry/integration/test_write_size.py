@@ -217,7 +217,7 @@ async def test_a_committee_stored_with_removed_members_moves_them_out_on_its_nex
         stored = await db["committees"].find_one({"_id": f"{NETWORK}:committee"})
         assert stored is not None
         assert [m["id"] for m in stored["members"]] == [kept.id, stored["members"][1]["id"]]
-        assert all(m["removed_on"] is None for m in stored["members"])
+        assert all(m.get("removed_on") is None for m in stored["members"])
         moved = await db["former_members"].find_one({"_id": left.id})
         assert moved is not None
         assert (moved["network_id"], moved["removed_on"]) == (NETWORK, "2025-12-31")

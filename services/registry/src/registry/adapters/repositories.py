@@ -77,6 +77,13 @@ def _state(doc: Document) -> dict[str, Any]:
     return {k: v for k, v in doc.items() if k not in _STORE_FIELDS}
 
 
+def _stored(part: BaseModel) -> Document:
+    """A part's or a former one's state as stored: empty values left out (a seat's
+    supervision, term end, removal...; read back as their defaults). FerretDB reads and
+    rewrites a whole document per change, so its size is what a change costs."""
+    return part.model_dump(mode="json", exclude_none=True)
+
+
 def _with_id(kind: type[ModelT], doc: Document) -> ModelT:
     """A document as the domain's `kind`, whose `id` is the document's `_id`."""
     return kind.model_validate({**_state(doc), "id": doc["_id"]})
@@ -232,7 +239,7 @@ class FormerRepository(Generic[EntityT]):
         return found
 
     def _doc(self, network_id: str, entity: EntityT) -> Document:
-        return {"_id": entity.id, "network_id": network_id, **entity.model_dump(mode="json")}
+        return {"_id": entity.id, "network_id": network_id, **_stored(entity)}
 
     def _entity(self, doc: Document) -> EntityT:
         values = {k: v for k, v in doc.items() if k not in ("_id", "network_id")}
@@ -333,7 +340,7 @@ class PartRepository(Generic[PartT]):
             if loaded.version == 0:  # no document: only former ones were changed
                 return 0
         doc_id = self.aggregate_id(part.network_id)
-        return await self._writer.rewrite(doc_id, part.model_dump(mode="json"), loaded)
+        return await self._writer.rewrite(doc_id, _stored(part), loaded)
 
     def _validate(self, doc: Document) -> PartT:
         return self.kind.model_validate(_state(doc))
@@ -347,7 +354,7 @@ class PartRepository(Generic[PartT]):
         if events and isinstance(part, People) and self._former is not None:
             await self._former.put(part.network_id, part.former)
         doc_id = self.aggregate_id(part.network_id)
-        state = part.model_dump(mode="json")
+        state = _stored(part)
         try:
             return await self._writer.write(doc_id, part.network_id, state, loaded, events, cause)
         except DuplicateKeyError as error:  # another instance wrote it first
