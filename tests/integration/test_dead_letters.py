@@ -21,12 +21,12 @@ import pytest
 import uvicorn
 from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, monitoring
 
 from rbn_shared.auth import TokenTable
 from rbn_shared.consumer import EventConsumer, Incoming, Outcome, Together
-from rbn_shared.events import Envelope
-from rbn_shared.events.registry import NetworkRegistered
+from rbn_shared.events import Envelope, new_event
+from rbn_shared.events.registry import NetworkRegistered, NetworkUpdated
 from rbn_shared.http import PROBLEM_JSON, install_problem_handlers
 from rbn_shared.runtime import Runtime
 from rbn_shared.settings import ServiceSettings
@@ -511,3 +511,52 @@ async def test_a_run_that_fails_together_is_handled_one_by_one(
     assert folding.runs == [["hagen", "herne", "hamm"]]
     assert folding.one_by_one == ["hagen", "herne", "hamm"], "each alone, in order"
     assert outcomes == [Outcome.PROCESSED] * 3
+
+
+class MarkerLookups(monitoring.CommandListener):
+    """The ids each `find` on the processed markers asked for."""
+
+    def __init__(self) -> None:
+        self.asked: list[list[str]] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if event.command_name == "find" and event.command["find"] == "processed_events":
+            self.asked.append(sorted(event.command["filter"]["_id"]["$in"]))
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+async def test_a_batch_asks_for_the_markers_of_the_events_it_handles_only(
+    isolated: dict[str, str], infra: Infra
+) -> None:
+    """Events of types the consumer does not handle (every sent mail, where only the failed
+    ones matter) are ignored without a marker looked up for them."""
+    lookups = MarkerLookups()
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        infra.mongo_url, tz_aware=True, event_listeners=[lookups]
+    )
+    try:
+        folding = Folding()
+        consumer = _consumer_with(client[isolated["RBN_MONGO_DATABASE"]], folding, "test.few")
+        handled = _network_registered("soest")
+        others = [_network_updated(n) for n in ("unna", "werl")]
+
+        outcomes = await consumer.process_batch(_lane(others[0], handled, others[1]))
+
+        assert outcomes == [Outcome.IGNORED, Outcome.PROCESSED, Outcome.IGNORED]
+        assert folding.one_by_one == ["soest"]
+        assert lookups.asked == [[f"test.few:{handled.event_id}"]]
+    finally:
+        await client.close()
+
+
+def _network_updated(network_id: str) -> Envelope:
+    registered = _network_registered(network_id)
+    payload = NetworkUpdated.model_validate(registered.payload)
+    return new_event(
+        payload, key=network_id, aggregate_id=network_id, aggregate_version=2, correlation_id="t"
+    )

@@ -207,10 +207,16 @@ class EventConsumer:
         the batch then notes there what it processes itself.
 
         The event id is taken from the record's header; an event whose body names another id is
-        looked up on its own in `_process`.
+        looked up on its own in `_process`. Records whose type header names a type this
+        consumer does not handle are not looked up: they are ignored before any marker is
+        asked (a topic's other events, say every sent mail where only failures matter).
         """
         wanted = sorted(
-            {f"{self.name}:{r.headers['event_id']}" for r in records if "event_id" in r.headers}
+            {
+                f"{self.name}:{r.headers['event_id']}"
+                for r in records
+                if "event_id" in r.headers and r.headers.get("event_type", "") in self._handlers
+            }
         )
         done: set[str] = set()
         for start in range(0, len(wanted), MARKER_LOOKUP_BATCH):
