@@ -119,7 +119,7 @@ class MemoryDeliveries(DeliveryRepository):
 
 class MemoryDirectory(DirectoryRepository):
     def __init__(self) -> None:
-        self.store = _store("directory")
+        super().__init__(_store("directory"))
         self.known: dict[str, tuple[NetworkDirectory, int]] = {}
         self.writes = 0
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import email
 import email.policy
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -77,6 +78,7 @@ ATTEMPTS = "delivery_attempts"
 QUEUE = "delivery_queue"
 MESSAGES = "delivery_messages"
 DIRECTORY = "directory"
+REMEMBERED_NETWORKS = 64  # the twelve networks, with room: an unknown id costs one read, no more
 PREFERENCES = "preferences"
 DEVELOPMENTS = "developments"
 RESPONSES = "responses"  # the answers the office's daily overview lists
@@ -446,16 +448,42 @@ class DeliveryRepository:
 
 
 class DirectoryRepository:
-    """The recipients projection: one document per network, one for the district."""
+    """The recipients projection: one document per network, one for the district.
+
+    The networks this process wrote are remembered as written, with their version, for the
+    projection's next change of them (`network_to_change`): the instance that owns a network's
+    partition writes it event after event, and need not read back what it wrote. The write is
+    guarded by that version, so if another instance wrote meanwhile it is refused, the memory
+    of that network dropped, and the change repeated on what is stored. Every other reader
+    reads the database.
+    """
 
     def __init__(self, store: AggregateStore) -> None:
         self.store = store
+        self._written: OrderedDict[str, tuple[NetworkDirectory, int]] = OrderedDict()
 
     async def network(self, network_id: str) -> tuple[NetworkDirectory | None, int | None]:
         return _versioned(await self.store.load(network_id), network_from_document)
 
+    async def network_to_change(
+        self, network_id: str
+    ) -> tuple[NetworkDirectory | None, int | None, bool]:
+        """The network as this process wrote it last (True), else as stored (False)."""
+        written = self._written.get(network_id)
+        if written is not None:
+            return *written, True
+        return *await self.network(network_id), False
+
     async def save_network(self, network: NetworkDirectory, version: int | None) -> None:
-        await _write(self.store, network_to_document(network), version)
+        try:
+            written = await _write(self.store, network_to_document(network), version)
+        except BaseException:  # refused, or not known whether it was written
+            self._written.pop(network.network_id, None)
+            raise
+        self._written[network.network_id] = (network, written)
+        self._written.move_to_end(network.network_id)
+        while len(self._written) > REMEMBERED_NETWORKS:
+            self._written.popitem(last=False)
 
     async def networks(self) -> list[NetworkDirectory]:
         cursor = self.store.collection.find({"_id": {"$ne": DISTRICT_ID}}, {"outbox": 0})
@@ -602,13 +630,13 @@ def _versioned(
     return (None, None) if doc is None else (read(doc), int(doc["version"]))
 
 
-async def _write(store: AggregateStore, doc: Document, version: int | None) -> None:
+async def _write(store: AggregateStore, doc: Document, version: int | None) -> int:
     """The first write of a record inserts it (a second instance's first write is refused);
-    a later one is guarded by the version it was read at."""
+    a later one is guarded by the version it was read at. Returns the record's new version."""
     if version is None:
         await store.insert(doc)
-    else:
-        await store.save(doc, version)
+        return 1
+    return await store.save(doc, version)
 
 
 @dataclass(frozen=True)

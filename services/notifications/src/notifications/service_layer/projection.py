@@ -1,7 +1,8 @@
 """The recipients projection: one small reaction per registry event that says who is where.
 
 Each reaction applies its event to the network's (or the district's) projection document with
-one version-guarded write, and only if the event changed something. The registry's version of
+one version-guarded write, and only if the event changed something; the network as this process
+wrote it last is not read again (DirectoryRepository.network_to_change). The registry's version of
 the record (`aggregate_version`) guards each entry, so a stale or repeated event changes nothing.
 
 The network as a reaction leaves it is kept for the reactions that follow for the same event
@@ -114,7 +115,11 @@ class RecipientsProjection:
     ) -> None:
         network_id = payload.network.id
         async with self._directory.store.locked(network_id):
-            known, version = await self._directory.network(network_id)
+            known, version, remembered = await self._directory.network_to_change(network_id)
+            if remembered and known is not None and change(known) == known:
+                # Nothing to write, so no guard would notice if another instance wrote it
+                # meanwhile: what the mails are addressed by is read from the database.
+                known, version = await self._directory.network(network_id)
             current = known or NetworkDirectory(network_id, payload.network.name)
             changed = change(current)
             if known is None or changed != known:
