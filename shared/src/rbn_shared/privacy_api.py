@@ -4,7 +4,7 @@ three answers together (`rbn privacy export`, `rbn privacy audit`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any, Protocol
 
@@ -70,7 +70,9 @@ class SubjectRights(Protocol):
     async def export(self, address: str, *, actor: str | None) -> HeldAbout: ...
 
 
-def subject_rights_router(service: str, rights: Callable[[Request], SubjectRights]) -> APIRouter:
+def subject_rights_router(
+    service: str, rights: Callable[[Request], Awaitable[SubjectRights]]
+) -> APIRouter:
     """`/privacy/access` and `/privacy/audit`, the district's only (403 for everyone else before
     a body is judged); a service adds its own privacy routes to the router it returns."""
     # Dependencies as defaults: the annotations are strings, resolved in this module's globals,

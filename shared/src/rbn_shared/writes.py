@@ -62,7 +62,9 @@ class Write:
         return value
 
 
-def _read(caller: Caller, response: Response) -> Read:
+# Every dependency is a coroutine (tests/api/test_dependencies.py): FastAPI runs a plain `def`
+# one in a worker thread, a hand-off that cost the registry a tenth of its CPU per request.
+async def _read(caller: Caller, response: Response) -> Read:
     return Read(caller, response)
 
 
@@ -70,7 +72,7 @@ Reads = Annotated[Read, Depends(_read)]
 """The dependency a route that answers with one versioned value takes: `read: Reads`."""
 
 
-def _write(
+async def _write(
     caller: Caller,
     request: Request,
     response: Response,

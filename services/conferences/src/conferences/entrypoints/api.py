@@ -101,7 +101,7 @@ def _explained(meanings: Mapping[int, str]) -> dict[int | str, dict[str, Any]]:
     }
 
 
-def service_of(request: Request) -> ConferenceService:
+async def service_of(request: Request) -> ConferenceService:
     service: ConferenceService = request.app.state.service
     return service
 

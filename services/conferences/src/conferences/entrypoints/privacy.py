@@ -12,7 +12,7 @@ from conferences.service_layer.privacy import PrivacyService
 from rbn_shared.privacy_api import subject_rights_router
 
 
-def get_privacy(request: Request) -> PrivacyService:
+async def get_privacy(request: Request) -> PrivacyService:
     privacy: PrivacyService = request.app.state.privacy
     return privacy
 

@@ -51,7 +51,7 @@ class ApiServices:
     report_calendar: ReportCalendar = dataclasses.field(default_factory=ReportCalendar)
 
 
-def _services(request: Request) -> ApiServices:
+async def _services(request: Request) -> ApiServices:
     services: ApiServices = request.app.state.services
     return services
 
@@ -405,7 +405,7 @@ async def get_district_report(
 # --------------------------------------------------------------------------- privacy
 
 
-def _subject_rights(request: Request) -> SubjectRights:
+async def _subject_rights(request: Request) -> SubjectRights:
     services: ApiServices = request.app.state.services
     return SubjectRights(services.repositories, services.clock)
 

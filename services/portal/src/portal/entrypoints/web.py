@@ -40,15 +40,20 @@ class Portal:
     templates: Jinja2Templates
 
 
-def portal_of(request: Request) -> Portal:
+def _portal(request: Request) -> Portal:
     portal: Portal = request.app.state.portal
     return portal
+
+
+async def portal_of(request: Request) -> Portal:
+    # A coroutine, as every dependency: FastAPI would run a plain function in a worker thread.
+    return _portal(request)
 
 
 PortalDep = Annotated[Portal, Depends(portal_of)]
 
 
-def person_of(request: Request, portal: PortalDep) -> SignedIn:
+async def person_of(request: Request, portal: PortalDep) -> SignedIn:
     signed_in = portal.sign_in.current(request)
     if signed_in is None:
         raise NotSignedIn
@@ -88,7 +93,7 @@ class Call:
         return await api.send(method, path, await self.token(), body, version=version)
 
 
-def call_of(portal: PortalDep, person: Person) -> Call:
+async def call_of(portal: PortalDep, person: Person) -> Call:
     return Call(portal, person)
 
 
@@ -115,7 +120,7 @@ def page(
     status_code: int = 200,
     **values: Any,
 ) -> HTMLResponse:
-    portal = portal_of(request)
+    portal = _portal(request)
     notice, person_notice = None, person
     if person_notice is not None:  # what the last change did, shown once
         notice, person_notice.notice = person_notice.notice, None

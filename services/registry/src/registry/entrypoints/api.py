@@ -49,7 +49,7 @@ CREATE = problem_responses(400, 401, 403, 404, 409, 413, 422)
 CHANGE = problem_responses(400, 401, 403, 404, 409, 413, 422, 428)
 
 
-def get_service(request: Request) -> RegistryService:
+async def get_service(request: Request) -> RegistryService:
     service: RegistryService = request.app.state.service
     return service
 
@@ -115,7 +115,7 @@ class NetworkChange:
         return self.write.answer(result, location=f"{where}/{result.value.id}")
 
 
-def _network_change(network_id: str, service: Service, write: Writes) -> NetworkChange:
+async def _network_change(network_id: str, service: Service, write: Writes) -> NetworkChange:
     write.caller.require_write(network_id)
     return NetworkChange(network_id, service, write)
 
@@ -123,7 +123,7 @@ def _network_change(network_id: str, service: Service, write: Writes) -> Network
 ChangesNetwork = Annotated[NetworkChange, Depends(_network_change)]
 
 
-def _district_change(write: Writes) -> Write:
+async def _district_change(write: Writes) -> Write:
     write.caller.require_district()  # before the body is judged, like `_network_change`
     return write
 

@@ -24,7 +24,7 @@ from registry.service_layer.privacy import (
 )
 
 
-def get_privacy(request: Request) -> PrivacyService:
+async def get_privacy(request: Request) -> PrivacyService:
     privacy: PrivacyService = request.app.state.privacy
     return privacy
 
@@ -32,7 +32,7 @@ def get_privacy(request: Request) -> PrivacyService:
 Privacy = Annotated[PrivacyService, Depends(get_privacy)]
 
 
-def request_cause(
+async def request_cause(
     request: Request, caller: Annotated[Principal, Depends(district_caller)]
 ) -> Cause:
     """Why and by whom, as on every change's events: the correlation id, the caller's subject
