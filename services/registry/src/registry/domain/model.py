@@ -161,7 +161,18 @@ class Part(BaseModel):
     network_id: str
 
 
-class People(Part, Generic[EntityT]):
+class Tenure(Entity):
+    """Someone's seat or post: current until it ends."""
+
+    @property
+    def active(self) -> bool:
+        raise NotImplementedError
+
+
+TenureT = TypeVar("TenureT", bound=Tenure)
+
+
+class People(Part, Generic[TenureT]):
     """A part whose people join and leave: the steering committee, the education office.
 
     Its own list holds the current ones; those who left are `former`, stored apart, one
@@ -172,27 +183,29 @@ class People(Part, Generic[EntityT]):
     """
 
     what: ClassVar[str]  # what one of them is called: "committee member"
-    former: list[EntityT] = Field(default_factory=list, exclude=True)
+    former: list[TenureT] = Field(default_factory=list, exclude=True)
 
     @property
-    def current(self) -> list[EntityT]:
+    def current(self) -> list[TenureT]:
         raise NotImplementedError
 
-    def member(self, entity_id: str) -> EntityT:
+    @model_validator(mode="after")
+    def _who_left_is_former(self) -> People[TenureT]:
+        """Whoever left is former, not current (a part stored before kept them in its list)."""
+        for ended in [t for t in self.current if not t.active]:
+            self._leave(ended)
+        return self
+
+    def member(self, entity_id: str) -> TenureT:
         """One of them, current or (as far as loaded) former."""
         return _find(self._everyone(), entity_id, self.what)
 
-    def _leave(self, entity: EntityT) -> None:
-        self.current.remove(entity)
-        self.former.append(entity)
+    def _leave(self, tenure: TenureT) -> None:
+        self.current.remove(tenure)
+        self.former.append(tenure)
 
-    def _everyone(self) -> list[EntityT]:
+    def _everyone(self) -> list[TenureT]:
         return [*self.current, *self.former]
-
-    def _departed_stay_former(self, ended: Collection[EntityT]) -> None:
-        """Whoever left is former, not current (a part stored before kept them in its list)."""
-        for entity in ended:
-            self._leave(entity)
 
 
 # ---------------------------------------------------------------------------- agreements
@@ -279,7 +292,7 @@ class Membership(BaseModel):
     term_end: date | None = None
 
 
-class CommitteeMember(Membership, Entity):
+class CommitteeMember(Membership, Tenure):
     removed_on: date | None = None
     removal_reason: str | None = None
 
@@ -297,11 +310,6 @@ class Committee(People[CommitteeMember]):
     @property
     def current(self) -> list[CommitteeMember]:
         return self.members
-
-    @model_validator(mode="after")
-    def _removed_are_former(self) -> Committee:
-        self._departed_stay_former([m for m in self.members if not m.active])
-        return self
 
     def add_member(
         self, network: NetworkRef, member_id: str, command: commands.AddMember
@@ -396,7 +404,7 @@ class Employment(BaseModel):
     end_date: date | None = None
 
 
-class OfficeStaff(Employment, Entity):
+class OfficeStaff(Employment, Tenure):
     removal_reason: str | None = None
 
     @property
@@ -428,11 +436,6 @@ class Office(People[OfficeStaff]):
     @property
     def current(self) -> list[OfficeStaff]:
         return self.staff
-
-    @model_validator(mode="after")
-    def _who_left_is_former(self) -> Office:
-        self._departed_stay_former([s for s in self.staff if not s.active])
-        return self
 
     def assign_staff(
         self, network: NetworkRef, staff_id: str, command: commands.AssignStaff

@@ -35,10 +35,12 @@ from registry.domain.model import (
     Office,
     Part,
     People,
+    Tenure,
     WholeNetwork,
 )
 
 EntityT = TypeVar("EntityT", bound=Entity)
+TenureT = TypeVar("TenureT", bound=Tenure)
 PartT = TypeVar("PartT", bound=Part)
 AddT = TypeVar("AddT", bound=commands.PartCommand[Any])
 ChangeT = TypeVar("ChangeT", bound=commands.EntityChange[Any])
@@ -132,7 +134,7 @@ class RegistryService:
         await self.storage.networks.ref(network_id)
         return (await self.storage.parts(kind).get(network_id, with_former=with_former)).aggregate
 
-    async def person(self, kind: type[People[EntityT]], network_id: str, entity_id: str) -> EntityT:
+    async def person(self, kind: type[People[TenureT]], network_id: str, entity_id: str) -> TenureT:
         """Someone of a network's committee or office, current or former (looked up by id)."""
         part = await self.part(kind, network_id)
         found = next((e for e in part.current if e.id == entity_id), None)
@@ -140,7 +142,7 @@ class RegistryService:
             found = await self.storage.parts(kind).one_former(network_id, entity_id)
         if found is None:
             raise NotFound(f"no {kind.what} {entity_id}")
-        return cast(EntityT, found)
+        return cast(TenureT, found)
 
     # ------------------------------------------------------------------ the network itself
 
