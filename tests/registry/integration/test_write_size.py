@@ -22,6 +22,7 @@ from rbn_shared.events import Person
 from rbn_shared.events.base import MunicipalityKind, Side
 from rbn_shared.events.registry import CommitteeRole, Employer, Municipality, OfficeContact
 from rbn_shared.outbox import AggregateStore, KeyedLocks
+from rbn_shared.privacy import ERASED_NAME
 from registry.adapters.repositories import Repositories
 from registry.domain import commands
 from registry.domain.model import (
@@ -31,6 +32,7 @@ from registry.domain.model import (
     Membership,
     NetworkDetails,
 )
+from registry.domain.privacy import DataSubject
 from registry.service_layer.services import RegistryService
 
 pytestmark = pytest.mark.integration
@@ -223,5 +225,37 @@ async def test_a_committee_stored_with_removed_members_moves_them_out_on_its_nex
         assert (moved["network_id"], moved["removed_on"]) == (NETWORK, "2025-12-31")
         after = await service.part(Committee, NETWORK, with_former=True)
         assert [m.id for m in after.former] == [left.id]
+    finally:
+        await client.close()
+
+
+async def test_a_rewrite_of_a_committee_stored_before_keeps_its_removed_members(
+    probed: tuple[RegistryService, Updates], isolated: dict[str, str]
+) -> None:
+    """An erasure or the retention rewrites a committee whose document still lists removed
+    members (stored before they were kept apart): they move out, none is lost."""
+    service, _ = probed
+    await register(service)
+    for i in range(3):
+        await add_member(service, i)
+    [erased, kept, left] = (await service.part(Committee, NETWORK)).members
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(isolated["RBN_MONGO_URL"])
+    try:
+        db = client[isolated["RBN_MONGO_DATABASE"]]
+        removed = {**left.model_dump(mode="json"), "removed_on": "2025-12-31", "version": 2}
+        old_shape = [erased.model_dump(mode="json"), kept.model_dump(mode="json"), removed]
+        await db["committees"].update_one(
+            {"_id": f"{NETWORK}:committee"}, {"$set": {"members": old_shape}}
+        )
+        committees = service.storage.committees
+        loaded = await committees.get(NETWORK, with_former=True)
+        assert loaded.aggregate.erase(DataSubject.of(erased.person.email)) == [erased.id]
+
+        await committees.rewrite(loaded)
+
+        after = await service.part(Committee, NETWORK, with_former=True)
+        assert [m.id for m in after.members] == [erased.id, kept.id]
+        assert [(m.id, m.removed_on) for m in after.former] == [(left.id, date(2025, 12, 31))]
+        assert after.members[0].person.name == ERASED_NAME
     finally:
         await client.close()

@@ -331,12 +331,13 @@ class PartRepository(Generic[PartT]):
             await self._add_former(loaded.aggregate, former.get(loaded.aggregate.network_id, []))
         return stored
 
-    async def rewrite(self, loaded: Loaded[PartT], changed: Sequence[str]) -> int:
-        """Store the part, whose entities `changed` were changed, without an event (see
-        _Writer.rewrite); returns its document's new version."""
+    async def rewrite(self, loaded: Loaded[PartT]) -> int:
+        """Store the part without an event (see _Writer.rewrite); returns its document's new
+        version. Its former ones are all stored again: a part stored before kept some in its
+        document, which this write leaves out (rare: erasures and retention rewrite)."""
         part = loaded.aggregate
         if isinstance(part, People) and self._former is not None:
-            await self._former.put(part.network_id, [e for e in part.former if e.id in changed])
+            await self._former.put(part.network_id, part.former)
             if loaded.version == 0:  # no document: only former ones were changed
                 return 0
         doc_id = self.aggregate_id(part.network_id)

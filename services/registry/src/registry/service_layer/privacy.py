@@ -263,9 +263,9 @@ class PrivacyService:
                 for i in office.aggregate.erase(DataSubject.of(post.person.email), {post.id})
             ]
             if member_ids:
-                await committees.rewrite(committee, member_ids)
+                await committees.rewrite(committee)
             if staff_ids:
-                await offices.rewrite(office, staff_ids)
+                await offices.rewrite(office)
         if needles:  # only this network's trail: the person may still work in another
             await self.changes.forget(needles, network_id=network_id)
         return Retained(member_ids, staff_ids)
@@ -281,9 +281,8 @@ async def _anonymise_in(parts: PartRepository[PeopleT], person: DataSubject) -> 
         network_id = stored.aggregate.network_id
         async with parts.locked(network_id):
             loaded = await parts.get(network_id, with_former=True)  # as it is now, under the lock
-            erased = loaded.aggregate.erase(person)
-            if erased:
-                await parts.rewrite(loaded, erased)
+            if loaded.aggregate.erase(person):
+                await parts.rewrite(loaded)
                 changed = True
     return changed
 
