@@ -259,3 +259,42 @@ async def test_a_rewrite_of_a_committee_stored_before_keeps_its_removed_members(
         assert after.members[0].person.name == ERASED_NAME
     finally:
         await client.close()
+
+
+async def test_an_unchanged_copy_never_overwrites_one_stored_apart(
+    probed: tuple[RegistryService, Updates], isolated: dict[str, str]
+) -> None:
+    """Another instance stored a removed member apart, anonymised, while this one still read
+    the old document listing them: this one's rewrite leaves the anonymised copy as it is."""
+    service, _ = probed
+    await register(service)
+    await add_member(service, 0)
+    await add_member(service, 1)
+    [erased, left] = (await service.part(Committee, NETWORK)).members
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(isolated["RBN_MONGO_URL"])
+    try:
+        db = client[isolated["RBN_MONGO_DATABASE"]]
+        removed = {**left.model_dump(mode="json"), "removed_on": "2025-12-31", "version": 2}
+        old_shape = [erased.model_dump(mode="json"), removed]
+        await db["committees"].update_one(
+            {"_id": f"{NETWORK}:committee"}, {"$set": {"members": old_shape}}
+        )
+        committees = service.storage.committees
+        loaded = await committees.get(NETWORK)  # the old document: `left` listed inside
+        anonymised = {
+            **removed,
+            "_id": left.id,
+            "network_id": NETWORK,
+            "person": {"name": ERASED_NAME, "email": "entfernt-0123456789abcdef@rbn.invalid"},
+            "version": 3,
+        }
+        await db["former_members"].insert_one(anonymised)  # the other instance, meanwhile
+        loaded.aggregate.erase(DataSubject.of(erased.person.email))
+
+        await committees.rewrite(loaded)
+
+        stored = await db["former_members"].find_one({"_id": left.id})
+        assert stored is not None
+        assert (stored["person"]["name"], stored["version"]) == (ERASED_NAME, 3)
+    finally:
+        await client.close()

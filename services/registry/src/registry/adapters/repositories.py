@@ -33,7 +33,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
@@ -45,7 +45,7 @@ from rbn_shared.batching import Batcher
 from rbn_shared.changes import Aggregate, Cause, outbox_records
 from rbn_shared.errors import ConcurrentWrite
 from rbn_shared.events import EventPayload, NetworkRef
-from rbn_shared.mongo import Document, find_by_ids
+from rbn_shared.mongo import Document, find_by_ids, insert_new
 from rbn_shared.outbox import STATE_ONLY, WRITE_MARK, AggregateStore
 from rbn_shared.privacy import ERASURES_COLLECTION, erased_address
 from registry.domain.district import DISTRICT_ID, Bulletin, DistrictCoordination
@@ -97,6 +97,14 @@ class Loaded(Generic[AggregateT]):
     aggregate: AggregateT
     version: int
     event_count: int
+    former_as_read: dict[str, _AsRead] = field(default_factory=dict)
+    """A People part's former ones as they were read: which of them a write stores."""
+
+
+@dataclass(frozen=True)
+class _AsRead:
+    version: int
+    listed_inside: bool  # by the part's document: stored before they were kept apart
 
 
 @dataclass(frozen=True)
@@ -223,6 +231,10 @@ class FormerRepository(Generic[EntityT]):
             ordered=False,
         )
 
+    async def put_missing(self, network_id: str, entities: Sequence[EntityT]) -> None:
+        """Store those of them not stored yet (a stored one may be newer: it stays)."""
+        await insert_new(self._collection, [self._doc(network_id, e) for e in entities])
+
     async def of_network(self, network_id: str) -> list[EntityT]:
         cursor = self._collection.find({"network_id": network_id}).sort("_id", ASCENDING)
         return [self._entity(doc) async for doc in cursor]
@@ -279,23 +291,53 @@ class PartRepository(Generic[PartT]):
         """The network's part; empty (version 0) if it was never changed. `with_former`: with
         those who left it (see People), for a history."""
         doc = await self._reads.submit(self.aggregate_id(network_id))
-        if doc is None:
-            loaded = Loaded(self.kind(network_id=network_id), 0, 0)
-        else:
-            version, event_count = int(doc["version"]), int(doc.get("event_count", 0))
-            loaded = Loaded(self._validate(doc), version, event_count)
+        loaded = (
+            Loaded(self.kind(network_id=network_id), 0, 0) if doc is None else self._loaded(doc)
+        )
         if with_former:
-            await self._add_former(loaded.aggregate)
+            await self._add_former(loaded)
         return loaded
 
-    async def _add_former(self, part: PartT, stored: Sequence[Entity] | None = None) -> None:
+    def _loaded(self, doc: Document) -> Loaded[PartT]:
+        version, event_count = int(doc["version"]), int(doc.get("event_count", 0))
+        loaded = Loaded(self._validate(doc), version, event_count)
+        if isinstance(loaded.aggregate, People):  # any former ones came from its own list
+            for entity in loaded.aggregate.former:
+                loaded.former_as_read[entity.id] = _AsRead(entity.version, listed_inside=True)
+        return loaded
+
+    async def _add_former(
+        self, loaded: Loaded[PartT], stored: Sequence[Entity] | None = None
+    ) -> None:
         """Add those who left the part (`stored`: as read already) to its `former`."""
+        part = loaded.aggregate
         if self._former is None or not isinstance(part, People):
             return
         if stored is None:
             stored = await self._former.of_network(part.network_id)
         known = {e.id for e in part.current} | {e.id for e in part.former}
-        part.former.extend(e for e in stored if e.id not in known)  # current wins
+        for entity in stored:
+            if entity.id not in known:  # current wins
+                part.former.append(entity)
+                loaded.former_as_read[entity.id] = _AsRead(entity.version, listed_inside=False)
+
+    async def _store_former(self, loaded: Loaded[PartT]) -> None:
+        """Store what changed of the part's former ones, before the part's document: those who
+        left now and those changed (anonymised) now as they are, those its document listed
+        unless they are stored apart already (an unchanged copy never overwrites a stored one:
+        it could undo another instance's anonymisation)."""
+        part = loaded.aggregate
+        if self._former is None or not isinstance(part, People):
+            return
+        changed, listed = [], []
+        for entity in part.former:
+            read = loaded.former_as_read.get(entity.id)
+            if read is None or read.version != entity.version:
+                changed.append(entity)
+            elif read.listed_inside:
+                listed.append(entity)
+        await self._former.put(part.network_id, changed)
+        await self._former.put_missing(part.network_id, listed)
 
     async def one_former(self, network_id: str, entity_id: str) -> Any:
         """Someone who left the network's part, or None."""
@@ -318,28 +360,23 @@ class PartRepository(Generic[PartT]):
         """Every network's part with those who left it (an erasure looks for a person in all
         of them), empty ones left out."""
         cursor = self._store.collection.find({}, {"outbox": 0})
-        stored = [
-            Loaded(self._validate(doc), int(doc["version"]), int(doc.get("event_count", 0)))
-            async for doc in cursor
-        ]
+        stored = [self._loaded(doc) async for doc in cursor]
         if self._former is None:
             return stored
         former = await self._former.by_network()
         have = {loaded.aggregate.network_id for loaded in stored}
         stored += [Loaded(self.kind(network_id=n), 0, 0) for n in sorted(former) if n not in have]
         for loaded in stored:
-            await self._add_former(loaded.aggregate, former.get(loaded.aggregate.network_id, []))
+            await self._add_former(loaded, former.get(loaded.aggregate.network_id, []))
         return stored
 
     async def rewrite(self, loaded: Loaded[PartT]) -> int:
-        """Store the part without an event (see _Writer.rewrite); returns its document's new
-        version. Its former ones are all stored again: a part stored before kept some in its
-        document, which this write leaves out (rare: erasures and retention rewrite)."""
+        """Store the part without an event (see _Writer.rewrite), its former ones first;
+        returns its document's new version."""
         part = loaded.aggregate
-        if isinstance(part, People) and self._former is not None:
-            await self._former.put(part.network_id, part.former)
-            if loaded.version == 0:  # no document: only former ones were changed
-                return 0
+        await self._store_former(loaded)
+        if loaded.version == 0:  # no document: only former ones were changed
+            return 0
         doc_id = self.aggregate_id(part.network_id)
         return await self._writer.rewrite(doc_id, _stored(part), loaded)
 
@@ -352,8 +389,8 @@ class PartRepository(Generic[PartT]):
         """Store the part's change and its events; returns the document's new version. Whoever
         left in the change is stored as former first (see the module's notes)."""
         part = loaded.aggregate
-        if events and isinstance(part, People) and self._former is not None:
-            await self._former.put(part.network_id, part.former)
+        if events:
+            await self._store_former(loaded)
         doc_id = self.aggregate_id(part.network_id)
         state = _stored(part)
         try:
