@@ -116,6 +116,7 @@ async def test_committee_member_lifecycle_with_etags_and_events(
         headers=headers("bochum-token", cid(), '"3"'),
     )
     assert again.status_code == 404, again.text  # removed once
+    assert again.json()["detail"] == f"committee member {member['id']} was removed on 2026-09-30"
 
     [added] = await events_with_correlation(
         registry.bootstrap, registry.topic, added_cid, expected=1

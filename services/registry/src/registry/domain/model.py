@@ -168,6 +168,10 @@ class Tenure(Entity):
     def active(self) -> bool:
         raise NotImplementedError
 
+    def ended(self) -> NotFound:
+        """What a change of it is answered once it ended."""
+        raise NotImplementedError
+
 
 TenureT = TypeVar("TenureT", bound=Tenure)
 
@@ -300,6 +304,9 @@ class CommitteeMember(Membership, Tenure):
     def active(self) -> bool:
         return self.removed_on is None
 
+    def ended(self) -> NotFound:
+        return NotFound(f"committee member {self.id} was removed on {self.removed_on}")
+
 
 class Committee(People[CommitteeMember]):
     """A network's steering committee (Lenkungskreis): a person is an active member once."""
@@ -369,7 +376,7 @@ class Committee(People[CommitteeMember]):
     def active_member(self, member_id: str) -> CommitteeMember:
         member = self.member(member_id)
         if not member.active:
-            raise NotFound(f"committee member {member_id} was removed on {member.removed_on}")
+            raise member.ended()
         return member
 
     def _check(
@@ -410,6 +417,9 @@ class OfficeStaff(Employment, Tenure):
     @property
     def active(self) -> bool:
         return self.removal_reason is None
+
+    def ended(self) -> NotFound:
+        return NotFound(f"office staff member {self.id} has left already")
 
 
 def _check_state_staff(employment: Employment) -> None:
@@ -458,7 +468,7 @@ class Office(People[OfficeStaff]):
     ) -> list[EventPayload]:
         staff = self.member(command.entity_id)
         if not staff.active:
-            raise NotFound(f"office staff member {staff.id} has left already")
+            raise staff.ended()
         staff.check_version(command.expected_version)
         _check_order(staff.start_date, command.end_date, "end_date", "the end date")
         _revise(staff, end_date=command.end_date, removal_reason=command.reason)

@@ -22,7 +22,7 @@ from rbn_shared.errors import VersionConflict
 from rbn_shared.events import EventPayload, NetworkRef
 from rbn_shared.retrying import CONCURRENT_WRITE
 from rbn_shared.writes import Versioned
-from registry.adapters.repositories import Loaded, Repositories
+from registry.adapters.repositories import Loaded, PartRepository, Repositories
 from registry.domain import commands
 from registry.domain.district import Bulletin, DistrictCoordination
 from registry.domain.errors import NotFound
@@ -124,9 +124,21 @@ class RegistryService:
         async with parts.locked(command.network_id):
             network = await self.storage.networks.ref(command.network_id)
             loaded = await parts.get(command.network_id)
-            entity, events = use_case.run(loaded.aggregate, network, command)
+            try:
+                entity, events = use_case.run(loaded.aggregate, network, command)
+            except NotFound:
+                await self._if_ended(parts, command)
+                raise
             await parts.save(loaded, events, cause)
         return Versioned(entity, entity.version)
+
+    @staticmethod
+    async def _if_ended(parts: PartRepository[Any], command: commands.PartCommand[Any]) -> None:
+        """A change of someone who left (not loaded with the part) is answered as such."""
+        if isinstance(command, commands.EntityChange):
+            gone = await parts.one_former(command.network_id, command.entity_id)
+            if isinstance(gone, Tenure):
+                raise gone.ended()
 
     async def part(self, kind: type[PartT], network_id: str, *, with_former: bool = False) -> PartT:
         """A network's part as it is now (`with_former`: with those who left it, a history);
