@@ -16,6 +16,7 @@ from typing import Any
 import bson
 import pytest
 from pymongo import AsyncMongoClient, monitoring
+from pymongo.asynchronous.database import AsyncDatabase
 
 from rbn_shared.changes import Cause
 from rbn_shared.events import Person
@@ -27,6 +28,7 @@ from registry.adapters.repositories import Repositories
 from registry.domain import commands
 from registry.domain.model import (
     Committee,
+    CommitteeMember,
     Employment,
     FieldDescription,
     Membership,
@@ -189,8 +191,31 @@ async def test_those_who_left_do_not_grow_what_a_change_writes(
     assert (await service.network(NETWORK)).value.committee_size == 7
 
 
+@pytest.fixture
+async def raw(isolated: dict[str, str]) -> AsyncIterator[AsyncDatabase[dict[str, Any]]]:
+    """The test's database as it is stored, to write documents of an older shape."""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(isolated["RBN_MONGO_URL"])
+    try:
+        yield client[isolated["RBN_MONGO_DATABASE"]]
+    finally:
+        await client.close()
+
+
+async def store_the_old_shape(
+    db: AsyncDatabase[dict[str, Any]], current: list[CommitteeMember], left: CommitteeMember
+) -> dict[str, Any]:
+    """The committee's document as written before those who left were kept apart: `left`
+    listed inside, removed on 2025-12-31. Returns that entry."""
+    removed = {**left.model_dump(mode="json"), "removed_on": "2025-12-31", "version": 2}
+    members = [*(m.model_dump(mode="json") for m in current), removed]
+    await db["committees"].update_one(
+        {"_id": f"{NETWORK}:committee"}, {"$set": {"members": members}}
+    )
+    return removed
+
+
 async def test_a_committee_stored_with_removed_members_moves_them_out_on_its_next_change(
-    probed: tuple[RegistryService, Updates], isolated: dict[str, str]
+    probed: tuple[RegistryService, Updates], raw: AsyncDatabase[dict[str, Any]]
 ) -> None:
     """A committee document written before former members were kept apart lists them inside;
     its next change stores them apart, and a seat both current and former reads as current
@@ -200,37 +225,28 @@ async def test_a_committee_stored_with_removed_members_moves_them_out_on_its_nex
     await add_member(service, 0)
     await add_member(service, 1)
     [kept, left] = (await service.part(Committee, NETWORK)).members
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(isolated["RBN_MONGO_URL"])
-    try:
-        db = client[isolated["RBN_MONGO_DATABASE"]]
-        removed = {**left.model_dump(mode="json"), "removed_on": "2025-12-31", "version": 2}
-        old_shape = [kept.model_dump(mode="json"), removed]  # the removed member inside
-        await db["committees"].update_one(
-            {"_id": f"{NETWORK}:committee"}, {"$set": {"members": old_shape}}
-        )
-        current = {**kept.model_dump(mode="json"), "_id": kept.id, "network_id": NETWORK}
-        await db["former_members"].insert_one({**current, "removed_on": "2026-01-31"})
-        before = await service.part(Committee, NETWORK, with_former=True)
-        assert [m.id for m in before.members] == [kept.id]  # current wins over the stray copy
-        assert [(m.id, m.removed_on) for m in before.former] == [(left.id, date(2025, 12, 31))]
+    await store_the_old_shape(raw, [kept], left)
+    current = {**kept.model_dump(mode="json"), "_id": kept.id, "network_id": NETWORK}
+    await raw["former_members"].insert_one({**current, "removed_on": "2026-01-31"})
+    before = await service.part(Committee, NETWORK, with_former=True)
+    assert [m.id for m in before.members] == [kept.id]  # current wins over the stray copy
+    assert [(m.id, m.removed_on) for m in before.former] == [(left.id, date(2025, 12, 31))]
 
-        await add_member(service, 2)
+    await add_member(service, 2)
 
-        stored = await db["committees"].find_one({"_id": f"{NETWORK}:committee"})
-        assert stored is not None
-        assert [m["id"] for m in stored["members"]] == [kept.id, stored["members"][1]["id"]]
-        assert all(m.get("removed_on") is None for m in stored["members"])
-        moved = await db["former_members"].find_one({"_id": left.id})
-        assert moved is not None
-        assert (moved["network_id"], moved["removed_on"]) == (NETWORK, "2025-12-31")
-        after = await service.part(Committee, NETWORK, with_former=True)
-        assert [m.id for m in after.former] == [left.id]
-    finally:
-        await client.close()
+    stored = await raw["committees"].find_one({"_id": f"{NETWORK}:committee"})
+    assert stored is not None
+    assert [m["id"] for m in stored["members"]] == [kept.id, stored["members"][1]["id"]]
+    assert all(m.get("removed_on") is None for m in stored["members"])
+    moved = await raw["former_members"].find_one({"_id": left.id})
+    assert moved is not None
+    assert (moved["network_id"], moved["removed_on"]) == (NETWORK, "2025-12-31")
+    after = await service.part(Committee, NETWORK, with_former=True)
+    assert [m.id for m in after.former] == [left.id]
 
 
 async def test_a_rewrite_of_a_committee_stored_before_keeps_its_removed_members(
-    probed: tuple[RegistryService, Updates], isolated: dict[str, str]
+    probed: tuple[RegistryService, Updates], raw: AsyncDatabase[dict[str, Any]]
 ) -> None:
     """An erasure or the retention rewrites a committee whose document still lists removed
     members (stored before they were kept apart): they move out, none is lost."""
@@ -239,30 +255,21 @@ async def test_a_rewrite_of_a_committee_stored_before_keeps_its_removed_members(
     for i in range(3):
         await add_member(service, i)
     [erased, kept, left] = (await service.part(Committee, NETWORK)).members
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(isolated["RBN_MONGO_URL"])
-    try:
-        db = client[isolated["RBN_MONGO_DATABASE"]]
-        removed = {**left.model_dump(mode="json"), "removed_on": "2025-12-31", "version": 2}
-        old_shape = [erased.model_dump(mode="json"), kept.model_dump(mode="json"), removed]
-        await db["committees"].update_one(
-            {"_id": f"{NETWORK}:committee"}, {"$set": {"members": old_shape}}
-        )
-        committees = service.storage.committees
-        loaded = await committees.get(NETWORK, with_former=True)
-        assert loaded.aggregate.erase(DataSubject.of(erased.person.email)) == [erased.id]
+    await store_the_old_shape(raw, [erased, kept], left)
+    committees = service.storage.committees
+    loaded = await committees.get(NETWORK, with_former=True)
+    assert loaded.aggregate.erase(DataSubject.of(erased.person.email)) == [erased.id]
 
-        await committees.rewrite(loaded)
+    await committees.rewrite(loaded)
 
-        after = await service.part(Committee, NETWORK, with_former=True)
-        assert [m.id for m in after.members] == [erased.id, kept.id]
-        assert [(m.id, m.removed_on) for m in after.former] == [(left.id, date(2025, 12, 31))]
-        assert after.members[0].person.name == ERASED_NAME
-    finally:
-        await client.close()
+    after = await service.part(Committee, NETWORK, with_former=True)
+    assert [m.id for m in after.members] == [erased.id, kept.id]
+    assert [(m.id, m.removed_on) for m in after.former] == [(left.id, date(2025, 12, 31))]
+    assert after.members[0].person.name == ERASED_NAME
 
 
 async def test_an_unchanged_copy_never_overwrites_one_stored_apart(
-    probed: tuple[RegistryService, Updates], isolated: dict[str, str]
+    probed: tuple[RegistryService, Updates], raw: AsyncDatabase[dict[str, Any]]
 ) -> None:
     """Another instance stored a removed member apart, anonymised, while this one still read
     the old document listing them: this one's rewrite leaves the anonymised copy as it is."""
@@ -271,30 +278,21 @@ async def test_an_unchanged_copy_never_overwrites_one_stored_apart(
     await add_member(service, 0)
     await add_member(service, 1)
     [erased, left] = (await service.part(Committee, NETWORK)).members
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(isolated["RBN_MONGO_URL"])
-    try:
-        db = client[isolated["RBN_MONGO_DATABASE"]]
-        removed = {**left.model_dump(mode="json"), "removed_on": "2025-12-31", "version": 2}
-        old_shape = [erased.model_dump(mode="json"), removed]
-        await db["committees"].update_one(
-            {"_id": f"{NETWORK}:committee"}, {"$set": {"members": old_shape}}
-        )
-        committees = service.storage.committees
-        loaded = await committees.get(NETWORK)  # the old document: `left` listed inside
-        anonymised = {
-            **removed,
-            "_id": left.id,
-            "network_id": NETWORK,
-            "person": {"name": ERASED_NAME, "email": "entfernt-0123456789abcdef@rbn.invalid"},
-            "version": 3,
-        }
-        await db["former_members"].insert_one(anonymised)  # the other instance, meanwhile
-        loaded.aggregate.erase(DataSubject.of(erased.person.email))
+    removed = await store_the_old_shape(raw, [erased], left)
+    committees = service.storage.committees
+    loaded = await committees.get(NETWORK)  # the old document: `left` listed inside
+    anonymised = {
+        **removed,
+        "_id": left.id,
+        "network_id": NETWORK,
+        "person": {"name": ERASED_NAME, "email": "entfernt-0123456789abcdef@rbn.invalid"},
+        "version": 3,
+    }
+    await raw["former_members"].insert_one(anonymised)  # the other instance, meanwhile
+    loaded.aggregate.erase(DataSubject.of(erased.person.email))
 
-        await committees.rewrite(loaded)
+    await committees.rewrite(loaded)
 
-        stored = await db["former_members"].find_one({"_id": left.id})
-        assert stored is not None
-        assert (stored["person"]["name"], stored["version"]) == (ERASED_NAME, 3)
-    finally:
-        await client.close()
+    stored = await raw["former_members"].find_one({"_id": left.id})
+    assert stored is not None
+    assert (stored["person"]["name"], stored["version"]) == (ERASED_NAME, 3)

@@ -78,7 +78,6 @@ ATTEMPTS = "delivery_attempts"
 QUEUE = "delivery_queue"
 MESSAGES = "delivery_messages"
 DIRECTORY = "directory"
-REMEMBERED_NETWORKS = 64  # the twelve networks, with room: an unknown id costs one read, no more
 PREFERENCES = "preferences"
 DEVELOPMENTS = "developments"
 RESPONSES = "responses"  # the answers the office's daily overview lists
@@ -458,6 +457,8 @@ class DirectoryRepository:
     reads the database.
     """
 
+    REMEMBERED = 64  # the twelve networks, with room: one that fell out costs one read
+
     def __init__(self, store: AggregateStore) -> None:
         self.store = store
         self._written: OrderedDict[str, tuple[NetworkDirectory, int]] = OrderedDict()
@@ -482,7 +483,7 @@ class DirectoryRepository:
             raise
         self._written[network.network_id] = (network, written)
         self._written.move_to_end(network.network_id)
-        while len(self._written) > REMEMBERED_NETWORKS:
+        while len(self._written) > self.REMEMBERED:
             self._written.popitem(last=False)
 
     async def networks(self) -> list[NetworkDirectory]:

@@ -116,12 +116,12 @@ class RecipientsProjection:
         network_id = payload.network.id
         async with self._directory.store.locked(network_id):
             known, version, remembered = await self._directory.network_to_change(network_id)
-            if remembered and known is not None and change(known) == known:
+            changed = change(known or NetworkDirectory(network_id, payload.network.name))
+            if remembered and changed == known:
                 # Nothing to write, so no guard would notice if another instance wrote it
                 # meanwhile: what the mails are addressed by is read from the database.
                 known, version = await self._directory.network(network_id)
-            current = known or NetworkDirectory(network_id, payload.network.name)
-            changed = change(current)
+                changed = change(known or NetworkDirectory(network_id, payload.network.name))
             if known is None or changed != known:
                 await self._directory.save_network(changed, version)
         self._projected[envelope.event_id] = changed

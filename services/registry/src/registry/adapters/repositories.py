@@ -54,13 +54,13 @@ from registry.domain.model import (
     Agreements,
     Committee,
     CommitteeMember,
-    Entity,
     FieldsOfAction,
     Network,
     Office,
     OfficeStaff,
     Part,
     People,
+    Tenure,
 )
 from registry.domain.privacy import ErasureRecord
 
@@ -68,7 +68,7 @@ _STORE_FIELDS = ("_id", "version", "outbox", "event_count", WRITE_MARK)
 REF_FIELDS = {"name": 1, "office.email": 1}  # what a NetworkRef needs of a network
 
 AggregateT = TypeVar("AggregateT")
-EntityT = TypeVar("EntityT", bound=Entity)
+TenureT = TypeVar("TenureT", bound=Tenure)
 ModelT = TypeVar("ModelT", bound=BaseModel)
 PartT = TypeVar("PartT", bound=Part)
 
@@ -214,15 +214,15 @@ class NetworkRepository:
         return [str(d["_id"]) async for d in self._store.collection.find({}, {"_id": 1})]
 
 
-class FormerRepository(Generic[EntityT]):
+class FormerRepository(Generic[TenureT]):
     """Those who left one kind of part (seats, posts), one document each: `_id` the entity's id,
     its network's id beside its values."""
 
-    def __init__(self, collection: AsyncCollection[Document], kind: type[EntityT]) -> None:
+    def __init__(self, collection: AsyncCollection[Document], kind: type[TenureT]) -> None:
         self._collection = collection
         self.kind = kind
 
-    async def put(self, network_id: str, entities: Sequence[EntityT]) -> None:
+    async def put(self, network_id: str, entities: Sequence[TenureT]) -> None:
         """Store them as they are now (in place of what was stored of them)."""
         if not entities:
             return
@@ -231,29 +231,29 @@ class FormerRepository(Generic[EntityT]):
             ordered=False,
         )
 
-    async def put_missing(self, network_id: str, entities: Sequence[EntityT]) -> None:
+    async def put_missing(self, network_id: str, entities: Sequence[TenureT]) -> None:
         """Store those of them not stored yet (a stored one may be newer: it stays)."""
         await insert_new(self._collection, [self._doc(network_id, e) for e in entities])
 
-    async def of_network(self, network_id: str) -> list[EntityT]:
+    async def of_network(self, network_id: str) -> list[TenureT]:
         cursor = self._collection.find({"network_id": network_id}).sort("_id", ASCENDING)
         return [self._entity(doc) async for doc in cursor]
 
-    async def one(self, network_id: str, entity_id: str) -> EntityT | None:
+    async def one(self, network_id: str, entity_id: str) -> TenureT | None:
         doc = await self._collection.find_one({"_id": entity_id, "network_id": network_id})
         return None if doc is None else self._entity(doc)
 
-    async def by_network(self) -> dict[str, list[EntityT]]:
+    async def by_network(self) -> dict[str, list[TenureT]]:
         """Everyone who left, by network (one read of the whole collection)."""
-        found: dict[str, list[EntityT]] = {}
+        found: dict[str, list[TenureT]] = {}
         async for doc in self._collection.find({}).sort("_id", ASCENDING):
             found.setdefault(str(doc["network_id"]), []).append(self._entity(doc))
         return found
 
-    def _doc(self, network_id: str, entity: EntityT) -> Document:
+    def _doc(self, network_id: str, entity: TenureT) -> Document:
         return {"_id": entity.id, "network_id": network_id, **_stored(entity)}
 
-    def _entity(self, doc: Document) -> EntityT:
+    def _entity(self, doc: Document) -> TenureT:
         values = {k: v for k, v in doc.items() if k not in ("_id", "network_id")}
         return self.kind.model_validate({**values, "id": doc["_id"]})
 
@@ -272,13 +272,13 @@ class PartRepository(Generic[PartT]):
         topic: str,
         kind: type[PartT],
         suffix: str,
-        former: FormerRepository[Any] | None = None,
+        former: FormerRepository[Any] | None = None,  # for People parts
     ) -> None:
         self._store = store
         self._writer = _Writer(store, topic)
         self.kind = kind
         self._suffix = suffix
-        self._former = former  # where those who left are kept, for People parts
+        self._former = former
         self._reads: Batcher[str, Document | None] = Batcher(self._read_together)
 
     def aggregate_id(self, network_id: str) -> str:
@@ -307,7 +307,7 @@ class PartRepository(Generic[PartT]):
         return loaded
 
     async def _add_former(
-        self, loaded: Loaded[PartT], stored: Sequence[Entity] | None = None
+        self, loaded: Loaded[PartT], stored: Sequence[Tenure] | None = None
     ) -> None:
         """Add those who left the part (`stored`: as read already) to its `former`."""
         part = loaded.aggregate
@@ -339,7 +339,7 @@ class PartRepository(Generic[PartT]):
         await self._former.put(part.network_id, changed)
         await self._former.put_missing(part.network_id, listed)
 
-    async def one_former(self, network_id: str, entity_id: str) -> Any:
+    async def one_former(self, network_id: str, entity_id: str) -> Tenure | None:
         """Someone who left the network's part, or None."""
         return None if self._former is None else await self._former.one(network_id, entity_id)
 
@@ -528,7 +528,7 @@ class Repositories:
 
     @classmethod
     def on(cls, store: Callable[[str], AggregateStore], topic: str) -> Repositories:
-        def former(collection: str, kind: type[EntityT]) -> FormerRepository[EntityT]:
+        def former(collection: str, kind: type[TenureT]) -> FormerRepository[TenureT]:
             return FormerRepository(store(collection).collection, kind)
 
         members = former("former_members", CommitteeMember)

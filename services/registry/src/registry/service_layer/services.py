@@ -137,7 +137,7 @@ class RegistryService:
         """A change of someone who left (not loaded with the part) is answered as such."""
         if isinstance(command, commands.EntityChange):
             gone = await parts.one_former(command.network_id, command.entity_id)
-            if isinstance(gone, Tenure):
+            if gone is not None:
                 raise gone.ended()
 
     async def part(self, kind: type[PartT], network_id: str, *, with_former: bool = False) -> PartT:
@@ -149,12 +149,13 @@ class RegistryService:
     async def person(self, kind: type[People[TenureT]], network_id: str, entity_id: str) -> TenureT:
         """Someone of a network's committee or office, current or former (looked up by id)."""
         part = await self.part(kind, network_id)
-        found = next((e for e in part.current if e.id == entity_id), None)
-        if found is None:
-            found = await self.storage.parts(kind).one_former(network_id, entity_id)
-        if found is None:
-            raise NotFound(f"no {kind.what} {entity_id}")
-        return cast(TenureT, found)
+        try:
+            return part.member(entity_id)
+        except NotFound:
+            gone = await self.storage.parts(kind).one_former(network_id, entity_id)
+            if gone is None:
+                raise
+            return cast(TenureT, gone)
 
     # ------------------------------------------------------------------ the network itself
 
