@@ -470,9 +470,23 @@ def document_problems(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+# A service closes a connection idle this long (uvicorn's default, named). Its clients keep
+# theirs for less (CLIENT_KEEPALIVE_SECONDS): a pooled connection reused at the very moment the
+# service closes it fails the request ("server disconnected"), which the portal showed as 503.
+SERVER_KEEPALIVE_SECONDS = 5
+CLIENT_KEEPALIVE_SECONDS = 2.0
+
+
 def serve(app: FastAPI, host: str, port: int) -> None:
     """Run `app` under uvicorn, as every service does: the structured logging configured at
     start, and no access log (request lines would show tokens in their query)."""
     import uvicorn
 
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        timeout_keep_alive=SERVER_KEEPALIVE_SECONDS,
+    )

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from rbn_shared.http import version_from_if_match
+from rbn_shared.http import CLIENT_KEEPALIVE_SECONDS, version_from_if_match
 
 
 class SignInExpired(Exception):
@@ -101,7 +101,15 @@ class Apis:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> Apis:
         def api(name: str, url: str) -> Api:
-            client = httpx.AsyncClient(base_url=url, timeout=timeout, transport=transport)
+            # Idle connections dropped before the service drops them (see rbn_shared.http).
+            limits = httpx.Limits(
+                max_connections=100,
+                max_keepalive_connections=20,
+                keepalive_expiry=CLIENT_KEEPALIVE_SECONDS,
+            )
+            client = httpx.AsyncClient(
+                base_url=url, timeout=timeout, transport=transport, limits=limits
+            )
             return Api(name, client)
 
         return cls(
